@@ -1,0 +1,35 @@
+"""segstudio classes FOLDER [--import FILE.json] [--export FILE.json]"""
+
+from __future__ import annotations
+
+from ..core.classes import ClassTable
+from ..core.importmasks import apply_class_table
+from .common import add_common, open_project
+
+HELP = "show, import or export the class table (JSON)"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("classes", help=HELP, description=HELP)
+    p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("--import", dest="import_file", metavar="FILE.json",
+                   help="replace the project's classes with this table")
+    p.add_argument("--export", dest="export_file", metavar="FILE.json",
+                   help="write the project's classes to this file")
+    add_common(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    with open_project(args, scan=False) as project:
+        if args.import_file:
+            apply_class_table(project, ClassTable.load_json(args.import_file))
+            print(f"imported {len(project.classes.classes)} classes from {args.import_file}")
+        if args.export_file:
+            project.classes.save_json(args.export_file)
+            print(f"wrote {args.export_file}")
+        if not args.import_file and not args.export_file:
+            for c in project.classes.classes:
+                flag = "  [ignored]" if c.ignore else ""
+                print(f"{c.id:3d}  #{c.color[0]:02x}{c.color[1]:02x}{c.color[2]:02x}  {c.name}{flag}")
+    return 0

@@ -1,0 +1,43 @@
+"""Options and helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..core.imageio import set_max_pixels
+from ..core.project import Project
+from .progress import Progress
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project-dir", metavar="DIR",
+                        help="keep the project here instead of FOLDER/.segstudio "
+                             "(for read-only image folders)")
+    parser.add_argument("--max-pixels", type=int, metavar="N",
+                        help="refuse images above N pixels (decompression-bomb guard, "
+                             "default 400000000)")
+
+
+def apply_common(args: argparse.Namespace) -> None:
+    if getattr(args, "max_pixels", None):
+        set_max_pixels(args.max_pixels)
+
+
+def open_project(args: argparse.Namespace, scan: bool = True) -> Project:
+    with Progress("scanning") as bar:
+        return Project.open(args.folder, args.project_dir, scan=scan, progress=bar)
+
+
+def parse_hw(text: str) -> tuple[int, int]:
+    """'HxW' or 'N' -> (H, W)."""
+    try:
+        if "x" in text.lower():
+            h, w = text.lower().split("x", 1)
+            out = (int(h), int(w))
+        else:
+            out = (int(text), int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 256x256") from None
+    if min(out) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: sizes must be positive")
+    return out

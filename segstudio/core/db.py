@@ -1,0 +1,208 @@
+"""The project database: SQLite in WAL mode with a schema version and migrations.
+
+SQLite's journal makes every transaction atomic and crash-safe; with
+``synchronous=FULL`` a committed transaction also survives power loss.  The
+schema version lives in ``PRAGMA user_version``; each entry of
+:data:`MIGRATIONS` moves the schema one version up, inside a transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .errors import ProjectError
+
+SCHEMA_V1 = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE images (
+    id                INTEGER PRIMARY KEY,
+    relpath           TEXT NOT NULL UNIQUE,
+    width             INTEGER,
+    height            INTEGER,
+    channels          INTEGER,
+    bit_depth         INTEGER,
+    size_bytes        INTEGER NOT NULL,
+    mtime_ns          INTEGER NOT NULL,
+    added_at          REAL NOT NULL,
+    changed_at        REAL,
+    missing           INTEGER NOT NULL DEFAULT 0,
+    error             TEXT,
+    status            TEXT NOT NULL DEFAULT 'unlabelled'
+                      CHECK (status IN ('unlabelled', 'predicted', 'corrected', 'reviewed')),
+    status_at         REAL,
+    mask_saved_at     REAL,
+    predicted_at      REAL,
+    predicted_by      TEXT,
+    uncertainty       REAL,
+    iou               REAL,
+    split             TEXT CHECK (split IS NULL OR split IN ('train', 'val', 'test'))
+);
+CREATE INDEX images_status ON images(status);
+CREATE TABLE classes (
+    id        INTEGER PRIMARY KEY CHECK (id BETWEEN 0 AND 255),
+    name      TEXT NOT NULL,
+    r         INTEGER NOT NULL,
+    g         INTEGER NOT NULL,
+    b         INTEGER NOT NULL,
+    ignore    INTEGER NOT NULL DEFAULT 0,
+    position  INTEGER NOT NULL
+);
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE runs (
+    id              INTEGER PRIMARY KEY,
+    started_at      REAL NOT NULL,
+    finished_at     REAL,
+    status          TEXT NOT NULL DEFAULT 'running',
+    config_json     TEXT NOT NULL,
+    device          TEXT,
+    checkpoint      TEXT,
+    best_checkpoint TEXT,
+    best_miou       REAL,
+    message         TEXT
+);
+CREATE TABLE epochs (
+    run_id          INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch           INTEGER NOT NULL,
+    train_loss      REAL,
+    val_loss        REAL,
+    val_miou        REAL,
+    val_global_acc  REAL,
+    val_class_acc   REAL,
+    per_class_iou   TEXT,
+    lr              REAL,
+    seconds         REAL,
+    images_per_sec  REAL,
+    data_seconds    REAL,
+    compute_seconds REAL,
+    train_images    INTEGER,
+    recorded_at     REAL NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+);
+"""
+
+# MIGRATIONS[i] takes the schema from version i to version i + 1.
+MIGRATIONS: list[str] = [SCHEMA_V1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Database:
+    """One connection shared across threads, serialised by a lock."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self.conn = sqlite3.connect(
+                self.path, timeout=10.0, check_same_thread=False, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise ProjectError(f"cannot open the project database {self.path}: {exc}") from exc
+        self.conn.row_factory = sqlite3.Row
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise ProjectError(
+                f"{self.path}: not a readable segstudio database ({exc}); "
+                "move it away to start a new project"
+            ) from exc
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise ProjectError(
+                f"{self.path} was made by a newer segstudio (schema {version} > "
+                f"{SCHEMA_VERSION}); update segstudio to open it"
+            )
+        while version < SCHEMA_VERSION:
+            with self.transaction() as cur:
+                cur.executescript_safe(MIGRATIONS[version])
+                version += 1
+                cur.execute(f"PRAGMA user_version={version}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator["_Cursor"]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Cursor(self.conn)
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchone()
+
+    def execute(self, sql: str, params: tuple | dict = ()) -> int:
+        """Run one statement in its own transaction; returns lastrowid."""
+        with self.transaction() as cur:
+            return cur.execute(sql, params).lastrowid
+
+    def integrity_check(self) -> str:
+        with self._lock:
+            return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass
+            self.conn.close()
+
+
+class _Cursor:
+    """The connection inside a transaction (executescript would commit it)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows) -> sqlite3.Cursor:
+        return self._conn.executemany(sql, rows)
+
+    def executescript_safe(self, script: str) -> None:
+        for statement in _split_sql(script):
+            self._conn.execute(statement)
+
+
+def _split_sql(script: str) -> list[str]:
+    parts, current = [], []
+    for line in script.splitlines():
+        current.append(line)
+        joined = "\n".join(current)
+        if line.rstrip().endswith(";") and sqlite3.complete_statement(joined):
+            parts.append(joined.strip())
+            current = []
+    tail = "\n".join(current).strip()
+    if tail:
+        parts.append(tail)
+    return parts

@@ -1,0 +1,513 @@
+"""A segstudio project: a folder of images plus its project directory.
+
+The project directory (``<folder>/.segstudio`` unless the user names another,
+so that read-only image folders work) holds::
+
+    project.db                 SQLite: images, classes, status, splits, runs
+    masks/<relpath>.png        human masks (corrected / reviewed)
+    predictions/<relpath>.png  model predictions, never over a human mask
+    uncertainty/<relpath>.png  per-pixel entropy of a prediction, 0..255
+    checkpoints/               training runs
+    trash/                     human masks replaced by "reset to prediction"
+    cache/                     thumbnails and other disposable files
+
+Source images are only ever read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from . import maskio
+from .atomic import sweep_temp_files
+from .classes import ClassInfo, ClassTable, default_classes
+from .db import Database
+from .errors import MaskError, ProjectError
+from .imageio import read_image
+from .scan import ScanReport, scan_into
+
+PROJECT_DIRNAME = ".segstudio"
+DB_NAME = "project.db"
+STATUSES = ("unlabelled", "predicted", "corrected", "reviewed")
+HUMAN_STATUSES = ("corrected", "reviewed")
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    id: int
+    relpath: str
+    width: int | None
+    height: int | None
+    channels: int | None
+    bit_depth: int | None
+    size_bytes: int
+    status: str
+    split: str | None
+    missing: bool
+    error: str | None
+    status_at: float | None
+    mask_saved_at: float | None
+    predicted_at: float | None
+    predicted_by: str | None
+    uncertainty: float | None
+    iou: float | None
+
+    @property
+    def name(self) -> str:
+        return self.relpath.rsplit("/", 1)[-1]
+
+    @property
+    def has_human_mask(self) -> bool:
+        return self.status in HUMAN_STATUSES
+
+    @property
+    def has_prediction(self) -> bool:
+        return self.predicted_at is not None
+
+    @property
+    def usable(self) -> bool:
+        return not self.missing and self.error is None and self.width is not None
+
+
+_RECORD_COLUMNS = (
+    "id, relpath, width, height, channels, bit_depth, size_bytes, status, split, missing,"
+    " error, status_at, mask_saved_at, predicted_at, predicted_by, uncertainty, iou"
+)
+
+
+def _record(row) -> ImageRecord:
+    return ImageRecord(
+        id=row["id"], relpath=row["relpath"], width=row["width"], height=row["height"],
+        channels=row["channels"], bit_depth=row["bit_depth"], size_bytes=row["size_bytes"],
+        status=row["status"], split=row["split"], missing=bool(row["missing"]),
+        error=row["error"], status_at=row["status_at"], mask_saved_at=row["mask_saved_at"],
+        predicted_at=row["predicted_at"], predicted_by=row["predicted_by"],
+        uncertainty=row["uncertainty"], iou=row["iou"],
+    )
+
+
+def resolve_project_dir(folder: Path, project_dir: str | os.PathLike | None) -> tuple[Path, Path]:
+    """(image root, project dir) for a folder, honouring a project dir given directly."""
+    folder = Path(folder).expanduser().resolve()
+    if project_dir is not None:
+        return folder, Path(project_dir).expanduser().resolve()
+    if (folder / DB_NAME).is_file() and not (folder / PROJECT_DIRNAME).exists():
+        # the user pointed at a project directory itself
+        db = Database(folder / DB_NAME)
+        try:
+            row = db.query_one("SELECT value FROM meta WHERE key='image_root'")
+        finally:
+            db.close()
+        if row is not None:
+            return Path(row["value"]), folder
+    return folder, folder / PROJECT_DIRNAME
+
+
+class Project:
+    """Open with :meth:`open`; safe to share between threads."""
+
+    def __init__(self, root: Path, project_dir: Path, db: Database):
+        self.root = root
+        self.project_dir = project_dir
+        self.db = db
+        self._classes: ClassTable | None = None
+        self._lock = threading.RLock()
+
+    # -- opening -------------------------------------------------------------
+    @classmethod
+    def open(cls, folder: str | os.PathLike, project_dir: str | os.PathLike | None = None,
+             scan: bool = True, progress: Callable[[int, int], None] | None = None) -> "Project":
+        folder = Path(folder)
+        if not folder.exists():
+            raise ProjectError(f"{folder}: no such folder")
+        if not folder.is_dir():
+            raise ProjectError(f"{folder}: not a folder; give the folder that holds the images")
+        root, pdir = resolve_project_dir(folder, project_dir)
+        try:
+            pdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(
+                f"cannot create the project directory {pdir} ({exc.strerror}); if the image "
+                "folder is read-only, pass --project-dir DIR to keep the project elsewhere"
+            ) from exc
+        if not os.access(pdir, os.W_OK):
+            raise ProjectError(
+                f"the project directory {pdir} is not writable; pass --project-dir DIR"
+            )
+        db = Database(pdir / DB_NAME)
+        project = cls(root, pdir, db)
+        project._init_meta()
+        sweep_temp_files(pdir)
+        if scan:
+            project.scan(progress)
+        return project
+
+    def _init_meta(self) -> None:
+        row = self.db.query_one("SELECT value FROM meta WHERE key='image_root'")
+        if row is None:
+            now = str(time.time())
+            with self.db.transaction() as cur:
+                cur.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [("image_root", str(self.root)), ("created_at", now)],
+                )
+            self.set_classes(default_classes())
+        elif Path(row["value"]) != self.root:
+            stored = Path(row["value"])
+            if stored.exists() and stored.resolve() != self.root:
+                raise ProjectError(
+                    f"the project in {self.project_dir} belongs to the image folder {stored}, "
+                    f"not {self.root}; open that folder or choose another --project-dir"
+                )
+            # the image folder was moved: follow it
+            self.db.execute("UPDATE meta SET value=? WHERE key='image_root'", (str(self.root),))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def scan(self, progress: Callable[[int, int], None] | None = None) -> ScanReport:
+        """Pick up added, removed and changed images (masks of removed ones are kept)."""
+        skip = {self.project_dir}
+        return scan_into(self.db, self.root, skip, progress)
+
+    # -- paths -----------------------------------------------------------------
+    def image_path(self, rec: ImageRecord) -> Path:
+        return self.root / rec.relpath
+
+    def mask_path(self, rec: ImageRecord | str) -> Path:
+        rel = rec if isinstance(rec, str) else rec.relpath
+        return self.project_dir / "masks" / (rel + ".png")
+
+    def prediction_path(self, rec: ImageRecord | str) -> Path:
+        rel = rec if isinstance(rec, str) else rec.relpath
+        return self.project_dir / "predictions" / (rel + ".png")
+
+    def uncertainty_path(self, rec: ImageRecord | str) -> Path:
+        rel = rec if isinstance(rec, str) else rec.relpath
+        return self.project_dir / "uncertainty" / (rel + ".png")
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.project_dir / "checkpoints"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.project_dir / "cache"
+
+    # -- images ------------------------------------------------------------------
+    def images(self, include_missing: bool = False, statuses: Iterable[str] | None = None
+               ) -> list[ImageRecord]:
+        sql = f"SELECT {_RECORD_COLUMNS} FROM images"
+        where, params = [], []
+        if not include_missing:
+            where.append("missing=0")
+        if statuses is not None:
+            st = list(statuses)
+            where.append(f"status IN ({','.join('?' * len(st))})")
+            params.extend(st)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY relpath"
+        return [_record(r) for r in self.db.query(sql, tuple(params))]
+
+    def image(self, image_id: int) -> ImageRecord:
+        row = self.db.query_one(f"SELECT {_RECORD_COLUMNS} FROM images WHERE id=?", (image_id,))
+        if row is None:
+            raise ProjectError(f"no image with id {image_id} in this project")
+        return _record(row)
+
+    def find(self, relpath: str) -> ImageRecord | None:
+        row = self.db.query_one(f"SELECT {_RECORD_COLUMNS} FROM images WHERE relpath=?",
+                                (relpath,))
+        return None if row is None else _record(row)
+
+    def load_image(self, rec: ImageRecord) -> np.ndarray:
+        return read_image(self.image_path(rec))
+
+    def status_counts(self) -> dict[str, int]:
+        counts = {s: 0 for s in STATUSES}
+        for row in self.db.query(
+                "SELECT status, COUNT(*) AS n FROM images WHERE missing=0 GROUP BY status"):
+            counts[row["status"]] = row["n"]
+        return counts
+
+    # -- classes -------------------------------------------------------------------
+    @property
+    def classes(self) -> ClassTable:
+        with self._lock:
+            if self._classes is None:
+                rows = self.db.query("SELECT * FROM classes ORDER BY position, id")
+                name = self.get_setting("classes_name", "")
+                weights = self.get_setting("class_weights", None)
+                self._classes = ClassTable(
+                    tuple(ClassInfo(r["id"], r["name"], (r["r"], r["g"], r["b"]), bool(r["ignore"]))
+                          for r in rows),
+                    name=name, weights=tuple(weights) if weights else None,
+                )
+            return self._classes
+
+    def set_classes(self, table: ClassTable) -> None:
+        with self._lock, self.db.transaction() as cur:
+            cur.execute("DELETE FROM classes")
+            cur.executemany(
+                "INSERT INTO classes (id, name, r, g, b, ignore, position) VALUES (?,?,?,?,?,?,?)",
+                [(c.id, c.name, *c.color, int(c.ignore), i) for i, c in enumerate(table.classes)],
+            )
+            cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('classes_name', ?)",
+                        (json.dumps(table.name),))
+            cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('class_weights', ?)",
+                        (json.dumps(list(table.weights) if table.weights else None),))
+            self._classes = None
+
+    # -- masks -----------------------------------------------------------------------
+    def _check_mask(self, rec: ImageRecord, mask: np.ndarray, path: Path) -> np.ndarray:
+        if not rec.usable:
+            raise MaskError(f"{self.image_path(rec)}: the image is unreadable or missing, "
+                            "so no mask can be saved for it")
+        mask = np.asarray(mask)
+        if mask.dtype != np.uint8 or mask.ndim != 2:
+            raise MaskError(f"{path}: a mask must be 2-D uint8, got {mask.dtype} {mask.shape}")
+        if mask.shape != (rec.height, rec.width):
+            raise MaskError(
+                f"{path}: mask is {mask.shape[1]}x{mask.shape[0]} but the image {rec.relpath} is "
+                f"{rec.width}x{rec.height}; resize or re-export the mask"
+            )
+        bad = maskio.unknown_ids(mask, self.classes.known_lut())
+        if bad:
+            raise MaskError(
+                f"{path}: class ids {bad} are not in the class table; add those classes first"
+            )
+        return mask
+
+    def load_mask(self, rec: ImageRecord) -> np.ndarray | None:
+        """The human mask, or None when the image has none."""
+        path = self.mask_path(rec)
+        if not path.exists():
+            return None
+        mask = maskio.read_mask(path)
+        if rec.width is not None and mask.shape != (rec.height, rec.width):
+            raise MaskError(
+                f"{path}: mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
+                f"{rec.width}x{rec.height} (did the image change?); delete or re-import the mask"
+            )
+        return mask
+
+    def empty_mask(self, rec: ImageRecord) -> np.ndarray:
+        return np.full((rec.height, rec.width), self.classes.unlabelled_value(), np.uint8)
+
+    def save_mask(self, rec: ImageRecord, mask: np.ndarray, status: str = "corrected") -> ImageRecord:
+        """Write a human mask atomically and mark the image corrected (or reviewed)."""
+        if status not in HUMAN_STATUSES:
+            raise ValueError(f"a human mask has status corrected or reviewed, not {status}")
+        path = self.mask_path(rec)
+        mask = self._check_mask(rec, mask, path)
+        maskio.write_mask(path, mask, self.classes.palette())
+        now = time.time()
+        self.db.execute(
+            "UPDATE images SET status=?, status_at=?, mask_saved_at=? WHERE id=?",
+            (status, now, now, rec.id),
+        )
+        return self.image(rec.id)
+
+    def set_status(self, rec: ImageRecord, status: str) -> ImageRecord:
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        if status in HUMAN_STATUSES and not self.mask_path(rec).exists():
+            pred = self.load_prediction(rec)
+            if pred is None:
+                raise MaskError(f"{rec.relpath}: has no mask to mark {status}")
+            return self.save_mask(rec, pred, status)
+        self.db.execute("UPDATE images SET status=?, status_at=? WHERE id=?",
+                        (status, time.time(), rec.id))
+        return self.image(rec.id)
+
+    def reset_to_prediction(self, rec: ImageRecord) -> ImageRecord:
+        """Drop the human mask (kept in trash/) and fall back to the prediction."""
+        path = self.mask_path(rec)
+        if path.exists():
+            dest = self.project_dir / "trash" / time.strftime("%Y%m%d-%H%M%S") / (rec.relpath + ".png")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(path), str(dest))
+        status = "predicted" if self.prediction_path(rec).exists() else "unlabelled"
+        self.db.execute("UPDATE images SET status=?, status_at=?, mask_saved_at=NULL WHERE id=?",
+                        (status, time.time(), rec.id))
+        return self.image(rec.id)
+
+    def load_prediction(self, rec: ImageRecord) -> np.ndarray | None:
+        path = self.prediction_path(rec)
+        return maskio.read_mask(path) if path.exists() else None
+
+    def load_uncertainty(self, rec: ImageRecord) -> np.ndarray | None:
+        path = self.uncertainty_path(rec)
+        return maskio.read_mask(path) if path.exists() else None
+
+    def save_prediction(self, rec: ImageRecord, labels: np.ndarray, checkpoint: str | None = None,
+                        uncertainty: float | None = None, entropy_map: np.ndarray | None = None
+                        ) -> ImageRecord:
+        """Write a model prediction; a human mask is never touched."""
+        path = self.prediction_path(rec)
+        labels = self._check_mask(rec, labels, path)
+        maskio.write_mask(path, labels, self.classes.palette())
+        if entropy_map is not None:
+            maskio.write_mask(self.uncertainty_path(rec), np.asarray(entropy_map, np.uint8), None)
+        now = time.time()
+        unc = None if uncertainty is None or not math.isfinite(uncertainty) else float(uncertainty)
+        self.db.execute(
+            "UPDATE images SET predicted_at=?, predicted_by=?, uncertainty=?,"
+            " status=CASE WHEN status IN ('unlabelled','predicted') THEN 'predicted' ELSE status END,"
+            " status_at=CASE WHEN status='unlabelled' THEN ? ELSE status_at END WHERE id=?",
+            (now, checkpoint, unc, now, rec.id),
+        )
+        return self.image(rec.id)
+
+    def set_iou(self, rec: ImageRecord, iou: float | None) -> None:
+        self.db.execute("UPDATE images SET iou=? WHERE id=?", (iou, rec.id))
+
+    def remap_class(self, old_id: int, new_id: int,
+                    progress: Callable[[int, int], None] | None = None) -> int:
+        """Rewrite every mask and prediction so ``old_id`` pixels become ``new_id``."""
+        lut = np.arange(256, dtype=np.uint8)
+        lut[old_id] = new_id
+        palette = self.classes.palette()
+        recs = self.images(include_missing=True)
+        changed = 0
+        for i, rec in enumerate(recs):
+            for path in (self.mask_path(rec), self.prediction_path(rec)):
+                if not path.exists():
+                    continue
+                mask = maskio.read_mask(path)
+                if (mask == old_id).any():
+                    maskio.write_mask(path, lut[mask], palette)
+                    changed += 1
+            if progress is not None:
+                progress(i + 1, len(recs))
+        return changed
+
+    # -- splits ------------------------------------------------------------------------
+    def assign_splits(self, val_fraction: float = 0.3, seed: int = 0) -> dict[str, int]:
+        """Give every human-labelled image a train or val split, stored in the project.
+
+        Existing assignments stay unless ``val_fraction`` or ``seed`` changed; new
+        images are placed so the val share stays as close to the fraction as
+        possible.  Images the user put in 'test' are left alone."""
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError("the validation share must be in [0, 1)")
+        stored = self.get_setting("split", None)
+        wanted = {"val_fraction": val_fraction, "seed": seed}
+        with self.db.transaction() as cur:
+            if stored != wanted:
+                cur.execute("UPDATE images SET split=NULL WHERE split IN ('train','val')")
+                cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('split', ?)",
+                            (json.dumps(wanted),))
+            rows = cur.execute(
+                "SELECT id, relpath, split FROM images WHERE missing=0 AND status IN"
+                " ('corrected','reviewed') AND (split IS NULL OR split != 'test')").fetchall()
+            n = len(rows)
+            n_val = sum(1 for r in rows if r["split"] == "val")
+            target = int(round(val_fraction * n))
+            if val_fraction > 0 and n >= 2:
+                target = max(target, 1)
+            target = min(target, n - 1) if n >= 1 else 0
+            fresh = sorted((r for r in rows if r["split"] is None),
+                           key=lambda r: _stable_hash(r["relpath"], seed))
+            need = max(0, target - n_val)
+            cur.executemany("UPDATE images SET split=? WHERE id=?",
+                            [("val" if i < need else "train", r["id"]) for i, r in enumerate(fresh)])
+        counts = {"train": 0, "val": 0, "test": 0}
+        for row in self.db.query("SELECT split, COUNT(*) AS n FROM images WHERE missing=0 AND"
+                                 " split IS NOT NULL GROUP BY split"):
+            counts[row["split"]] = row["n"]
+        return counts
+
+    def set_split(self, rec: ImageRecord, split: str | None) -> None:
+        self.db.execute("UPDATE images SET split=? WHERE id=?", (split, rec.id))
+
+    # -- settings -------------------------------------------------------------------------
+    def get_setting(self, key: str, default=None):
+        row = self.db.query_one("SELECT value FROM settings WHERE key=?", (key,))
+        return default if row is None else json.loads(row["value"])
+
+    def set_setting(self, key: str, value) -> None:
+        self.db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+                        (key, json.dumps(value)))
+
+    # -- training runs ----------------------------------------------------------------------
+    def create_run(self, config: dict, device: str) -> int:
+        return self.db.execute(
+            "INSERT INTO runs (started_at, config_json, device) VALUES (?, ?, ?)",
+            (time.time(), json.dumps(config, sort_keys=True), device),
+        )
+
+    def add_epoch(self, run_id: int, epoch: int, **metrics) -> None:
+        cols = ("train_loss", "val_loss", "val_miou", "val_global_acc", "val_class_acc",
+                "per_class_iou", "lr", "seconds", "images_per_sec", "data_seconds",
+                "compute_seconds", "train_images")
+        values = []
+        for c in cols:
+            v = metrics.get(c)
+            if c == "per_class_iou" and v is not None and not isinstance(v, str):
+                v = json.dumps(v)
+            values.append(v)
+        self.db.execute(
+            f"INSERT OR REPLACE INTO epochs (run_id, epoch, {', '.join(cols)}, recorded_at)"
+            f" VALUES (?, ?, {', '.join('?' * len(cols))}, ?)",
+            (run_id, epoch, *values, time.time()),
+        )
+
+    def finish_run(self, run_id: int, status: str, checkpoint: str | None = None,
+                   best_checkpoint: str | None = None, best_miou: float | None = None,
+                   message: str | None = None) -> None:
+        self.db.execute(
+            "UPDATE runs SET finished_at=?, status=?, checkpoint=COALESCE(?, checkpoint),"
+            " best_checkpoint=COALESCE(?, best_checkpoint), best_miou=COALESCE(?, best_miou),"
+            " message=? WHERE id=?",
+            (time.time(), status, checkpoint, best_checkpoint, best_miou, message, run_id),
+        )
+
+    def update_run(self, run_id: int, **fields) -> None:
+        allowed = {"checkpoint", "best_checkpoint", "best_miou", "status", "message", "device"}
+        sets = [(k, v) for k, v in fields.items() if k in allowed]
+        if sets:
+            self.db.execute(
+                f"UPDATE runs SET {', '.join(k + '=?' for k, _ in sets)} WHERE id=?",
+                (*[v for _, v in sets], run_id),
+            )
+
+    def runs(self) -> list[dict]:
+        out = []
+        for row in self.db.query("SELECT * FROM runs ORDER BY id"):
+            d = dict(row)
+            d["config"] = json.loads(d.pop("config_json"))
+            out.append(d)
+        return out
+
+    def epochs(self, run_id: int) -> list[dict]:
+        out = []
+        for row in self.db.query("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)):
+            d = dict(row)
+            if d.get("per_class_iou"):
+                d["per_class_iou"] = json.loads(d["per_class_iou"])
+            out.append(d)
+        return out
+
+
+def _stable_hash(text: str, seed: int) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2b(f"{seed}:{text}".encode(), digest_size=8).digest(), "big")
