@@ -133,6 +133,11 @@ class Project:
         if not folder.is_dir():
             raise ProjectError(f"{folder}: not a folder; give the folder that holds the images")
         root, pdir = resolve_project_dir(folder, project_dir)
+        if not pdir.exists() and pdir.parent == root and not _folder_writable(root):
+            raise ProjectError(
+                f"the image folder {root} is read-only, so the project cannot live in it; "
+                "pass --project-dir DIR to keep the project elsewhere"
+            )
         try:
             pdir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -505,6 +510,15 @@ class Project:
                 d["per_class_iou"] = json.loads(d["per_class_iou"])
             out.append(d)
         return out
+
+
+def _folder_writable(folder: Path) -> bool:
+    """Writable for us *and* not marked read-only (root ignores the mode bits)."""
+    try:
+        mode = folder.stat().st_mode
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK) and bool(mode & 0o222)
 
 
 def _stable_hash(text: str, seed: int) -> int:
