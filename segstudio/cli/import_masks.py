@@ -1,38 +1,73 @@
-"""segstudio import-masks FOLDER MASKS [--classes FILE.json]"""
+"""segstudio import-masks FOLDER MASKS [--format FMT] [--classes FILE.json]"""
 
 from __future__ import annotations
 
+import argparse
+
 from ..core.classes import ClassTable
-from ..core.importmasks import apply_class_table, import_index_masks
+from ..core.importmasks import apply_class_table
 from .common import add_common, open_project
 from .progress import Progress
 
-HELP = "import label maps (index or colour PNGs) as corrected masks"
+HELP = "import masks (index PNGs, VOC, CamVid, COCO, labelme) as corrected masks"
+
+FORMATS = ("auto", "index", "voc", "camvid", "coco", "labelme")
+
+
+def _mapping(text: str) -> tuple[str, int]:
+    name, sep, value = text.rpartition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: write NAME=ID, e.g. car=3")
+    try:
+        return name.strip(), int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the class id must be a number") from None
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("import-masks", help=HELP, description=HELP)
+    p = sub.add_parser(
+        "import-masks", help=HELP, description=HELP + ". Files are matched to images by "
+        "relative path, then by file name stem; a different human mask is only replaced with "
+        "--overwrite.")
     p.add_argument("folder", metavar="FOLDER")
-    p.add_argument("masks", metavar="MASKS", help="folder of label maps, matched by path or name")
+    p.add_argument("masks", metavar="MASKS",
+                   help="folder of label maps, a VOC / CamVid / COCO / labelme export, or a "
+                        "COCO or labelme JSON file")
+    p.add_argument("--format", default="auto", choices=FORMATS, metavar="FMT",
+                   help="input format: " + ", ".join(FORMATS) + " (default auto: detected)")
     p.add_argument("--classes", metavar="FILE.json", help="class table to adopt first")
+    p.add_argument("--classes-json", metavar="FILE.json",
+                   help="the class table the imported files use, to map their ids to the "
+                        "project's by name (default: MASKS/classes.json when present)")
+    p.add_argument("--map", dest="mapping", action="append", type=_mapping, default=[],
+                   metavar="NAME=ID", help="map a class name in the files to a project class "
+                                           "id (repeatable)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace human masks that differ (default: skip them)")
     p.add_argument("--unknown-to-ignore", action="store_true",
-                   help="map unknown class ids to the ignore class instead of skipping the file")
-    p.add_argument("--format", default="auto", metavar="FMT",
-                   help="input format (auto, index)")
+                   help="map unknown class ids and names to the ignore class instead of "
+                        "failing")
     add_common(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    from ..core.formats import import_masks
+
     with open_project(args) as project:
         if args.classes:
             apply_class_table(project, ClassTable.load_json(args.classes))
         with Progress("importing") as bar:
-            report = import_index_masks(project, args.masks, overwrite=args.overwrite,
-                                        unknown_to_ignore=args.unknown_to_ignore, progress=bar)
-        for path, reason in report.skipped:
-            print(f"skipped {path}: {reason}")
-        print(report.summary())
+            report = import_masks(project, args.masks, args.format, mapping=dict(args.mapping),
+                                  overwrite=args.overwrite,
+                                  unknown_to_ignore=args.unknown_to_ignore,
+                                  classes_json=args.classes_json, progress=bar)
+        for f in report.files:
+            if f.action == "skipped":
+                print(f"skipped {f.file}: {f.reason}")
+            elif f.reason:
+                print(f"{f.action} {f.file}: {f.reason}")
+        for note in report.notes:
+            print(note)
+        print(f"{report.format}: {report.summary()}")
         return 0 if report.imported or report.unchanged or not report.skipped else 1

@@ -18,6 +18,7 @@ COMMANDS = {
     "info": "info",
     "classes": "classes",
     "import-masks": "import_masks",
+    "export": "export",
 }
 
 

@@ -1,0 +1,222 @@
+"""Importing masks in any supported format: detection, matching, checks, saving.
+
+Each format module turns its files into :class:`Candidate` s (a file, the
+image keys it may belong to, and a loader giving a label map in project ids);
+:func:`run_import` matches them to project images and saves each as a
+*corrected* mask, or records why it was skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+from .. import maskio
+from ..errors import SegStudioError
+from ..project import Project
+from .common import CancelFn, FormatError, ImageMatcher, ImportReport, ProgressFn, list_files
+
+IMPORT_FORMATS = ("index", "voc", "camvid", "coco", "labelme")
+MANIFEST = "segstudio_export.json"
+
+
+@dataclass
+class ImportOptions:
+    mapping: Mapping[str, int] | None = None  # class name in the files -> project class id
+    overwrite: bool = False  # replace human masks that differ
+    unknown_to_ignore: bool = False  # unknown ids / names become the unlabelled value
+    classes_json: Path | None = None  # the files' own class table (default: found in the folder)
+
+
+@dataclass
+class Candidate:
+    file: str  # shown in the report
+    keys: list[str]  # image paths it may belong to, best first
+    load: Callable[[], np.ndarray]  # label map in project ids; raises SegStudioError
+    size: tuple[int, int] | None = None  # (height, width) the file declares
+    error: str | None = None  # known to be unusable, and why
+    note: str = ""  # said in the report even when imported (e.g. shapes left out)
+
+
+@dataclass
+class ScanResult:
+    candidates: list[Candidate] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str,
+               progress: ProgressFn | None = None, cancelled: CancelFn | None = None
+               ) -> ImportReport:
+    report = ImportReport(format=fmt, notes=list(scan.notes))
+    table = project.classes
+    known = table.known_lut()
+    matcher = ImageMatcher(project.images())
+    todo = []
+    taken: dict[int, str] = {}
+    for cand in scan.candidates:
+        if cand.error:
+            report.add(cand.file, None, "skipped", cand.error)
+            continue
+        rec = matcher.find(cand.keys)
+        if rec is None:
+            report.add(cand.file, None, "skipped", "no image with this path or name in the project")
+        elif rec.id in taken:
+            report.add(cand.file, rec.relpath, "skipped",
+                       f"{taken[rec.id]} was already imported for {rec.relpath}")
+        else:
+            taken[rec.id] = cand.file
+            todo.append((cand, rec))
+    report.images_without_mask = len(matcher.records) - len(taken)
+    n = len(todo)
+    for i, (cand, rec) in enumerate(todo):
+        if cancelled is not None and cancelled():
+            report.cancelled = True
+            break
+        if progress is not None:
+            progress(i, n)
+        try:
+            if not rec.usable:
+                raise SegStudioError(f"its image {rec.relpath} is unreadable: {rec.error}")
+            if cand.size is not None and tuple(cand.size) != (rec.height, rec.width):
+                raise SegStudioError(
+                    f"it is for a {cand.size[1]}x{cand.size[0]} image but {rec.relpath} is "
+                    f"{rec.width}x{rec.height}")
+            mask = cand.load()
+            if mask.shape != (rec.height, rec.width):
+                raise SegStudioError(
+                    f"mask is {mask.shape[1]}x{mask.shape[0]} but image {rec.relpath} is "
+                    f"{rec.width}x{rec.height}")
+            bad = maskio.unknown_ids(mask, known)
+            if bad:
+                if not opts.unknown_to_ignore:
+                    raise SegStudioError(
+                        f"unknown class ids {bad}; add them to the class table or pass "
+                        "--unknown-to-ignore")
+                lut = np.arange(256, dtype=np.uint8)
+                lut[~known] = table.unlabelled_value()
+                mask = lut[mask]
+            current = project.load_mask(rec) if rec.has_human_mask else None
+            if current is not None:
+                if np.array_equal(current, mask):
+                    report.add(cand.file, rec.relpath, "unchanged", cand.note)
+                    continue
+                if not opts.overwrite:
+                    raise SegStudioError(
+                        f"{rec.relpath} already has a different human mask; pass --overwrite "
+                        "to replace it")
+            project.save_mask(rec, mask, "corrected")
+            report.add(cand.file, rec.relpath, "imported", cand.note)
+        except SegStudioError as exc:
+            msg = str(exc)
+            prefix = f"{cand.file}: "
+            report.add(cand.file, rec.relpath, "skipped",
+                       msg[len(prefix):] if msg.startswith(prefix) else msg)
+    if progress is not None and not report.cancelled:
+        progress(n, n)
+    return report
+
+
+# -- detection --------------------------------------------------------------------------
+
+def _peek_json(path: Path) -> str | None:
+    """'coco', 'labelme' or None from the first bytes of a JSON file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16).decode("utf-8", "replace")
+    except OSError:
+        return None
+    if '"shapes"' in head:
+        return "labelme"
+    if '"annotations"' in head or '"images"' in head or '"categories"' in head:
+        return "coco"
+    return None
+
+
+def detect_format(source: str | os.PathLike) -> str:
+    """The import format of a file or folder: index, voc, camvid, coco or labelme."""
+    src = Path(source)
+    if src.is_file():
+        kind = _peek_json(src) if src.suffix.lower() == ".json" else None
+        if kind is None:
+            raise FormatError(f"{src}: not a COCO or labelme JSON file; give a folder of label "
+                              "maps or a JSON annotation file")
+        return kind
+    if not src.is_dir():
+        raise FormatError(f"{src}: no such file or folder")
+    manifest = src / MANIFEST
+    if manifest.is_file():
+        try:
+            fmt = json.loads(manifest.read_text(encoding="utf-8")).get("format")
+        except (OSError, ValueError, AttributeError):
+            fmt = None
+        if fmt == "overlay":
+            raise FormatError(f"{src}: holds overlay pictures, not masks; import the index, "
+                              "colour or another mask export instead")
+        if fmt in ("index", "color"):
+            return "index"
+        if fmt in IMPORT_FORMATS:
+            return fmt
+    if (src / "SegmentationClass").is_dir():
+        return "voc"
+    if any(p.is_dir() and p.name.lower().endswith("annot") for p in src.iterdir()):
+        return "camvid"
+    for rel in coco_or_labelme_files(src):
+        kind = _peek_json(src / rel)
+        if kind is not None:
+            return kind
+    return "index"
+
+
+def coco_or_labelme_files(src: Path) -> list[str]:
+    skip = {"classes.json", MANIFEST}
+    return [r for r in list_files(src, (".json",)) if r.rsplit("/", 1)[-1] not in skip]
+
+
+# -- the entry point ----------------------------------------------------------------------
+
+def import_masks(project: Project, source: str | os.PathLike, fmt: str = "auto", *,
+                 mapping: Mapping[str, int] | None = None, overwrite: bool = False,
+                 unknown_to_ignore: bool = False, classes_json: str | os.PathLike | None = None,
+                 progress: ProgressFn | None = None, cancelled: CancelFn | None = None
+                 ) -> ImportReport:
+    """Import masks from ``source`` (a folder, or a COCO / labelme JSON file).
+
+    Raises UnknownClassesError (with ``.names``) before anything is written when
+    the files name classes the project lacks and ``mapping`` does not cover
+    them; FormatError for a source that cannot be read at all.  Per-file
+    problems are reported in the returned ImportReport, not raised."""
+    src = Path(source)
+    if not src.exists():
+        raise FormatError(f"{src}: no such file or folder")
+    if fmt == "auto":
+        fmt = detect_format(src)
+    if fmt not in IMPORT_FORMATS:
+        raise FormatError(f"unknown import format {fmt!r}; use one of auto, "
+                          + ", ".join(IMPORT_FORMATS))
+    opts = ImportOptions(mapping=mapping, overwrite=overwrite, unknown_to_ignore=unknown_to_ignore,
+                         classes_json=Path(classes_json) if classes_json else None)
+    if opts.classes_json is not None and not opts.classes_json.is_file():
+        raise FormatError(f"{opts.classes_json}: class table not found")
+    if fmt == "index":
+        from .indexpng import scan_folder
+        if not src.is_dir():
+            raise FormatError(f"{src}: index masks are read from a folder")
+        scan = scan_folder(src, project, opts)
+    elif fmt == "voc":
+        from .voc import scan_voc
+        scan = scan_voc(src, project, opts)
+    elif fmt == "camvid":
+        from .camvid import scan_camvid
+        scan = scan_camvid(src, project, opts)
+    elif fmt == "coco":
+        from .coco import scan_coco
+        scan = scan_coco(src, project, opts)
+    else:
+        from .labelme import scan_labelme
+        scan = scan_labelme(src, project, opts)
+    return run_import(project, scan, opts, fmt, progress, cancelled)
