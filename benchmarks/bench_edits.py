@@ -52,7 +52,7 @@ def bench_brush(quick: bool) -> None:
         t = np.linspace(0, 2 * np.pi, 20000)
         curve = np.stack([N / 2 + 1700 * np.sin(t), N / 2 + 1700 * np.sin(2 * t + 0.5)], 1)
         arc = np.concatenate([[0], np.cumsum(np.hypot(*np.diff(curve, axis=0).T))])
-        at = np.arange(n) * step + rng.uniform(0, 100)
+        at = np.arange(min(n, int(arc[-1] // step) - 1)) * step + rng.uniform(0, step)
         pts = np.stack([np.interp(at, arc, curve[:, 0]), np.interp(at, arc, curve[:, 1])], 1)
         times = []
         for x, y in pts:
@@ -62,7 +62,7 @@ def bench_brush(quick: bool) -> None:
         report(label, (statistics.median(times), min(times), max(times)), 1.0)
         tf = time.perf_counter()
         patch = stroke.finish()
-        report(f"  end of that stroke ({n} dabs) -> one Patch", ((time.perf_counter() - tf) * 1000,) * 3)
+        report(f"  end of that stroke ({len(pts)} dabs) -> one Patch", ((time.perf_counter() - tf) * 1000,) * 3)
         print(f"  patch: {patch.count} px changed, {patch.nbytes / 1e3:.0f} kB held")
         patch.revert(mask)
     clicks = []

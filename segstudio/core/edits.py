@@ -115,6 +115,8 @@ def paint_region(mask: np.ndarray, y0: int, x0: int, footprint: np.ndarray,
     else:
         _check_source(source, mask)
     table = _as_table(allowed)
+    if footprint.dtype != bool:
+        footprint = footprint != 0
     h, w = mask.shape
     fy0, fx0 = max(y0, 0), max(x0, 0)
     fy1, fx1 = min(y0 + footprint.shape[0], h), min(x0 + footprint.shape[1], w)

@@ -38,11 +38,13 @@ import numpy as np
 
 Point = tuple[int, int]
 _BIG = 1 << 40
+LIMIT = 1 << 24
+"""Positions are clamped to +-LIMIT pixels (keeps the integer maths in int64)."""
 
 
 def pixel_of(x: float, y: float) -> Point:
     """The pixel (column, row) under image position (x, y)."""
-    return (math.floor(x), math.floor(y))
+    return (min(max(math.floor(x), -LIMIT), LIMIT), min(max(math.floor(y), -LIMIT), LIMIT))
 
 
 def pixel_points(points: Iterable[Sequence[float]]) -> np.ndarray:
@@ -54,7 +56,7 @@ def pixel_points(points: Iterable[Sequence[float]]) -> np.ndarray:
         raise ValueError(f"points must be (x, y) pairs, got an array of shape {arr.shape}")
     if not np.isfinite(arr).all():
         raise ValueError("points must be finite numbers")
-    return np.floor(arr).astype(np.int64)
+    return np.clip(np.floor(arr), -LIMIT, LIMIT).astype(np.int64)
 
 
 def _isqrt(v: np.ndarray) -> np.ndarray:

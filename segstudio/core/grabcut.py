@@ -124,7 +124,8 @@ def grabcut_fill(mask: np.ndarray, image: np.ndarray, corner0: Sequence[float],
                  corner1: Sequence[float], value: int, *,
                  fg_strokes: Iterable[Stroke] = (), bg_strokes: Iterable[Stroke] = (),
                  stroke_radius: int = 3, margin: int = 16, iterations: int = 5,
-                 max_side: int = 512, allowed: np.ndarray | Iterable[int] | None = None,
+                 max_side: int = 512, seed: int = 0,
+                 allowed: np.ndarray | Iterable[int] | None = None,
                  name: str = "GrabCut") -> Patch | None:
     """Fill with ``value`` the object GrabCut finds in the rectangle (see
     :func:`grabcut_region`); returns the Patch (None if nothing changed)."""
@@ -133,7 +134,7 @@ def grabcut_fill(mask: np.ndarray, image: np.ndarray, corner0: Sequence[float],
                         "GrabCut needs the image of this mask")
     reg = grabcut_region(image, corner0, corner1, fg_strokes=fg_strokes, bg_strokes=bg_strokes,
                          stroke_radius=stroke_radius, margin=margin, iterations=iterations,
-                         max_side=max_side)
+                         max_side=max_side, seed=seed)
     if reg is None:
         return None
     y0, x0, sel = reg

@@ -290,17 +290,12 @@ def test_flood_fill_by_class_is_the_4_connected_component(labels):
     assert edits.flood_fill(labels.copy(), -1, 1, 5) is None
 
 
-def test_flood_fill_by_colour_equals_bfs_and_leaves_the_image_alone(camvid):
-    from segstudio.core.imageio import read_image
-
-    name = sorted((camvid / "train").iterdir())[0].name
-    img = read_image(camvid / "train" / name)[100:160, 200:280].copy()
-    base = read_image(camvid / "trainannot" / name)[100:160, 200:280].copy()
+def _check_colour_fills(img, base):
     img_before = img.copy()
-    for seed, tol in [((10, 10), 12), ((70, 50), 25), ((40, 30), 0), ((5, 55), 40)]:
+    for seed, tol in [((10, 10), 12), ((70, 50), 25), ((40, 30), 0), ((5, 55), 40), ((60, 5), (5, 30, 60))]:
         mask = base.copy()
         patch = edits.flood_fill(mask, *seed, 9, image=img, tolerance=tol)
-        region = ref_colour_region(img, seed, tol)
+        region = ref_colour_region(img, seed, np.asarray(tol))
         assert np.array_equal(mask, np.where(region, 9, base)), (seed, tol)
         if patch is not None:
             check_undo(mask, base, patch)
@@ -311,6 +306,23 @@ def test_flood_fill_by_colour_equals_bfs_and_leaves_the_image_alone(camvid):
     assert np.array_equal(mask, np.where(ref_colour_region(gray[..., None], (10, 10), 15), 9, base))
     with pytest.raises(MaskError, match="colour fill"):
         edits.flood_fill(mask, 1, 1, 3, image=img[:10])
+
+
+def test_flood_fill_by_colour_equals_bfs_and_leaves_the_image_alone():
+    rng = np.random.default_rng(8)
+    yy, xx = np.mgrid[:60, :80]
+    img = np.stack([yy * 3, xx * 2, (yy + xx) % 50 * 4], -1) + rng.integers(0, 12, (60, 80, 3))
+    base = rng.integers(0, 4, (60, 80)).astype(np.uint8)
+    _check_colour_fills(np.clip(img, 0, 255).astype(np.uint8), base)
+
+
+def test_flood_fill_by_colour_on_a_camvid_image(camvid):
+    from segstudio.core.imageio import read_image
+
+    name = sorted((camvid / "train").iterdir())[0].name
+    img = read_image(camvid / "train" / name)[100:160, 200:280].copy()
+    base = read_image(camvid / "trainannot" / name)[100:160, 200:280].copy()
+    _check_colour_fills(img, base)
 
 
 POLYGONS = {
@@ -367,6 +379,18 @@ def test_replace_class_and_accept_prediction_in_a_polygon(labels):
     assert np.array_equal(mask, pred)
 
 
+def test_paint_region_takes_a_0_1_footprint_and_clips_it(labels):
+    fp = np.zeros((30, 30), np.uint8)
+    fp[::2, ::3] = 1
+    mask = labels.copy()
+    patch = edits.paint_region(mask, -10, 110, fp, 7)
+    ref = labels.copy()
+    ref[0:20, 110:128][fp[10:30, 0:18] == 1] = 7
+    assert np.array_equal(mask, ref)
+    check_undo(mask, labels, patch)
+    assert edits.paint_region(mask, 200, 200, fp, 7) is None
+
+
 def test_eyedropper(labels):
     assert edits.pick_class(labels, 70.9, 10.2) == IGNORE
     assert edits.pick_class(labels, 100.9, 20.2) == labels[20, 100]
@@ -413,3 +437,6 @@ def test_grabcut_with_strokes_and_shrinking():
     check_undo(mask, base, patch)
     y0, x0, region = grabcut_region(img, (70, 40), (290, 260), max_side=160)
     assert (y0, x0, region.shape) == (40, 70, (221, 221))
+    again = grabcut_region(img, (70, 40), (290, 260), max_side=160)[2]
+    assert np.array_equal(region, again)                   # seeded: same input, same region
+    assert grabcut_region(img, (-50, -50), (-10, -10)) is None

@@ -227,7 +227,7 @@ def test_100_brush_strokes_on_a_4096_mask_stay_under_50_mb():
         stack = UndoStack(mask, limit=100)
         changed = 0
         for i in range(100):
-            steps = rng.normal(0, 30, (60, 2)).cumsum(axis=0)
+            steps = rng.normal(0, 60, (30, 2)).cumsum(axis=0)
             pts = steps + rng.uniform(200, 3900, 2)
             s = edits.BrushStroke(mask, 25, 2 + i % 8)
             s.add_points(pts)
