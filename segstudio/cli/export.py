@@ -98,9 +98,15 @@ def run(args) -> int:
     print(report.summary())
     for image, reason in report.skipped:
         print(f"skipped {image}: {reason}")
-    if report.refused:
-        shown = ", ".join(report.refused[:5]) + (
-            f" and {len(report.refused) - 5} more" if len(report.refused) > 5 else "")
-        raise SegStudioError(f"{len(report.refused)} files in {args.out} differ from the export "
-                             f"and were kept ({shown}); pass --overwrite to replace them")
+    refused = [f for f in report.files if f.action == "refused"]
+    for f in refused[:20]:
+        print(f"refused {f.path}: {f.reason}")
+    if refused:
+        shown = ", ".join(f.path for f in refused[:5]) + (
+            f" and {len(refused) - 5} more" if len(refused) > 5 else "")
+        reasons = sorted({f.reason for f in refused})
+        hint = "; pass --overwrite to replace them" if reasons == [
+            "differs from the existing file"] else ""
+        raise SegStudioError(f"{len(refused)} files were not written to {args.out} ({shown}): "
+                             f"{', '.join(reasons)}{hint}")
     return 0

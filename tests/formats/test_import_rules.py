@@ -191,5 +191,52 @@ def test_detection(tmp_path):
     export_masks(project, tmp_path / "overlay", "overlay")
     with pytest.raises(FormatError, match="overlay pictures"):
         import_masks(project, tmp_path / "overlay")
-    with pytest.raises(FormatError, match="no such file"):
+    with pytest.raises(FormatError, match="no such folder of masks"):
         import_masks(project, tmp_path / "missing")
+
+
+def test_export_never_writes_into_the_image_folder(tmp_path):
+    m = shapes_mask()
+    project = build_project(tmp_path / "data/images", {"a.png": m})
+    before = (tmp_path / "data/images/a.png").read_bytes()
+    for out in (tmp_path / "data/images", tmp_path / "data/images/exports"):
+        with pytest.raises(FormatError, match="inside the image folder"):
+            export_masks(project, out, "index")
+    # exporting to the parent: the COCO image copies would land on the sources
+    from segstudio.core.formats import ExportOptions
+    report = export_masks(project, tmp_path / "data", "labelme",
+                          ExportOptions(overwrite=True, classes_json="images/classes.json"))
+    refused = {f.path: f.reason for f in report.files if f.action == "refused"}
+    assert refused == {"images/classes.json": "it would land in the image folder"}
+    report = export_masks(project, tmp_path / "data/images/..", "index")
+    assert (tmp_path / "data/images/a.png").read_bytes() == before
+
+
+def test_colliding_export_names_still_find_their_images(tmp_path):
+    m = shapes_mask()
+    masks = {"a__b.png": m, "a/b.png": m[::-1].copy(), "c.png": m, "c.jpg": m[:, ::-1].copy()}
+    project = build_project(tmp_path / "images", masks)
+    for fmt in ("voc", "camvid", "index"):
+        report = export_masks(project, tmp_path / fmt, fmt)
+        assert len(report.exported) == 4
+        target = fresh_copy(project, tmp_path / f"again_{fmt}")
+        back = import_masks(target, tmp_path / fmt)
+        assert len(back.imported) == 4, (fmt, back.skipped)
+        got = masks_of(target)
+        assert all(np.array_equal(got[rel], mask) for rel, mask in masks.items()), fmt
+
+
+def test_import_progress_and_cancel(tmp_path):
+    m = shapes_mask()
+    project = build_project(tmp_path / "images", {f"{i}.png": m for i in range(4)})
+    export_masks(project, tmp_path / "out", "index")
+    target = fresh_copy(project, tmp_path / "again")
+    calls = []
+    polls = iter([False])
+    report = import_masks(target, tmp_path / "out", progress=lambda d, t: calls.append((d, t)),
+                          cancelled=lambda: next(polls, True))
+    assert report.cancelled and len(report.imported) == 1 and calls == [(0, 4)]
+    assert "(cancelled)" in report.summary()
+    calls.clear()
+    report = import_masks(target, tmp_path / "out", progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (4, 4) and len(report.imported) == 3 and len(report.unchanged) == 1

@@ -72,3 +72,19 @@ def test_malformed_strings_are_refused(bad):
 def test_counts_that_do_not_fill_the_image_are_refused():
     with pytest.raises(rle.RLEError, match="add up"):
         rle.decode({"size": [4, 4], "counts": [3, 4]})
+
+
+def test_all_classes_in_one_pass_match_pycocotools():
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        h, w = rng.integers(1, 40, 2)
+        lab = rng.integers(0, rng.integers(1, 7), (h, w)).astype(np.uint8)
+        if rng.random() < 0.5:  # blocky content: long runs, wrapping columns
+            lab = np.repeat(np.repeat(lab[: max(1, h // 4), : max(1, w // 4)], 4, 0), 4, 1)
+        got = rle.encode_label_map(lab)
+        assert [g[0] for g in got] == sorted(np.unique(lab).tolist())
+        for cid, counts, area, bbox in got:
+            ref = mask_api.encode(np.asfortranarray((lab == cid).astype(np.uint8)))
+            assert counts == ref["counts"].decode("ascii")
+            assert area == int(mask_api.area(ref))
+            assert bbox == [float(v) for v in mask_api.toBbox(ref)]

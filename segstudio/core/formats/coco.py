@@ -52,12 +52,11 @@ def export_coco(ctx: ExportContext, items: list[ExportItem], progress: ProgressF
         if ctx.options.include_images:
             ctx.copy_image(f"{IMAGES_DIR}/{item.rec.relpath}", item)
         anns = []
-        for cid, counts in sorted(rle.class_counts(mask).items()):
+        for cid, counts, area, bbox in rle.encode_label_map(mask):
             if not cat_id[cid]:
                 continue
-            area, bbox = rle.area_bbox(counts, h)
             anns.append({"category_id": int(cat_id[cid]),
-                         "segmentation": {"size": [h, w], "counts": rle.counts_to_string(counts)},
+                         "segmentation": {"size": [h, w], "counts": counts},
                          "area": area, "bbox": bbox, "iscrowd": 1})
         return h, w, anns
 

@@ -80,9 +80,11 @@ def export_masks(project: Project, out_dir: str | os.PathLike, fmt: str,
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise FormatError(f"{out}: exists and is not a folder; choose a folder to export into")
-    if out.resolve() == project.project_dir.resolve() or project.project_dir.resolve() in (
-            out.resolve().parents):
-        raise FormatError(f"{out}: is inside the project directory; choose another folder")
+    for inner, what in ((project.project_dir, "the project directory"),
+                        (project.root, "the image folder")):
+        if out.resolve() == inner.resolve() or inner.resolve() in out.resolve().parents:
+            raise FormatError(f"{out}: is inside {what} {inner}, where exported files would be "
+                              "taken for project files; choose a folder outside it")
     items, skipped = select_items(project, options.statuses, options.images)
     if not items:
         hint = "" if "predicted" in options.statuses else \
@@ -94,7 +96,7 @@ def export_masks(project: Project, out_dir: str | os.PathLike, fmt: str,
     except OSError as exc:
         raise FormatError(f"cannot create {out}: {exc.strerror}") from exc
     report = ExportReport(format=fmt, out_dir=str(out), skipped=list(skipped))
-    writer = OutputDir(out, options.overwrite, report)
+    writer = OutputDir(out, options.overwrite, report, protected=project.root)
     ctx = ExportContext(project, writer, options, report)
     if fmt in ("index", "color", "overlay"):
         from .indexpng import export_index

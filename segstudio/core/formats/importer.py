@@ -172,6 +172,15 @@ def detect_format(source: str | os.PathLike) -> str:
     return "index"
 
 
+def manifest_images(src: Path) -> dict[str, str]:
+    """{exported file: project image} from the manifest of a segstudio export, if any."""
+    try:
+        doc = json.loads((src / MANIFEST).read_text(encoding="utf-8"))
+        return {str(f): str(e["image"]) for e in doc["images"] for f in e["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def coco_or_labelme_files(src: Path) -> list[str]:
     skip = {"classes.json", MANIFEST}
     return [r for r in list_files(src, (".json",)) if r.rsplit("/", 1)[-1] not in skip]
@@ -192,7 +201,7 @@ def import_masks(project: Project, source: str | os.PathLike, fmt: str = "auto",
     problems are reported in the returned ImportReport, not raised."""
     src = Path(source)
     if not src.exists():
-        raise FormatError(f"{src}: no such file or folder")
+        raise FormatError(f"{src}: no such folder of masks or annotation file")
     if fmt == "auto":
         fmt = detect_format(src)
     if fmt not in IMPORT_FORMATS:

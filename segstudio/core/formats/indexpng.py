@@ -26,7 +26,7 @@ from ..project import Project
 from ..scan import walk_images
 from .common import CancelFn, FormatError, ImportReport, ProgressFn, load_file_table, \
     table_lut, tree_names
-from .importer import Candidate, ImportOptions, ScanResult, run_import
+from .importer import Candidate, ImportOptions, ScanResult, manifest_images, run_import
 from .output import ExportContext, ExportItem, encode_png, run_items
 
 
@@ -83,15 +83,19 @@ def scan_folder(masks_dir: Path, project: Project, opts: ImportOptions,
         palette, known = table.palette(), table.known_lut()
     if files is None:
         files = [f.relpath for f in walk_images(masks_dir)]
+    exported = manifest_images(masks_dir)
     result = ScanResult()
     for rel in files:
         path = masks_dir / rel
+        names = keys(rel) if keys else [rel]
+        if rel in exported:  # a segstudio export names the image each file came from
+            names.insert(0, exported[rel])
 
         def load(path=path) -> np.ndarray:
             mask = maskio.read_mask(path, palette, known)
             return mask if lut is None else lut[mask]
 
-        result.candidates.append(Candidate(str(path), keys(rel) if keys else [rel], load))
+        result.candidates.append(Candidate(str(path), names, load))
     if file_table is not None:
         result.notes.append("class ids mapped by name from "
                             f"{opts.classes_json or masks_dir / 'classes.json'}")

@@ -50,6 +50,7 @@ class ExportedFile:
     image: str | None  # the project image it belongs to (None: a shared file)
     layer: str | None
     action: str  # written | replaced | unchanged | refused
+    reason: str = ""  # why it was refused
 
 
 @dataclass
@@ -104,16 +105,19 @@ class OutputDir:
     """Writes files under ``root`` atomically; existing different files are kept
     unless ``overwrite``; nothing is ever deleted.  Thread-safe."""
 
-    def __init__(self, root: Path, overwrite: bool, report: ExportReport):
+    def __init__(self, root: Path, overwrite: bool, report: ExportReport,
+                 protected: Path | None = None):
         self.root = Path(root)
         self.overwrite = overwrite
         self.report = report
+        self.protected = Path(protected).resolve() if protected is not None else None
         self._lock = threading.Lock()
         self.by_image: dict[str, list[str]] = {}
 
-    def _record(self, rel: str, image: str | None, layer: str | None, action: str) -> str:
+    def _record(self, rel: str, image: str | None, layer: str | None, action: str,
+                reason: str = "") -> str:
         with self._lock:
-            self.report.files.append(ExportedFile(rel, image, layer, action))
+            self.report.files.append(ExportedFile(rel, image, layer, action, reason))
             if image is not None:
                 self.by_image.setdefault(image, []).append(rel)
         return action
@@ -127,7 +131,10 @@ class OutputDir:
         path = self.root / rel
         action = "written"
         if path.is_dir():
-            return self._record(rel, image, layer, "refused")
+            return self._record(rel, image, layer, "refused", "a folder of that name exists")
+        if self.protected is not None and (
+                self.protected == path.resolve() or self.protected in path.resolve().parents):
+            return self._record(rel, image, layer, "refused", "it would land in the image folder")
         if path.exists():
             try:
                 same = path.stat().st_size == len(data) and path.read_bytes() == data
@@ -136,7 +143,8 @@ class OutputDir:
             if same:
                 return self._record(rel, image, layer, "unchanged")
             if not self.overwrite:
-                return self._record(rel, image, layer, "refused")
+                return self._record(rel, image, layer, "refused",
+                                    "differs from the existing file")
             action = "replaced"
         atomic_write_bytes(path, data)
         return self._record(rel, image, layer, action)
