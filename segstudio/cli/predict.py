@@ -1,0 +1,63 @@
+"""segstudio predict FOLDER --checkpoint CKPT [--device D] [--only unlabelled|all]"""
+
+from __future__ import annotations
+
+from ..core.errors import SegStudioError
+from .common import add_common, open_project
+from .progress import Progress
+
+HELP = "predict masks with a trained checkpoint (never over human masks)"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("predict", help=HELP, description=HELP)
+    p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("--checkpoint", metavar="CKPT",
+                   help="checkpoint file (default: the project's active checkpoint)")
+    p.add_argument("--device", default="auto", metavar="D", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--only", choices=("unlabelled", "unreviewed", "all"), default="unlabelled",
+                   help="unlabelled: images with no mask and no prediction (default); "
+                        "unreviewed: every image without a human mask; all: every image "
+                        "(human masks are kept, predictions are stored beside them)")
+    p.add_argument("--tile", type=int, default=512, metavar="PX",
+                   help="tile size for large images (default 512)")
+    p.add_argument("--overlap", type=int, default=128, metavar="PX",
+                   help="tile overlap (default 128)")
+    add_common(p)
+    p.set_defaults(run=run)
+
+
+def checkpoint_for(project, given: str | None) -> str:
+    if given:
+        return given
+    active = project.get_setting("active_checkpoint")
+    if not active:
+        raise SegStudioError("no --checkpoint given and the project has no active checkpoint; "
+                             "train first or pass --checkpoint CKPT")
+    return active
+
+
+def run(args) -> int:
+    from ..nn.checkpoint import checkpoint_summary, load_checkpoint
+    from ..nn.data import project_channels
+    from ..nn.evaluate import predict_project, select_for_prediction
+    from ..nn.inference import Predictor
+
+    with open_project(args) as project:
+        ckpt = load_checkpoint(checkpoint_for(project, args.checkpoint))
+        try:
+            predictor = Predictor.from_checkpoint(ckpt, args.device, project.classes,
+                                                  project_channels(project), tile=args.tile,
+                                                  overlap=args.overlap)
+        except ValueError as exc:
+            raise SegStudioError(str(exc)) from exc
+        recs = select_for_prediction(project, args.only)
+        print(f"{checkpoint_summary(ckpt)} on {predictor.device}; {len(recs)} images to predict")
+        with Progress("predicting", len(recs)) as bar:
+            summary = predict_project(project, predictor, records=recs, progress=bar)
+        for rel, why in summary.skipped:
+            print(f"skipped {rel}: {why}")
+        per = summary.seconds / summary.predicted if summary.predicted else 0.0
+        print(f"predicted {summary.predicted} images in {summary.seconds:.1f}s "
+              f"({per * 1000:.0f} ms/image), {len(summary.skipped)} skipped")
+        return 0 if not summary.skipped else 1

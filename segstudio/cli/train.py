@@ -1,0 +1,166 @@
+"""segstudio train FOLDER [--model ...] [--width W] [--epochs N] ... [--resume CKPT]"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..core.errors import SegStudioError
+from .common import add_common, open_project, parse_hw
+from .progress import Progress
+
+HELP = "train SegNet on the project's corrected and reviewed masks"
+
+
+def _fraction(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= v < 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: must be in [0, 1)")
+    return v
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"{text}: must be positive")
+        return v
+    return parse
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help=HELP, description=HELP + ". Defaults depend on the device: "
+                       "CPU: SegNet width 0.25, 192x256 crops, batch 4; GPU: the paper's SegNet "
+                       "(width 1), 360x480 crops, batch 8.")
+    p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("--model", choices=("segnet", "segnet-basic"), help="architecture")
+    p.add_argument("--width", type=float, choices=(0.25, 0.5, 1.0), help="channel multiplier")
+    p.add_argument("--epochs", type=_positive(int), metavar="N")
+    p.add_argument("--batch-size", type=_positive(int), metavar="B")
+    p.add_argument("--crop", type=parse_hw, metavar="HxW",
+                   help="training crop, e.g. 192x256 (or 'none' is not allowed: use a large crop)")
+    p.add_argument("--lr", type=_positive(float), metavar="X", help="base learning rate")
+    p.add_argument("--val-split", type=_fraction, metavar="F",
+                   help="share of labelled images kept for validation (default 0.3)")
+    p.add_argument("--device", default="auto", metavar="D", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--out", metavar="CKPT", help="write the best checkpoint here (the last one "
+                   "goes beside it as <name>-last.pt) instead of the project's checkpoints/")
+    p.add_argument("--resume", metavar="CKPT", help="continue a run from its checkpoint")
+    p.add_argument("--optimizer", choices=("sgd", "adamw"))
+    p.add_argument("--schedule", choices=("poly", "cosine", "constant"))
+    p.add_argument("--class-weights", choices=("none", "median", "table"),
+                   help="median: median-frequency weights from the training masks; "
+                        "table: those stored with the class table")
+    p.add_argument("--imagenet", metavar="FILE",
+                   help="VGG16-BN ImageNet weights file for the encoder; 'none' for He init "
+                        "(default: torchvision's cache if present; nothing is downloaded)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--workers", type=int, metavar="N", help="data-loading processes (default 0)")
+    p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    add_common(p)
+    p.set_defaults(run=run)
+
+
+def build_config(args, device_type: str):
+    from ..nn.config import default_train_config
+
+    cfg = default_train_config(device_type)
+    changes = {}
+    for attr, field in (("model", "arch"), ("width", "width"), ("epochs", "epochs"),
+                        ("batch_size", "batch_size"), ("crop", "crop"), ("lr", "lr"),
+                        ("val_split", "val_split"), ("optimizer", "optimizer"),
+                        ("schedule", "schedule"), ("class_weights", "class_weights"),
+                        ("seed", "seed"), ("workers", "workers")):
+        v = getattr(args, attr, None)
+        if v is not None:
+            changes[field] = v
+    if args.optimizer == "adamw":
+        changes.setdefault("lr", 1e-3)
+        changes["weight_decay"] = 1e-2
+    if args.imagenet is not None:
+        changes["imagenet"] = None if args.imagenet.lower() == "none" else args.imagenet
+    if args.no_amp:
+        changes["amp"] = False
+    return cfg.replace(**changes).validate()
+
+
+def run(args) -> int:
+    import threading
+
+    from ..nn.device import resolve_device
+    from ..nn.engine import fit
+    from ..nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
+
+    device = resolve_device(args.device)
+    cfg = build_config(args, device.type)
+    if args.resume and args.epochs is None:
+        cfg_arg = None
+    else:
+        cfg_arg = cfg
+    cancel = threading.Event()
+    bar: Progress | None = None
+    status = None
+    with open_project(args) as project:
+        events = fit(project, cfg_arg, device=device, cancel=cancel, resume=args.resume,
+                     out=args.out)
+        try:
+            for ev in events:
+                if isinstance(ev, Message):
+                    print(f"{ev.level}: {ev.text}")
+                elif isinstance(ev, RunStarted):
+                    c = ev.config
+                    crop = "x".join(map(str, c["crop"])) if c["crop"] else "whole images"
+                    print(f"run {ev.run_id} on {ev.device_name}: {c['arch']} width "
+                          f"{c['width']:g} ({ev.parameters:,} parameters), crop {crop}, batch "
+                          f"{c['batch_size']}, {c['optimizer']} lr {c['lr']:g} {c['schedule']}; "
+                          f"{ev.train_images} train / {ev.val_images} val images; "
+                          f"checkpoints in {ev.checkpoint_dir}")
+                elif isinstance(ev, EpochStarted):
+                    bar = Progress(f"epoch {ev.epoch}/{ev.epochs}", ev.steps)
+                elif isinstance(ev, Step) and bar is not None:
+                    bar.update(ev.step, ev.steps_per_epoch, f"loss {ev.loss:.3f}")
+                elif isinstance(ev, EpochEnd):
+                    if bar is not None:
+                        bar.close()
+                    print(_epoch_line(ev))
+                elif isinstance(ev, Finished):
+                    status = ev
+        except KeyboardInterrupt:
+            cancel.set()
+            print("interrupted: the last completed epoch's checkpoint is kept")
+            return 130
+    assert status is not None
+    if status.status == "failed":
+        raise SegStudioError(status.message)
+    if status.best_checkpoint:
+        print(f"{status.status}: {status.epochs_done} epochs; best checkpoint "
+              f"{status.best_checkpoint}" + (f" (val mIoU {status.best_miou * 100:.1f} %)"
+                                              if status.best_miou is not None else ""))
+        print(f"last checkpoint {status.last_checkpoint}")
+    else:
+        print(f"{status.status}: {status.message}")
+    return 0 if status.status == "completed" else 1
+
+
+def _epoch_line(ev) -> str:
+    parts = [f"epoch {ev.epoch:3d}/{ev.epochs}",
+             f"loss {ev.train_loss:.4f}" if ev.train_loss is not None else "loss -"]
+    if ev.train_accuracy is not None:
+        parts.append(f"acc {ev.train_accuracy * 100:5.1f}%")
+    if ev.val_loss is not None:
+        parts.append(f"val loss {ev.val_loss:.4f}")
+    if ev.metrics:
+        m = ev.metrics
+        parts.append(f"val global {m['global_accuracy'] * 100:5.1f}% "
+                     f"class {m['class_accuracy'] * 100:5.1f}% mIoU {m['miou'] * 100:5.1f}%")
+    parts.append(f"lr {ev.lr:.2e}")
+    parts.append(f"{ev.seconds:6.1f}s ({ev.images_per_sec:.1f} img/s)")
+    parts.append(f"eta {ev.eta_seconds:5.0f}s")
+    if ev.is_best:
+        parts.append("*best")
+    return "  ".join(parts)

@@ -1,0 +1,189 @@
+"""Checkpoint files: one ``torch.save`` dict, written atomically, read with
+``torch.load(weights_only=True)`` so that a file can never run code.
+
+Contents::
+
+    format          "segstudio-checkpoint"
+    version         1
+    model_state     the model's state dict (CPU tensors)
+    model_config    {"arch", "width", "in_channels", "num_classes"}
+    classes         the class table as its JSON dict
+    normalization   {"mean": [...], "std": [...]}  (of pixel / 255, per channel)
+    train_state     None, or {"epoch", "global_step", "optimizer", "scheduler",
+                    "grad_scaler", "rng", "config", "best_miou", "best_epoch",
+                    "history"}
+    run_id, epoch, metrics, created_at
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..core.atomic import atomic_write
+from ..core.classes import ClassTable
+from ..core.errors import ClassTableError, SegStudioError
+from .segnet import ModelConfigError, model_from_config
+
+FORMAT = "segstudio-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(SegStudioError):
+    """A checkpoint is missing, not a checkpoint, unsafe, or does not fit the project."""
+
+
+@dataclass
+class Checkpoint:
+    path: Path | None
+    model_config: dict
+    classes: ClassTable
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    model_state: dict
+    train_state: dict | None
+    run_id: int | None
+    epoch: int | None
+    metrics: dict | None
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.model_config["num_classes"])
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.model_config["in_channels"])
+
+    def build_model(self) -> torch.nn.Module:
+        """The model with these weights (CPU, eval mode)."""
+        where = self.path or "checkpoint"
+        try:
+            model = model_from_config(self.model_config)
+        except ModelConfigError as exc:
+            raise CheckpointError(f"{where}: {exc}") from exc
+        try:
+            model.load_state_dict(self.model_state, strict=True)
+        except (RuntimeError, KeyError, TypeError) as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise CheckpointError(f"{where}: the weights do not fit the model it names ({first})"
+                                  ) from exc
+        return model.eval()
+
+
+def checkpoint_dict(model: torch.nn.Module, classes: ClassTable, mean, std,
+                    train_state: dict | None = None, run_id: int | None = None,
+                    epoch: int | None = None, metrics: dict | None = None) -> dict:
+    cfg = model.config()  # type: ignore[operator]
+    if cfg["num_classes"] != classes.num_trainable:
+        raise CheckpointError(f"the model has {cfg['num_classes']} outputs but the class table "
+                              f"trains {classes.num_trainable} classes")
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_state": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
+        "model_config": cfg,
+        "classes": classes.to_json_dict(),
+        "normalization": {"mean": [float(v) for v in mean], "std": [float(v) for v in std]},
+        "train_state": train_state,
+        "run_id": run_id,
+        "epoch": epoch,
+        "metrics": metrics,
+        "created_at": time.time(),
+    }
+
+
+def save_checkpoint(path: str | os.PathLike, data: dict) -> Path:
+    """Write a checkpoint dict atomically (temp file, fsync, rename)."""
+    path = Path(path)
+    atomic_write(path, lambda fh: torch.save(data, fh))
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"
+                    ) -> Checkpoint:
+    """Read and check a checkpoint; any problem is a :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a file; give a checkpoint (.pt) file")
+    try:
+        raw = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        text = str(exc)
+        if "weights_only" in text.lower().replace(" ", "_") or "Weights only" in text:
+            raise CheckpointError(
+                f"{path}: refused to load: the file holds Python objects that would run code "
+                "when unpickled (it is not a segstudio checkpoint, or was tampered with); "
+                "nothing in it was executed") from exc
+        raise CheckpointError(f"{path}: not a segstudio checkpoint (unreadable pickle)") from exc
+    except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, OSError,
+            AttributeError, ImportError, IndexError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: not a segstudio checkpoint "
+                              f"(not a PyTorch file: {str(exc).splitlines()[0][:120]})") from exc
+    return parse_checkpoint(raw, path)
+
+
+def parse_checkpoint(raw: Any, path: Path | None = None) -> Checkpoint:
+    where = path or "checkpoint"
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise CheckpointError(f"{where}: a PyTorch file but not a segstudio checkpoint "
+                              "(train one with 'segstudio train')")
+    if int(raw.get("version", 0)) > VERSION:
+        raise CheckpointError(f"{where}: written by a newer segstudio (checkpoint version "
+                              f"{raw.get('version')}); update segstudio")
+    try:
+        cfg = dict(raw["model_config"])
+        classes = ClassTable.from_json_dict(raw["classes"], f"{where} (class table)")
+        norm = raw["normalization"]
+        mean = tuple(float(v) for v in norm["mean"])
+        std = tuple(float(v) for v in norm["std"])
+        state = raw["model_state"]
+        if not isinstance(state, dict):
+            raise TypeError("model_state is not a dict")
+    except ClassTableError as exc:
+        raise CheckpointError(str(exc)) from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: damaged segstudio checkpoint ({exc})") from exc
+    if len(mean) != int(cfg.get("in_channels", -1)) or len(std) != len(mean):
+        raise CheckpointError(f"{where}: damaged checkpoint (normalisation does not match the "
+                              "input channels)")
+    if int(cfg.get("num_classes", -1)) != classes.num_trainable:
+        raise CheckpointError(f"{where}: damaged checkpoint ({cfg.get('num_classes')} outputs "
+                              f"for {classes.num_trainable} classes)")
+    return Checkpoint(path, cfg, classes, mean, std, state, raw.get("train_state"),
+                      raw.get("run_id"), raw.get("epoch"), raw.get("metrics"))
+
+
+def check_compatible(ckpt: Checkpoint, classes: ClassTable, in_channels: int | None = None) -> None:
+    """Refuse a checkpoint trained for another class table or channel count."""
+    where = ckpt.path or "checkpoint"
+    theirs, ours = ckpt.classes.signature(), classes.signature()
+    if theirs != ours:
+        def fmt(sig):
+            return ", ".join(f"{i}:{n}" for i, n in sig[:12]) + (" ..." if len(sig) > 12 else "")
+        raise CheckpointError(
+            f"{where}: trained for other classes ({fmt(theirs)}) than the project's "
+            f"({fmt(ours)}); use a checkpoint trained on this class table or train a new one")
+    if in_channels is not None and ckpt.in_channels != in_channels:
+        kind = {1: "grayscale (1 channel)", 3: "RGB (3 channels)"}
+        raise CheckpointError(
+            f"{where}: trained on {kind.get(ckpt.in_channels, ckpt.in_channels)} images but the "
+            f"project's images are {kind.get(in_channels, in_channels)}; train a new model")
+
+
+def checkpoint_summary(ckpt: Checkpoint) -> str:
+    c = ckpt.model_config
+    s = f"{c['arch']} width {c['width']:g}, {c['in_channels']} ch, {c['num_classes']} classes"
+    if ckpt.epoch is not None:
+        s += f", epoch {ckpt.epoch}"
+    if ckpt.metrics and ckpt.metrics.get("miou") is not None:
+        s += f", val mIoU {ckpt.metrics['miou'] * 100:.1f} %"
+    return s

@@ -1,0 +1,314 @@
+"""Training data: project snapshots, a decoded-image cache, augmentation, batches.
+
+Each epoch starts from :func:`snapshot`, which re-queries the project for its
+corrected and reviewed images (so a mask corrected during training joins at the
+next epoch) and splits them with ``project.assign_splits``.  Samples are
+loaded in this process by default (no worker processes are needed on a 2-core
+machine); ``workers > 0`` uses a torch DataLoader with worker processes.
+Augmentation draws one seed per sample from the run's generator, so a batch
+is the same whichever way it was loaded, and a resumed run sees the same data.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from ..core import maskio
+from ..core.errors import MaskError, SegStudioError
+from ..core.imageio import read_image
+from ..core.project import HUMAN_STATUSES, ImageRecord, Project
+from .losses import IGNORE
+
+
+@dataclass(frozen=True)
+class Item:
+    """What is needed to load one labelled image without the project database."""
+
+    id: int
+    relpath: str
+    image_path: str
+    mask_path: str
+    height: int
+    width: int
+    key: tuple  # changes when the image file changes
+    mask_key: tuple  # changes when the mask is saved again
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    train: tuple[Item, ...]
+    val: tuple[Item, ...]
+
+    @property
+    def train_ids(self) -> tuple[int, ...]:
+        return tuple(i.id for i in self.train)
+
+    @property
+    def val_ids(self) -> tuple[int, ...]:
+        return tuple(i.id for i in self.val)
+
+
+def _item(project: Project, rec: ImageRecord) -> Item:
+    return Item(rec.id, rec.relpath, str(project.image_path(rec)), str(project.mask_path(rec)),
+                int(rec.height), int(rec.width), (rec.id, rec.size_bytes, rec.width, rec.height),
+                (rec.id, rec.mask_saved_at))
+
+
+def snapshot(project: Project, val_split: float, seed: int = 0) -> Snapshot:
+    """The corrected/reviewed images now, split train/val (``project.assign_splits``)."""
+    project.assign_splits(val_split, seed)
+    train, val = [], []
+    for rec in project.images(statuses=HUMAN_STATUSES):
+        if not rec.usable:
+            continue
+        if rec.split == "val":
+            val.append(_item(project, rec))
+        elif rec.split == "train":
+            train.append(_item(project, rec))
+    return Snapshot(tuple(train), tuple(val))
+
+
+def project_channels(project: Project) -> int:
+    """1 when every readable image of the project is grayscale, else 3."""
+    chans = {r.channels for r in project.images() if r.usable}
+    return 1 if chans == {1} else 3
+
+
+class ImageCache:
+    """Decoded images and channel-mapped masks kept in memory up to a byte budget."""
+
+    def __init__(self, max_bytes: int = 2 << 30):
+        self.max_bytes = max_bytes
+        self.used = 0
+        self._data: dict[tuple, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        with self._lock:
+            return self._data.get(key)
+
+    def put(self, key: tuple, value: np.ndarray) -> None:
+        with self._lock:
+            if key in self._data:
+                return
+            if self.used + value.nbytes > self.max_bytes:
+                return  # full: later images are decoded each time
+            self._data[key] = value
+            self.used += value.nbytes
+
+    def drop_stale(self, live_keys: set[tuple]) -> None:
+        with self._lock:
+            for k in [k for k in self._data if k not in live_keys]:
+                self.used -= self._data.pop(k).nbytes
+
+
+def as_channels(image: np.ndarray, in_channels: int, source: str) -> np.ndarray:
+    """(H, W, C) uint8 with C = in_channels."""
+    if image.ndim == 2:
+        image = image[:, :, None]
+    c = image.shape[2]
+    if c == in_channels:
+        return image
+    if c == 1 and in_channels == 3:
+        return np.repeat(image, 3, axis=2)
+    raise SegStudioError(f"{source}: an RGB image cannot be fed to a model trained on grayscale "
+                         "images; use a checkpoint trained on RGB images")
+
+
+class SampleLoader:
+    """Loads (image, target) for an :class:`Item`; the target holds model channels
+    (0..K-1) and 255 for ignored or unknown class ids."""
+
+    def __init__(self, lut: np.ndarray, in_channels: int, cache: ImageCache | None = None):
+        self.lut = np.asarray(lut).clip(0, 255).astype(np.uint8)
+        self.in_channels = in_channels
+        self.cache = cache
+
+    def image(self, item: Item) -> np.ndarray:
+        img = self.cache.get(item.key) if self.cache else None
+        if img is None:
+            img = as_channels(read_image(item.image_path), self.in_channels, item.image_path)
+            img = np.ascontiguousarray(img)
+            if self.cache:
+                self.cache.put(item.key, img)
+        return img
+
+    def target(self, item: Item) -> np.ndarray:
+        tgt = self.cache.get(("mask",) + item.mask_key) if self.cache else None
+        if tgt is None:
+            if not Path(item.mask_path).exists():
+                raise MaskError(f"{item.mask_path}: the mask was removed")
+            mask = maskio.read_mask(item.mask_path)
+            if mask.shape != (item.height, item.width):
+                raise MaskError(f"{item.mask_path}: mask is {mask.shape[1]}x{mask.shape[0]} but "
+                                f"the image is {item.width}x{item.height}; re-save the mask")
+            tgt = self.lut[mask]
+            if self.cache:
+                self.cache.put(("mask",) + item.mask_key, tgt)
+        return tgt
+
+    def load(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
+        img = self.image(item)
+        if img.shape[:2] != (item.height, item.width):
+            raise SegStudioError(f"{item.image_path}: the image changed size since the last scan; "
+                                 "rescan the project")
+        return img, self.target(item)
+
+
+def augment(image: np.ndarray, target: np.ndarray, crop: tuple[int, int] | None,
+            scale: tuple[float, float], flip: bool, rng: np.random.Generator,
+            fill: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Random rescale, pad (image with ``fill``, target with the ignore value),
+    random crop and horizontal flip.  Targets are resized with NEAREST."""
+    h, w = target.shape
+    lo, hi = scale
+    s = float(rng.uniform(lo, hi)) if hi > lo else lo
+    if abs(s - 1.0) > 1e-6:
+        nh, nw = max(1, round(h * s)), max(1, round(w * s))
+        interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+        image = cv2.resize(image, (nw, nh), interpolation=interp)
+        if image.ndim == 2:
+            image = image[:, :, None]
+        target = cv2.resize(target, (nw, nh), interpolation=cv2.INTER_NEAREST)
+        h, w = nh, nw
+    if crop is not None:
+        ch, cw = crop
+        ph, pw = max(0, ch - h), max(0, cw - w)
+        if ph or pw:
+            top, left = int(rng.integers(0, ph + 1)), int(rng.integers(0, pw + 1))
+            image = _pad(image, top, ph - top, left, pw - left, fill)
+            target = np.pad(target, ((top, ph - top), (left, pw - left)), constant_values=IGNORE)
+            h, w = target.shape
+        y = int(rng.integers(0, h - ch + 1))
+        x = int(rng.integers(0, w - cw + 1))
+        image = image[y:y + ch, x:x + cw]
+        target = target[y:y + ch, x:x + cw]
+    if flip and rng.random() < 0.5:
+        image = image[:, ::-1]
+        target = target[:, ::-1]
+    return np.ascontiguousarray(image), np.ascontiguousarray(target)
+
+
+def _pad(image: np.ndarray, top: int, bottom: int, left: int, right: int,
+         fill: Sequence[int]) -> np.ndarray:
+    h, w, c = image.shape
+    out = np.empty((h + top + bottom, w + left + right, c), np.uint8)
+    out[...] = np.asarray(fill, np.uint8)[:c]
+    out[top:top + h, left:left + w] = image
+    return out
+
+
+def collate(samples: Sequence[tuple[np.ndarray, np.ndarray]], fill: Sequence[int],
+            multiple: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Stack into (B, H, W, C) uint8 and (B, H, W) uint8, padding to a common size
+    (at least ``multiple`` on each side) with ``fill`` / the ignore value."""
+    hmax = max(max(t.shape[0] for _, t in samples), multiple)
+    wmax = max(max(t.shape[1] for _, t in samples), multiple)
+    c = samples[0][0].shape[2]
+    images = np.empty((len(samples), hmax, wmax, c), np.uint8)
+    targets = np.full((len(samples), hmax, wmax), IGNORE, np.uint8)
+    images[...] = np.asarray(fill, np.uint8)[:c]
+    for i, (img, tgt) in enumerate(samples):
+        h, w = tgt.shape
+        images[i, :h, :w] = img
+        targets[i, :h, :w] = tgt
+    return images, targets
+
+
+@dataclass
+class Batch:
+    images: np.ndarray  # (B, H, W, C) uint8
+    targets: np.ndarray  # (B, H, W) uint8 channels, 255 ignored
+    ids: tuple[int, ...]
+    seconds: float  # time spent loading and augmenting
+    skipped: tuple[str, ...] = ()  # messages for samples that could not be loaded
+
+
+class TrainSet(torch.utils.data.Dataset):
+    """One epoch's samples with their augmentation seeds (usable by DataLoader workers)."""
+
+    def __init__(self, items: Sequence[Item], seeds: Sequence[int], loader: SampleLoader,
+                 crop, scale, flip, fill):
+        self.items = list(items)
+        self.seeds = list(seeds)
+        self.loader = loader
+        self.crop, self.scale, self.flip, self.fill = crop, scale, flip, fill
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        item = self.items[i]
+        try:
+            img, tgt = self.loader.load(item)
+        except SegStudioError as exc:
+            return None, None, item.id, str(exc)
+        rng = np.random.default_rng(self.seeds[i])
+        img, tgt = augment(img, tgt, self.crop, self.scale, self.flip, rng, self.fill)
+        return img, tgt, item.id, None
+
+
+def _collate_list(x):
+    return x
+
+
+def epoch_batches(items: Sequence[Item], batch_size: int, rng: np.random.Generator,
+                  loader: SampleLoader, crop, scale, flip, fill,
+                  workers: int = 0) -> Iterator[Batch]:
+    """Shuffle ``items`` with ``rng`` and yield augmented batches."""
+    order = rng.permutation(len(items))
+    seeds = rng.integers(0, 2**63 - 1, size=len(items))
+    ds = TrainSet([items[i] for i in order], seeds.tolist(), loader, crop, scale, flip, fill)
+    starts = range(0, len(ds), batch_size)
+    if workers > 0:
+        dl = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False,
+                                         num_workers=workers, collate_fn=_collate_list)
+        source: Iterator = iter(dl)
+    else:
+        source = ([ds[i] for i in range(s, min(s + batch_size, len(ds)))] for s in starts)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            group = next(source)
+        except StopIteration:
+            return
+        good = [(img, tgt) for img, tgt, _, err in group if err is None]
+        ids = tuple(i for img, _, i, err in group if err is None)
+        skipped = tuple(err for _, _, _, err in group if err is not None)
+        if good:
+            images, targets = collate(good, fill)
+        else:
+            images = targets = None  # type: ignore[assignment]
+        yield Batch(images, targets, ids, time.perf_counter() - t0, skipped)
+
+
+def fill_value(mean: Sequence[float]) -> tuple[int, ...]:
+    """The uint8 colour that normalises to zero (used for padding)."""
+    return tuple(int(round(m * 255)) for m in mean)
+
+
+def to_tensor(images: np.ndarray, mean: Sequence[float], std: Sequence[float],
+              device: torch.device, channels_last: bool = False) -> torch.Tensor:
+    """(B, H, W, C) uint8 -> normalised float (B, C, H, W) on ``device``."""
+    images = np.ascontiguousarray(images)
+    if not images.flags.writeable:
+        images = images.copy()
+    x = torch.from_numpy(images)
+    if device.type == "cuda":
+        x = x.pin_memory().to(device, non_blocking=True)
+    else:
+        x = x.to(device)
+    x = x.permute(0, 3, 1, 2).float()
+    m = torch.tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1) * 255.0
+    s = torch.tensor(std, dtype=torch.float32, device=device).view(1, -1, 1, 1) * 255.0
+    x = (x - m) / s
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    return x.contiguous(memory_format=fmt)

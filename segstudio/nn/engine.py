@@ -1,0 +1,564 @@
+"""The training engine: a generator of small event records, free of Qt.
+
+    for event in fit(project, config, cancel=cancel_event, pause=pause_event):
+        ...  # RunStarted, EpochStarted, Step, EpochEnd, Message, Finished
+
+``cancel`` and ``pause`` are ``threading.Event`` objects checked before every
+batch (a set ``pause`` blocks between batches until it is cleared or
+``cancel`` is set).  The generator always ends with a :class:`Finished`
+event and does not raise for user-facing problems (status "failed" with a
+one-line message instead).
+
+Every epoch re-reads the project (:func:`data.snapshot`): images whose masks
+were corrected or reviewed meanwhile join the next epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import threading
+import time
+import traceback
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..core.atomic import atomic_write
+from ..core.errors import SegStudioError
+from ..core.project import Project
+from . import data as D
+from .checkpoint import (Checkpoint, CheckpointError, check_compatible, checkpoint_dict,
+                         load_checkpoint, save_checkpoint)
+from .config import TrainConfig, default_train_config
+from .device import describe, resolve_device
+from .events import (EpochEnd, EpochStarted, Event, Finished, Message, RunStarted, Step)
+from .losses import IGNORE, MedianFrequency, segmentation_loss
+from .metrics import ConfusionMatrix
+from .segnet import (GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD, ImagenetWeightsError,
+                     build_model, count_parameters, load_imagenet_encoder)
+
+
+class _Stop(Exception):
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text
+                                              or "can't allocate memory" in text)
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    """Learning-rate multiplier at ``progress`` in [0, 1] of the run."""
+    p = min(max(progress, 0.0), 1.0)
+    if schedule == "poly":
+        return (1.0 - p) ** 0.9
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * p))
+    return 1.0
+
+
+def checkpoint_paths(project: Project, run_id: int | None, out: str | Path | None
+                     ) -> tuple[Path, Path]:
+    """(last, best).  ``out`` names the best checkpoint; the last one sits beside it."""
+    if out is not None:
+        out = Path(out)
+        return out.with_name(out.stem + "-last" + (out.suffix or ".pt")), out
+    folder = project.checkpoints_dir / (f"run-{run_id}" if run_id is not None
+                                        else time.strftime("run-%Y%m%d-%H%M%S"))
+    return folder / "last.pt", folder / "best.pt"
+
+
+def _rng_state(np_rng: np.random.Generator, device: torch.device) -> dict:
+    state = {"torch": torch.get_rng_state(), "numpy": np_rng.bit_generator.state}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict, np_rng: np.random.Generator, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    np_rng.bit_generator.state = state["numpy"]
+    if device.type == "cuda" and state.get("cuda") is not None:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+class _Trainer:
+    """State of one run; :func:`fit` drives it."""
+
+    def __init__(self, project: Project, cfg: TrainConfig, device: torch.device,
+                 cancel: threading.Event, pause: threading.Event | None,
+                 resume: Checkpoint | None, out: Path | None, record_run: bool,
+                 batch_hook: Callable[[int, tuple[int, ...]], None] | None):
+        self.project = project
+        self.cfg = cfg
+        self.device = device
+        self.cancel = cancel
+        self.pause = pause
+        self.resume = resume
+        self.out = out
+        self.record_run = record_run
+        self.batch_hook = batch_hook
+        self.classes = project.classes
+        self.k = self.classes.num_trainable
+        self.names = [c.name for c in self.classes.trainable]
+        self.warned: set[str] = set()
+        self.run_id: int | None = None
+        self.last_path: Path | None = None
+        self.best_path: Path | None = None
+        self.best_miou: float | None = None
+        self.best_epoch = 0
+        self.epochs_done = 0
+        self.global_step = 0
+        self.have_last = False
+        self.have_best = False
+        self.batch_size = cfg.batch_size
+
+    # -- setup -----------------------------------------------------------------------
+    def setup(self) -> Iterator[Event]:
+        cfg = self.cfg
+        ckpt = self.resume
+        if ckpt is not None:
+            check_compatible(ckpt, self.classes, D.project_channels(self.project))
+        self.in_ch = ckpt.in_channels if ckpt else D.project_channels(self.project)
+        self.mean = ckpt.mean if ckpt else (IMAGENET_MEAN if self.in_ch == 3 else GRAY_MEAN)
+        self.std = ckpt.std if ckpt else (IMAGENET_STD if self.in_ch == 3 else GRAY_STD)
+        self.fill = D.fill_value(self.mean)
+        torch.manual_seed(cfg.seed)
+        self.np_rng = np.random.default_rng(cfg.seed)
+        self.model = build_model(cfg.arch, self.k, self.in_ch, cfg.width)
+        if ckpt is None and cfg.arch == "segnet" and cfg.imagenet:
+            path = None if cfg.imagenet == "auto" else cfg.imagenet
+            try:
+                note = load_imagenet_encoder(self.model, path)  # type: ignore[arg-type]
+            except ImagenetWeightsError as exc:
+                raise SegStudioError(str(exc)) from exc
+            yield Message("info" if "initialised from" in note else "warning", note)
+        elif ckpt is None:
+            yield Message("info", "starting from He initialisation")
+        dev = self.device
+        cl = cfg.channels_last if cfg.channels_last is not None else dev.type == "cuda"
+        self.fmt = torch.channels_last if cl else torch.contiguous_format
+        self.model = self.model.to(dev).to(memory_format=self.fmt)
+        params = self.model.parameters()
+        if cfg.optimizer == "sgd":
+            self.opt: torch.optim.Optimizer = torch.optim.SGD(
+                params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        else:
+            self.opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.amp_dtype = None
+        self.scaler = None
+        if dev.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            if cfg.amp:
+                if torch.cuda.is_bf16_supported():
+                    self.amp_dtype = torch.bfloat16
+                else:
+                    self.amp_dtype = torch.float16
+                    self.scaler = torch.amp.GradScaler("cuda")
+        self.cache = D.ImageCache(cfg.cache_mb * 2**20)
+        self.loader = D.SampleLoader(self.classes.train_lut(IGNORE), self.in_ch, self.cache)
+        self.snap = D.snapshot(self.project, cfg.val_split, cfg.split_seed)
+        self.weights: torch.Tensor | None = None
+        start_epoch = 0
+        if ckpt is not None:
+            ts = ckpt.train_state
+            try:
+                self.model.load_state_dict(ckpt.model_state)
+                self.opt.load_state_dict(ts["optimizer"])
+                if self.scaler is not None and ts.get("grad_scaler"):
+                    self.scaler.load_state_dict(ts["grad_scaler"])
+                _set_rng_state(ts["rng"], self.np_rng, dev)
+                start_epoch = int(ts["epoch"])
+                self.global_step = int(ts.get("global_step", 0))
+                self.best_miou = ts.get("best_miou")
+                self.best_epoch = int(ts.get("best_epoch", 0))
+                w = ts.get("class_weights")
+                self.batch_size = int(ts.get("batch_size", cfg.batch_size))
+            except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+                raise CheckpointError(f"{ckpt.path}: damaged training state ({exc})") from exc
+            self.weights = torch.tensor(w, dtype=torch.float32) if w is not None else None
+            yield Message("info", f"resuming from {ckpt.path} after epoch {start_epoch}")
+        else:
+            self.weights = yield from self._class_weights()
+        if self.weights is not None:
+            self.weights = self.weights.to(dev)
+        self.start_epoch = start_epoch
+        self.epochs_done = start_epoch
+        if self.record_run:
+            self.run_id = self.project.create_run(
+                dict(cfg.to_dict(), resumed_from=self._resumed_from()),
+                str(dev))
+        self.last_path, self.best_path = checkpoint_paths(self.project, self.run_id, self.out)
+        yield RunStarted(self.run_id, str(dev), describe(dev), cfg.to_dict(), self.model.config(),
+                         count_parameters(self.model), len(self.snap.train), len(self.snap.val),
+                         start_epoch, cfg.epochs, str(self.last_path.parent),
+                         self._resumed_from())
+
+    def _resumed_from(self) -> str | None:
+        return str(self.resume.path) if self.resume is not None else None
+
+    def _class_weights(self) -> Iterator[Event]:
+        cfg = self.cfg
+        if cfg.class_weights == "none":
+            return None
+        if cfg.class_weights == "table":
+            w = self.classes.weights
+            if w is None or len(w) != self.k:
+                yield Message("warning", "the class table has no median-frequency weights for "
+                                         "every class; training without class weights")
+                return None
+            return torch.tensor(w, dtype=torch.float32)
+        acc = MedianFrequency(self.k)
+        for item in self.snap.train:
+            try:
+                acc.add(self.loader.target(item))
+            except SegStudioError as exc:
+                yield from self._warn_once(str(exc))
+        w = acc.weights()
+        yield Message("info", "median-frequency class weights: " + ", ".join(
+            f"{n} {v:.3f}" for n, v in zip(self.names, w)))
+        return torch.tensor(w, dtype=torch.float32)
+
+    def _warn_once(self, text: str) -> Iterator[Event]:
+        if text not in self.warned:
+            self.warned.add(text)
+            yield Message("warning", text)
+
+    # -- one step ------------------------------------------------------------------------
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def _step(self, images: np.ndarray, targets: np.ndarray, lr: float
+              ) -> tuple[float, float | None]:
+        dev = self.device
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        x = D.to_tensor(images, self.mean, self.std, dev, self.fmt is torch.channels_last)
+        y = torch.from_numpy(targets).to(dev, non_blocking=True).long()
+        self.opt.zero_grad(set_to_none=True)
+        with self._autocast():
+            logits = self.model(x)
+        loss = segmentation_loss(logits, y, self.weights)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.opt)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.opt.step()
+        with torch.no_grad():
+            valid = y != IGNORE
+            n = int(valid.sum())
+            acc = float(((logits.argmax(1) == y) & valid).sum()) / n if n else None
+        return float(loss.detach()), acc
+
+    def _wait_if_paused(self) -> Iterator[Event]:
+        if self.pause is None or not self.pause.is_set():
+            return
+        yield Message("info", "paused")
+        while self.pause.is_set() and not self.cancel.is_set():
+            self.cancel.wait(0.05)
+        if not self.cancel.is_set():
+            yield Message("info", "resumed")
+
+    # -- epochs --------------------------------------------------------------------------
+    def run(self) -> Iterator[Event]:
+        cfg = self.cfg
+        epoch_times: list[float] = []
+        for epoch in range(self.start_epoch, cfg.epochs):
+            if self.cancel.is_set():
+                raise _Stop("cancelled", "cancelled")
+            t_epoch = time.perf_counter()
+            if epoch > self.start_epoch:
+                self.snap = D.snapshot(self.project, cfg.val_split, cfg.split_seed)
+            snap = self.snap
+            live = {i.key for i in snap.train + snap.val}
+            live |= {("mask",) + i.mask_key for i in snap.train + snap.val}
+            self.cache.drop_stale(live)
+            if not snap.train:
+                raise _Stop("failed", "no corrected or reviewed images in the training split; "
+                                      "correct or import some masks first")
+            steps = math.ceil(len(snap.train) / self.batch_size)
+            yield EpochStarted(epoch + 1, cfg.epochs, steps, snap.train_ids, snap.val_ids)
+            self.model.train()
+            losses, accs, seen = [], [], 0
+            last_lr = cfg.lr * lr_factor(cfg.schedule, epoch / cfg.epochs)
+            data_s = compute_s = 0.0
+            step = 0
+            batches = D.epoch_batches(snap.train, self.batch_size, self.np_rng, self.loader,
+                                      cfg.crop, cfg.scale, cfg.flip, self.fill, cfg.workers)
+            while True:
+                yield from self._wait_if_paused()
+                if self.cancel.is_set():
+                    raise _Stop("cancelled", f"cancelled during epoch {epoch + 1}")
+                try:
+                    batch = next(batches)
+                except StopIteration:
+                    break
+                for text in batch.skipped:
+                    yield from self._warn_once(text)
+                if batch.images is None:
+                    continue
+                if self.batch_hook is not None:
+                    self.batch_hook(epoch + 1, batch.ids)
+                data_s += batch.seconds
+                chunks = [(batch.images, batch.targets)]
+                while chunks:
+                    imgs, tgts = chunks.pop(0)
+                    progress = (epoch + min(step, steps) / max(steps, 1)) / cfg.epochs
+                    lr = cfg.lr * lr_factor(cfg.schedule, progress)
+                    t0 = time.perf_counter()
+                    try:
+                        loss, acc = self._step(imgs, tgts, lr)
+                    except Exception as exc:  # noqa: BLE001 - only memory errors are handled
+                        if not is_out_of_memory(exc):
+                            raise
+                        self.opt.zero_grad(set_to_none=True)
+                        if self.device.type == "cuda":
+                            torch.cuda.empty_cache()
+                        if len(imgs) <= 1:
+                            raise _Stop("failed", "out of memory even with one image per batch "
+                                        f"at crop {cfg.crop}; choose a smaller --crop or --width")
+                        half = max(1, len(imgs) // 2)
+                        self.batch_size = half
+                        yield Message("warning", f"out of memory with {len(imgs)} images per "
+                                      f"batch; continuing with batch size {half}")
+                        chunks = [(imgs[i:i + half], tgts[i:i + half])
+                                  for i in range(0, len(imgs), half)] + chunks
+                        steps = step + math.ceil(
+                            (len(snap.train) - seen) / self.batch_size)
+                        continue
+                    dt = time.perf_counter() - t0
+                    last_lr = lr
+                    compute_s += dt
+                    step += 1
+                    self.global_step += 1
+                    seen += len(imgs)
+                    losses.append((loss, len(imgs)))
+                    if acc is not None:
+                        accs.append((acc, len(imgs)))
+                    share = batch.seconds * len(imgs) / max(len(batch.ids), 1)
+                    yield Step(epoch + 1, step, max(steps, step), loss, acc, lr, len(imgs),
+                               share, dt, len(imgs) / max(dt + share, 1e-9), self.global_step)
+            train_s = data_s + compute_s
+            train_loss = _wmean(losses)
+            train_acc = _wmean(accs)
+            t_val = time.perf_counter()
+            val_loss, metrics = None, None
+            if snap.val:
+                val_loss, metrics = yield from self._validate(snap.val)
+            val_s = time.perf_counter() - t_val
+            self.epochs_done = epoch + 1
+            is_best = self._save(epoch + 1, metrics, train_loss)
+            secs = time.perf_counter() - t_epoch
+            epoch_times.append(secs)
+            eta = float(np.mean(epoch_times)) * (cfg.epochs - epoch - 1)
+            if self.run_id is not None:
+                self.project.add_epoch(
+                    self.run_id, epoch + 1, train_loss=train_loss, val_loss=val_loss,
+                    val_miou=(metrics or {}).get("miou"),
+                    val_global_acc=(metrics or {}).get("global_accuracy"),
+                    val_class_acc=(metrics or {}).get("class_accuracy"),
+                    per_class_iou=(metrics or {}).get("per_class_iou"), lr=last_lr,
+                    seconds=secs, images_per_sec=seen / train_s if train_s > 0 else None,
+                    data_seconds=data_s, compute_seconds=compute_s, train_images=seen)
+                self.project.update_run(self.run_id, checkpoint=str(self.last_path),
+                                        best_checkpoint=str(self.best_path) if self.have_best
+                                        else None, best_miou=self.best_miou)
+            yield EpochEnd(epoch + 1, cfg.epochs, train_loss, train_acc, val_loss, metrics,
+                           last_lr, secs, data_s, compute_s, val_s,
+                           seen / train_s if train_s > 0 else 0.0, seen, len(snap.val),
+                           str(self.last_path), str(self.best_path) if self.have_best else None,
+                           is_best, self.best_miou, eta)
+
+    def _validate(self, items) -> Iterator[Event]:
+        """(val loss, metrics) over whole images; huge images are tiled (no loss)."""
+        model = self.model.eval()
+        conf = ConfusionMatrix(self.k, IGNORE)
+        loss_sum, weight_sum = 0.0, 0.0
+        predictor = None
+        group: list[tuple[np.ndarray, np.ndarray]] = []
+
+        def run_group():
+            nonlocal loss_sum, weight_sum
+            imgs, tgts = D.collate(group, self.fill)
+            x = D.to_tensor(imgs, self.mean, self.std, self.device,
+                            self.fmt is torch.channels_last)
+            y = torch.from_numpy(tgts).to(self.device).long()
+            with self._autocast():
+                logits = model(x)
+            logits = logits.float()
+            valid = y != IGNORE
+            if bool(valid.any()):
+                per_px = F.cross_entropy(logits, y, weight=self.weights, ignore_index=IGNORE,
+                                         reduction="sum")
+                loss_sum += float(per_px)
+                w = self.weights[y[valid]].sum() if self.weights is not None else valid.sum()
+                weight_sum += float(w)
+            conf.update(logits.argmax(1), y)
+            group.clear()
+
+        with torch.inference_mode():
+            for item in items:
+                if self.cancel.is_set():
+                    break
+                try:
+                    img, tgt = self.loader.load(item)
+                except SegStudioError as exc:
+                    yield from self._warn_once(str(exc))
+                    continue
+                if img.shape[0] * img.shape[1] > self.cfg.val_max_pixels:
+                    if predictor is None:
+                        from .inference import Predictor
+                        predictor = Predictor(model, self.classes, self.mean, self.std,
+                                              device=self.device)
+                    res = predictor.predict(img)
+                    pred = torch.from_numpy(self.loader.lut[res.labels].astype(np.int64))
+                    conf.update(pred, torch.from_numpy(tgt.astype(np.int64)))
+                    continue
+                if group and (group[0][1].shape != tgt.shape or len(group) >= self.batch_size):
+                    run_group()
+                group.append((img, tgt))
+            if group:
+                run_group()
+        model.train()
+        metrics = conf.metrics(self.names) if conf.total else None
+        return (loss_sum / weight_sum if weight_sum > 0 else None), metrics
+
+    def _save(self, epoch: int, metrics: dict | None, train_loss: float | None) -> bool:
+        miou = metrics.get("miou") if metrics else None
+        is_best = False
+        if miou is not None:
+            is_best = self.best_miou is None or miou > self.best_miou
+        elif self.best_miou is None:
+            is_best = True  # no validation: the best is the latest
+        if is_best:
+            self.best_miou = miou if miou is not None else self.best_miou
+            self.best_epoch = epoch
+        ts = {
+            "epoch": epoch,
+            "global_step": self.global_step,
+            "optimizer": self.opt.state_dict(),
+            "scheduler": {"name": self.cfg.schedule, "base_lr": self.cfg.lr, "epoch": epoch},
+            "grad_scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "rng": _rng_state(self.np_rng, self.device),
+            "config": self.cfg.to_dict(),
+            "best_miou": self.best_miou,
+            "best_epoch": self.best_epoch,
+            "batch_size": self.batch_size,
+            "class_weights": (self.weights.cpu().tolist() if self.weights is not None else None),
+            "train_loss": train_loss,
+        }
+        small = None
+        if metrics:
+            small = {k: metrics[k] for k in ("global_accuracy", "class_accuracy", "miou",
+                                             "per_class_iou")}
+        data = checkpoint_dict(self.model, self.classes, self.mean, self.std, ts, self.run_id,
+                               epoch, small)
+        assert self.last_path is not None and self.best_path is not None
+        save_checkpoint(self.last_path, data)
+        self.have_last = True
+        if is_best:
+            last = self.last_path
+            atomic_write(self.best_path, lambda fh: _copy_into(last, fh))
+            self.have_best = True
+        return is_best
+
+    def finish(self, status: str, message: str, t0: float) -> Finished:
+        last = str(self.last_path) if self.have_last else None
+        best = str(self.best_path) if self.have_best else None
+        if self.run_id is not None:
+            try:
+                self.project.finish_run(self.run_id, status, last, best, self.best_miou, message)
+            except SegStudioError:
+                pass
+        if best is not None:
+            try:
+                self.project.set_setting("active_checkpoint", best)
+            except SegStudioError:
+                pass
+        return Finished(status, self.run_id, self.epochs_done, last, best, self.best_miou,
+                        message, time.perf_counter() - t0)
+
+
+def _copy_into(src: Path, fh) -> None:
+    with open(src, "rb") as s:
+        shutil.copyfileobj(s, fh, 1 << 20)
+
+
+def _wmean(pairs: list[tuple[float, int]]) -> float | None:
+    n = sum(w for _, w in pairs)
+    return sum(v * w for v, w in pairs) / n if n else None
+
+
+def fit(project: Project, config: TrainConfig | None = None, *, device: str | torch.device = "auto",
+        cancel: threading.Event | None = None, pause: threading.Event | None = None,
+        resume: str | Path | None = None, out: str | Path | None = None,
+        record_run: bool = True,
+        batch_hook: Callable[[int, tuple[int, ...]], None] | None = None) -> Iterator[Event]:
+    """Train on the project's corrected/reviewed images; yields events, ends with Finished.
+
+    ``config`` None takes :func:`default_train_config` for the device.  With
+    ``resume`` the checkpoint's settings, weights, optimizer, schedule and RNG
+    states are restored and training continues to ``config.epochs`` (if given;
+    else the checkpoint's own), so N epochs + resume M equals N+M epochs.
+    ``out`` names the best checkpoint file (the last one is written beside it as
+    ``<stem>-last.pt``); by default both go to ``checkpoints/run-<id>/``.
+    ``batch_hook(epoch, image_ids)`` is called for each training batch."""
+    t0 = time.perf_counter()
+    cancel = cancel if cancel is not None else threading.Event()
+    trainer = None
+    try:
+        dev = resolve_device(device)
+        if resume is not None:
+            ck = load_checkpoint(resume)
+            if not ck.train_state or "config" not in ck.train_state:
+                raise CheckpointError(f"{resume}: holds no training state to resume from")
+            cfg = TrainConfig.from_dict(ck.train_state["config"])
+            if config is not None:
+                cfg = cfg.replace(epochs=config.epochs, workers=config.workers,
+                                  cache_mb=config.cache_mb)
+        else:
+            cfg = config if config is not None else default_train_config(dev.type)
+        cfg.validate()
+        trainer = _Trainer(project, cfg, dev, cancel, pause, ck if resume is not None else None,
+                           Path(out) if out is not None else None, record_run, batch_hook)
+        yield from trainer.setup()
+        yield from trainer.run()
+        yield trainer.finish("completed", f"trained {trainer.epochs_done} epochs", t0)
+    except _Stop as stop:
+        if trainer is None:
+            yield Finished(stop.status, None, 0, None, None, None, stop.message)
+        else:
+            yield trainer.finish(stop.status, stop.message, t0)
+    except SegStudioError as exc:
+        msg = str(exc)
+        if trainer is None:
+            yield Finished("failed", None, 0, None, None, None, msg, time.perf_counter() - t0)
+        else:
+            yield trainer.finish("failed", msg, t0)
+    except (GeneratorExit, KeyboardInterrupt):
+        if trainer is not None:
+            trainer.finish("cancelled", "stopped by the caller", t0)
+        raise
+    except Exception as exc:  # noqa: BLE001 - the GUI must never crash on a training error
+        tb = traceback.format_exc(limit=6)
+        msg = f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        yield Message("error", tb)
+        if trainer is None:
+            yield Finished("failed", None, 0, None, None, None, msg, time.perf_counter() - t0)
+        else:
+            yield trainer.finish("failed", msg, t0)

@@ -1,0 +1,94 @@
+"""The small records that :func:`segstudio.nn.engine.fit` yields.
+
+All are frozen dataclasses of plain Python values (safe to pass through a Qt
+signal as ``object``).  Epoch numbers are 1-based.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    run_id: int | None  # row in the project's runs table (None with record_run=False)
+    device: str  # "cuda:0", "cpu", ...
+    device_name: str  # e.g. "cpu (2 threads)"
+    config: dict  # TrainConfig.to_dict()
+    model: dict  # {"arch", "width", "in_channels", "num_classes"}
+    parameters: int
+    train_images: int
+    val_images: int
+    start_epoch: int  # epochs already done (resume), 0 for a new run
+    epochs: int  # total epochs of the run
+    checkpoint_dir: str
+    resumed_from: str | None = None
+
+
+@dataclass(frozen=True)
+class EpochStarted:
+    epoch: int
+    epochs: int
+    steps: int  # batches planned this epoch
+    train_ids: tuple[int, ...]  # image ids trained on this epoch (a fresh project snapshot)
+    val_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    epoch: int
+    step: int  # 1-based within the epoch
+    steps_per_epoch: int
+    loss: float
+    accuracy: float | None  # pixel accuracy of this batch (labelled pixels)
+    lr: float
+    batch_size: int  # images in this batch
+    data_seconds: float
+    compute_seconds: float
+    images_per_sec: float
+    global_step: int
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    epoch: int
+    epochs: int
+    train_loss: float | None
+    train_accuracy: float | None
+    val_loss: float | None
+    metrics: dict | None  # global_accuracy, class_accuracy, miou, per_class_iou{name: iou}, ...
+    lr: float  # learning rate of the epoch's last step
+    seconds: float  # whole epoch, validation and checkpoint included
+    data_seconds: float
+    compute_seconds: float
+    val_seconds: float
+    images_per_sec: float  # training images per second of the training phase
+    train_images: int
+    val_images: int
+    last_checkpoint: str
+    best_checkpoint: str | None
+    is_best: bool
+    best_miou: float | None
+    eta_seconds: float
+
+
+@dataclass(frozen=True)
+class Message:
+    level: str  # "info" | "warning" | "error"
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    status: str  # "completed" | "cancelled" | "failed"
+    run_id: int | None
+    epochs_done: int
+    last_checkpoint: str | None
+    best_checkpoint: str | None
+    best_miou: float | None
+    message: str = ""
+    seconds: float = 0.0
+    details: dict = field(default_factory=dict)
+
+
+Event = RunStarted | EpochStarted | Step | EpochEnd | Message | Finished

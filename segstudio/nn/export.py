@@ -1,0 +1,207 @@
+"""Export a checkpoint's model to TorchScript or ONNX, with a metadata JSON beside it.
+
+The exported model is the inference form (BatchNorm folded into the convs).
+Input: float32 NCHW, ``(pixel / 255 - mean) / std`` per channel, height and
+width of any size >= 32 (SegNet-Basic: 16).  Output: float32 NCHW logits, one
+plane per trained class; ``channel_ids[argmax]`` gives the class id.
+
+ONNX goes through ``torch.onnx.export(..., dynamo=False)`` (the TorchScript-
+based exporter): the dynamo exporter needs the ``onnxscript`` package, which is
+not installed here.  For ONNX, pooling indices never cross the graph: each
+unpooling finds the argmax of its 2x2 window in the kept pre-pooling tensor
+(first maximum in row-major order, PyTorch's tie rule) and places the value
+there, with Reshape/ArgMax/Equal/Mul/Pad, which every runtime implements the same
+way (runtimes disagree on MaxPool index layouts; onnx's reference evaluator
+mis-numbers them for 1x1 pools).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..core.atomic import atomic_write, atomic_write_bytes, atomic_write_text
+from ..core.errors import SegStudioError
+from .checkpoint import Checkpoint, load_checkpoint
+from .segnet import fold_batchnorm, min_input_size
+
+FORMATS = ("torchscript", "onnx")
+ONNX_OPSET = 17
+
+
+class ExportError(SegStudioError):
+    pass
+
+
+def inference_model(ckpt: Checkpoint) -> torch.nn.Module:
+    return fold_batchnorm(ckpt.build_model()).eval()
+
+
+def window_unpool(pre: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Max-unpool ``y`` (N, C, h, w) into the shape of ``pre`` (N, C, H, W), the tensor
+    before 2x2 pooling: each value goes to its window's first maximum."""
+    n, c, hh, ww = pre.shape[0], pre.shape[1], pre.shape[2], pre.shape[3]
+    h, w = y.shape[2], y.shape[3]
+    win = pre[:, :, : 2 * h, : 2 * w].reshape(n, c, h, 2, w, 2).permute(0, 1, 2, 4, 3, 5)
+    arg = win.reshape(n, c, h, w, 4).argmax(dim=-1, keepdim=True)
+    slots = torch.arange(4, device=y.device).view(1, 1, 1, 1, 4)
+    out = (slots == arg).to(y.dtype) * y.unsqueeze(-1)
+    out = out.reshape(n, c, h, w, 2, 2).permute(0, 1, 2, 4, 3, 5).reshape(n, c, 2 * h, 2 * w)
+    return F.pad(out, (0, ww - 2 * w, 0, hh - 2 * h))
+
+
+class PortableNet(nn.Module):
+    """The same network and weights, unpooling with :func:`window_unpool` (for ONNX)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kept = []
+        for enc in self.net.encoders:
+            x = enc(x)
+            kept.append(x)
+            x = F.max_pool2d(x, kernel_size=2, stride=2)
+        for i, dec in enumerate(self.net.decoders):
+            x = dec(window_unpool(kept[len(kept) - 1 - i], x))
+        return self.net.classifier(x)
+
+
+def metadata(ckpt: Checkpoint, fmt: str, model: torch.nn.Module) -> dict:
+    return {
+        "format": "segstudio-model",
+        "model_format": fmt,
+        "model_config": ckpt.model_config,
+        "classes": ckpt.classes.to_json_dict(),
+        "channel_ids": [int(v) for v in ckpt.classes.channel_ids()],
+        "normalization": {"mean": list(ckpt.mean), "std": list(ckpt.std),
+                          "formula": "(pixel / 255 - mean) / std, per channel"},
+        "input": {"name": "image", "dtype": "float32", "layout": "NCHW",
+                  "channels": ckpt.in_channels, "min_size": min_input_size(model)},
+        "output": {"name": "logits", "dtype": "float32", "layout": "NCHW",
+                   "meaning": "class scores per model channel; class id = channel_ids[argmax]"},
+        "source_checkpoint": str(ckpt.path) if ckpt.path else None,
+        "epoch": ckpt.epoch,
+        "metrics": ckpt.metrics,
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "torch_version": torch.__version__,
+    }
+
+
+def _sample(ckpt: Checkpoint, h: int, w: int, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn((1, ckpt.in_channels, h, w), generator=g)
+
+
+def export_torchscript(ckpt: Checkpoint, out: Path, check: bool = True) -> dict:
+    model = inference_model(ckpt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        scripted = torch.jit.script(model)
+        scripted = torch.jit.freeze(scripted)
+    buf = io.BytesIO()
+    torch.jit.save(scripted, buf)
+    atomic_write_bytes(out, buf.getvalue())
+    if not check:
+        return {}
+    # check: the saved file against eager PyTorch (with BN, unfused) at an odd size
+    x = _sample(ckpt, 67, 93)
+    with torch.inference_mode():
+        ref = ckpt.build_model()(x)
+        got = torch.jit.load(str(out))(x)
+    diff = float((ref - got).abs().max())
+    scale = float(ref.abs().max())
+    return {"check": {"input": list(x.shape), "max_abs_diff": diff, "max_abs_output": scale,
+                      "tolerance": 1e-4 * max(1.0, scale), "ok": diff <= 1e-4 * max(1.0, scale)}}
+
+
+def export_onnx(ckpt: Checkpoint, out: Path, check: bool = True) -> dict:
+    try:
+        import onnx  # noqa: F401
+    except ImportError as exc:
+        raise ExportError("ONNX export needs the 'onnx' package (pip install onnx)") from exc
+    model = PortableNet(inference_model(ckpt)).eval()
+    x = _sample(ckpt, 64, 96)
+    tmp = out.with_name(f".{out.name}.export-{os.getpid()}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model, (x,), str(tmp), dynamo=False, opset_version=ONNX_OPSET,
+                input_names=["image"], output_names=["logits"],
+                dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                              "logits": {0: "batch", 2: "height", 3: "width"}},
+            )
+        data = tmp.read_bytes()
+    except Exception as exc:  # noqa: BLE001
+        raise ExportError(f"ONNX export failed: {str(exc).splitlines()[0]}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    atomic_write_bytes(out, data)
+    info: dict = {"opset": ONNX_OPSET, "exporter": "torch.onnx.export(dynamo=False)"}
+    if check:
+        info["check"] = check_onnx(ckpt, out)
+    return info
+
+
+def check_onnx(ckpt: Checkpoint, path: Path, size: tuple[int, int] = (35, 51)) -> dict:
+    """Compare the ONNX file with eager PyTorch on a small odd-sized input, with
+    onnxruntime if installed, else onnx's reference evaluator."""
+    import onnx
+
+    x = _sample(ckpt, *size, seed=1)
+    with torch.inference_mode():
+        ref = ckpt.build_model()(x).numpy()
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model)
+    try:
+        import onnxruntime as ort  # type: ignore[import-not-found]
+
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = sess.run(None, {"image": x.numpy()})[0]
+        runtime = f"onnxruntime {ort.__version__}"
+    except ImportError:
+        from onnx.reference import ReferenceEvaluator
+
+        got = ReferenceEvaluator(model).run(None, {"image": x.numpy()})[0]
+        runtime = f"onnx.reference.ReferenceEvaluator (onnx {onnx.__version__})"
+    diff = float(np.abs(ref - got).max())
+    scale = float(np.abs(ref).max())
+    tol = 1e-3 * max(1.0, scale)
+    return {"runtime": runtime, "input": list(x.shape), "max_abs_diff": diff,
+            "max_abs_output": scale, "tolerance": tol, "ok": diff <= tol}
+
+
+def export_model(checkpoint: str | os.PathLike, fmt: str, out: str | os.PathLike,
+                 check: bool = True) -> dict:
+    """Write ``out`` and ``out + '.json'``; returns the metadata written."""
+    if fmt not in FORMATS:
+        raise ExportError(f"--format {fmt!r}: choose torchscript or onnx")
+    ckpt = load_checkpoint(checkpoint)
+    out = Path(out)
+    if out.is_dir():
+        raise ExportError(f"{out}: is a folder; give a file name for the exported model")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is marked deprecated
+        if fmt == "torchscript":
+            info = export_torchscript(ckpt, out, check)
+        else:
+            info = export_onnx(ckpt, out, check)
+    meta = metadata(ckpt, fmt, inference_model(ckpt))
+    meta.update(info)
+    atomic_write_text(str(out) + ".json", json.dumps(meta, indent=2) + "\n")
+    return meta
+
+
+__all__ = ["export_model", "export_torchscript", "export_onnx", "check_onnx", "ExportError",
+           "FORMATS", "atomic_write"]
