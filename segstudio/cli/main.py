@@ -19,6 +19,10 @@ COMMANDS = {
     "classes": "classes",
     "import-masks": "import_masks",
     "export": "export",
+    "train": "train",
+    "predict": "predict",
+    "eval": "eval",
+    "export-model": "export_model",
 }
 
 
