@@ -240,3 +240,34 @@ def test_import_progress_and_cancel(tmp_path):
     calls.clear()
     report = import_masks(target, tmp_path / "out", progress=lambda d, t: calls.append((d, t)))
     assert calls[-1] == (4, 4) and len(report.imported) == 3 and len(report.unchanged) == 1
+
+
+def test_labelme_rectangles_circles_and_other_shapes(tmp_path):
+    project = build_project(tmp_path / "images", {}, extra_images={"a.png": (20, 30),
+                                                                   "b.png": (20, 30)})
+    shapes = [
+        {"label": "background", "shape_type": "rectangle", "points": [[0, 0], [29, 19]]},
+        {"label": "car", "shape_type": "circle", "points": [[10, 10], [14, 10]]},
+        {"label": "tree", "shape_type": "polygon", "points": [[20.4, 2.6], [27.3, 2.6],
+                                                              [27.3, 8.4], [20.4, 8.4]]},
+        {"label": "tree", "shape_type": "line", "points": [[0, 0], [5, 5]]},
+        {"label": "tree", "shape_type": "point", "points": [[3, 3]]},
+    ]
+    (tmp_path / "lm").mkdir()
+    (tmp_path / "lm/a.json").write_text(json.dumps(
+        {"shapes": shapes, "imagePath": "a.png", "imageHeight": 20, "imageWidth": 30}))
+    (tmp_path / "lm/b.json").write_text(json.dumps(
+        {"shapes": [], "imagePath": "b.png", "imageHeight": 20, "imageWidth": 30}))
+    report = import_masks(project, tmp_path / "lm", "labelme")
+    notes = {f.image: f.reason for f in report.files}
+    assert notes["a.png"] == "1 line shapes (no area) left out; 1 point shapes (no area) left out"
+    assert notes["b.png"] == "no shapes: imported as all unlabelled"
+    a = project.load_mask(project.find("a.png"))
+    yy, xx = np.mgrid[:20, :30]
+    disc = (yy - 10) ** 2 + (xx - 10) ** 2 <= 16
+    assert (a[disc] == 2).all() and a[10, 15] == 0 and a[10, 16] == 0
+    # Pillow's polygon, outline included, as labelme paints it: x 20..27, y 2..8
+    tree = np.zeros_like(disc)
+    tree[2:9, 20:28] = True
+    assert np.array_equal(a == 3, tree)
+    assert (project.load_mask(project.find("b.png")) == 11).all()

@@ -232,8 +232,9 @@ def scan_coco(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
                                                    error="image entry without width/height"))
                 continue
             anns = sorted(per_image.get(img.get("id"), []), key=lambda t: -_area(t[1]))
+            note = "" if anns else "no annotations: imported as all unlabelled"
             result.candidates.append(Candidate(label, [rel], _painter(anns, h, w, fill),
-                                               size=(h, w)))
+                                               size=(h, w), note=note))
         if stray:
             result.notes.append(f"{f}: {stray} annotations without a known category or "
                                 "image were left out")

@@ -17,9 +17,10 @@ corrective shapes on top where a pixel still differs (rare: regions joined
 only through a diagonal gap in a ring); the report gives the share of pixels
 reproduced when it is below 100 %.
 
-Import paints polygon, rectangle and circle shapes in file order (pixel-centre
-coordinates, outline included, as labelme does); other shape types are left
-out and the report says so.  Unpainted pixels are unlabelled.
+Import paints polygon, rectangle and circle shapes in file order with Pillow,
+outline included, exactly as labelme's own ``shape_to_mask`` does; other shape
+types (line, point, ...) cover no area and are left out, and the report says
+so.  Unpainted pixels are unlabelled.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw
 
 from ..errors import SegStudioError
 from ..project import Project
@@ -39,23 +41,34 @@ from .importer import Candidate, ImportOptions, ScanResult, coco_or_labelme_file
 from .output import ExportContext, ExportItem, run_items
 
 LABELME_VERSION = "5.4.1"
-SHIFT = 4  # sub-pixel bits for fractional points
 
 
 # -- shapes <-> label maps ---------------------------------------------------------------
 
-def paint(shapes: list[tuple[int, np.ndarray]], height: int, width: int, fill: int
-          ) -> np.ndarray:
-    """Paint (class id, (N, 2) x/y points) polygons in order onto a label map."""
-    lab = np.full((height, width), fill, np.uint8)
-    for cid, pts in shapes:
-        pts = np.asarray(pts, np.float64).reshape(-1, 2)
-        if np.array_equal(pts, np.round(pts)):
-            cv2.fillPoly(lab, [pts.astype(np.int32)], int(cid))
+def paint(shapes: list[tuple], height: int, width: int, fill: int) -> np.ndarray:
+    """Paint shapes in order onto a label map, each over the ones before, as
+    labelme does (Pillow, outline included): (class id, (N, 2) x/y points) for
+    polygons, or (class id, points, "rectangle" | "circle" | "polygon")."""
+    im = Image.new("L", (width, height), int(fill))
+    draw = ImageDraw.Draw(im)
+    for shape in shapes:
+        cid, pts = int(shape[0]), np.asarray(shape[1], np.float64).reshape(-1, 2)
+        kind = shape[2] if len(shape) > 2 else "polygon"
+        if kind == "rectangle":
+            (x0, y0), (x1, y1) = pts[:2]
+            draw.rectangle([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)], outline=cid,
+                           fill=cid)
+        elif kind == "circle":
+            (cx, cy), edge = pts[0], pts[1]
+            r = float(np.hypot(*(edge - pts[0])))
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=cid, fill=cid)
         else:
-            fixed = np.round(pts * (1 << SHIFT)).astype(np.int32)
-            cv2.fillPoly(lab, [fixed], int(cid), lineType=cv2.LINE_8, shift=SHIFT)
-    return lab
+            xy = [(float(x), float(y)) for x, y in pts]
+            if len(xy) == 1:
+                draw.point(xy, fill=cid)
+            else:
+                draw.polygon(xy, outline=cid, fill=cid)
+    return np.array(im, dtype=np.uint8)
 
 
 def _outer_contours(binary: np.ndarray) -> list[np.ndarray]:
@@ -143,8 +156,8 @@ def export_labelme(ctx: ExportContext, items: list[ExportItem], progress: Progre
 
 # -- import ------------------------------------------------------------------------------------
 
-def _shape_points(shape: dict) -> np.ndarray | None:
-    """Polygon points for a shape, or None for shape types that hold no area."""
+def _shape(shape: dict) -> tuple[str, np.ndarray] | None:
+    """(kind, points) for shapes that cover an area, None for the others."""
     kind = shape.get("shape_type") or "polygon"
     try:
         pts = np.asarray(shape.get("points"), np.float64).reshape(-1, 2)
@@ -152,16 +165,8 @@ def _shape_points(shape: dict) -> np.ndarray | None:
         raise SegStudioError(f"shape {shape.get('label')!r} has malformed points") from None
     if not np.isfinite(pts).all() or len(pts) == 0:
         raise SegStudioError(f"shape {shape.get('label')!r} has malformed points")
-    if kind == "polygon":
-        return pts
-    if kind == "rectangle" and len(pts) == 2:
-        (x0, y0), (x1, y1) = pts
-        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-    if kind == "circle" and len(pts) == 2:
-        r = float(np.hypot(*(pts[1] - pts[0])))
-        n = max(16, int(np.ceil(2 * np.pi * r)))
-        t = np.linspace(0, 2 * np.pi, n, endpoint=False)
-        return np.stack([pts[0, 0] + r * np.cos(t), pts[0, 1] + r * np.sin(t)], axis=1)
+    if kind == "polygon" or (kind in ("rectangle", "circle") and len(pts) == 2):
+        return kind, pts
     return None
 
 
@@ -223,17 +228,19 @@ def scan_labelme(src: Path, project: Project, opts: ImportOptions) -> ScanResult
         polys = []
         for s in shapes:
             try:
-                pts = _shape_points(s)
+                found = _shape(s)
             except SegStudioError as exc:
                 left_out[str(exc)] = left_out.get(str(exc), 0) + 1
                 continue
-            if pts is None:
+            if found is None:
                 kind = f"{s.get('shape_type')} shapes (no area)"
                 left_out[kind] = left_out.get(kind, 0) + 1
                 continue
-            polys.append((name_to_id[str(s.get("label", ""))], pts))
+            polys.append((name_to_id[str(s.get("label", ""))], found[1], found[0]))
         note = "; ".join(f"{n} {k} left out" if not k.startswith("shape") else k
                          for k, n in left_out.items())
+        if not polys:
+            note = "; ".join(filter(None, [note, "no shapes: imported as all unlabelled"]))
         result.candidates.append(Candidate(
             label, keys, lambda polys=polys, h=h, w=w: paint(polys, h, w, fill), size=(h, w),
             note=note))
