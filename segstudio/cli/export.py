@@ -38,7 +38,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "export", help=HELP, description=HELP + ". Existing files in DIR are kept; files that "
         "differ are refused unless --overwrite. Every export also writes the class table and "
-        "segstudio_export.json (which layer, human mask or prediction, each file came from).")
+        "segstudio_export_FMT.json (which layer, human mask or prediction, each file came "
+        "from).")
     p.add_argument("folder", metavar="FOLDER")
     p.add_argument("--format", required=True, choices=FORMATS, metavar="FMT",
                    help="one of " + ", ".join(FORMATS))

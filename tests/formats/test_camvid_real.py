@@ -35,7 +35,7 @@ def test_camvid_labels_round_trip_through_camvid_voc_and_coco(camvid_subset, tmp
     # the CamVid export looks like the SegNet tutorial's folder
     out = tmp_path / "camvid"
     assert sorted(p.name for p in out.iterdir()) == [
-        "classes.json", "classes.txt", "segstudio_export.json", "train", "train.txt",
+        "classes.json", "classes.txt", "segstudio_export_camvid.json", "train", "train.txt",
         "trainannot", "val", "val.txt", "valannot"]
     assert len(list((out / "valannot").iterdir())) == 2
     assert (out / "classes.txt").read_text().splitlines()[11] == "11 Unlabelled"

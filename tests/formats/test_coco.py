@@ -104,7 +104,7 @@ def test_round_trip_and_predictions_layer(tmp_path):
     assert {i["file_name"]: i["segstudio_layer"] for i in doc["images"]} == {
         "human.png": "human", "pred.png": "prediction"}
     assert not (tmp_path / "out/images").exists()
-    manifest = json.loads((tmp_path / "out/segstudio_export.json").read_text(encoding="utf-8"))
+    manifest = json.loads((tmp_path / "out/segstudio_export_coco.json").read_text(encoding="utf-8"))
     assert [(e["image"], e["layer"]) for e in manifest["images"]] == [
         ("human.png", "human"), ("pred.png", "prediction")]
     target = fresh_copy(project, tmp_path / "again")

@@ -184,7 +184,7 @@ def test_detection(tmp_path):
     for fmt in ["index", "color", "voc", "camvid", "coco", "labelme"]:
         export_masks(project, tmp_path / fmt, fmt)
         assert detect_format(tmp_path / fmt) == ("index" if fmt == "color" else fmt)
-    (tmp_path / "coco/segstudio_export.json").unlink()
+    (tmp_path / "coco/segstudio_export_coco.json").unlink()
     assert detect_format(tmp_path / "coco") == "coco"
     assert detect_format(tmp_path / "coco/annotations.json") == "coco"
     assert detect_format(tmp_path / "labelme/a.json") == "labelme"
@@ -271,3 +271,15 @@ def test_labelme_rectangles_circles_and_other_shapes(tmp_path):
     tree[2:9, 20:28] = True
     assert np.array_equal(a == 3, tree)
     assert (project.load_mask(project.find("b.png")) == 11).all()
+
+
+def test_several_formats_share_one_folder(tmp_path):
+    m = shapes_mask()
+    project = build_project(tmp_path / "images", {"a.png": m})
+    for fmt in ("voc", "camvid", "coco", "labelme"):
+        report = export_masks(project, tmp_path / "out", fmt)
+        assert not report.refused, (fmt, report.refused)
+    for fmt in ("voc", "camvid", "coco"):
+        target = fresh_copy(project, tmp_path / f"again_{fmt}")
+        back = import_masks(target, tmp_path / "out", fmt)
+        assert back.imported and np.array_equal(masks_of(target)["a.png"], m), fmt

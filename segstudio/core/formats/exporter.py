@@ -10,11 +10,11 @@ from typing import Sequence
 from ..project import HUMAN_STATUSES, Project
 from .common import LAYER_HUMAN, LAYER_PREDICTION, CancelFn, FormatError, ProgressFn, \
     safe_member
+from .importer import manifest_name
 from .output import ExportContext, ExportItem, ExportOptions, ExportReport, OutputDir
 
 EXPORT_FORMATS = ("index", "color", "overlay", "voc", "camvid", "coco", "labelme")
 EXPORTABLE_STATUSES = ("corrected", "reviewed", "predicted")
-MANIFEST = "segstudio_export.json"
 
 
 def select_items(project: Project, statuses: Sequence[str] = HUMAN_STATUSES,
@@ -116,7 +116,7 @@ def export_masks(project: Project, out_dir: str | os.PathLike, fmt: str,
     if not report.cancelled:
         writer.put_json(classes_rel, project.classes.to_json_dict())
         exported = dict(report.exported)
-        writer.put_json(MANIFEST, {
+        writer.put_json(manifest_name(fmt), {
             "format": fmt,
             "classes": classes_rel,
             "images": [{"image": it.rec.relpath, "status": it.rec.status, "layer": it.layer,

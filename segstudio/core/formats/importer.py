@@ -22,7 +22,25 @@ from ..project import Project
 from .common import CancelFn, FormatError, ImageMatcher, ImportReport, ProgressFn, list_files
 
 IMPORT_FORMATS = ("index", "voc", "camvid", "coco", "labelme")
-MANIFEST = "segstudio_export.json"
+MANIFEST_PREFIX = "segstudio_export_"
+
+
+def manifest_name(fmt: str) -> str:
+    """The manifest an export writes: which image and layer each file came from.
+    One per format, so several formats can share a folder."""
+    return f"{MANIFEST_PREFIX}{fmt}.json"
+
+
+def _manifests(src: Path) -> dict[str, dict]:
+    out = {}
+    for path in sorted(src.glob(f"{MANIFEST_PREFIX}*.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("format"), str):
+            out[doc["format"]] = doc
+    return out
 
 
 @dataclass
@@ -148,12 +166,9 @@ def detect_format(source: str | os.PathLike) -> str:
         return kind
     if not src.is_dir():
         raise FormatError(f"{src}: no such file or folder")
-    manifest = src / MANIFEST
-    if manifest.is_file():
-        try:
-            fmt = json.loads(manifest.read_text(encoding="utf-8")).get("format")
-        except (OSError, ValueError, AttributeError):
-            fmt = None
+    manifests = _manifests(src)
+    if len(manifests) == 1:
+        fmt = next(iter(manifests))
         if fmt == "overlay":
             raise FormatError(f"{src}: holds overlay pictures, not masks; import the index, "
                               "colour or another mask export instead")
@@ -173,17 +188,19 @@ def detect_format(source: str | os.PathLike) -> str:
 
 
 def manifest_images(src: Path) -> dict[str, str]:
-    """{exported file: project image} from the manifest of a segstudio export, if any."""
-    try:
-        doc = json.loads((src / MANIFEST).read_text(encoding="utf-8"))
-        return {str(f): str(e["image"]) for e in doc["images"] for f in e["files"]}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
+    """{exported file: project image} from the manifests of segstudio exports."""
+    out: dict[str, str] = {}
+    for doc in _manifests(src).values():
+        try:
+            out.update({str(f): str(e["image"]) for e in doc["images"] for f in e["files"]})
+        except (KeyError, TypeError):
+            continue
+    return out
 
 
 def coco_or_labelme_files(src: Path) -> list[str]:
-    skip = {"classes.json", MANIFEST}
-    return [r for r in list_files(src, (".json",)) if r.rsplit("/", 1)[-1] not in skip]
+    return [r for r in list_files(src, (".json",)) if r != "classes.json"
+            and not r.startswith(MANIFEST_PREFIX)]
 
 
 # -- the entry point ----------------------------------------------------------------------
