@@ -1,0 +1,1 @@
+"""The segstudio window (Qt).  Everything here is thin: widgets calling core/nn."""

@@ -1,0 +1,268 @@
+"""The open project and the image on screen, as seen by the window.
+
+The controller owns the :class:`Project`, the list of image records, the
+current :class:`ImageDocument` and the overlay style; it runs every slow step
+(opening and scanning, image decoding, class remapping) on workers and tells
+the widgets through signals.  Widgets never talk to each other directly: the
+main window wires them to this object.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ..core.classes import ClassInfo, ClassTable
+from ..core.errors import ClassTableError, SegStudioError
+from ..core.project import ImageRecord, Project, resolve_project_dir
+from .document import ImageDocument, load_document
+from .overlay import OverlayStyle
+from .workers import TaskRunner
+
+STYLE_SETTING = "gui.overlay"
+LAST_IMAGE_SETTING = "gui.last_image"
+
+
+def project_dir_writable(folder: str | os.PathLike, project_dir: str | os.PathLike | None) -> bool:
+    """Whether a project for ``folder`` can be kept where it would go by default."""
+    try:
+        _, pdir = resolve_project_dir(Path(folder), project_dir)
+    except SegStudioError:
+        return False
+    if pdir.exists():
+        return pdir.is_dir() and os.access(pdir, os.W_OK)
+    parent = pdir.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    return parent.is_dir() and os.access(parent, os.W_OK)
+
+
+class ProjectController(QObject):
+    opening = Signal(str)               # folder being opened
+    open_progress = Signal(int, int)    # files scanned, total
+    open_failed = Signal(str)
+    project_opened = Signal(object)     # Project
+    project_closed = Signal()
+    records_changed = Signal(list)      # every ImageRecord (new list)
+    record_updated = Signal(object)     # one ImageRecord changed
+    classes_changed = Signal(object)    # ClassTable
+    style_changed = Signal(object)      # OverlayStyle
+    current_changed = Signal(object)    # ImageRecord requested (or None)
+    document_loaded = Signal(object)    # ImageDocument on screen next
+    message = Signal(str)               # one-line note or error for the status bar
+    busy = Signal(str, int, int)        # label, done, total of a long task (total 0: finished)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.project: Project | None = None
+        self.records: list[ImageRecord] = []
+        self.current: ImageRecord | None = None
+        self.document: ImageDocument | None = None
+        self.style = OverlayStyle()
+        self.runner = TaskRunner(self, max_threads=2, name="segstudio-jobs")
+        # images load on their own thread so a long job never delays the next image
+        self.loader = TaskRunner(self, max_threads=1, name="segstudio-loader")
+        self.runner.error.connect(self.message)
+        self.loader.error.connect(self.message)
+        self._save_style_timer = QTimer(self, singleShot=True, interval=400)
+        self._save_style_timer.timeout.connect(self._save_style)
+        self.remapping = False
+
+    # -- opening and closing ------------------------------------------------------
+    def open(self, folder: str | os.PathLike, project_dir: str | os.PathLike | None = None) -> None:
+        """Open (and scan) ``folder`` on a worker; project_opened or open_failed follows."""
+        self.close_project()
+        folder = str(folder)
+        self.opening.emit(folder)
+
+        def job(ctx):
+            project = Project.open(folder, project_dir, progress=ctx.progress)
+            try:
+                ctx.check()
+                return project, project.images()
+            except BaseException:
+                project.close()
+                raise
+
+        self.runner.submit(job, key="open", on_result=self._opened,
+                           on_error=self.open_failed.emit, on_progress=self.open_progress.emit)
+
+    def _opened(self, result) -> None:
+        project, records = result
+        self.project = project
+        self.records = records
+        self.style = OverlayStyle.from_json(project.get_setting(STYLE_SETTING, None))
+        self.project_opened.emit(project)
+        self.classes_changed.emit(project.classes)
+        self.style_changed.emit(self.style)
+        self.records_changed.emit(list(records))
+
+    def close_project(self) -> None:
+        """Stop the project's work and close it (quick when nothing runs)."""
+        for runner in (self.runner, self.loader):
+            runner.cancel()
+        if self.project is None:
+            return
+        self.runner.wait(5000)
+        self.loader.wait(5000)
+        if self._save_style_timer.isActive():
+            self._save_style_timer.stop()
+            self._save_style()
+        try:
+            if self.current is not None:
+                self.project.set_setting(LAST_IMAGE_SETTING, self.current.relpath)
+        except SegStudioError:
+            pass
+        self.project.close()
+        self.project = None
+        self.records = []
+        self.current = None
+        self.document = None
+        self.remapping = False
+        self.project_closed.emit()
+
+    def shutdown(self) -> None:
+        self.close_project()
+        self.runner.shutdown(3000)
+        self.loader.shutdown(3000)
+
+    # -- images ---------------------------------------------------------------------
+    def show_image(self, rec: ImageRecord | None) -> None:
+        """Load ``rec`` off the GUI thread; a newer request drops an older result."""
+        if self.project is None:
+            return
+        self.current = rec
+        self.current_changed.emit(rec)
+        if rec is None:
+            self.loader.cancel("document")
+            self.document = None
+            self.document_loaded.emit(None)
+            return
+        project, style = self.project, self.style
+        outlines, difference = style.outline, style.difference
+        self.loader.submit(
+            lambda ctx: load_document(project, rec, outlines, difference, ctx.check),
+            key="document", on_result=self._loaded, priority=10)
+
+    def _loaded(self, doc: ImageDocument) -> None:
+        self.document = doc
+        self.document_loaded.emit(doc)
+        if doc.error:
+            self.message.emit(doc.error)
+        for warning in doc.warnings:
+            self.message.emit(warning)
+
+    def reload_current(self) -> None:
+        if self.current is not None and self.project is not None:
+            self.show_image(self.project.image(self.current.id))
+
+    def last_image(self) -> str | None:
+        return None if self.project is None else self.project.get_setting(LAST_IMAGE_SETTING)
+
+    def refresh_records(self) -> None:
+        """Re-read the records (status, uncertainty, IoU changed elsewhere)."""
+        if self.project is None:
+            return
+        project = self.project
+        self.runner.submit(lambda ctx: project.images(), key="records",
+                           on_result=self._records_loaded)
+
+    def _records_loaded(self, records: list[ImageRecord]) -> None:
+        self.records = records
+        self.records_changed.emit(list(records))
+
+    def update_record(self, rec: ImageRecord) -> None:
+        """A record changed (e.g. the editor saved a mask): tell the browser."""
+        self.records = [rec if r.id == rec.id else r for r in self.records]
+        if self.current is not None and self.current.id == rec.id:
+            self.current = rec
+        self.record_updated.emit(rec)
+
+    # -- overlay style -----------------------------------------------------------------
+    def set_style(self, style: OverlayStyle) -> None:
+        self.style = style
+        self.style_changed.emit(style)
+        if self.project is not None:
+            self._save_style_timer.start()
+
+    def _save_style(self) -> None:
+        if self.project is not None:
+            try:
+                self.project.set_setting(STYLE_SETTING, self.style.to_json())
+            except SegStudioError as exc:
+                self.message.emit(str(exc))
+
+    # -- classes ---------------------------------------------------------------------------
+    def set_classes(self, table: ClassTable) -> bool:
+        """Save an edited class table (add, rename, recolour, reorder)."""
+        if self.project is None or self.remapping:
+            return False
+        try:
+            self.project.set_classes(table)
+        except (SegStudioError, OSError) as exc:
+            self.message.emit(f"the class table was not saved: {exc}")
+            return False
+        self.classes_changed.emit(self.project.classes)
+        return True
+
+    def delete_class(self, class_id: int, target_id: int) -> bool:
+        """Delete a class after rewriting its pixels to ``target_id`` in every mask
+        and prediction (on a worker).  Returns False when refused (message sent)."""
+        if self.project is None or self.remapping:
+            return False
+        table = self.project.classes
+        info = table.by_id(class_id)
+        if info is None or target_id == class_id:
+            return False
+        try:
+            new_table = table.without(class_id)
+            if new_table.by_id(target_id) is None:
+                if target_id != table.unlabelled_value() or info.ignore:
+                    raise ClassTableError(f"class id {target_id} is not in the class table")
+                new_table = new_table.with_class(
+                    ClassInfo(target_id, "unlabelled", (0, 0, 0), ignore=True))
+        except ClassTableError as exc:
+            self.message.emit(f"cannot delete {info.name!r}: {exc}")
+            return False
+        project = self.project
+        self.remapping = True
+        label = f"Deleting class {info.name}"
+        self.busy.emit(label, 0, 1)
+
+        def progress(done: int, total: int) -> None:
+            self.busy.emit(label, done, max(total, 1))
+
+        def finished(result: int) -> None:
+            self.remapping = False
+            self.busy.emit(label, 0, 0)
+            if self.project is not project:
+                return
+            project.set_classes(new_table)
+            self.style = replace(self.style,
+                                 visible={k: v for k, v in self.style.visible.items() if k != class_id},
+                                 opacity={k: v for k, v in self.style.opacity.items() if k != class_id})
+            self._save_style_timer.start()
+            self.classes_changed.emit(project.classes)
+            self.style_changed.emit(self.style)
+            target = new_table.by_id(target_id)
+            self.message.emit(f"Deleted class {info.name!r}: its pixels are now "
+                              f"{target.name!r} in {result} mask files")
+            self.reload_current()
+
+        def failed(msg: str) -> None:
+            self.remapping = False
+            self.busy.emit(label, 0, 0)
+            self.message.emit(f"class {info.name!r} was not deleted: {msg}")
+
+        def stopped(cancelled: bool) -> None:
+            if cancelled:
+                self.remapping = False
+                self.busy.emit(label, 0, 0)
+
+        self.runner.submit(lambda ctx: project.remap_class(class_id, target_id, ctx.progress),
+                           on_result=finished, on_error=failed, on_progress=progress,
+                           on_finished=stopped)
+        return True

@@ -1,0 +1,135 @@
+"""What the canvas shows for one image, loaded off the GUI thread (no Qt here).
+
+:func:`load_document` decodes the image and reads the human mask, the
+prediction and the uncertainty map (in parallel with the image decode), and
+converts the image to the layout the canvas draws fastest (BGRA, i.e. Qt's
+RGB32, or 8-bit gray).  An unreadable image gives a document with ``error``
+set; an unreadable mask or prediction gives a warning and no layer.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ..core.errors import SegStudioError
+from ..core.labelmaps import boundaries, disagreement
+from ..core.project import ImageRecord, Project
+
+_side_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segstudio-mask")
+
+
+@dataclass
+class ImageDocument:
+    rec: ImageRecord
+    display: np.ndarray | None = None      # (H, W, 4) BGRA or (H, W) gray, C-contiguous
+    mask: np.ndarray | None = None         # human mask, uint8 class ids
+    prediction: np.ndarray | None = None
+    uncertainty: np.ndarray | None = None  # uint8 entropy map
+    error: str | None = None               # the image itself is unreadable
+    warnings: list[str] = field(default_factory=list)
+    outline_mask: np.ndarray | None = None
+    outline_prediction: np.ndarray | None = None
+    difference: np.ndarray | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.display is not None
+
+    @property
+    def width(self) -> int:
+        return 0 if self.display is None else int(self.display.shape[1])
+
+    @property
+    def height(self) -> int:
+        return 0 if self.display is None else int(self.display.shape[0])
+
+    @property
+    def is_gray(self) -> bool:
+        return self.display is not None and self.display.ndim == 2
+
+    def pixel_value(self, x: int, y: int) -> tuple[int, ...] | None:
+        """(gray,) or (r, g, b) at (x, y), None outside."""
+        if self.display is None or not (0 <= x < self.width and 0 <= y < self.height):
+            return None
+        if self.display.ndim == 2:
+            return (int(self.display[y, x]),)
+        b, g, r = (int(v) for v in self.display[y, x, :3])
+        return (r, g, b)
+
+
+def to_display(image: np.ndarray) -> np.ndarray:
+    """uint8 gray stays as is; RGB becomes BGRA (little-endian ARGB32 with alpha 255)."""
+    if image.ndim == 2:
+        return np.ascontiguousarray(image)
+    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGRA)
+
+
+def _read_labels(project: Project, rec: ImageRecord) -> tuple[dict, list[str]]:
+    out: dict = {}
+    warnings: list[str] = []
+    for name, reader in (("mask", project.load_mask), ("prediction", project.load_prediction),
+                         ("uncertainty", project.load_uncertainty)):
+        try:
+            arr = reader(rec)
+        except SegStudioError as exc:
+            warnings.append(str(exc))
+            continue
+        if arr is not None and rec.width is not None and arr.shape != (rec.height, rec.width):
+            warnings.append(f"{name} of {rec.relpath} is {arr.shape[1]}x{arr.shape[0]}, the image "
+                            f"is {rec.width}x{rec.height}; it is not shown")
+            continue
+        out[name] = arr
+    return out, warnings
+
+
+def load_document(project: Project, rec: ImageRecord, outlines: bool = False,
+                  difference: bool = False, check=None) -> ImageDocument:
+    """Read everything the canvas needs for ``rec`` (call on a worker thread)."""
+    doc = ImageDocument(rec)
+    labels = _side_reader.submit(_read_labels, project, rec)
+    try:
+        image = project.load_image(rec)
+        if check is not None:
+            check()
+        doc.display = to_display(image)
+        del image
+    except SegStudioError as exc:
+        doc.error = str(exc)
+    found, doc.warnings = labels.result()
+    doc.mask = found.get("mask")
+    doc.prediction = found.get("prediction")
+    doc.uncertainty = found.get("uncertainty")
+    if doc.ok:
+        for name in ("mask", "prediction", "uncertainty"):
+            arr = getattr(doc, name)
+            if arr is not None and arr.shape != (doc.height, doc.width):
+                doc.warnings.append(f"the {name} of {rec.relpath} does not fit the image; not shown")
+                setattr(doc, name, None)
+        table = project.classes
+        update_derived(doc, outlines, difference, table.unlabelled_value(), table.ignore_index)
+    return doc
+
+
+def update_derived(doc: ImageDocument, outlines: bool, difference: bool, hole: int,
+                   ignore: int | None, rect=None) -> None:
+    """(Re)compute the outline and difference layers of ``doc``, whole or in ``rect``."""
+    if outlines:
+        for src, dst in (("mask", "outline_mask"), ("prediction", "outline_prediction")):
+            arr = getattr(doc, src)
+            if arr is None:
+                setattr(doc, dst, None)
+            elif rect is None or getattr(doc, dst) is None:
+                setattr(doc, dst, boundaries(arr, hole))
+            else:
+                boundaries(arr, hole, rect, getattr(doc, dst))
+    if difference:
+        if doc.mask is None or doc.prediction is None:
+            doc.difference = None
+        elif rect is None or doc.difference is None:
+            doc.difference = disagreement(doc.mask, doc.prediction, ignore)
+        else:
+            disagreement(doc.mask, doc.prediction, ignore, rect, doc.difference)

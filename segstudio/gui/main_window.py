@@ -1,0 +1,401 @@
+"""The main window: layout and wiring only (work lives in the controller and widgets).
+
+Seams for later parts:
+
+* ``window.add_dock(widget, title, object_name, area)`` adds a dock (e.g. the
+  training panel) with a toggle in View > Panels; its place persists.
+* ``window.canvas`` takes editor tools (``canvas.set_tool``), see canvas.py.
+* ``window.controller`` has the project, the current record and document,
+  and ``controller.runner`` for background jobs (see workers.py).
+* ``window.class_panel.active_class_changed(int)`` is the class to paint with.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QStackedWidget, QStyle, QToolBar)
+
+from .. import __version__
+from ..core.project import ImageRecord
+from ..core.sample import ensure_sample
+from .controller import ProjectController, project_dir_writable
+from .dialogs import ProjectDirQuestion
+from .icons import app_icon
+from .settings import AppSettings
+from .thumbnails import ThumbnailLoader
+from .widgets.browser import ImageBrowser
+from .widgets.canvas import Canvas
+from .widgets.class_panel import ClassPanel
+from .widgets.welcome import WelcomeView
+
+# (style field, text, shortcut, tip)
+LAYER_TOGGLES = (
+    ("show_mask", "Human mask", "M", "Show the human mask"),
+    ("show_prediction", "Prediction", "P", "Show the model's prediction"),
+    ("outline", "Outlines", "O", "Draw class boundaries only"),
+    ("difference", "Difference", "X", "Highlight pixels where prediction and mask disagree"),
+    ("uncertainty", "Uncertainty", "U", "Heat map of the prediction's uncertainty"),
+)
+
+
+class MainWindow(QMainWindow):
+    project_shown = Signal(object)  # Project, once its records are in the browser
+
+    def __init__(self, settings: AppSettings | None = None, sample_base: Path | None = None):
+        super().__init__()
+        self.settings = settings or AppSettings()
+        self.sample_base = sample_base
+        self.controller = ProjectController(self)
+        self.thumbs = ThumbnailLoader(self)
+        self.docks: dict[str, QDockWidget] = {}
+        self._project_view = False
+        self._dock_state = self.settings.window_state()
+        self._pending_select: str | None = None
+        self.ask_project_dir = lambda folder: ProjectDirQuestion(folder, self).ask()
+        self.setWindowIcon(app_icon())
+        self.setWindowTitle("segstudio")
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
+                            | QMainWindow.DockOption.AllowTabbedDocks)
+        self._setup_central()
+        self._setup_docks()
+        self._setup_actions()
+        self._setup_menus()
+        self._setup_toolbar()
+        self._setup_statusbar()
+        self._connect_controller()
+        self._restore_geometry()
+        self._show_welcome()
+
+    # -- layout ------------------------------------------------------------------------
+    def _setup_central(self) -> None:
+        self.welcome = WelcomeView(self)
+        self.canvas = Canvas(self)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.canvas)
+        self.setCentralWidget(self.stack)
+        self.welcome.open_folder_requested.connect(self.choose_folder)
+        self.welcome.open_sample_requested.connect(self.open_sample)
+        self.welcome.open_recent_requested.connect(
+            lambda r: self.open_folder(r.folder, r.project_dir))
+
+    def _setup_docks(self) -> None:
+        self.browser = ImageBrowser(self.thumbs, self)
+        self.class_panel = ClassPanel(self)
+        self.add_dock(self.browser, "Images", "dock-images", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.add_dock(self.class_panel, "Classes", "dock-classes",
+                      Qt.DockWidgetArea.RightDockWidgetArea)
+        self.browser.image_selected.connect(self.controller.show_image)
+        self.browser.view.clicked.connect(lambda _i: self.canvas.setFocus())
+        self.class_panel.style_edited.connect(self.controller.set_style)
+        self.class_panel.table_edited.connect(self.controller.set_classes)
+        self.class_panel.delete_requested.connect(self.controller.delete_class)
+
+    def add_dock(self, widget, title: str, object_name: str,
+                 area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+        """Add a dockable panel; its position and visibility persist across sessions."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(object_name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[object_name] = dock
+        if hasattr(self, "panels_menu"):
+            self.panels_menu.addAction(dock.toggleViewAction())
+        if not self._project_view:
+            dock.hide()
+        return dock
+
+    def _action(self, text: str, slot=None, shortcuts=(), tip: str = "", checkable=False,
+                icon=None) -> QAction:
+        act = QAction(text, self)
+        if shortcuts:
+            act.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if tip:
+            act.setStatusTip(tip)
+            act.setToolTip(f"{tip} ({shortcuts[0]})" if shortcuts else tip)
+        if icon is not None:
+            act.setIcon(self.style().standardIcon(icon))
+        act.setCheckable(checkable)
+        if slot is not None:
+            (act.toggled if checkable else act.triggered).connect(slot)
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.addAction(act)  # shortcuts work whichever widget has the focus
+        return act
+
+    def _setup_actions(self) -> None:
+        SP = QStyle.StandardPixmap
+        a = SimpleNamespace()
+        a.open = self._action("&Open folder…", self.choose_folder, ["Ctrl+O"],
+                              "Open a folder of images", icon=SP.SP_DirOpenIcon)
+        a.sample = self._action("Open the &sample project", self.open_sample)
+        a.close = self._action("&Close project", self.close_project, ["Ctrl+W"])
+        a.quit = self._action("&Quit", self.close, ["Ctrl+Q"])
+        a.fit = self._action("&Fit to window", self.canvas.fit, ["Ctrl+0"], "Fit the image to the window")
+        a.actual = self._action("&Actual pixels (100 %)", self.canvas.actual_size, ["Ctrl+1"],
+                                "One image pixel per screen pixel")
+        a.zoom_in = self._action("Zoom &in", lambda: self.canvas.zoom_by(1.25), ["Ctrl++", "+", "="])
+        a.zoom_out = self._action("Zoom &out", lambda: self.canvas.zoom_by(0.8), ["Ctrl+-", "-"])
+        a.next = self._action("&Next image", self.next_image, ["PgDown", "D"], "Next image")
+        a.previous = self._action("&Previous image", self.previous_image, ["PgUp", "A"],
+                                  "Previous image")
+        a.find = self._action("&Filter images…", self.browser.focus_filter, ["Ctrl+F"])
+        a.layers = {}
+        for field, text, key, tip in LAYER_TOGGLES:
+            a.layers[field] = self._action(text, lambda on, f=field: self._toggle_layer(f, on),
+                                           [key], tip, checkable=True)
+        a.classes = [self._action(f"Class {n}", lambda _=False, n=n: self.class_panel.select_by_key(n),
+                                  [str(n)]) for n in range(1, 10)]
+        a.about = self._action("&About segstudio", self._about)
+        self.actions_ = a
+
+    def _setup_menus(self) -> None:
+        a = self.actions_
+        file_menu = self.menuBar().addMenu("&File")
+        for act in (a.open, a.sample):
+            file_menu.addAction(act)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(a.close)
+        file_menu.addAction(a.quit)
+        view = self.menuBar().addMenu("&View")
+        for act in (a.fit, a.actual, a.zoom_in, a.zoom_out):
+            view.addAction(act)
+        view.addSeparator()
+        for act in a.layers.values():
+            view.addAction(act)
+        view.addSeparator()
+        self.panels_menu = view.addMenu("&Panels")
+        for dock in self.docks.values():
+            self.panels_menu.addAction(dock.toggleViewAction())
+        image = self.menuBar().addMenu("&Image")
+        for act in (a.next, a.previous, a.find):
+            image.addAction(act)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(a.about)
+
+    def _setup_toolbar(self) -> None:
+        a = self.actions_
+        bar = QToolBar("Main", self)
+        bar.setObjectName("toolbar-main")
+        bar.setIconSize(QSize(18, 18))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.addAction(a.open)
+        bar.addSeparator()
+        for act in (a.fit, a.actual):
+            bar.addAction(act)
+        a.fit.setIconText("Fit")
+        a.actual.setIconText("1:1")
+        bar.addSeparator()
+        for act in a.layers.values():
+            bar.addAction(act)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+
+    def _setup_statusbar(self) -> None:
+        bar = self.statusBar()
+        self.pixel_label = QLabel(self)
+        self.pixel_label.setMinimumWidth(320)
+        self.zoom_label = QLabel(self)
+        self.zoom_label.setMinimumWidth(60)
+        self.busy_bar = QProgressBar(self)
+        self.busy_bar.setMaximumWidth(180)
+        self.busy_bar.setVisible(False)
+        bar.addPermanentWidget(self.pixel_label)
+        bar.addPermanentWidget(self.busy_bar)
+        bar.addPermanentWidget(self.zoom_label)
+        self.canvas.pixel_hovered.connect(self._pixel_hovered)
+        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+
+    # -- wiring --------------------------------------------------------------------------
+    def _connect_controller(self) -> None:
+        c = self.controller
+        c.opening.connect(lambda folder: self.welcome.set_busy(f"Opening {folder} …"))
+        c.opening.connect(lambda _f: self._show_welcome())
+        c.open_progress.connect(self.welcome.set_progress)
+        c.open_failed.connect(self._open_failed)
+        c.project_opened.connect(self._project_opened)
+        c.project_closed.connect(self._project_closed)
+        c.records_changed.connect(self._records_changed)
+        c.record_updated.connect(self.browser.update_record)
+        c.classes_changed.connect(self.class_panel.set_table)
+        c.classes_changed.connect(self.canvas.set_class_table)
+        c.style_changed.connect(self._style_changed)
+        c.document_loaded.connect(self._document_loaded)
+        c.message.connect(self.show_message)
+        c.busy.connect(self._busy)
+
+    def _project_opened(self, project) -> None:
+        self.thumbs.set_project(project)
+        self.settings.add_recent(project.root, None if project.project_dir == project.root /
+                                 ".segstudio" else project.project_dir)
+        self.welcome.set_idle()
+        self._pending_select = self.controller.last_image()
+        self._show_project_view()
+        self.setWindowTitle(f"{project.root.name} — segstudio")
+
+    def _records_changed(self, records: list[ImageRecord]) -> None:
+        self.browser.set_records(records)
+        if not records:
+            self.canvas.set_document(None)
+            self.canvas.set_message("This folder has no images yet.\nAdd PNG, JPEG, TIFF, BMP or "
+                                    "WebP files to it and open it again.")
+        elif self.browser.current_record() is None:
+            rec = None
+            if self._pending_select:
+                rec = next((r for r in records if r.relpath == self._pending_select), None)
+            if rec is None or not self.browser.select_image(rec.id):
+                self.browser.select_row(0)
+        self._pending_select = None
+        self.project_shown.emit(self.controller.project)
+
+    def _project_closed(self) -> None:
+        self.thumbs.set_project(None)
+        self.browser.clear()
+        self.canvas.set_document(None)
+        self.setWindowTitle("segstudio")
+        self._show_welcome()
+
+    def _document_loaded(self, doc) -> None:
+        self.canvas.set_document(doc)
+        self._pixel_hovered(-1, -1)
+        if doc is not None:
+            name = doc.rec.relpath
+            self.setWindowTitle(f"{name} — {self.controller.project.root.name} — segstudio"
+                                if self.controller.project else "segstudio")
+
+    def _style_changed(self, style) -> None:
+        self.class_panel.set_style(style)
+        self.canvas.set_style(style)
+        for field, act in self.actions_.layers.items():
+            if act.isChecked() != getattr(style, field):
+                act.blockSignals(True)
+                act.setChecked(getattr(style, field))
+                act.blockSignals(False)
+
+    def _pixel_hovered(self, x: int, y: int) -> None:
+        text = self.canvas.describe_pixel(x, y)
+        doc = self.canvas.document()
+        if not text and doc is not None and doc.ok:
+            text = f"{doc.rec.relpath}   {doc.width} x {doc.height}   {doc.rec.status}"
+        self.pixel_label.setText(text)
+
+    def _toggle_layer(self, field: str, on: bool) -> None:
+        self.controller.set_style(replace(self.controller.style, **{field: on}))
+
+    def _busy(self, label: str, done: int, total: int) -> None:
+        running = total > 0
+        self.busy_bar.setVisible(running)
+        self.class_panel.set_busy(self.controller.remapping)
+        if running:
+            self.busy_bar.setRange(0, total)
+            self.busy_bar.setValue(done)
+            self.busy_bar.setFormat(f"{label} %p%")
+            self.busy_bar.setToolTip(label)
+
+    def _open_failed(self, message: str) -> None:
+        self.welcome.set_idle(message, error=True)
+        self.show_message(message)
+
+    def show_message(self, text: str, msecs: int = 10000) -> None:
+        """A one-line note or error in the status bar (never a dialog)."""
+        self.statusBar().showMessage(text, msecs)
+
+    # -- opening -----------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if folder:
+            self.open_folder(folder)
+
+    def open_folder(self, folder: str | Path, project_dir: str | Path | None = None) -> bool:
+        """Open ``folder``; a read-only one asks where to keep the project."""
+        folder = str(folder)
+        if not Path(folder).is_dir():
+            self._open_failed(f"{folder}: no such folder")
+            return False
+        if project_dir is None and not project_dir_writable(folder, None):
+            project_dir = self.settings.project_dir_for(folder)
+            if project_dir is None or not project_dir_writable(folder, project_dir):
+                project_dir = self.ask_project_dir(folder)
+                if project_dir is None:
+                    self.show_message(f"{folder} was not opened: it is read-only and no "
+                                      "project folder was chosen")
+                    return False
+        self.controller.open(folder, project_dir)
+        return True
+
+    def open_sample(self) -> None:
+        """Draw the sample project at first use (a second or so), then open it."""
+        self.welcome.set_busy("Preparing the sample project …")
+        self.controller.runner.submit(
+            lambda ctx: ensure_sample(self.sample_base), key="sample",
+            on_result=lambda folder: self.open_folder(folder),
+            on_error=lambda msg: self._open_failed(f"the sample project could not be made: {msg}"))
+
+    def close_project(self) -> None:
+        self.controller.close_project()
+
+    def next_image(self) -> None:
+        self.browser.select_next(1)
+
+    def previous_image(self) -> None:
+        self.browser.select_next(-1)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for r in self.settings.recent_projects():
+            act = self.recent_menu.addAction(r.folder)
+            act.setEnabled(r.exists())
+            act.triggered.connect(lambda _=False, r=r: self.open_folder(r.folder, r.project_dir))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About segstudio",
+                          f"<b>segstudio {__version__}</b><br>Semantic segmentation with SegNet: "
+                          "label, train, correct, export.")
+
+    # -- views ---------------------------------------------------------------------------------
+    def _show_welcome(self) -> None:
+        if self._project_view:
+            self._dock_state = self.saveState()
+        self._project_view = False
+        self.welcome.set_recent(self.settings.recent_projects())
+        self.stack.setCurrentWidget(self.welcome)
+        for dock in self.docks.values():
+            dock.hide()
+        self.toolbar.setVisible(False)
+
+    def _show_project_view(self) -> None:
+        self._project_view = True
+        self.stack.setCurrentWidget(self.canvas)
+        self.toolbar.setVisible(True)
+        for dock in self.docks.values():
+            dock.show()
+        if self._dock_state is None or not self.restoreState(self._dock_state):
+            self.resizeDocks([self.docks["dock-images"], self.docks["dock-classes"]], [300, 330],
+                             Qt.Orientation.Horizontal)
+        self.canvas.setFocus()
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.window_geometry()
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1400, 900)
+
+    # -- closing ---------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        t0 = time.perf_counter()
+        state = self.saveState() if self._project_view else self._dock_state
+        self.settings.save_window(self.saveGeometry(), state)
+        self.thumbs.shutdown()
+        self.controller.shutdown()
+        self.settings.sync()
+        self.close_seconds = time.perf_counter() - t0
+        event.accept()

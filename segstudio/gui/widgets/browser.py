@@ -1,0 +1,357 @@
+"""The image browser dock: a list model over the project's records, lazy thumbnails.
+
+A QListView with uniform item sizes over :class:`ImageListModel` (never one
+widget per image): only painted rows are asked for data, and only those ask
+for thumbnails.  Filtering and sorting rebuild a list of records (fast even
+for 10,000 images) via :mod:`segstudio.core.browse`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import (QAbstractListModel, QModelIndex, QPoint, QRect, QSize, Qt,
+                            QTimer, Signal)
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit,
+                               QListView, QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
+
+from ...core.browse import SORT_KEYS, SORT_LABELS, STATUS_FILTERS, filter_records, sort_records
+from ...core.project import ImageRecord
+from ..overlay import status_rgb
+from ..thumbnails import ThumbnailLoader
+
+RecordRole = Qt.ItemDataRole.UserRole + 1
+ROW_HEIGHT = 64
+THUMB_BOX = QSize(80, 56)
+
+
+class ImageListModel(QAbstractListModel):
+    def __init__(self, thumbs: ThumbnailLoader, parent=None):
+        super().__init__(parent)
+        self.thumbs = thumbs
+        self._all: list[ImageRecord] = []
+        self._rows: list[ImageRecord] = []
+        self._row_of: dict[int, int] = {}
+        self._status = "all"
+        self._text = ""
+        self._sort = "name"
+        self._name_keys: dict[str, tuple] = {}
+        thumbs.ready.connect(self._thumb_ready)
+
+    # -- content -------------------------------------------------------------------
+    def set_records(self, records: list[ImageRecord]) -> None:
+        self.beginResetModel()
+        self._all = list(records)
+        self._rebuild()
+        self.endResetModel()
+
+    def set_filter(self, status: str | None = None, text: str | None = None) -> None:
+        if status is not None:
+            self._status = status
+        if text is not None:
+            self._text = text
+        self.beginResetModel()
+        self._rebuild()
+        self.endResetModel()
+
+    def set_sort(self, key: str) -> None:
+        self._sort = key
+        self.beginResetModel()
+        self._rebuild()
+        self.endResetModel()
+
+    def _rebuild(self) -> None:
+        rows = filter_records(self._all, self._status, self._text)
+        self._rows = sort_records(rows, self._sort, self._name_keys)
+        self._row_of = {rec.id: i for i, rec in enumerate(self._rows)}
+
+    def update_record(self, rec: ImageRecord) -> None:
+        """Show a changed record in place (it stays until the next filter/sort)."""
+        self._all = [rec if r.id == rec.id else r for r in self._all]
+        row = self._row_of.get(rec.id)
+        if row is not None:
+            self._rows[row] = rec
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx)
+
+    @property
+    def sort_key(self) -> str:
+        return self._sort
+
+    @property
+    def status_filter(self) -> str:
+        return self._status
+
+    def total(self) -> int:
+        return len(self._all)
+
+    def record(self, row: int) -> ImageRecord | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def records(self) -> list[ImageRecord]:
+        return list(self._rows)
+
+    def row_of(self, image_id: int) -> int | None:
+        return self._row_of.get(image_id)
+
+    def _thumb_ready(self, image_id: int) -> None:
+        row = self._row_of.get(image_id)
+        if row is not None:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    # -- QAbstractListModel ------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        rec = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return rec.name
+        if role == RecordRole:
+            return rec
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbs.thumbnail(rec) if rec.usable else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [rec.relpath, f"status: {rec.status}"]
+            if rec.width:
+                lines.append(f"{rec.width} x {rec.height}")
+            error = rec.error or self.thumbs.error(rec.id)
+            if error:
+                lines.append(error)
+            return "\n".join(lines)
+        return None
+
+
+class BrowserDelegate(QStyledItemDelegate):
+    """Thumbnail, file name, status badge and (when known) uncertainty / IoU."""
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(200, ROW_HEIGHT)
+
+    def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
+        rec: ImageRecord = index.data(RecordRole)
+        if rec is None:
+            return
+        painter.save()
+        r = option.rect
+        pal = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if selected:
+            painter.fillRect(r, pal.highlight())
+        elif index.row() % 2:
+            painter.fillRect(r, pal.alternateBase())
+        text_color = pal.highlightedText().color() if selected else pal.text().color()
+        box = QRect(r.left() + 6, r.top() + (r.height() - THUMB_BOX.height()) // 2,
+                    THUMB_BOX.width(), THUMB_BOX.height())
+        painter.fillRect(box, QColor(30, 30, 32))
+        pix = index.data(Qt.ItemDataRole.DecorationRole)
+        error = rec.error or index.model().thumbs.error(rec.id)
+        if pix is not None and not pix.isNull():
+            size = pix.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, size.width(), size.height())
+            target.moveCenter(box.center())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawPixmap(target, pix)
+        elif error or not rec.usable:
+            painter.setPen(QColor(235, 90, 80))
+            painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), "!")
+        x = box.right() + 10
+        width = r.right() - x - 6
+        font = QFont(option.font)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(text_color)
+        fm = QFontMetrics(font)
+        painter.drawText(QRect(x, r.top() + 6, width, fm.height()),
+                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                         fm.elidedText(rec.name, Qt.TextElideMode.ElideMiddle, width))
+        painter.setFont(option.font)
+        small = QFontMetrics(option.font)
+        status = "unreadable" if (error or not rec.usable) else rec.status
+        y = r.top() + 10 + fm.height()
+        badge_w = small.horizontalAdvance(status) + 12
+        badge = QRect(x, y, badge_w, small.height() + 2)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(*status_rgb(status)))
+        painter.drawRoundedRect(badge, badge.height() / 2, badge.height() / 2)
+        painter.setPen(QPen(QColor(255, 255, 255)))
+        painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), status)
+        metrics = []
+        if rec.uncertainty is not None:
+            metrics.append(f"unc {rec.uncertainty:.2f}")
+        if rec.iou is not None:
+            metrics.append(f"IoU {rec.iou:.2f}")
+        if metrics:
+            painter.setPen(text_color)
+            painter.drawText(QRect(badge.right() + 8, y, max(0, r.right() - badge.right() - 14),
+                                   badge.height()),
+                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                             "  ".join(metrics))
+        painter.restore()
+
+
+class ImageBrowser(QWidget):
+    """Filter bar, sort choice and the list; emits ``image_selected`` on a new current image."""
+
+    image_selected = Signal(object)  # ImageRecord
+
+    def __init__(self, thumbs: ThumbnailLoader, parent=None):
+        super().__init__(parent)
+        self.thumbs = thumbs
+        self.model = ImageListModel(thumbs, self)
+        self.name_filter = QLineEdit(self)
+        self.name_filter.setPlaceholderText("Filter by name (e.g. 0016 or *.png)")
+        self.name_filter.setClearButtonEnabled(True)
+        self.status_filter = QComboBox(self)
+        for key in STATUS_FILTERS:
+            self.status_filter.addItem("All statuses" if key == "all" else key.capitalize(), key)
+        self.sort_box = QComboBox(self)
+        for key in SORT_KEYS:
+            self.sort_box.addItem(f"Sort: {SORT_LABELS[key]}", key)
+        self.count_label = QLabel(self)
+        self.view = QListView(self)
+        self.view.setModel(self.model)
+        self.view.setItemDelegate(BrowserDelegate(self.view))
+        self.view.setUniformItemSizes(True)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.view.verticalScrollBar().setSingleStep(ROW_HEIGHT // 2)
+        self.view.setAlternatingRowColors(True)
+
+        top = QHBoxLayout()
+        top.addWidget(self.name_filter, 1)
+        top.addWidget(self.status_filter)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.sort_box, 1)
+        bottom.addWidget(self.count_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addLayout(bottom)
+        layout.addWidget(self.view, 1)
+
+        self._text_timer = QTimer(self, singleShot=True, interval=150)
+        self._text_timer.timeout.connect(lambda: self._refilter(text=self.name_filter.text()))
+        self.name_filter.textChanged.connect(lambda _t: self._text_timer.start())
+        self.status_filter.currentIndexChanged.connect(
+            lambda _i: self._refilter(status=self.status_filter.currentData()))
+        self.sort_box.currentIndexChanged.connect(lambda _i: self._resort())
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
+        self.thumbs.set_wanted(self._is_wanted)
+        self._current_id: int | None = None
+        self._update_count()
+
+    # -- records -----------------------------------------------------------------
+    def set_records(self, records: list[ImageRecord]) -> None:
+        self.model.set_records(records)
+        self._restore_current()
+        self._update_count()
+
+    def update_record(self, rec: ImageRecord) -> None:
+        self.model.update_record(rec)
+
+    def current_record(self) -> ImageRecord | None:
+        return self.model.record(self.view.currentIndex().row())
+
+    def select_image(self, image_id: int) -> bool:
+        row = self.model.row_of(image_id)
+        if row is None:
+            return False
+        self._set_row(row)
+        return True
+
+    def select_row(self, row: int) -> bool:
+        if not 0 <= row < self.model.rowCount():
+            return False
+        self._set_row(row)
+        return True
+
+    def select_next(self, step: int = 1) -> bool:
+        """Move to the next (or with -1 the previous) image of the filtered list."""
+        n = self.model.rowCount()
+        if n == 0:
+            return False
+        row = self.view.currentIndex().row()
+        row = (0 if step > 0 else n - 1) if row < 0 else min(n - 1, max(0, row + step))
+        if row == self.view.currentIndex().row():
+            return False
+        self._set_row(row)
+        return True
+
+    def focus_filter(self) -> None:
+        self.name_filter.setFocus()
+        self.name_filter.selectAll()
+
+    def set_sort(self, key: str) -> None:
+        self.sort_box.setCurrentIndex(max(0, self.sort_box.findData(key)))
+
+    def set_status_filter(self, status: str) -> None:
+        self.status_filter.setCurrentIndex(max(0, self.status_filter.findData(status)))
+
+    def set_name_filter(self, text: str) -> None:
+        """Set the name filter and apply it now (typing applies it after a pause)."""
+        self.name_filter.setText(text)
+        self._text_timer.stop()
+        self._refilter(text=text)
+
+    def visible_rows(self) -> tuple[int, int]:
+        """(first, last) rows on screen; (-1, -1) when empty."""
+        n = self.model.rowCount()
+        if n == 0:
+            return -1, -1
+        vp = self.view.viewport().rect()
+        first = self.view.indexAt(QPoint(4, 0)).row()
+        last = self.view.indexAt(QPoint(4, vp.height() - 1)).row()
+        return max(first, 0), (n - 1 if last < 0 else last)
+
+    # -- internals ----------------------------------------------------------------
+    def _set_row(self, row: int) -> None:
+        idx = self.model.index(row)
+        self.view.setCurrentIndex(idx)
+        self.view.scrollTo(idx, QAbstractItemView.ScrollHint.EnsureVisible)
+
+    def _is_wanted(self, image_id: int) -> bool:
+        row = self.model.row_of(image_id)
+        if row is None:
+            return False
+        first, last = self.visible_rows()
+        margin = 4
+        return first - margin <= row <= last + margin
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        rec = self.model.record(current.row())
+        if rec is None or rec.id == self._current_id:
+            return
+        self._current_id = rec.id
+        self.image_selected.emit(rec)
+
+    def _restore_current(self) -> None:
+        if self._current_id is None:
+            return
+        row = self.model.row_of(self._current_id)
+        if row is not None:  # same id: _current_changed does not reload it
+            idx = self.model.index(row)
+            self.view.setCurrentIndex(idx)
+            self.view.scrollTo(idx, QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    def _refilter(self, status: str | None = None, text: str | None = None) -> None:
+        self.model.set_filter(status, text)
+        self._restore_current()
+        self._update_count()
+
+    def _resort(self) -> None:
+        self.model.set_sort(self.sort_box.currentData())
+        self._restore_current()
+        self._update_count()
+
+    def _update_count(self) -> None:
+        shown, total = self.model.rowCount(), self.model.total()
+        self.count_label.setText(f"{shown:,}" if shown == total else f"{shown:,} of {total:,}")
+
+    def clear(self) -> None:
+        self._current_id = None
+        self.model.set_records([])
+        self._update_count()

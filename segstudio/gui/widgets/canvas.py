@@ -1,0 +1,484 @@
+"""The image canvas: a QGraphicsView with the image and its mask layers.
+
+Layers, bottom to top: image, prediction (fill or outline), human mask (fill
+or outline), uncertainty heat map, difference.  Each mask layer is an Indexed8
+QImage over the numpy array (no copy); how classes look is only a colour
+table (see :mod:`segstudio.gui.overlay`).
+
+The mask editor plugs in here:
+
+* ``canvas.set_tool(tool)`` routes mouse and key events to a
+  :class:`~segstudio.gui.widgets.tools.CanvasTool` (navigation stays here);
+* ``canvas.mask()`` is the human mask array shown (``set_mask`` replaces it);
+  after writing into it, call ``canvas.mask_changed(QRect)``: only that
+  rectangle (plus one pixel for outlines) is recomputed and repainted;
+* ``canvas.document()`` is the :class:`ImageDocument` shown (its ``rec`` is
+  the current image record).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QTransform
+from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsScene, QGraphicsView
+
+from ...core.classes import ClassTable, default_classes
+from ...core.labelmaps import boundaries
+from ..document import ImageDocument, update_derived
+from ..overlay import (OverlayStyle, class_color_table, difference_color_table,
+                       heat_color_table, outline_color_table)
+from ..workers import TaskRunner
+from .layers import ArrayLayer
+from .tools import CanvasTool, ToolEvent
+
+BACKGROUND = QColor(43, 43, 46)
+ZOOM_STEP = 1.25
+
+
+class Canvas(QGraphicsView):
+    pixel_hovered = Signal(int, int)   # image pixel under the cursor; (-1, -1) when outside
+    zoom_changed = Signal(float)
+    document_shown = Signal(object)    # the ImageDocument now on screen (None when cleared)
+
+    MIN_ZOOM = 1 / 64
+    MAX_ZOOM = 64.0
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._scene = QGraphicsScene(self)
+        self._scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.setScene(self._scene)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setBackgroundBrush(BACKGROUND)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(False)
+
+        self._image = ArrayLayer(0, smooth=True)
+        # the photo does not change when an overlay does: repaint it from a device cache
+        self._image.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._prediction = ArrayLayer(10)
+        self._prediction_outline = ArrayLayer(11)
+        self._mask = ArrayLayer(20)
+        self._mask_outline = ArrayLayer(21)
+        self._uncertainty = ArrayLayer(30)
+        self._difference = ArrayLayer(40)
+        for item in self._layers():
+            self._scene.addItem(item)
+
+        self._doc: ImageDocument | None = None
+        self._table: ClassTable = default_classes()
+        self._style = OverlayStyle()
+        self._tool: CanvasTool | None = None
+        self._message = ""
+        self._fit_mode = True
+        self._pan_last: QPointF | None = None
+        self._space = False
+        self._runner = TaskRunner(self, max_threads=1, name="canvas-derived")
+        self._dirty_while_busy: list[tuple[int, int, int, int]] = []
+
+    def _layers(self) -> tuple[ArrayLayer, ...]:
+        return (self._image, self._prediction, self._prediction_outline, self._mask,
+                self._mask_outline, self._uncertainty, self._difference)
+
+    # -- document -----------------------------------------------------------------
+    def document(self) -> ImageDocument | None:
+        return self._doc
+
+    def current_record(self):
+        return None if self._doc is None else self._doc.rec
+
+    def set_document(self, doc: ImageDocument | None, keep_view: bool = False) -> None:
+        """Show ``doc`` (None clears).  An unreadable image shows its error message."""
+        self._runner.cancel()
+        self._dirty_while_busy.clear()
+        same_size = (self._doc is not None and doc is not None and self._doc.ok and doc.ok
+                     and (self._doc.width, self._doc.height) == (doc.width, doc.height))
+        self._doc = doc
+        if doc is None or not doc.ok:
+            for item in self._layers():
+                item.set_array(None)
+            self._scene.setSceneRect(QRectF())
+            self._message = "" if doc is None else (doc.error or "this image cannot be shown")
+        else:
+            self._message = ""
+            self._image.set_array(doc.display, "gray" if doc.is_gray else "bgra")
+            self._scene.setSceneRect(QRectF(0, 0, doc.width, doc.height))
+            self._set_label_layers()
+            if not (keep_view and same_size):
+                self.fit()
+        if self._tool is not None:
+            self._tool.document_changed()
+        self.viewport().update()
+        self.document_shown.emit(doc)
+
+    def _set_label_layers(self) -> None:
+        doc = self._doc
+        self._mask.set_array(doc.mask)
+        self._prediction.set_array(doc.prediction)
+        self._uncertainty.set_array(doc.uncertainty)
+        self._mask_outline.set_array(doc.outline_mask)
+        self._prediction_outline.set_array(doc.outline_prediction)
+        self._difference.set_array(doc.difference)
+        self._apply_style()
+
+    def mask(self) -> np.ndarray | None:
+        """The human mask array on screen (write into it, then call mask_changed)."""
+        return None if self._doc is None else self._doc.mask
+
+    def set_mask(self, mask: np.ndarray | None) -> None:
+        """Replace the human mask array (e.g. start editing from the prediction)."""
+        if self._doc is None or not self._doc.ok:
+            return
+        if mask is not None and mask.shape != (self._doc.height, self._doc.width):
+            raise ValueError(f"mask {mask.shape} does not fit the image "
+                             f"{self._doc.height}x{self._doc.width}")
+        self._doc.mask = None if mask is None else np.ascontiguousarray(mask, np.uint8)
+        self._doc.outline_mask = None
+        self._doc.difference = None
+        self._mask.set_array(self._doc.mask)
+        self._mask_outline.set_array(None)
+        self._difference.set_array(None)
+        self._apply_style()
+
+    def set_prediction(self, prediction: np.ndarray | None,
+                       uncertainty: np.ndarray | None = None) -> None:
+        if self._doc is None or not self._doc.ok:
+            return
+        self._doc.prediction = prediction
+        self._doc.uncertainty = uncertainty
+        self._doc.outline_prediction = None
+        self._doc.difference = None
+        for layer in (self._prediction_outline, self._difference):
+            layer.set_array(None)
+        self._prediction.set_array(prediction)
+        self._uncertainty.set_array(uncertainty)
+        self._apply_style()
+
+    def mask_changed(self, rect: QRect | None = None) -> None:
+        """The human mask changed inside ``rect`` (None: everywhere): repaint that part."""
+        self._labels_changed("mask", rect)
+
+    def prediction_changed(self, rect: QRect | None = None) -> None:
+        self._labels_changed("prediction", rect)
+
+    def _labels_changed(self, which: str, rect: QRect | None) -> None:
+        doc = self._doc
+        if doc is None or not doc.ok or getattr(doc, which) is None:
+            return
+        if rect is None:
+            full = (0, 0, doc.width, doc.height)
+        else:
+            r = rect.normalized()
+            full = (r.x(), r.y(), r.x() + r.width(), r.y() + r.height())
+        # a changed pixel can change whether its neighbours are boundary pixels
+        grown = (full[0] - 1, full[1] - 1, full[2] + 1, full[3] + 1)
+        if self._runner.pending():
+            self._dirty_while_busy.append(grown)
+        hole = self._table.unlabelled_value()
+        outline = doc.outline_mask if which == "mask" else doc.outline_prediction
+        if outline is not None:
+            boundaries(getattr(doc, which), hole, grown, outline)
+        if doc.difference is not None:
+            update_derived(doc, False, True, hole, self._table.ignore_index, full)
+        qgrown = QRect(grown[0], grown[1], grown[2] - grown[0], grown[3] - grown[1])
+        layers = (self._mask, self._mask_outline) if which == "mask" else (
+            self._prediction, self._prediction_outline)
+        for layer in layers + (self._difference,):
+            layer.dirty(qgrown)
+
+    # -- style ----------------------------------------------------------------------
+    def class_table(self) -> ClassTable:
+        return self._table
+
+    def style(self) -> OverlayStyle:
+        return self._style
+
+    def set_class_table(self, table: ClassTable) -> None:
+        self._table = table
+        self._apply_style()
+
+    def set_style(self, style: OverlayStyle) -> None:
+        """New overlay style: rebuilds 256-entry colour tables and layer visibility only."""
+        self._style = style
+        self._apply_style()
+
+    def _apply_style(self) -> None:
+        st, table = self._style, self._table
+        colors = class_color_table(table, st)
+        outline = outline_color_table(table, st, table.unlabelled_value())
+        self._mask.set_color_table(colors)
+        self._prediction.set_color_table(colors)
+        self._mask_outline.set_color_table(outline)
+        self._prediction_outline.set_color_table(outline)
+        self._difference.set_color_table(difference_color_table(st))
+        self._uncertainty.set_color_table(heat_color_table(st))
+        doc = self._doc
+        has = (lambda name: doc is not None and doc.ok and getattr(doc, name) is not None)
+        self._mask.setVisible(st.show_mask and not st.outline and has("mask"))
+        self._mask_outline.setVisible(st.show_mask and st.outline and has("outline_mask"))
+        self._prediction.setVisible(st.show_prediction and not st.outline and has("prediction"))
+        self._prediction_outline.setVisible(st.show_prediction and st.outline
+                                            and has("outline_prediction"))
+        self._uncertainty.setVisible(st.uncertainty and has("uncertainty"))
+        self._difference.setVisible(st.difference and has("difference"))
+        need_outline = st.outline and ((has("mask") and not has("outline_mask")) or (
+            has("prediction") and not has("outline_prediction")))
+        need_diff = st.difference and has("mask") and has("prediction") and not has("difference")
+        if need_outline or need_diff:
+            self._compute_derived(need_outline, need_diff)
+
+    def _compute_derived(self, outlines: bool, difference: bool) -> None:
+        """Whole-image outline/difference layers, computed off the GUI thread."""
+        doc = self._doc
+        hole, ignore = self._table.unlabelled_value(), self._table.ignore_index
+        self._dirty_while_busy.clear()
+        scratch = ImageDocument(doc.rec, mask=doc.mask, prediction=doc.prediction)
+
+        def job(ctx):
+            update_derived(scratch, outlines, difference, hole, ignore)
+            return scratch
+
+        def done(result: ImageDocument) -> None:
+            if self._doc is not doc:
+                return
+            if outlines:
+                if doc.mask is result.mask:
+                    doc.outline_mask = result.outline_mask
+                if doc.prediction is result.prediction:
+                    doc.outline_prediction = result.outline_prediction
+            if difference and doc.mask is result.mask and doc.prediction is result.prediction:
+                doc.difference = result.difference
+            # edits made while the job ran
+            for rect in self._dirty_while_busy:
+                update_derived(doc, outlines, difference, hole, ignore, rect)
+            self._dirty_while_busy.clear()
+            self._mask_outline.set_array(doc.outline_mask)
+            self._prediction_outline.set_array(doc.outline_prediction)
+            self._difference.set_array(doc.difference)
+            self._apply_style()
+
+        self._runner.submit(job, key="derived", on_result=done)
+
+    # -- tools ------------------------------------------------------------------------
+    def tool(self) -> CanvasTool | None:
+        return self._tool
+
+    def set_tool(self, tool: CanvasTool | None) -> None:
+        if self._tool is not None:
+            self._tool.deactivate()
+        self._tool = tool
+        if tool is not None:
+            tool.activate(self)
+        self._update_cursor()
+
+    def _update_cursor(self) -> None:
+        if self._pan_last is not None:
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif self._space:
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        elif self._tool is not None:
+            self.viewport().setCursor(self._tool.cursor)
+        else:
+            self.viewport().unsetCursor()
+
+    def _tool_event(self, e, button=Qt.MouseButton.NoButton) -> ToolEvent:
+        pos = self.viewportTransform().inverted()[0].map(e.position())
+        return ToolEvent(pos, e.position(), button, e.buttons(), e.modifiers(),
+                         self._doc.width if self._doc else 0, self._doc.height if self._doc else 0)
+
+    # -- zoom and pan ---------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Zoom to ``zoom`` keeping the image point under ``anchor`` (viewport) in place."""
+        zoom = min(self.MAX_ZOOM, max(self.MIN_ZOOM, float(zoom)))
+        vp = self.viewport().rect()
+        if anchor is None:
+            anchor = QPointF(vp.width() / 2, vp.height() / 2)
+        scene_pt = self.viewportTransform().inverted()[0].map(anchor)
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        moved = self.viewportTransform().map(scene_pt) - anchor
+        hbar, vbar = self.horizontalScrollBar(), self.verticalScrollBar()
+        hbar.setValue(hbar.value() + round(moved.x()))
+        vbar.setValue(vbar.value() + round(moved.y()))
+        self._fit_mode = False
+        self.zoom_changed.emit(zoom)
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        self.set_zoom(self.zoom() * factor, anchor)
+
+    def actual_size(self) -> None:
+        """100 %: one image pixel per screen pixel."""
+        self.set_zoom(1.0)
+
+    def fit(self) -> None:
+        """Fit the whole image into the window."""
+        if self._doc is None or not self._doc.ok:
+            return
+        vp = self.viewport().rect()
+        z = min(self.MAX_ZOOM, max(self.MIN_ZOOM, min(vp.width() / self._doc.width,
+                                                       vp.height() / self._doc.height)))
+        self.setTransform(QTransform.fromScale(z, z))
+        self.centerOn(self._doc.width / 2, self._doc.height / 2)
+        self._fit_mode = True
+        self.zoom_changed.emit(z)
+
+    def render_scene(self, rect: QRect | None = None, background: QColor = QColor(0, 0, 0)) -> QImage:
+        """The layers of ``rect`` (image pixels) rendered at 100 % into an ARGB32 image."""
+        if rect is None:
+            rect = QRect(0, 0, self._doc.width, self._doc.height) if self._doc else QRect()
+        out = QImage(rect.width(), rect.height(), QImage.Format.Format_ARGB32_Premultiplied)
+        out.fill(background)
+        painter = QPainter(out)
+        self._scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), QRectF(rect),
+                           Qt.AspectRatioMode.IgnoreAspectRatio)
+        painter.end()
+        return out
+
+    # -- events -------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fit_mode:
+            self.fit()
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps and self._doc is not None and self._doc.ok:
+            self.zoom_by(ZOOM_STEP ** steps, event.position())
+        event.accept()
+
+    def _panning_button(self, e) -> bool:
+        return e.button() == Qt.MouseButton.MiddleButton or (
+            e.button() == Qt.MouseButton.LeftButton and self._space)
+
+    def mousePressEvent(self, e) -> None:
+        if self._panning_button(e):
+            self._pan_last = e.position()
+            self._update_cursor()
+            e.accept()
+            return
+        if self._tool is not None and self._doc is not None and self._doc.ok:
+            if self._tool.mouse_press(self._tool_event(e, e.button())):
+                e.accept()
+                return
+        super().mousePressEvent(e)
+
+    def mouseMoveEvent(self, e) -> None:
+        if self._pan_last is not None:
+            delta = e.position() - self._pan_last
+            self._pan_last = e.position()
+            hbar, vbar = self.horizontalScrollBar(), self.verticalScrollBar()
+            hbar.setValue(hbar.value() - round(delta.x()))
+            vbar.setValue(vbar.value() - round(delta.y()))
+            self._fit_mode = False
+            e.accept()
+            return
+        if self._doc is not None and self._doc.ok:
+            ev = self._tool_event(e)
+            self.pixel_hovered.emit(*(ev.x, ev.y) if ev.inside else (-1, -1))
+            if self._tool is not None and self._tool.mouse_move(ev):
+                e.accept()
+                return
+        super().mouseMoveEvent(e)
+
+    def mouseReleaseEvent(self, e) -> None:
+        if self._pan_last is not None and (e.button() == Qt.MouseButton.MiddleButton or
+                                           e.button() == Qt.MouseButton.LeftButton):
+            self._pan_last = None
+            self._update_cursor()
+            e.accept()
+            return
+        if self._tool is not None and self._doc is not None and self._doc.ok:
+            if self._tool.mouse_release(self._tool_event(e, e.button())):
+                e.accept()
+                return
+        super().mouseReleaseEvent(e)
+
+    def mouseDoubleClickEvent(self, e) -> None:
+        if self._tool is not None and self._doc is not None and self._doc.ok:
+            if self._tool.mouse_double_click(self._tool_event(e, e.button())):
+                e.accept()
+                return
+        super().mouseDoubleClickEvent(e)
+
+    def leaveEvent(self, event) -> None:
+        self.pixel_hovered.emit(-1, -1)
+        super().leaveEvent(event)
+
+    def keyPressEvent(self, e) -> None:
+        if self._tool is not None and self._tool.key_press(e):
+            e.accept()
+            return
+        if e.key() == Qt.Key.Key_Space:
+            if not e.isAutoRepeat():
+                self._space = True
+                self._update_cursor()
+            e.accept()
+            return
+        super().keyPressEvent(e)
+
+    def keyReleaseEvent(self, e) -> None:
+        if self._tool is not None and self._tool.key_release(e):
+            e.accept()
+            return
+        if e.key() == Qt.Key.Key_Space:
+            if not e.isAutoRepeat():
+                self._space = False
+                self._update_cursor()
+            e.accept()
+            return
+        super().keyReleaseEvent(e)
+
+    def focusOutEvent(self, event) -> None:
+        self._space = False
+        self._pan_last = None
+        self._update_cursor()
+        super().focusOutEvent(event)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if not self._message:
+            return
+        painter.save()
+        painter.resetTransform()
+        area = self.viewport().rect().adjusted(40, 40, -40, -40)
+        painter.setPen(QColor(225, 225, 228))
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        painter.setFont(font)
+        painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                         self._message)
+        painter.restore()
+
+    def set_message(self, text: str) -> None:
+        """A placeholder text in the middle of the canvas ('' removes it)."""
+        self._message = text
+        self.viewport().update()
+
+    def message(self) -> str:
+        return self._message
+
+    # -- what is under the cursor -----------------------------------------------------------
+    def describe_pixel(self, x: int, y: int) -> str:
+        doc = self._doc
+        if doc is None or not doc.ok or x < 0 or y < 0:
+            return ""
+        value = doc.pixel_value(x, y)
+        if value is None:
+            return ""
+        parts = [f"x {x}  y {y}"]
+        parts.append(f"value {value[0]}" if len(value) == 1 else "RGB " + " ".join(map(str, value)))
+        for label, arr in (("mask", doc.mask), ("prediction", doc.prediction)):
+            if arr is not None:
+                cid = int(arr[y, x])
+                info = self._table.by_id(cid)
+                parts.append(f"{label}: {info.name if info else f'id {cid} (unknown)'}")
+        if doc.uncertainty is not None:
+            parts.append(f"uncertainty {doc.uncertainty[y, x] / 255:.2f}")
+        return "   ".join(parts)
