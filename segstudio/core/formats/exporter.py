@@ -4,6 +4,7 @@ shared files every export writes (the class table and a manifest)."""
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
 from typing import Sequence
 
@@ -34,7 +35,8 @@ def select_items(project: Project, statuses: Sequence[str] = HUMAN_STATUSES,
     skipped: list[tuple[str, str]] = []
     if images is not None:
         by_rel = {r.relpath: r for r in recs}
-        wanted = [str(p).replace("\\", "/").strip() for p in images if str(p).strip()]
+        wanted = [posixpath.normpath(str(p).replace("\\", "/").strip()) for p in images
+                  if str(p).strip()]
         unknown = [p for p in wanted if p not in by_rel]
         if unknown:
             shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more"

@@ -40,6 +40,15 @@ def export_index(ctx: ExportContext, items: list[ExportItem], progress: Progress
     if kind == "overlay" and not 0.0 <= opacity <= 1.0:
         raise FormatError(f"the overlay opacity must be between 0 and 1, not {opacity}")
 
+    if kind == "color":
+        by_colour: dict[tuple, list[str]] = {}
+        for c in ctx.table.classes:
+            by_colour.setdefault(tuple(c.color), []).append(c.name)
+        shared = [names_ for names_ in by_colour.values() if len(names_) > 1]
+        for group in shared:
+            ctx.report.notes.append(f"classes {', '.join(group)} share a colour: colour PNGs "
+                                    "cannot tell them apart (use the index format to re-import)")
+
     def one(item: ExportItem) -> None:
         mask = ctx.load_mask(item)
         rel = names[item.rec.relpath] + ".png"
