@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from ..core.browse import natural_key
 from ..core.classes import ClassInfo, ClassTable
 from ..core.errors import ClassTableError, SegStudioError
 from ..core.project import ImageRecord, Project, resolve_project_dir
@@ -70,6 +71,7 @@ class ProjectController(QObject):
         self._save_style_timer = QTimer(self, singleShot=True, interval=400)
         self._save_style_timer.timeout.connect(self._save_style)
         self.remapping = False
+        self.name_keys: dict[str, tuple] = {}  # natural sort keys by relpath
 
     # -- opening and closing ------------------------------------------------------
     def open(self, folder: str | os.PathLike, project_dir: str | os.PathLike | None = None) -> None:
@@ -82,7 +84,10 @@ class ProjectController(QObject):
             project = Project.open(folder, project_dir, progress=ctx.progress)
             try:
                 ctx.check()
-                return project, project.images()
+                records = project.images()
+                # natural-order keys made here, off the GUI thread
+                keys = {r.relpath: natural_key(r.relpath) for r in records}
+                return project, records, keys
             except BaseException:
                 project.close()
                 raise
@@ -91,7 +96,7 @@ class ProjectController(QObject):
                            on_error=self.open_failed.emit, on_progress=self.open_progress.emit)
 
     def _opened(self, result) -> None:
-        project, records = result
+        project, records, self.name_keys = result
         self.project = project
         self.records = records
         self.style = OverlayStyle.from_json(project.get_setting(STYLE_SETTING, None))

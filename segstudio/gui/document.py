@@ -2,8 +2,8 @@
 
 :func:`load_document` decodes the image and reads the human mask, the
 prediction and the uncertainty map (in parallel with the image decode), and
-converts the image to the layout the canvas draws fastest (BGRA, i.e. Qt's
-RGB32, or 8-bit gray).  An unreadable image gives a document with ``error``
+keeps the image as decoded (RGB or gray, wrapped by the canvas without a copy:
+the canvas caches its rendering of the photo, so no conversion pays off).  An unreadable image gives a document with ``error``
 set; an unreadable mask or prediction gives a warning and no layer.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from ..core.errors import SegStudioError
@@ -25,7 +24,7 @@ _side_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segstudio-m
 @dataclass
 class ImageDocument:
     rec: ImageRecord
-    display: np.ndarray | None = None      # (H, W, 4) BGRA or (H, W) gray, C-contiguous
+    display: np.ndarray | None = None      # (H, W, 3) RGB or (H, W) gray uint8, C-contiguous
     mask: np.ndarray | None = None         # human mask, uint8 class ids
     prediction: np.ndarray | None = None
     uncertainty: np.ndarray | None = None  # uint8 entropy map
@@ -57,15 +56,7 @@ class ImageDocument:
             return None
         if self.display.ndim == 2:
             return (int(self.display[y, x]),)
-        b, g, r = (int(v) for v in self.display[y, x, :3])
-        return (r, g, b)
-
-
-def to_display(image: np.ndarray) -> np.ndarray:
-    """uint8 gray stays as is; RGB becomes BGRA (little-endian ARGB32 with alpha 255)."""
-    if image.ndim == 2:
-        return np.ascontiguousarray(image)
-    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGRA)
+        return tuple(int(v) for v in self.display[y, x])
 
 
 def _read_labels(project: Project, rec: ImageRecord) -> tuple[dict, list[str]]:
@@ -95,8 +86,7 @@ def load_document(project: Project, rec: ImageRecord, outlines: bool = False,
         image = project.load_image(rec)
         if check is not None:
             check()
-        doc.display = to_display(image)
-        del image
+        doc.display = np.ascontiguousarray(image)
     except SegStudioError as exc:
         doc.error = str(exc)
     found, doc.warnings = labels.result()

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QStackedWidget, QStyle, QToolBar)
+                               QProgressBar, QSizePolicy, QStackedWidget, QStyle, QToolBar)
 
 from .. import __version__
 from ..core.project import ImageRecord
@@ -194,6 +194,7 @@ class MainWindow(QMainWindow):
         a.fit.setIconText("Fit")
         a.actual.setIconText("1:1")
         bar.addSeparator()
+        bar.addWidget(QLabel(" Show: ", bar))
         for act in a.layers.values():
             bar.addAction(act)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
@@ -202,9 +203,9 @@ class MainWindow(QMainWindow):
     def _setup_statusbar(self) -> None:
         bar = self.statusBar()
         self.pixel_label = QLabel(self)
-        self.pixel_label.setMinimumWidth(320)
+        self.pixel_label.setMinimumWidth(200)
         self.zoom_label = QLabel(self)
-        self.zoom_label.setMinimumWidth(60)
+        self.zoom_label.setMinimumWidth(80)
         self.busy_bar = QProgressBar(self)
         self.busy_bar.setMaximumWidth(180)
         self.busy_bar.setVisible(False)
@@ -212,7 +213,7 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.busy_bar)
         bar.addPermanentWidget(self.zoom_label)
         self.canvas.pixel_hovered.connect(self._pixel_hovered)
-        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"Zoom {z * 100:.0f} %"))
 
     # -- wiring --------------------------------------------------------------------------
     def _connect_controller(self) -> None:
@@ -242,7 +243,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{project.root.name} — segstudio")
 
     def _records_changed(self, records: list[ImageRecord]) -> None:
-        self.browser.set_records(records)
+        self.browser.set_records(records, self.controller.name_keys)
         if not records:
             self.canvas.set_document(None)
             self.canvas.set_message("This folder has no images yet.\nAdd PNG, JPEG, TIFF, BMP or "
@@ -264,8 +265,14 @@ class MainWindow(QMainWindow):
         self._show_welcome()
 
     def _document_loaded(self, doc) -> None:
-        self.canvas.set_document(doc)
+        # a zoomed-in view stays where it is for the next image of the same size
+        self.canvas.set_document(doc, keep_view=not self.canvas.fit_mode)
         self._pixel_hovered(-1, -1)
+        # model layers this image does not have are greyed out (their state is kept)
+        pred = doc is not None and doc.prediction is not None
+        self.actions_.layers["show_prediction"].setEnabled(pred)
+        self.actions_.layers["difference"].setEnabled(pred)
+        self.actions_.layers["uncertainty"].setEnabled(doc is not None and doc.uncertainty is not None)
         if doc is not None:
             name = doc.rec.relpath
             self.setWindowTitle(f"{name} — {self.controller.project.root.name} — segstudio"
@@ -368,14 +375,14 @@ class MainWindow(QMainWindow):
             self._dock_state = self.saveState()
         self._project_view = False
         self.welcome.set_recent(self.settings.recent_projects())
-        self.stack.setCurrentWidget(self.welcome)
+        self._set_page(self.welcome)
         for dock in self.docks.values():
             dock.hide()
         self.toolbar.setVisible(False)
 
     def _show_project_view(self) -> None:
         self._project_view = True
-        self.stack.setCurrentWidget(self.canvas)
+        self._set_page(self.canvas)
         self.toolbar.setVisible(True)
         for dock in self.docks.values():
             dock.show()
@@ -383,6 +390,14 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.docks["dock-images"], self.docks["dock-classes"]], [300, 330],
                              Qt.Orientation.Horizontal)
         self.canvas.setFocus()
+
+    def _set_page(self, page) -> None:
+        """Show one page; hidden pages do not count for the window's minimum size."""
+        for i in range(self.stack.count()):
+            w = self.stack.widget(i)
+            policy = QSizePolicy.Policy.Preferred if w is page else QSizePolicy.Policy.Ignored
+            w.setSizePolicy(policy, policy)
+        self.stack.setCurrentWidget(page)
 
     def _restore_geometry(self) -> None:
         geometry = self.settings.window_geometry()

@@ -67,6 +67,12 @@ class OverlayStyle:
             return 0
         return alpha_of(self.class_opacity(class_id) * self.global_opacity)
 
+    def outline_alpha(self, class_id: int, table: ClassTable) -> int:
+        """Outlines are thin: they get twice the global opacity (capped at 1)."""
+        if not self.is_visible(class_id, table):
+            return 0
+        return alpha_of(self.class_opacity(class_id) * min(1.0, 2.0 * self.global_opacity))
+
     def to_json(self) -> dict:
         return {
             "global_opacity": self.global_opacity,
@@ -106,15 +112,21 @@ def class_color_table(table: ClassTable, style: OverlayStyle) -> list[int]:
 
 
 def outline_color_table(table: ClassTable, style: OverlayStyle, hole: int) -> list[int]:
-    """As :func:`class_color_table`, with the non-boundary value ``hole`` transparent."""
-    colors = class_color_table(table, style)
+    """Boundary pixels in their class colour (see outline_alpha); ``hole`` transparent."""
+    colors = [TRANSPARENT] * 256
+    for c in table.classes:
+        a = style.outline_alpha(c.id, table)
+        if a:
+            colors[c.id] = argb(*c.color, a)
     colors[hole] = TRANSPARENT
     return colors
 
 
 def difference_color_table(style: OverlayStyle) -> list[int]:
-    """0 (agree) transparent, 1 (disagree) magenta, strong enough to see over any class."""
+    """1 (disagree) in strong magenta; 0 (agree, or unlabelled) dims the photo so
+    that the disagreement stands out whatever the image's own colours."""
     colors = [TRANSPARENT] * 256
+    colors[0] = argb(0, 0, 0, alpha_of(0.55 * style.global_opacity))
     colors[1] = argb(*DIFF_COLOR, alpha_of(0.35 + 0.65 * style.global_opacity))
     return colors
 
@@ -131,10 +143,20 @@ def heat_colors() -> np.ndarray:
 _HEAT = heat_colors()
 
 
+_HEAT_RGB = [(int(r) << 16) | (int(g) << 8) | int(b) for r, g, b in _HEAT]
+_heat_cache: dict[float, list[int]] = {}
+
+
 def heat_color_table(style: OverlayStyle) -> list[int]:
     """Uncertainty 0..255 -> heat colour; alpha grows with the value (0 is clear)."""
     top = 0.25 + 0.75 * style.global_opacity
-    return [argb(*(int(v) for v in _HEAT[i]), alpha_of(top * i / 255)) for i in range(256)]
+    table = _heat_cache.get(top)
+    if table is None:
+        if len(_heat_cache) > 64:
+            _heat_cache.clear()
+        table = _heat_cache[top] = [(alpha_of(top * i / 255) << 24) | _HEAT_RGB[i]
+                                    for i in range(256)]
+    return table
 
 
 def status_rgb(status: str) -> tuple[int, int, int]:

@@ -137,3 +137,17 @@ def test_delete_class_to_unlabelled(qtbot, window, street_project):
     want = labels[0].copy()
     want[want == TREE] = IGNORE
     assert np.array_equal(maskio.read_mask(project.mask_path(rec)), want)
+
+
+def test_a_changed_record_shows_in_the_browser(qtbot, window, street_project):
+    folder, _images, labels = street_project
+    open_and_wait(qtbot, window, folder)
+    project = window.controller.project
+    rec = project.images()[1]
+    assert rec.status == "unlabelled"
+    new = project.save_mask(rec, labels[1], "reviewed")  # what the editor will do
+    window.controller.update_record(new)
+    row = window.browser.model.row_of(rec.id)
+    assert window.browser.model.record(row).status == "reviewed"
+    window.browser.set_status_filter("reviewed")
+    assert [r.name for r in window.browser.model.records()] == ["scene_2.png", "scene_3.png"]

@@ -35,11 +35,13 @@ class ImageListModel(QAbstractListModel):
         self._text = ""
         self._sort = "name"
         self._name_keys: dict[str, tuple] = {}
-        thumbs.ready.connect(self._thumb_ready)
 
     # -- content -------------------------------------------------------------------
-    def set_records(self, records: list[ImageRecord]) -> None:
+    def set_records(self, records: list[ImageRecord],
+                    name_keys: dict[str, tuple] | None = None) -> None:
         self.beginResetModel()
+        if name_keys is not None:
+            self._name_keys = name_keys
         self._all = list(records)
         self._rebuild()
         self.endResetModel()
@@ -64,14 +66,17 @@ class ImageListModel(QAbstractListModel):
         self._rows = sort_records(rows, self._sort, self._name_keys)
         self._row_of = {rec.id: i for i, rec in enumerate(self._rows)}
 
-    def update_record(self, rec: ImageRecord) -> None:
-        """Show a changed record in place (it stays until the next filter/sort)."""
+    def update_record(self, rec: ImageRecord, notify: bool = True) -> int | None:
+        """Show a changed record in place (it stays until the next filter/sort);
+        returns its row."""
         self._all = [rec if r.id == rec.id else r for r in self._all]
         row = self._row_of.get(rec.id)
         if row is not None:
             self._rows[row] = rec
-            idx = self.index(row)
-            self.dataChanged.emit(idx, idx)
+            if notify:
+                idx = self.index(row)
+                self.dataChanged.emit(idx, idx)
+        return row
 
     @property
     def sort_key(self) -> str:
@@ -92,12 +97,6 @@ class ImageListModel(QAbstractListModel):
 
     def row_of(self, image_id: int) -> int | None:
         return self._row_of.get(image_id)
-
-    def _thumb_ready(self, image_id: int) -> None:
-        row = self._row_of.get(image_id)
-        if row is not None:
-            idx = self.index(row)
-            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
     # -- QAbstractListModel ------------------------------------------------------------
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
@@ -131,7 +130,10 @@ class BrowserDelegate(QStyledItemDelegate):
         return QSize(200, ROW_HEIGHT)
 
     def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
-        rec: ImageRecord = index.data(RecordRole)
+        # ask the model directly: a None travelling through QVariant and back can
+        # corrupt None's reference count in PySide (seen as a fatal none_dealloc)
+        model = index.model()
+        rec = model.record(index.row())
         if rec is None:
             return
         painter.save()
@@ -146,8 +148,8 @@ class BrowserDelegate(QStyledItemDelegate):
         box = QRect(r.left() + 6, r.top() + (r.height() - THUMB_BOX.height()) // 2,
                     THUMB_BOX.width(), THUMB_BOX.height())
         painter.fillRect(box, QColor(30, 30, 32))
-        pix = index.data(Qt.ItemDataRole.DecorationRole)
-        error = rec.error or index.model().thumbs.error(rec.id)
+        pix = model.thumbs.thumbnail(rec) if rec.usable else None
+        error = rec.error or model.thumbs.error(rec.id)
         if pix is not None and not pix.isNull():
             size = pix.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, size.width(), size.height())
@@ -241,17 +243,22 @@ class ImageBrowser(QWidget):
         self.sort_box.currentIndexChanged.connect(lambda _i: self._resort())
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.thumbs.set_wanted(self._is_wanted)
+        # a new thumbnail repaints its row only: QListView's dataChanged costs O(rows)
+        self.thumbs.ready.connect(self._thumb_ready)
         self._current_id: int | None = None
         self._update_count()
 
     # -- records -----------------------------------------------------------------
-    def set_records(self, records: list[ImageRecord]) -> None:
-        self.model.set_records(records)
+    def set_records(self, records: list[ImageRecord],
+                    name_keys: dict[str, tuple] | None = None) -> None:
+        self.model.set_records(records, name_keys)
         self._restore_current()
         self._update_count()
 
     def update_record(self, rec: ImageRecord) -> None:
-        self.model.update_record(rec)
+        row = self.model.update_record(rec, notify=False)  # our view: repaint one row
+        if row is not None:
+            self.view.update(self.model.index(row))
 
     def current_record(self) -> ImageRecord | None:
         return self.model.record(self.view.currentIndex().row())
@@ -320,6 +327,11 @@ class ImageBrowser(QWidget):
         first, last = self.visible_rows()
         margin = 4
         return first - margin <= row <= last + margin
+
+    def _thumb_ready(self, image_id: int) -> None:
+        row = self.model.row_of(image_id)
+        if row is not None:
+            self.view.update(self.model.index(row))
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         rec = self.model.record(current.row())

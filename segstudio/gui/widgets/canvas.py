@@ -81,6 +81,7 @@ class Canvas(QGraphicsView):
         self._space = False
         self._runner = TaskRunner(self, max_threads=1, name="canvas-derived")
         self._dirty_while_busy: list[tuple[int, int, int, int]] = []
+        self.paint_count = 0  # viewport paints so far (benchmarks wait on it)
 
     def _layers(self) -> tuple[ArrayLayer, ...]:
         return (self._image, self._prediction, self._prediction_outline, self._mask,
@@ -107,7 +108,7 @@ class Canvas(QGraphicsView):
             self._message = "" if doc is None else (doc.error or "this image cannot be shown")
         else:
             self._message = ""
-            self._image.set_array(doc.display, "gray" if doc.is_gray else "bgra")
+            self._image.set_array(doc.display, "gray" if doc.is_gray else "rgb")
             self._scene.setSceneRect(QRectF(0, 0, doc.width, doc.height))
             self._set_label_layers()
             if not (keep_view and same_size):
@@ -296,6 +297,11 @@ class Canvas(QGraphicsView):
     def zoom(self) -> float:
         return self.transform().m11()
 
+    @property
+    def fit_mode(self) -> bool:
+        """True while the image is fitted to the window (no zoom or pan since)."""
+        return self._fit_mode
+
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         """Zoom to ``zoom`` keeping the image point under ``anchor`` (viewport) in place."""
         zoom = min(self.MAX_ZOOM, max(self.MIN_ZOOM, float(zoom)))
@@ -343,6 +349,10 @@ class Canvas(QGraphicsView):
         return out
 
     # -- events -------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        self.paint_count += 1
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self._fit_mode:
