@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         self._project_view = False
         self._dock_state = self.settings.window_state()
         self._pending_select: str | None = None
+        self._opening: tuple[str, str | None] | None = None
         self.ask_project_dir = lambda folder: ProjectDirQuestion(folder, self).ask()
         self.setWindowIcon(app_icon())
         self.setWindowTitle("segstudio")
@@ -234,6 +235,7 @@ class MainWindow(QMainWindow):
         c.busy.connect(self._busy)
 
     def _project_opened(self, project) -> None:
+        self._opening = None
         self.thumbs.set_project(project)
         self.settings.add_recent(project.root, None if project.project_dir == project.root /
                                  ".segstudio" else project.project_dir)
@@ -308,6 +310,15 @@ class MainWindow(QMainWindow):
             self.busy_bar.setToolTip(label)
 
     def _open_failed(self, message: str) -> None:
+        folder, project_dir = self._opening or (None, None)
+        self._opening = None
+        if folder is not None and project_dir is None and "project directory" in message:
+            # the folder looked writable but the project cannot be made there
+            # (read-only mount, permissions): ask instead of failing
+            chosen = self.ask_project_dir(folder)
+            if chosen is not None:
+                self.open_folder(folder, chosen)
+                return
         self.welcome.set_idle(message, error=True)
         self.show_message(message)
 
@@ -335,6 +346,7 @@ class MainWindow(QMainWindow):
                     self.show_message(f"{folder} was not opened: it is read-only and no "
                                       "project folder was chosen")
                     return False
+        self._opening = (folder, project_dir)
         self.controller.open(folder, project_dir)
         return True
 

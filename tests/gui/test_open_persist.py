@@ -48,6 +48,15 @@ def test_read_only_folder_asks_for_a_project_dir(qtbot, window, make_images, tmp
     assert asked == [] and window.controller.project.project_dir == suggested_project_dir(folder)
 
 
+def test_project_dir_that_cannot_be_made_asks_too(qtbot, window, make_images, tmp_path):
+    folder = make_images(1, size=(12, 16))
+    # looks writable, but the project directory cannot be created (a dangling link)
+    (folder / ".segstudio").symlink_to(tmp_path / "gone" / "nowhere")
+    _click_when_shown("use_suggested")
+    open_and_wait(qtbot, window, folder)
+    assert window.controller.project.project_dir == suggested_project_dir(folder)
+
+
 def test_read_only_folder_cancelled_is_a_message(qtbot, window, make_images):
     folder = make_images(1, size=(12, 16))
     (folder / ".segstudio").write_text("x")

@@ -60,6 +60,7 @@ class WelcomeView(QWidget):
         inner.addWidget(self.recent, 1)
         inner.addWidget(self.progress)
         inner.addWidget(self.status)
+        inner.addStretch(1)
         hint = QLabel("Tip: <i>segstudio FOLDER</i> opens a folder directly. A read-only folder "
                       "is fine: segstudio asks where to keep its project.", self)
         hint.setWordWrap(True)
