@@ -17,8 +17,8 @@ import sys
 
 
 def _protect_singletons() -> None:
-    if sys.version_info >= (3, 12):
-        return  # None, True and False are immortal there
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return  # None, True and False are immortal there (or not refcounted this way)
     import ctypes
 
     for obj in (None, True, False):
