@@ -19,18 +19,23 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 
 from ..core.atomic import atomic_write
 from ..core.classes import ClassTable
 from ..core.errors import ClassTableError, SegStudioError
 from .segnet import ModelConfigError, model_from_config
+
+if TYPE_CHECKING:
+    from ..core.project import Project
 
 FORMAT = "segstudio-checkpoint"
 VERSION = 1
@@ -187,3 +192,35 @@ def checkpoint_summary(ckpt: Checkpoint) -> str:
     if ckpt.metrics and ckpt.metrics.get("miou") is not None:
         s += f", val mIoU {ckpt.metrics['miou'] * 100:.1f} %"
     return s
+
+
+# -- run files ----------------------------------------------------------------------
+
+def checkpoint_paths(project: "Project", run_id: int | None, out: str | Path | None
+                     ) -> tuple[Path, Path]:
+    """(last, best).  ``out`` names the best checkpoint; the last one sits beside it."""
+    if out is not None:
+        out = Path(out)
+        return out.with_name(out.stem + "-last" + (out.suffix or ".pt")), out
+    folder = project.checkpoints_dir / (f"run-{run_id}" if run_id is not None
+                                        else time.strftime("run-%Y%m%d-%H%M%S"))
+    return folder / "last.pt", folder / "best.pt"
+
+
+def rng_state(np_rng: np.random.Generator, device: torch.device) -> dict:
+    state = {"torch": torch.get_rng_state(), "numpy": np_rng.bit_generator.state}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict, np_rng: np.random.Generator, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    np_rng.bit_generator.state = state["numpy"]
+    if device.type == "cuda" and state.get("cuda") is not None:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def copy_into(src: Path, fh) -> None:
+    with open(src, "rb") as s:
+        shutil.copyfileobj(s, fh, 1 << 20)

@@ -82,6 +82,23 @@ def project_channels(project: Project) -> int:
     return 1 if chans == {1} else 3
 
 
+def available_memory() -> int | None:
+    """Bytes of RAM available now (Linux/macOS), or None when unknown."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def cache_budget(max_mb: int) -> int:
+    """The decoded-image cache size: ``max_mb``, but at most a quarter of free RAM."""
+    free = available_memory()
+    budget = max_mb * 2**20
+    return min(budget, free // 4) if free else budget
+
+
 class ImageCache:
     """Decoded images and channel-mapped masks kept in memory up to a byte budget."""
 

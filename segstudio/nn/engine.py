@@ -16,31 +16,30 @@ were corrected or reviewed meanwhile join the next epoch.
 from __future__ import annotations
 
 import math
-import shutil
 import threading
 import time
 import traceback
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..core.atomic import atomic_write
 from ..core.errors import SegStudioError
 from ..core.project import Project
 from . import data as D
 from .checkpoint import (Checkpoint, CheckpointError, check_compatible, checkpoint_dict,
-                         load_checkpoint, save_checkpoint)
+                         checkpoint_paths, copy_into, load_checkpoint, rng_state,
+                         save_checkpoint, set_rng_state)
 from .config import TrainConfig, default_train_config
 from .device import describe, resolve_device
 from .events import (EpochEnd, EpochStarted, Event, Finished, Message, RunStarted, Step)
-from .losses import IGNORE, MedianFrequency, segmentation_loss
-from .metrics import ConfusionMatrix
+from .losses import IGNORE, MedianFrequency
 from .segnet import (GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD, ImagenetWeightsError,
                      build_model, count_parameters, load_imagenet_encoder)
+from .step import TrainStep, amp_settings, is_out_of_memory, lr_factor
+from .validation import validate
 
 
 class _Stop(Exception):
@@ -48,49 +47,6 @@ class _Stop(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and ("out of memory" in text
-                                              or "can't allocate memory" in text)
-
-
-def lr_factor(schedule: str, progress: float) -> float:
-    """Learning-rate multiplier at ``progress`` in [0, 1] of the run."""
-    p = min(max(progress, 0.0), 1.0)
-    if schedule == "poly":
-        return (1.0 - p) ** 0.9
-    if schedule == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * p))
-    return 1.0
-
-
-def checkpoint_paths(project: Project, run_id: int | None, out: str | Path | None
-                     ) -> tuple[Path, Path]:
-    """(last, best).  ``out`` names the best checkpoint; the last one sits beside it."""
-    if out is not None:
-        out = Path(out)
-        return out.with_name(out.stem + "-last" + (out.suffix or ".pt")), out
-    folder = project.checkpoints_dir / (f"run-{run_id}" if run_id is not None
-                                        else time.strftime("run-%Y%m%d-%H%M%S"))
-    return folder / "last.pt", folder / "best.pt"
-
-
-def _rng_state(np_rng: np.random.Generator, device: torch.device) -> dict:
-    state = {"torch": torch.get_rng_state(), "numpy": np_rng.bit_generator.state}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state: dict, np_rng: np.random.Generator, device: torch.device) -> None:
-    torch.set_rng_state(state["torch"])
-    np_rng.bit_generator.state = state["numpy"]
-    if device.type == "cuda" and state.get("cuda") is not None:
-        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 class _Trainer:
@@ -156,17 +112,10 @@ class _Trainer:
                 params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
         else:
             self.opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.amp_dtype = None
-        self.scaler = None
         if dev.type == "cuda":
             torch.backends.cudnn.benchmark = True
-            if cfg.amp:
-                if torch.cuda.is_bf16_supported():
-                    self.amp_dtype = torch.bfloat16
-                else:
-                    self.amp_dtype = torch.float16
-                    self.scaler = torch.amp.GradScaler("cuda")
-        self.cache = D.ImageCache(cfg.cache_mb * 2**20)
+        self.amp_dtype, self.scaler = amp_settings(dev, cfg.amp)
+        self.cache = D.ImageCache(D.cache_budget(cfg.cache_mb))
         self.loader = D.SampleLoader(self.classes.train_lut(IGNORE), self.in_ch, self.cache)
         self.snap = D.snapshot(self.project, cfg.val_split, cfg.split_seed)
         self.weights: torch.Tensor | None = None
@@ -178,7 +127,7 @@ class _Trainer:
                 self.opt.load_state_dict(ts["optimizer"])
                 if self.scaler is not None and ts.get("grad_scaler"):
                     self.scaler.load_state_dict(ts["grad_scaler"])
-                _set_rng_state(ts["rng"], self.np_rng, dev)
+                set_rng_state(ts["rng"], self.np_rng, dev)
                 start_epoch = int(ts["epoch"])
                 self.global_step = int(ts.get("global_step", 0))
                 self.best_miou = ts.get("best_miou")
@@ -193,6 +142,9 @@ class _Trainer:
             self.weights = yield from self._class_weights()
         if self.weights is not None:
             self.weights = self.weights.to(dev)
+        self.step = TrainStep(self.model, self.opt, dev, self.mean, self.std,
+                              self.fmt is torch.channels_last, self.amp_dtype, self.scaler,
+                              self.weights)
         self.start_epoch = start_epoch
         self.epochs_done = start_epoch
         if self.record_run:
@@ -236,35 +188,6 @@ class _Trainer:
             yield Message("warning", text)
 
     # -- one step ------------------------------------------------------------------------
-    def _autocast(self):
-        if self.amp_dtype is None:
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
-
-    def _step(self, images: np.ndarray, targets: np.ndarray, lr: float
-              ) -> tuple[float, float | None]:
-        dev = self.device
-        for g in self.opt.param_groups:
-            g["lr"] = lr
-        x = D.to_tensor(images, self.mean, self.std, dev, self.fmt is torch.channels_last)
-        y = torch.from_numpy(targets).to(dev, non_blocking=True).long()
-        self.opt.zero_grad(set_to_none=True)
-        with self._autocast():
-            logits = self.model(x)
-        loss = segmentation_loss(logits, y, self.weights)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.opt)
-            self.scaler.update()
-        else:
-            loss.backward()
-            self.opt.step()
-        with torch.no_grad():
-            valid = y != IGNORE
-            n = int(valid.sum())
-            acc = float(((logits.argmax(1) == y) & valid).sum()) / n if n else None
-        return float(loss.detach()), acc
-
     def _wait_if_paused(self) -> Iterator[Event]:
         if self.pause is None or not self.pause.is_set():
             return
@@ -322,7 +245,7 @@ class _Trainer:
                     lr = cfg.lr * lr_factor(cfg.schedule, progress)
                     t0 = time.perf_counter()
                     try:
-                        loss, acc = self._step(imgs, tgts, lr)
+                        loss, acc = self.step(imgs, tgts, lr)
                     except Exception as exc:  # noqa: BLE001 - only memory errors are handled
                         if not is_out_of_memory(exc):
                             raise
@@ -359,7 +282,15 @@ class _Trainer:
             t_val = time.perf_counter()
             val_loss, metrics = None, None
             if snap.val:
-                val_loss, metrics = yield from self._validate(snap.val)
+                warnings = validate(self.step, snap.val, self.loader, self.classes, self.fill,
+                                    self.batch_size, cfg.val_max_pixels, self.cancel)
+                while True:
+                    try:
+                        text = next(warnings)
+                    except StopIteration as done:
+                        val_loss, metrics = done.value
+                        break
+                    yield from self._warn_once(text)
             val_s = time.perf_counter() - t_val
             self.epochs_done = epoch + 1
             is_best = self._save(epoch + 1, metrics, train_loss)
@@ -384,60 +315,6 @@ class _Trainer:
                            str(self.last_path), str(self.best_path) if self.have_best else None,
                            is_best, self.best_miou, eta)
 
-    def _validate(self, items) -> Iterator[Event]:
-        """(val loss, metrics) over whole images; huge images are tiled (no loss)."""
-        model = self.model.eval()
-        conf = ConfusionMatrix(self.k, IGNORE)
-        loss_sum, weight_sum = 0.0, 0.0
-        predictor = None
-        group: list[tuple[np.ndarray, np.ndarray]] = []
-
-        def run_group():
-            nonlocal loss_sum, weight_sum
-            imgs, tgts = D.collate(group, self.fill)
-            x = D.to_tensor(imgs, self.mean, self.std, self.device,
-                            self.fmt is torch.channels_last)
-            y = torch.from_numpy(tgts).to(self.device).long()
-            with self._autocast():
-                logits = model(x)
-            logits = logits.float()
-            valid = y != IGNORE
-            if bool(valid.any()):
-                per_px = F.cross_entropy(logits, y, weight=self.weights, ignore_index=IGNORE,
-                                         reduction="sum")
-                loss_sum += float(per_px)
-                w = self.weights[y[valid]].sum() if self.weights is not None else valid.sum()
-                weight_sum += float(w)
-            conf.update(logits.argmax(1), y)
-            group.clear()
-
-        with torch.inference_mode():
-            for item in items:
-                if self.cancel.is_set():
-                    break
-                try:
-                    img, tgt = self.loader.load(item)
-                except SegStudioError as exc:
-                    yield from self._warn_once(str(exc))
-                    continue
-                if img.shape[0] * img.shape[1] > self.cfg.val_max_pixels:
-                    if predictor is None:
-                        from .inference import Predictor
-                        predictor = Predictor(model, self.classes, self.mean, self.std,
-                                              device=self.device)
-                    res = predictor.predict(img)
-                    pred = torch.from_numpy(self.loader.lut[res.labels].astype(np.int64))
-                    conf.update(pred, torch.from_numpy(tgt.astype(np.int64)))
-                    continue
-                if group and (group[0][1].shape != tgt.shape or len(group) >= self.batch_size):
-                    run_group()
-                group.append((img, tgt))
-            if group:
-                run_group()
-        model.train()
-        metrics = conf.metrics(self.names) if conf.total else None
-        return (loss_sum / weight_sum if weight_sum > 0 else None), metrics
-
     def _save(self, epoch: int, metrics: dict | None, train_loss: float | None) -> bool:
         miou = metrics.get("miou") if metrics else None
         is_best = False
@@ -454,7 +331,7 @@ class _Trainer:
             "optimizer": self.opt.state_dict(),
             "scheduler": {"name": self.cfg.schedule, "base_lr": self.cfg.lr, "epoch": epoch},
             "grad_scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "rng": _rng_state(self.np_rng, self.device),
+            "rng": rng_state(self.np_rng, self.device),
             "config": self.cfg.to_dict(),
             "best_miou": self.best_miou,
             "best_epoch": self.best_epoch,
@@ -473,7 +350,7 @@ class _Trainer:
         self.have_last = True
         if is_best:
             last = self.last_path
-            atomic_write(self.best_path, lambda fh: _copy_into(last, fh))
+            atomic_write(self.best_path, lambda fh: copy_into(last, fh))
             self.have_best = True
         return is_best
 
@@ -492,11 +369,6 @@ class _Trainer:
                 pass
         return Finished(status, self.run_id, self.epochs_done, last, best, self.best_miou,
                         message, time.perf_counter() - t0)
-
-
-def _copy_into(src: Path, fh) -> None:
-    with open(src, "rb") as s:
-        shutil.copyfileobj(s, fh, 1 << 20)
 
 
 def _wmean(pairs: list[tuple[float, int]]) -> float | None:

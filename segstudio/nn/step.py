@@ -1,0 +1,88 @@
+"""One training step exactly as the engine runs it (the benchmark times this too)."""
+
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from . import data as D
+from .losses import IGNORE, segmentation_loss
+
+
+def amp_settings(device: torch.device, enabled: bool = True
+                 ) -> tuple[torch.dtype | None, "torch.amp.GradScaler | None"]:
+    """Mixed precision on CUDA: bf16 where supported, else fp16 with a GradScaler."""
+    if device.type != "cuda" or not enabled:
+        return None, None
+    if torch.cuda.is_bf16_supported():
+        return torch.bfloat16, None
+    return torch.float16, torch.amp.GradScaler("cuda")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text
+                                              or "can't allocate memory" in text)
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    """Learning-rate multiplier at ``progress`` in [0, 1] of the run."""
+    p = min(max(progress, 0.0), 1.0)
+    if schedule == "poly":
+        return (1.0 - p) ** 0.9
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * p))
+    return 1.0
+
+
+class TrainStep:
+    """Normalise a uint8 batch on the device, forward (autocast), loss, backward, step."""
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                 device: torch.device, mean: Sequence[float], std: Sequence[float],
+                 channels_last: bool = False, amp_dtype: torch.dtype | None = None,
+                 scaler: "torch.amp.GradScaler | None" = None,
+                 weights: torch.Tensor | None = None):
+        self.model, self.opt, self.device = model, optimizer, device
+        self.mean, self.std = tuple(mean), tuple(std)
+        self.channels_last = channels_last
+        self.amp_dtype, self.scaler = amp_dtype, scaler
+        self.weights = weights
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def __call__(self, images: np.ndarray, targets: np.ndarray, lr: float | None = None
+                 ) -> tuple[float, float | None]:
+        """(loss, pixel accuracy of the batch) for (B,H,W,C) uint8 images and (B,H,W)
+        uint8 channel targets (255 ignored)."""
+        dev = self.device
+        if lr is not None:
+            for g in self.opt.param_groups:
+                g["lr"] = lr
+        x = D.to_tensor(images, self.mean, self.std, dev, self.channels_last)
+        y = torch.from_numpy(np.ascontiguousarray(targets)).to(dev, non_blocking=True).long()
+        self.opt.zero_grad(set_to_none=True)
+        with self.autocast():
+            logits = self.model(x)
+        loss = segmentation_loss(logits, y, self.weights)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.opt)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.opt.step()
+        with torch.no_grad():
+            valid = y != IGNORE
+            n = int(valid.sum())
+            acc = float(((logits.argmax(1) == y) & valid).sum()) / n if n else None
+        return float(loss.detach()), acc

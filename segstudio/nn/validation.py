@@ -1,0 +1,84 @@
+"""Validation during training: loss and metrics over whole validation images."""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..core.classes import ClassTable
+from ..core.errors import SegStudioError
+from . import data as D
+from .losses import IGNORE
+from .metrics import ConfusionMatrix
+from .segnet import fold_batchnorm
+from .step import TrainStep
+
+
+def validate(step: TrainStep, items: Sequence[D.Item], loader: D.SampleLoader,
+             classes: ClassTable, fill: Sequence[int], batch_size: int, max_pixels: int,
+             cancel: threading.Event | None = None) -> Iterator[str]:
+    """Generator: yields warning texts; returns (val loss | None, metrics | None).
+
+    Images of the same size are batched; images above ``max_pixels`` go through
+    the tiled :class:`Predictor` (metrics only).  On the CPU a copy of the model in
+    inference form (BN folded, channels_last) is ~1.5x faster than eval mode."""
+    net, device, weights = step.model, step.device, step.weights
+    was_training = net.training
+    net.eval()
+    model, cl = net, step.channels_last
+    if device.type == "cpu":
+        model, cl = fold_batchnorm(net).to(memory_format=torch.channels_last), True
+    k = classes.num_trainable
+    conf = ConfusionMatrix(k, IGNORE)
+    loss_sum, weight_sum = 0.0, 0.0
+    predictor = None
+    group: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def run_group() -> None:
+        nonlocal loss_sum, weight_sum
+        imgs, tgts = D.collate(group, fill)
+        x = D.to_tensor(imgs, step.mean, step.std, device, cl)
+        y = torch.from_numpy(tgts).to(device).long()
+        with step.autocast():
+            logits = model(x)
+        logits = logits.float()
+        valid = y != IGNORE
+        if bool(valid.any()):
+            loss_sum += float(F.cross_entropy(logits, y, weight=weights, ignore_index=IGNORE,
+                                              reduction="sum"))
+            w = weights[y[valid]].sum() if weights is not None else valid.sum()
+            weight_sum += float(w)
+        conf.update(logits.argmax(1), y)
+        group.clear()
+
+    try:
+        with torch.inference_mode():
+            for item in items:
+                if cancel is not None and cancel.is_set():
+                    break
+                try:
+                    img, tgt = loader.load(item)
+                except SegStudioError as exc:
+                    yield str(exc)
+                    continue
+                if img.shape[0] * img.shape[1] > max_pixels:
+                    if predictor is None:
+                        from .inference import Predictor
+                        predictor = Predictor(net, classes, step.mean, step.std, device=device)
+                    res = predictor.predict(img)
+                    conf.update(torch.from_numpy(loader.lut[res.labels].astype(np.int64)),
+                                torch.from_numpy(tgt.astype(np.int64)))
+                    continue
+                if group and (group[0][1].shape != tgt.shape or len(group) >= batch_size):
+                    run_group()
+                group.append((img, tgt))
+            if group:
+                run_group()
+    finally:
+        net.train(was_training)
+    metrics = conf.metrics([c.name for c in classes.trainable]) if conf.total else None
+    return (loss_sum / weight_sum if weight_sum > 0 else None), metrics
