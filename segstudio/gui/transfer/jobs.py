@@ -1,0 +1,140 @@
+"""What the import and export dialogs run on workers (no Qt here).
+
+The dialogs describe the formats with :data:`EXPORT_CHOICES` /
+:data:`IMPORT_CHOICES` and run :func:`export_job`, :func:`count_job`,
+:func:`detect_job` and :func:`import_job` through ``controller.runner``.  A
+dialog's Cancel sets its own ``threading.Event`` (passed as ``stop``), so the
+core functions stop between images and still return their report (which says
+``cancelled``); the runner's own cancel (project closing) aborts outright.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ...core.formats import (EXPORT_FORMATS, IMPORT_FORMATS, ExportOptions, ExportReport,
+                             ImportReport, UnknownClassesError, detect_format, export_masks,
+                             import_masks, select_items)
+from ...core.formats.output import OutputDir
+from ...core.project import Project
+
+CLASS_TABLE = "classes"  # the dialog's extra "format": the class table JSON alone
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    key: str  # an EXPORT_FORMATS name, or CLASS_TABLE
+    label: str
+    description: str
+    copies_images: bool = False  # include_images applies
+    per_image: bool = True  # which images / masks apply
+
+
+EXPORT_CHOICES = (
+    ExportChoice("index", "Index PNG",
+                 "One 8-bit PNG per image whose pixel values are the class ids (class colours "
+                 "as palette). Folders of the project are kept."),
+    ExportChoice("color", "Colour PNG",
+                 "One RGB PNG per image painted in the class colours. Readable back only when "
+                 "every class has its own colour."),
+    ExportChoice("overlay", "Overlay pictures",
+                 "Each image with its mask blended on top, for viewing and reports "
+                 "(pictures, not masks: they cannot be imported back)."),
+    ExportChoice("voc", "Pascal VOC",
+                 "JPEGImages/, SegmentationClass/ palette PNGs and ImageSets/Segmentation/ "
+                 "split lists following the project's train/val split.", copies_images=True),
+    ExportChoice("camvid", "CamVid (SegNet layout)",
+                 "train/ + trainannot/, val/ + valannot/ grey label maps and train.txt / "
+                 "val.txt lists, as in the SegNet tutorial.", copies_images=True),
+    ExportChoice("coco", "COCO (RLE JSON)",
+                 "annotations.json with one RLE segmentation per class and image "
+                 "(pycocotools, Detectron2, MMSegmentation read it).", copies_images=True),
+    ExportChoice("labelme", "labelme (polygons)",
+                 "One labelme JSON per image with a polygon per region, beside a copy of the "
+                 "image.", copies_images=True),
+    ExportChoice(CLASS_TABLE, "Class table JSON",
+                 "Only classes.json: class ids, names, colours and the ignore id.",
+                 per_image=False),
+)
+assert {c.key for c in EXPORT_CHOICES} == set(EXPORT_FORMATS) | {CLASS_TABLE}
+
+IMPORT_LABELS = {
+    "index": "Index / grey / colour PNG folder",
+    "voc": "Pascal VOC folder",
+    "camvid": "CamVid folder",
+    "coco": "COCO JSON",
+    "labelme": "labelme JSON",
+}
+assert set(IMPORT_LABELS) == set(IMPORT_FORMATS)
+
+
+def export_choice(key: str) -> ExportChoice:
+    return next(c for c in EXPORT_CHOICES if c.key == key)
+
+
+# -- export ------------------------------------------------------------------------------
+
+def export_class_table(project: Project, out_dir: str | Path, overwrite: bool = False,
+                       name: str = "classes.json") -> ExportReport:
+    """Write the project's class table as ``name`` into ``out_dir`` (atomic; a
+    different existing file is kept and refused unless ``overwrite``)."""
+    out = Path(out_dir).expanduser()
+    report = ExportReport(format=CLASS_TABLE, out_dir=str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    OutputDir(out, overwrite, report, protected=project.root).put_json(
+        name, project.classes.to_json_dict())
+    return report
+
+
+def export_job(ctx, project: Project, out_dir: str, fmt: str, options: ExportOptions,
+               stop: threading.Event) -> ExportReport:
+    if fmt == CLASS_TABLE:
+        return export_class_table(project, out_dir, options.overwrite, options.classes_json)
+    return export_masks(project, out_dir, fmt, options, progress=ctx.progress,
+                        cancelled=stop.is_set)
+
+
+@dataclass(frozen=True)
+class Count:
+    human: int
+    predicted: int
+    left_out: list[tuple[str, str]]  # (image, reason) of an explicit selection
+
+    @property
+    def total(self) -> int:
+        return self.human + self.predicted
+
+
+def count_job(ctx, project: Project, statuses: Sequence[str],
+              images: Sequence[str] | None) -> Count:
+    items, skipped = select_items(project, statuses, images)
+    pred = sum(1 for it in items if it.layer != "human")
+    return Count(len(items) - pred, pred, skipped)
+
+
+# -- import --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NeedsMapping:
+    """The import stopped before writing anything: these class names need a project class."""
+
+    names: list[str]
+    message: str
+
+
+def detect_job(ctx, source: str) -> str:
+    return detect_format(source)
+
+
+def import_job(ctx, project: Project, source: str, fmt: str, mapping: dict[str, int] | None,
+               overwrite: bool, unknown_to_ignore: bool,
+               stop: threading.Event) -> ImportReport | NeedsMapping:
+    try:
+        return import_masks(project, source, fmt, mapping=mapping or None, overwrite=overwrite,
+                            unknown_to_ignore=unknown_to_ignore, progress=ctx.progress,
+                            cancelled=stop.is_set)
+    except UnknownClassesError as exc:
+        return NeedsMapping(list(exc.names), str(exc))

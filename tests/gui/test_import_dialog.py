@@ -1,0 +1,135 @@
+"""File > Import masks: exports of one project imported into another through the dialog."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from segstudio.core.classes import ClassInfo
+from segstudio.core.formats import export_masks
+from segstudio.core.project import Project
+from segstudio.core.sample import CAR, IGNORE, SAMPLE_CLASSES
+from segstudio.gui.settings import AppSettings
+from segstudio.gui.transfer import ImportDialog, open_import_dialog
+from segstudio.gui.transfer.import_dialog import UNLABELLED
+
+from .conftest import open_and_wait
+from .test_export_dialog import make_scenes, open_controller
+
+VEHICLE = 20  # project B calls the cars "Vehicle", under another id
+TABLE_B = SAMPLE_CLASSES.without(CAR).with_class(ClassInfo(VEHICLE, "Vehicle", (10, 80, 230)))
+
+
+def second_project(tmp_path: Path, source: Path) -> Path:
+    """The images of ``source`` in a new folder, no masks, class table B."""
+    folder = tmp_path / "b"
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns(".segstudio"))
+    with Project.open(folder) as project:
+        project.set_classes(TABLE_B)
+    return folder
+
+
+def run_import(qtbot, dialog: ImportDialog, timeout: int = 15000):
+    assert dialog.import_button.isEnabled()
+    with qtbot.waitSignal(dialog.task_done, timeout=timeout):
+        dialog.import_button.click()
+
+
+def test_labelme_then_coco_with_a_mapping_and_overwrite(qtbot, window, tmp_path):
+    a = tmp_path / "a"
+    masks = make_scenes(a, 4, human={0: "corrected", 1: "reviewed", 3: "corrected"})
+    with Project.open(a) as project:
+        export_masks(project, tmp_path / "labelme", "labelme")
+        export_masks(project, tmp_path / "coco", "coco")
+    b = second_project(tmp_path, a)
+    open_and_wait(qtbot, window, b, relpath="scene_000.png")
+    dialog = open_import_dialog(window)
+    qtbot.waitExposed(dialog)
+
+    # the source's format is detected on a worker
+    dialog.set_source(str(tmp_path / "labelme"))
+    qtbot.waitUntil(lambda: dialog.detected == "labelme", timeout=5000)
+    assert dialog.detected_label.text() == "Detected: labelme JSON"
+
+    # 'Car' is not a class of B: nothing is written, the dialog asks
+    run_import(qtbot, dialog)
+    assert dialog.report is None and dialog.mapping_box.isVisible()
+    assert dialog.mapping_table.names == ["Car"]
+    assert not dialog.import_button.isEnabled()  # until every name has a class
+    assert all(r.status == "unlabelled" for r in window.controller.project.images())
+    dialog.mapping_table.choose("Car", VEHICLE)
+    assert dialog.import_button.text() == "Import with this mapping"
+    run_import(qtbot, dialog)
+    report = dialog.report
+    assert report is not None and not dialog.mapping_box.isVisible()
+    assert sorted(Path(f).name for f in report.imported) == [
+        "scene_000.json", "scene_001.json", "scene_003.json"]
+    project = window.controller.project
+    for rel, mask in masks.items():
+        want = mask.copy()
+        want[mask == CAR] = VEHICLE
+        np.testing.assert_array_equal(project.load_mask(project.find(rel)), want)
+    rows = dialog.results.rows
+    assert ("scene_000.json", "scene_000.png", "imported", "") in rows and len(rows) == 3
+    # the browser learns the new statuses; the image on screen shows its new mask
+    qtbot.waitUntil(lambda: [r.status for r in window.browser.model.records()] ==
+                    ["corrected", "corrected", "unlabelled", "corrected"], timeout=5000)
+    qtbot.waitUntil(lambda: window.canvas.document() is not None
+                    and window.canvas.document().mask is not None, timeout=5000)
+    want0 = masks["scene_000.png"].copy()
+    want0[want0 == CAR] = VEHICLE
+    np.testing.assert_array_equal(window.canvas.document().mask, want0)
+
+    # the COCO file of the same masks, cars mapped to unlabelled this time: the masks
+    # differ from B's, so without 'replace' every file is skipped and says why
+    dialog.set_source(str(tmp_path / "coco" / "annotations.json"))
+    qtbot.waitUntil(lambda: dialog.detected == "coco", timeout=5000)
+    run_import(qtbot, dialog)
+    assert dialog.mapping_table.names == ["Car"]
+    dialog.mapping_table.choose("Car", UNLABELLED)
+    run_import(qtbot, dialog)
+    assert dialog.report.imported == [] and len(dialog.report.skipped) == 3
+    reasons = {row[1]: (row[2], row[3]) for row in dialog.results.rows}
+    assert reasons["scene_001.png"][0] == "skipped"
+    assert "already has a different human mask" in reasons["scene_001.png"][1]
+    assert reasons["scene_001.png"] and dialog.results.rows[0][0].startswith("annotations.json#")
+    dialog.overwrite.setChecked(True)
+    run_import(qtbot, dialog)  # the mapping stays for the same source
+    assert len(dialog.report.imported) == 3
+    for rel, mask in masks.items():
+        want = mask.copy()
+        want[mask == CAR] = IGNORE
+        np.testing.assert_array_equal(project.load_mask(project.find(rel)), want)
+    qtbot.waitUntil(lambda: window.canvas.document().mask is not None and np.array_equal(
+        window.canvas.document().mask, np.where(masks["scene_000.png"] == CAR, IGNORE,
+                                                masks["scene_000.png"])), timeout=5000)
+    dialog.close()
+
+
+def test_bad_sources_are_messages_in_the_dialog(qtbot, tmp_path):
+    a = tmp_path / "a"
+    make_scenes(a, 2, human={0: "corrected"})
+    controller = open_controller(qtbot, a)
+    dialog = ImportDialog(controller, AppSettings(tmp_path / "s.ini"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.import_button.isEnabled()  # no source yet
+    dialog.set_source(str(tmp_path / "missing"))
+    qtbot.waitUntil(lambda: "no such file or folder" in dialog.panel.error.text(), timeout=5000)
+    run_import(qtbot, dialog)
+    assert dialog.isVisible() and dialog.report is None
+    assert "missing" in dialog.panel.error.text()
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"hello": "world"}', encoding="utf-8")
+    dialog.set_source(str(notes))
+    qtbot.waitUntil(lambda: "not a COCO or labelme JSON" in dialog.panel.error.text(),
+                    timeout=5000)
+    # forcing a format gives that format's own complaint
+    dialog.set_format("coco")
+    run_import(qtbot, dialog)
+    assert "not COCO JSON" in dialog.panel.error.text() and dialog.report is None
+    assert controller.project.find("scene_001.png").status == "unlabelled"
+    dialog.close()
+    controller.shutdown()
