@@ -30,6 +30,7 @@ from .dialogs import ProjectDirQuestion
 from .icons import app_icon
 from .settings import AppSettings
 from .thumbnails import ThumbnailLoader
+from .transfer import open_export_dialog, open_import_dialog
 from .widgets.browser import ImageBrowser
 from .widgets.canvas import Canvas
 from .widgets.class_panel import ClassPanel
@@ -153,6 +154,10 @@ class MainWindow(QMainWindow):
                                            [key], tip, checkable=True)
         a.classes = [self._action(f"Class {n}", lambda _=False, n=n: self.class_panel.select_by_key(n),
                                   [str(n)]) for n in range(1, 10)]
+        a.import_masks = self._action("&Import masks…", lambda: open_import_dialog(self), ["Ctrl+I"],
+                                      "Import masks from a folder or a COCO / labelme JSON file")
+        a.export_masks = self._action("&Export masks…", lambda: open_export_dialog(self), ["Ctrl+E"],
+                                      "Export masks for other tools (PNG, VOC, CamVid, COCO, labelme)")
         a.about = self._action("&About segstudio", self._about)
         self.actions_ = a
 
@@ -163,6 +168,9 @@ class MainWindow(QMainWindow):
             file_menu.addAction(act)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(a.import_masks)
+        file_menu.addAction(a.export_masks)
         file_menu.addSeparator()
         file_menu.addAction(a.close)
         file_menu.addAction(a.quit)
