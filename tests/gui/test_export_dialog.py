@@ -97,7 +97,12 @@ def test_export_coco_and_voc_through_the_window(qtbot, window, tmp_path):
                            predicted={2})
     open_and_wait(qtbot, window, folder)
     window.settings.set_value(FOLDER_KEY, "")
-    dialog = open_export_dialog(window)
+    file_menu = window.menuBar().actions()[0].menu()
+    assert window.actions_.export_masks in file_menu.actions()
+    assert window.actions_.export_masks.shortcut().toString() == "Ctrl+E"
+    window.actions_.export_masks.trigger()
+    dialog = window.findChild(ExportDialog)
+    assert dialog is not None
     qtbot.waitExposed(dialog)
     assert dialog.windowModality() == Qt.WindowModality.WindowModal
     # the live count follows the choices
@@ -286,6 +291,8 @@ def test_closing_the_dialog_while_exporting_cancels_first(qtbot, tmp_path):
 def test_browser_filter_offers_the_listed_images(qtbot, window, tmp_path):
     folder = tmp_path / "streets"
     expected = make_scenes(folder, 4, human={0: "corrected", 2: "corrected", 3: "reviewed"})
+    assert open_export_dialog(window) is None  # no project yet: a note, no dialog
+    assert "Open a project first" in window.statusBar().currentMessage()
     open_and_wait(qtbot, window, folder)
     window.browser.set_status_filter("reviewed")
     dialog = open_export_dialog(window)

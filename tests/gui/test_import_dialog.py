@@ -12,7 +12,7 @@ from segstudio.core.formats import export_masks
 from segstudio.core.project import Project
 from segstudio.core.sample import CAR, IGNORE, SAMPLE_CLASSES
 from segstudio.gui.settings import AppSettings
-from segstudio.gui.transfer import ImportDialog, open_import_dialog
+from segstudio.gui.transfer import ImportDialog
 from segstudio.gui.transfer.import_dialog import UNLABELLED
 
 from .conftest import open_and_wait
@@ -45,7 +45,9 @@ def test_labelme_then_coco_with_a_mapping_and_overwrite(qtbot, window, tmp_path)
         export_masks(project, tmp_path / "coco", "coco")
     b = second_project(tmp_path, a)
     open_and_wait(qtbot, window, b, relpath="scene_000.png")
-    dialog = open_import_dialog(window)
+    assert window.actions_.import_masks.shortcut().toString() == "Ctrl+I"
+    window.actions_.import_masks.trigger()
+    dialog = window.findChild(ImportDialog)
     qtbot.waitExposed(dialog)
 
     # the source's format is detected on a worker
@@ -131,5 +133,40 @@ def test_bad_sources_are_messages_in_the_dialog(qtbot, tmp_path):
     run_import(qtbot, dialog)
     assert "not COCO JSON" in dialog.panel.error.text() and dialog.report is None
     assert controller.project.find("scene_001.png").status == "unlabelled"
+    dialog.close()
+    controller.shutdown()
+
+
+def test_cancelled_import_keeps_what_it_imported(qtbot, tmp_path):
+    a = tmp_path / "a"
+    n = 150
+    masks = make_scenes(a, n, human={i: "corrected" for i in range(n)})
+    with Project.open(a) as project:
+        export_masks(project, tmp_path / "index", "index")
+    b = second_project(tmp_path, a)
+    with Project.open(b) as project:
+        project.set_classes(SAMPLE_CLASSES)  # same classes: no mapping needed
+    controller = open_controller(qtbot, b)
+    dialog = ImportDialog(controller, AppSettings(tmp_path / "s.ini"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.set_source(str(tmp_path / "index"))
+    qtbot.waitUntil(lambda: dialog.detected == "index", timeout=5000)
+    dialog.progressed.connect(lambda d, t: dialog.cancel_button.isEnabled()
+                              and dialog.cancel_button.click())
+    with qtbot.waitSignal(dialog.task_done, timeout=15000) as done:
+        dialog.import_button.click()
+    assert done.args == [True]
+    report = dialog.report
+    assert report.cancelled and 0 < len(report.imported) < n
+    assert dialog.panel.status.text().splitlines()[0].endswith("(cancelled).")
+    assert len(dialog.results.rows) == len(report.imported)
+    project = controller.project
+    saved = {r.relpath for r in project.images() if r.status == "corrected"}
+    assert saved == {f.image for f in report.files if f.action == "imported"}
+    for rel in saved:
+        np.testing.assert_array_equal(project.load_mask(project.find(rel)), masks[rel])
+    qtbot.waitUntil(lambda: sum(r.status == "corrected" for r in controller.records)
+                    == len(saved), timeout=5000)
     dialog.close()
     controller.shutdown()

@@ -173,6 +173,13 @@ class TaskDialog(QDialog):
             super().reject()
         self.task_done.emit(stopped)
 
+    aux_keys: tuple[str, ...] = ()  # runner keys of the dialog's small jobs (counting, detecting)
+
+    def done(self, result: int) -> None:
+        for key in self.aux_keys:  # their results must not reach a closed dialog
+            self.controller.runner.cancel(key)
+        super().done(result)
+
     def reject(self) -> None:
         if self.running:
             self._close_when_done = True

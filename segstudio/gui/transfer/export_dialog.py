@@ -23,7 +23,7 @@ from .jobs import CLASS_TABLE, EXPORT_CHOICES, Count, count_job, export_choice, 
 FOLDER_KEY = "transfer/export_folder"
 FORMAT_KEY = "transfer/export_format"
 
-# which images: (key, label)
+# which images (keys of ExportDialog.scope_buttons)
 SCOPE_ALL, SCOPE_LISTED, SCOPE_SELECTED, SCOPE_CURRENT = "all", "listed", "selected", "current"
 
 
@@ -32,6 +32,8 @@ class ExportDialog(TaskDialog):
 
     ``browser`` (optional) offers the images listed after its filter, its
     selection (``selected_records()``, when it has one) and the current image."""
+
+    aux_keys = ("export-count",)
 
     def __init__(self, controller, settings=None, browser=None, parent: QWidget | None = None):
         super().__init__(controller, parent)

@@ -68,6 +68,10 @@ class MappingTable(QTableWidget):
 
 
 class ImportDialog(TaskDialog):
+    """Import masks into ``controller.project``; refreshes the browser and the image on screen."""
+
+    aux_keys = ("import-detect",)
+
     def __init__(self, controller, settings=None, parent: QWidget | None = None):
         super().__init__(controller, parent)
         self.settings = settings
@@ -293,9 +297,9 @@ class ImportDialog(TaskDialog):
         self.report = report = result
         self.mapping_box.setVisible(False)
         self.import_button.setText("Import")
-        head = "Cancelled. " if report.cancelled else ""
-        self.panel.finish(head + report.summary()[0].upper() + report.summary()[1:] + "."
-                          + ("".join(f"\n{n}" for n in report.notes)))
+        summary = report.summary()
+        lines = [summary[:1].upper() + summary[1:] + "."]
+        self.panel.finish("\n".join(lines + list(report.notes)))
         base = Path(self.source.text().strip())
         base = base if base.is_dir() else base.parent
         self.results.set_rows([(shorten(f.file, base), f.image or "", f.action, f.reason)
