@@ -5,6 +5,14 @@ current :class:`ImageDocument` and the overlay style; it runs every slow step
 (opening and scanning, image decoding, class remapping) on workers and tells
 the widgets through signals.  Widgets never talk to each other directly: the
 main window wires them to this object.
+
+After an image is shown, its neighbours (``controller.neighbours(rec)``, set
+by the window to the browser's order) are prefetched into a small cache
+(:mod:`.prefetch`), so the next image shows without waiting for its decode.
+``document_hooks`` (callables taking the document) run on every document
+just before ``document_loaded`` (the editor puts its in-memory mask there).
+``about_to_close`` is emitted before a project closes and ``masks_rewriting``
+before a class deletion rewrites every mask file (the editor saves first).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from ..core.errors import ClassTableError, SegStudioError
 from ..core.project import ImageRecord, Project, resolve_project_dir
 from .document import ImageDocument, load_document
 from .overlay import OverlayStyle
+from .prefetch import Prefetcher
 from .workers import TaskRunner
 
 STYLE_SETTING = "gui.overlay"
@@ -55,6 +64,8 @@ class ProjectController(QObject):
     document_loaded = Signal(object)    # ImageDocument on screen next
     message = Signal(str)               # one-line note or error for the status bar
     busy = Signal(str, int, int)        # label, done, total of a long task (total 0: finished)
+    about_to_close = Signal()           # the project is about to close (save what is open)
+    masks_rewriting = Signal()          # every mask file is about to be rewritten
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -72,6 +83,10 @@ class ProjectController(QObject):
         self._save_style_timer.timeout.connect(self._save_style)
         self.remapping = False
         self.name_keys: dict[str, tuple] = {}  # natural sort keys by relpath
+        self.document_hooks: list = []
+        self.prefetch = Prefetcher(self)
+        self.prefetch_enabled = True
+        self.neighbours = None  # rec -> [records to prefetch], set by the window
 
     # -- opening and closing ------------------------------------------------------
     def open(self, folder: str | os.PathLike, project_dir: str | os.PathLike | None = None) -> None:
@@ -107,6 +122,9 @@ class ProjectController(QObject):
 
     def close_project(self) -> None:
         """Stop the project's work and close it (quick when nothing runs)."""
+        if self.project is not None:
+            self.about_to_close.emit()
+        self.prefetch.clear()
         for runner in (self.runner, self.loader):
             runner.cancel()
         if self.project is None:
@@ -133,6 +151,7 @@ class ProjectController(QObject):
         self.close_project()
         self.runner.shutdown(3000)
         self.loader.shutdown(3000)
+        self.prefetch.shutdown()
 
     # -- images ---------------------------------------------------------------------
     def show_image(self, rec: ImageRecord | None) -> None:
@@ -143,8 +162,23 @@ class ProjectController(QObject):
         self.current_changed.emit(rec)
         if rec is None:
             self.loader.cancel("document")
+            self.prefetch.want(None)
             self.document = None
             self.document_loaded.emit(None)
+            return
+        doc = self.prefetch.take(self.project, rec)
+        if doc is not None:
+            self.loader.cancel("document")
+            self.prefetch.want(None)
+            self._loaded(doc)
+            return
+        if self.prefetch.want(rec.id, self._prefetched, lambda: self._load(rec)):
+            self.loader.cancel("document")  # its load is under way: wait for that one
+            return
+        self._load(rec)
+
+    def _load(self, rec: ImageRecord) -> None:
+        if self.project is None or self.current is None or self.current.id != rec.id:
             return
         project, style = self.project, self.style
         outlines, difference = style.outline, style.difference
@@ -152,13 +186,27 @@ class ProjectController(QObject):
             lambda ctx: load_document(project, rec, outlines, difference, ctx.check),
             key="document", on_result=self._loaded, priority=10)
 
+    def _prefetched(self, doc: ImageDocument) -> None:
+        if self.current is not None and self.current.id == doc.rec.id:
+            doc.rec = self.current
+            self._loaded(doc)
+
     def _loaded(self, doc: ImageDocument) -> None:
+        for hook in self.document_hooks:
+            hook(doc)
         self.document = doc
         self.document_loaded.emit(doc)
         if doc.error:
             self.message.emit(doc.error)
         for warning in doc.warnings:
             self.message.emit(warning)
+        self._prefetch_neighbours(doc.rec)
+
+    def _prefetch_neighbours(self, rec: ImageRecord) -> None:
+        if not self.prefetch_enabled or self.neighbours is None or self.project is None:
+            return
+        self.prefetch.request(self.project, [r for r in self.neighbours(rec) if r is not None],
+                              self.style.outline, self.style.difference)
 
     def reload_current(self) -> None:
         if self.current is not None and self.project is not None:
@@ -182,6 +230,7 @@ class ProjectController(QObject):
     def update_record(self, rec: ImageRecord) -> None:
         """A record changed (e.g. the editor saved a mask): tell the browser."""
         self.records = [rec if r.id == rec.id else r for r in self.records]
+        self.prefetch.invalidate(rec.id)
         if self.current is not None and self.current.id == rec.id:
             self.current = rec
         self.record_updated.emit(rec)
@@ -267,6 +316,8 @@ class ProjectController(QObject):
                 self.remapping = False
                 self.busy.emit(label, 0, 0)
 
+        self.masks_rewriting.emit()
+        self.prefetch.clear()
         self.runner.submit(lambda ctx: project.remap_class(class_id, target_id, ctx.progress),
                            on_result=finished, on_error=failed, on_progress=progress,
                            on_finished=stopped)

@@ -8,6 +8,8 @@ Seams for later parts:
 * ``window.controller`` has the project, the current record and document,
   and ``controller.runner`` for background jobs (see workers.py).
 * ``window.class_panel.active_class_changed(int)`` is the class to paint with.
+* ``window.editor`` is the mask editor (segstudio/gui/editor), made in
+  ``_setup_editor``: its tool bar, Edit menu and autosave.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from .widgets.welcome import WelcomeView
 # (style field, text, shortcut, tip)
 LAYER_TOGGLES = (
     ("show_mask", "Human mask", "M", "Show the human mask"),
-    ("show_prediction", "Prediction", "P", "Show the model's prediction"),
+    ("show_prediction", "Prediction", "Shift+P", "Show the model's prediction"),  # P: polygon
     ("outline", "Outlines", "O", "Draw class boundaries only"),
     ("difference", "Difference", "X", "Highlight pixels where prediction and mask disagree"),
     ("uncertainty", "Uncertainty", "U", "Heat map of the prediction's uncertainty"),
@@ -72,6 +74,7 @@ class MainWindow(QMainWindow):
         self._setup_toolbar()
         self._setup_statusbar()
         self._connect_controller()
+        self._setup_editor()
         self._restore_geometry()
         self._show_welcome()
 
@@ -224,6 +227,19 @@ class MainWindow(QMainWindow):
         self.canvas.pixel_hovered.connect(self._pixel_hovered)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"Zoom {z * 100:.0f} %"))
 
+    def _setup_editor(self) -> None:
+        from .editor import EditorController
+
+        self.editor = EditorController(self)
+        self.controller.neighbours = self._neighbour_records
+
+    def _neighbour_records(self, rec: ImageRecord) -> list[ImageRecord]:
+        """The next and previous image of the browser's list (prefetched)."""
+        model = self.browser.model
+        row = model.row_of(rec.id)
+        return [] if row is None else [r for r in (model.record(row + 1), model.record(row - 1))
+                                       if r is not None]
+
     # -- wiring --------------------------------------------------------------------------
     def _connect_controller(self) -> None:
         c = self.controller
@@ -285,7 +301,7 @@ class MainWindow(QMainWindow):
         self.actions_.layers["uncertainty"].setEnabled(doc is not None and doc.uncertainty is not None)
         if doc is not None:
             name = doc.rec.relpath
-            self.setWindowTitle(f"{name} — {self.controller.project.root.name} — segstudio"
+            self.setWindowTitle(f"{name}[*] — {self.controller.project.root.name} — segstudio"
                                 if self.controller.project else "segstudio")
 
     def _style_changed(self, style) -> None:
@@ -367,7 +383,8 @@ class MainWindow(QMainWindow):
             on_error=lambda msg: self._open_failed(f"the sample project could not be made: {msg}"))
 
     def close_project(self) -> None:
-        self.controller.close_project()
+        if self.editor.can_close():  # edits are saved first
+            self.controller.close_project()
 
     def next_image(self) -> None:
         self.browser.select_next(1)
@@ -426,11 +443,15 @@ class MainWindow(QMainWindow):
 
     # -- closing ---------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        if not self.editor.can_close():  # an edit could not be saved and the user stays
+            event.ignore()
+            return
         t0 = time.perf_counter()
         state = self.saveState() if self._project_view else self._dock_state
         self.settings.save_window(self.saveGeometry(), state)
         self.thumbs.shutdown()
         self.controller.shutdown()
+        self.editor.shutdown()
         self.settings.sync()
         self.close_seconds = time.perf_counter() - t0
         event.accept()

@@ -1,0 +1,18 @@
+"""The mask editor (issue 5, GUI half): tools, undo per image, autosave, provenance.
+
+Modules:
+
+* :mod:`.controller` -- :class:`EditorController`, made once by the main window
+  (``window.editor``): tool options, editing entry points, provenance actions;
+* :mod:`.session` -- per-image mask + QUndoStack (one QUndoGroup), the undo command;
+* :mod:`.autosave` -- saves off the GUI thread, 2 s after the last change, in order;
+* :mod:`.brush_tools`, :mod:`.shape_tools`, :mod:`.click_tools`,
+  :mod:`.grabcut_tool` -- the canvas tools (on :mod:`.base`);
+* :mod:`.toolbar` -- actions, tool bar, tool options, Edit menu.
+
+The pixel rules of every tool are the core's (:mod:`segstudio.core.edits`).
+"""
+
+from .controller import EditorController
+
+__all__ = ["EditorController"]

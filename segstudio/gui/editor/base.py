@@ -1,0 +1,196 @@
+"""What every editing tool shares: the editor it works for and overlay items.
+
+A tool is a :class:`~segstudio.gui.widgets.tools.CanvasTool` that asks its
+editor (:class:`~segstudio.gui.editor.controller.EditorController`) for the
+mask to edit (``editor.begin_edit()``: the session of the image on screen,
+created on the first edit from the human mask, else a copy of the
+prediction, else all unlabelled), writes into it through the core edit
+functions, repaints the dirty rectangle (``editor.repaint``) and hands the
+finished :class:`~segstudio.core.history.Patch` to ``editor.commit`` (one
+undo step).
+
+Overlay items (brush outline, polygon in progress) live in the canvas scene
+above the mask layers; lines are cosmetic (one screen pixel at any zoom),
+drawn twice (dark under light) so they show on any image.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem
+
+from ..widgets.tools import CanvasTool
+
+if TYPE_CHECKING:
+    from .controller import EditorController
+
+OVERLAY_Z = 1000
+LIGHT = QColor(255, 255, 255, 230)
+DARK = QColor(0, 0, 0, 200)
+
+
+def _pens(light: QColor = LIGHT) -> tuple[QPen, QPen]:
+    under = QPen(DARK, 3)
+    under.setCosmetic(True)
+    over = QPen(light, 1)
+    over.setCosmetic(True)
+    return under, over
+
+
+class BrushOutline(QGraphicsItem):
+    """A circle around the pixels a round brush of ``radius`` covers at a pixel."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setZValue(OVERLAY_Z)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._r = 0.5
+        self.pad = 2.0  # scene units the pens reach out of the circle (3 screen px)
+
+    def set_pad(self, pad: float) -> None:
+        if abs(pad - self.pad) > 1e-9:
+            self.prepareGeometryChange()
+            self.pad = pad
+
+    def set_radius(self, radius: int) -> None:
+        r = radius + 0.5  # pixel centres within radius: the disc's edge lies half a pixel out
+        if r != self._r:
+            self.prepareGeometryChange()
+            self._r = r
+
+    def place(self, x: int, y: int) -> None:
+        """Centre on pixel (x, y)."""
+        pos = QPointF(x + 0.5, y + 0.5)
+        if self.pos() != pos:
+            self.setPos(pos)
+
+    def boundingRect(self) -> QRectF:
+        m = self._r + self.pad
+        return QRectF(-m, -m, 2 * m, 2 * m)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        r = self._r
+        for pen in _pens():
+            painter.setPen(pen)
+            painter.drawEllipse(QPointF(0, 0), r, r)
+
+
+class PathOverlay(QGraphicsItem):
+    """A polyline or polygon (image coordinates) with an optional rubber band end."""
+
+    def __init__(self, closed: bool = False, light: QColor = LIGHT) -> None:
+        super().__init__()
+        self.setZValue(OVERLAY_Z)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.closed = closed
+        self.light = light
+        self._path = QPainterPath()
+        self._rect = QRectF()
+        self.pad = 2.0
+
+    def set_pad(self, pad: float) -> None:
+        self.pad = pad
+
+    def set_points(self, points: list[QPointF], rubber: QPointF | None = None) -> None:
+        path = QPainterPath()
+        pts = list(points) + ([rubber] if rubber is not None else [])
+        if pts:
+            path.moveTo(pts[0])
+            for p in pts[1:]:
+                path.lineTo(p)
+            if self.closed and len(pts) > 2:
+                path.closeSubpath()
+        self.prepareGeometryChange()
+        self._path = path
+        self._rect = path.boundingRect().adjusted(-self.pad, -self.pad, self.pad, self.pad)
+
+    def set_rect(self, rect: QRectF | None) -> None:
+        path = QPainterPath()
+        if rect is not None:
+            path.addRect(rect)
+        self.prepareGeometryChange()
+        self._path = path
+        self._rect = path.boundingRect().adjusted(-self.pad, -self.pad, self.pad, self.pad)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        if self._path.isEmpty():
+            return
+        for pen in _pens(self.light):
+            painter.setPen(pen)
+            painter.drawPath(self._path)
+
+
+def pen_pad(canvas) -> float:
+    """Scene units covered by 2 screen pixels at the canvas's zoom (pen width margin)."""
+    return 2.0 / max(canvas.zoom(), 1e-6) + 0.5
+
+
+def pixel_box(a: QPointF, b: QPointF) -> QRectF:
+    """The rectangle of whole pixels between the pixels under ``a`` and ``b``."""
+    import math
+
+    x0, x1 = sorted((math.floor(a.x()), math.floor(b.x())))
+    y0, y1 = sorted((math.floor(a.y()), math.floor(b.y())))
+    return QRectF(x0, y0, x1 - x0 + 1, y1 - y0 + 1)
+
+
+class EditTool(CanvasTool):
+    """Base of the editor's tools: ``editor`` gives the mask, the class and the options."""
+
+    name = "edit"
+    label = "Edit"
+    shortcut = ""
+    tip = ""
+    cursor = Qt.CursorShape.CrossCursor
+
+    def __init__(self, editor: "EditorController") -> None:
+        super().__init__()
+        self.editor = editor
+        self._items: list[QGraphicsItem] = []
+
+    # -- overlay items --------------------------------------------------------------
+    def add_item(self, item: QGraphicsItem) -> QGraphicsItem:
+        if self.canvas is not None:
+            self.canvas.scene().addItem(item)
+        self._items.append(item)
+        return item
+
+    def activate(self, canvas) -> None:
+        super().activate(canvas)
+        for item in self._items:
+            if item.scene() is None:
+                canvas.scene().addItem(item)
+
+    def deactivate(self) -> None:
+        self.abort()
+        for item in self._items:
+            if item.scene() is not None:
+                item.scene().removeItem(item)
+        super().deactivate()
+
+    # -- state ----------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """An operation is in progress (a stroke held, a polygon being drawn)."""
+        return False
+
+    @property
+    def holds_mask(self) -> bool:
+        """The operation in progress has already written into the mask (a held stroke)."""
+        return False
+
+    def abort(self) -> None:
+        """Drop the operation in progress; the mask is as before it."""
+
+    def options_changed(self) -> None:
+        """Brush size, tolerance or class changed."""
+
+    def document_changed(self) -> None:
+        """Another image is on screen: drop what was in progress on the old one."""
+        self.abort()

@@ -1,0 +1,164 @@
+"""Round brush tools: brush, eraser, accept prediction, replace class.
+
+All four drag a :class:`~segstudio.core.edits.BrushStroke` over the mask:
+every mouse position extends the stroke with the segment from the previous
+one (continuous at any mouse speed), only the segment's dirty rectangle is
+repainted, and the release makes the stroke one undo step.  Esc during a
+drag takes the stroke back.  The outline shows the exact disc of the brush
+around the pixel under the cursor; [ and ] change the size.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from ...core import edits
+from .base import BrushOutline, EditTool, pen_pad
+
+
+class StrokeTool(EditTool):
+    """Left drag paints a stroke made by :meth:`make_stroke`."""
+
+    def __init__(self, editor) -> None:
+        super().__init__(editor)
+        self.outline = self.add_item(BrushOutline())
+        self.outline.setVisible(False)
+        self._stroke: edits.BrushStroke | None = None
+        self._session = None
+
+    def make_stroke(self, session) -> edits.BrushStroke | None:
+        raise NotImplementedError
+
+    @property
+    def busy(self) -> bool:
+        return self._stroke is not None
+
+    @property
+    def holds_mask(self) -> bool:
+        return self._stroke is not None
+
+    def options_changed(self) -> None:
+        self.outline.set_radius(self.editor.radius)
+
+    def activate(self, canvas) -> None:
+        super().activate(canvas)
+        self.outline.set_radius(self.editor.radius)
+
+    def _show_outline(self, ev) -> None:
+        self.outline.set_pad(pen_pad(self.canvas))
+        self.outline.set_radius(self.editor.radius)
+        self.outline.place(ev.x, ev.y)
+        self.outline.setVisible(True)
+
+    def mouse_press(self, ev) -> bool:
+        if ev.button != Qt.MouseButton.LeftButton:
+            return False
+        if self._stroke is not None:
+            return True
+        self._show_outline(ev)
+        session = self.editor.begin_edit()
+        if session is None:
+            return True
+        stroke = self.make_stroke(session)
+        if stroke is None:
+            return True
+        self._stroke, self._session = stroke, session
+        self.editor.repaint(session, stroke.add_point(ev.pos.x(), ev.pos.y()))
+        return True
+
+    def mouse_move(self, ev) -> bool:
+        self._show_outline(ev)
+        if self._stroke is None:
+            return True
+        self.editor.repaint(self._session, self._stroke.add_point(ev.pos.x(), ev.pos.y()))
+        return True
+
+    def mouse_release(self, ev) -> bool:
+        if ev.button != Qt.MouseButton.LeftButton or self._stroke is None:
+            return False
+        self.editor.repaint(self._session, self._stroke.add_point(ev.pos.x(), ev.pos.y()))
+        self._commit()
+        return True
+
+    def _commit(self) -> None:
+        stroke, session = self._stroke, self._session
+        self._stroke = self._session = None
+        self.editor.commit(session, stroke.finish())
+
+    def key_press(self, event) -> bool:
+        if event.key() == Qt.Key.Key_Escape and self._stroke is not None:
+            self.abort()
+            return True
+        return False
+
+    def abort(self) -> None:
+        if self._stroke is not None:
+            stroke, session = self._stroke, self._session
+            self._stroke = self._session = None
+            self.editor.repaint(session, stroke.cancel())
+
+    def document_changed(self) -> None:
+        # the stroke belongs to the image that was on screen: keep it there as a step
+        if self._stroke is not None:
+            self._commit()
+
+
+class BrushTool(StrokeTool):
+    name = "brush"
+    label = "Brush"
+    shortcut = "B"
+    tip = "Paint the active class with a round brush ([ and ] change the size)"
+
+    def make_stroke(self, session):
+        value = self.editor.require_class()
+        if value is None:
+            return None
+        return edits.BrushStroke(session.mask, self.editor.radius, value,
+                                 allowed=self.editor.allowed(), name="Brush")
+
+
+class EraserTool(StrokeTool):
+    name = "eraser"
+    label = "Eraser"
+    shortcut = "E"
+    tip = "Erase to unlabelled (not background): erased pixels are not trained on"
+
+    def make_stroke(self, session):
+        ignore = self.editor.class_table().ignore_index
+        if ignore is None:
+            self.editor.message("this class table has no unlabelled class to erase to; "
+                                "paint a class instead")
+            return None
+        return edits.eraser_stroke(session.mask, self.editor.radius, ignore)
+
+
+class AcceptPredictionTool(StrokeTool):
+    name = "accept"
+    label = "Accept"
+    shortcut = "Y"
+    tip = "Accept the prediction where you brush (copies the model's classes)"
+
+    def make_stroke(self, session):
+        prediction = self.editor.prediction()
+        if prediction is None:
+            self.editor.message("this image has no prediction to accept; predict it first")
+            return None
+        return edits.accept_prediction_stroke(session.mask, self.editor.radius, prediction,
+                                              allowed=self.editor.allowed())
+
+
+class ReplaceClassTool(StrokeTool):
+    name = "replace"
+    label = "Replace"
+    shortcut = "Shift+R"
+    tip = "Replace one class (chosen in the tool options) by the active class where you brush"
+
+    def make_stroke(self, session):
+        value = self.editor.require_class()
+        if value is None:
+            return None
+        src = self.editor.replace_from
+        if src is None:
+            self.editor.message("choose the class to replace in the tool options")
+            return None
+        return edits.replace_class_stroke(session.mask, self.editor.radius, src, value)

@@ -1,0 +1,484 @@
+"""The mask editor of the main window: tools, undo per image, autosave, provenance.
+
+``EditorController(window)`` is made once by the main window
+(``window.editor``).  It owns
+
+* the tools (:attr:`tools`, by name) and the active one (:meth:`set_tool`);
+* the edit sessions (:class:`~.session.SessionStore`: per image mask array
+  + QUndoStack in one QUndoGroup) and the saver (:class:`~.autosave.AutoSaver`);
+* the tool options: :attr:`radius`, :attr:`tolerance`, :attr:`preserve`,
+  :attr:`replace_from`, and the class to paint (the class panel's active class);
+* the actions of the Edit menu and the editor tool bar (:mod:`.toolbar`).
+
+Provenance.  Editing an image that has no human mask starts from a copy of
+its prediction (the prediction stays its own layer), or from an all
+unlabelled mask; the first save makes it "corrected" (a "reviewed" image
+stays reviewed).  "Mark reviewed" saves with status reviewed; "Reset to
+prediction" moves the human mask to the project's trash folder.
+
+Preserve other classes: only unlabelled pixels and background pixels change,
+where background is the class named "background" (any case) if there is one,
+else id 0 unless id 0 is the unlabelled class.  It applies to the brush, the
+fills, polygon/lasso/rectangle, GrabCut and accept prediction; the eraser and
+replace class have their own rules.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QMessageBox
+
+from ...core import edits
+from ...core.errors import SegStudioError
+from .autosave import AutoSaver
+from .brush_tools import AcceptPredictionTool, BrushTool, EraserTool, ReplaceClassTool
+from .click_tools import EyedropperTool, FillTool
+from .grabcut_tool import GrabCutTool
+from .session import EditSession, SessionStore, qrect
+from .shape_tools import LassoTool, PolygonTool, RectangleTool
+
+TOOL_CLASSES = (BrushTool, EraserTool, FillTool, PolygonTool, LassoTool, RectangleTool,
+                EyedropperTool, AcceptPredictionTool, ReplaceClassTool, GrabCutTool)
+MAX_RADIUS = 400
+SETTING = "editor/"
+
+
+def background_id(table) -> int | None:
+    """The background class of "preserve other classes" (see the module doc)."""
+    info = table.by_name("background")
+    if info is not None and not info.ignore:
+        return info.id
+    return 0 if table.ignore_index != 0 else None
+
+
+class EditorController(QObject):
+    state_changed = Signal()      # unsaved/saving state of the image on screen
+    tool_changed = Signal(str)    # name of the active tool ("" = none)
+    options_changed = Signal()
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.canvas = window.canvas
+        self.controller = window.controller
+        self.class_panel = window.class_panel
+        self.runner = self.controller.runner
+        self.sessions = SessionStore(self)
+        self.sessions.changed.connect(self._mask_touched)
+        self.sessions.before_history_hook = self._before_history
+        self.saver = AutoSaver(lambda: self.controller.project, self)
+        self.saver.set_sessions(lambda: list(self.sessions))
+        self.saver.saved.connect(self._saved)
+        self.saver.failed.connect(lambda _s, msg: self.message(msg))
+        self.saver.state_changed.connect(self.state_changed)
+        self.confirm = self._confirm  # (title, text) -> bool; tests replace it
+
+        settings = window.settings
+        self.radius = _int(settings.value(SETTING + "radius", 8), 8, 0, MAX_RADIUS)
+        self.tolerance = _int(settings.value(SETTING + "tolerance", 0), 0, 0, 255)
+        self.preserve = str(settings.value(SETTING + "preserve", "false")).lower() == "true"
+        self.replace_from: int | None = None
+        self.active_class: int | None = self.class_panel.active_class()
+        self.tools = {cls.name: cls(self) for cls in TOOL_CLASSES}
+        self.tool = None
+        self._allowed_cache: tuple | None = None
+
+        from .toolbar import EditorUI
+        self.ui = EditorUI(self)
+        self._connect()
+
+    def _connect(self) -> None:
+        c = self.controller
+        self.class_panel.active_class_changed.connect(self._active_class_changed)
+        c.document_hooks.append(self._prepare_document)
+        c.document_loaded.connect(self._document_shown)
+        c.current_changed.connect(self._leaving)
+        c.about_to_close.connect(self._project_closing)
+        c.masks_rewriting.connect(self._masks_rewriting)
+        c.classes_changed.connect(self._classes_changed)
+        self.state_changed.connect(self._show_state)
+
+    # -- tools and options ------------------------------------------------------------
+    def set_tool(self, name: str | None) -> None:
+        tool = self.tools.get(name) if name else None
+        if tool is self.tool:
+            return
+        self.tool = tool
+        self.canvas.set_tool(tool)
+        self.tool_changed.emit(name or "")
+        self.canvas.setFocus()
+
+    def set_radius(self, radius: int) -> None:
+        radius = max(0, min(MAX_RADIUS, int(radius)))
+        if radius != self.radius:
+            self.radius = radius
+            self.window.settings.set_value(SETTING + "radius", radius)
+            self._options_changed()
+
+    def grow_radius(self, step: int) -> None:
+        """[ and ]: about 15 % per step, at least one pixel."""
+        r = self.radius
+        delta = max(1, round(r * 0.15))
+        self.set_radius(r + delta if step > 0 else r - delta)
+
+    def set_tolerance(self, tolerance: int) -> None:
+        tolerance = max(0, min(255, int(tolerance)))
+        if tolerance != self.tolerance:
+            self.tolerance = tolerance
+            self.window.settings.set_value(SETTING + "tolerance", tolerance)
+            self._options_changed()
+
+    def set_preserve(self, on: bool) -> None:
+        if bool(on) != self.preserve:
+            self.preserve = bool(on)
+            self.window.settings.set_value(SETTING + "preserve", "true" if on else "false")
+            self._options_changed()
+
+    def set_replace_from(self, class_id: int | None) -> None:
+        if class_id != self.replace_from:
+            self.replace_from = class_id
+            self._options_changed()
+
+    def _options_changed(self) -> None:
+        for tool in self.tools.values():
+            tool.options_changed()
+        self.options_changed.emit()
+
+    def _active_class_changed(self, class_id: int) -> None:
+        self.active_class = class_id
+        self._options_changed()
+
+    def _classes_changed(self, table) -> None:
+        self._allowed_cache = None
+        if self.replace_from is not None and table.by_id(self.replace_from) is None:
+            self.replace_from = None
+        self._options_changed()
+
+    # -- what tools ask -------------------------------------------------------------------
+    def document(self):
+        return self.canvas.document()
+
+    def class_table(self):
+        return self.canvas.class_table()
+
+    def image(self):
+        doc = self.document()
+        return None if doc is None else doc.display
+
+    def prediction(self):
+        doc = self.document()
+        if doc is None or doc.prediction is None or doc.prediction.shape != (doc.height, doc.width):
+            return None
+        return doc.prediction
+
+    def require_class(self) -> int | None:
+        """The class to paint, or None (with a note) when none is chosen."""
+        cid = self.active_class
+        if cid is None or self.class_table().by_id(cid) is None:
+            self.message("choose a class to paint in the class panel (keys 1-9)")
+            return None
+        return cid
+
+    def allowed(self) -> np.ndarray | None:
+        """The "preserve other classes" table, or None when the switch is off."""
+        if not self.preserve:
+            return None
+        table = self.class_table()
+        if self._allowed_cache is None or self._allowed_cache[0] is not table:
+            ignore, bg = table.ignore_index, background_id(table)
+            lut = None if ignore is None and bg is None else edits.preserve_others(ignore, bg)
+            self._allowed_cache = (table, lut)
+        return self._allowed_cache[1]
+
+    def message(self, text: str) -> None:
+        self.window.show_message(text)
+
+    def busy_message(self, text: str) -> None:
+        self.ui.set_busy_text(text)
+
+    # -- editing ------------------------------------------------------------------------------
+    def current_session(self) -> EditSession | None:
+        doc = self.document()
+        return None if doc is None else self.sessions.get(doc.rec.id)
+
+    def begin_edit(self) -> EditSession | None:
+        """The session of the image on screen, made on its first edit; None when the
+        image cannot be edited now (a note says why)."""
+        doc = self.document()
+        if doc is None or not doc.ok or self.controller.project is None:
+            return None
+        if self.controller.remapping:
+            self.message("a class is being deleted; edit again when it is done")
+            return None
+        session = self.sessions.get(doc.rec.id)
+        if session is not None:
+            if doc.mask is not session.mask:
+                self.canvas.set_mask(session.mask)
+            return session
+        on_disk = doc.mask is not None
+        if doc.mask is None:
+            pred = self.prediction()
+            start = pred.copy() if pred is not None else np.full(
+                (doc.height, doc.width), self.class_table().unlabelled_value(), np.uint8)
+            self.canvas.set_mask(start)
+        session = self.sessions.create(doc.rec, self.canvas.mask(), on_disk)
+        self.sessions.activate(doc.rec.id)
+        return session
+
+    def repaint(self, session: EditSession | None, bbox) -> None:
+        """Repaint ``bbox`` (y0, x0, y1, x1) of the session's mask if it is on screen."""
+        if bbox is not None and session is not None and session.mask is self.canvas.mask():
+            self.canvas.mask_changed(qrect(bbox))
+
+    def commit(self, session: EditSession | None, patch) -> bool:
+        """One undo step for an edit already made (and repainted)."""
+        if session is None or patch is None:
+            return False
+        return session.push(patch)
+
+    def apply(self, op, wait_for_tool: bool = False, image_id: int | None = None):
+        """Run ``op(mask) -> Patch | None`` on the image on screen as one undo step."""
+        doc = self.document()
+        if image_id is None and doc is not None:
+            image_id = doc.rec.id
+        if wait_for_tool and self.tool is not None and self.tool.holds_mask:
+            QTimer.singleShot(30, lambda: self.apply(op, True, image_id))
+            return None
+        if doc is None or doc.rec.id != image_id:
+            self.message("an edit was dropped: another image is shown")
+            return None
+        session = self.begin_edit()
+        if session is None:
+            return None
+        try:
+            patch = op(session.mask)
+        except (SegStudioError, ValueError) as exc:
+            self.message(str(exc))
+            return None
+        if patch is not None:
+            self.repaint(session, patch.bbox)
+            self.commit(session, patch)
+        return patch
+
+    def pick_class_at(self, x: float, y: float) -> int | None:
+        """Eyedropper: the class under (x, y) of the mask (else the prediction)."""
+        doc = self.document()
+        if doc is None or not doc.ok:
+            return None
+        source = doc.mask if doc.mask is not None else doc.prediction
+        if source is None:
+            self.message("this image has no mask or prediction to pick a class from")
+            return None
+        cid = edits.pick_class(source, x, y)
+        if cid is None:
+            return None
+        if not self.class_panel.set_active_class(cid):
+            self.message(f"id {cid} under the cursor is not a class of this project")
+            return None
+        return cid
+
+    def undo(self) -> None:
+        self.sessions.group.undo()
+
+    def redo(self) -> None:
+        self.sessions.group.redo()
+
+    # -- session events ------------------------------------------------------------------------
+    def _before_history(self, session: EditSession) -> None:
+        # an undo/redo while a stroke is held: take the stroke back first
+        if self.tool is not None and self.tool.holds_mask:
+            self.tool.abort()
+
+    def _mask_touched(self, session: EditSession, bbox) -> None:
+        self.repaint(session, bbox)
+        self.saver.changed()
+
+    def _saved(self, session: EditSession, rec) -> None:
+        self.controller.update_record(rec)
+        if self.sessions.get(session.image_id) is not session:
+            return
+        doc = self.document()
+        if doc is not None and doc.rec.id == rec.id:
+            doc.rec = rec
+        self._trim()
+
+    def _show_state(self) -> None:
+        session = self.current_session()
+        dirty = session is not None and session.dirty
+        if "[*]" in self.window.windowTitle():  # Qt warns without the placeholder
+            self.window.setWindowModified(dirty)
+        self.ui.show_state(session)
+
+    def _trim(self) -> None:
+        doc = self.document()
+        for session in self.sessions.trim(doc.rec.id if doc is not None else None):
+            if session.dirty and not session.saving:
+                self.saver.save(session)
+
+    # -- documents --------------------------------------------------------------------------------
+    def _prepare_document(self, doc) -> None:
+        """Before a document is shown: an image with a session shows the session's mask."""
+        session = self.sessions.get(doc.rec.id)
+        if session is None or not doc.ok:
+            return
+        if session.mask.shape != (doc.height, doc.width):
+            self.message(f"{doc.rec.relpath} changed size on disk; its undo history was dropped")
+            if session.dirty:
+                self.saver.save(session)
+            self.sessions.drop(doc.rec.id)
+            return
+        if doc.mask is not None and doc.mask.shape == session.mask.shape and \
+                np.array_equal(doc.mask, session.mask):
+            doc.mask = session.mask   # outline/difference layers stay valid
+        else:
+            doc.mask = session.mask
+            doc.outline_mask = None
+            doc.difference = None
+
+    def _document_shown(self, doc) -> None:
+        self.sessions.activate(doc.rec.id if doc is not None and doc.ok else None)
+        self._trim()
+        self.ui.document_shown(doc)
+        self.state_changed.emit()
+
+    def _leaving(self, rec) -> None:
+        """Another image was asked for: save the one on screen now."""
+        doc = self.document()
+        if doc is None or (rec is not None and rec.id == doc.rec.id):
+            return
+        session = self.sessions.get(doc.rec.id)
+        if session is not None:
+            self.saver.save(session)
+
+    # -- provenance actions --------------------------------------------------------------------------
+    def save_now(self) -> None:
+        """Ctrl+S: save the image on screen now."""
+        if self.tool is not None and self.tool.holds_mask:
+            return  # the release saves it
+        session = self.current_session()
+        if session is None or not self.saver.save(session):
+            self.message("nothing to save: every edit is saved")
+
+    def mark_reviewed(self) -> bool:
+        doc = self.document()
+        project = self.controller.project
+        if doc is None or not doc.ok or project is None:
+            return False
+        session = self.sessions.get(doc.rec.id)
+        if session is not None:
+            session.status = "reviewed"
+            self.saver.save(session, status="reviewed")
+            self.message(f"{doc.rec.relpath} is marked reviewed")
+            return True
+        if doc.mask is None and doc.prediction is None:
+            self.message(f"{doc.rec.relpath} has no mask or prediction to mark reviewed; "
+                         "label it first")
+            return False
+        rec = doc.rec
+
+        def done(new_rec):
+            if new_rec is None:
+                return
+            self.controller.update_record(new_rec)
+            shown = self.document()
+            if shown is doc:
+                doc.rec = new_rec
+                if doc.mask is None and doc.prediction is not None:
+                    self.canvas.set_mask(doc.prediction.copy())  # what was saved
+            self.message(f"{rec.relpath} is marked reviewed")
+
+        self.saver.submit(rec.id, lambda: project.set_status(rec, "reviewed"), on_result=done,
+                          on_error=lambda msg: self.message(f"not marked reviewed: {msg}"))
+        return True
+
+    def reset_to_prediction(self) -> bool:
+        doc = self.document()
+        project = self.controller.project
+        if doc is None or not doc.ok or project is None:
+            return False
+        rec = doc.rec
+        session = self.sessions.get(rec.id)
+        if not rec.has_human_mask and (session is None or not session.on_disk) \
+                and doc.mask is None:
+            self.message(f"{rec.relpath} has no human mask to reset")
+            return False
+        has_pred = doc.prediction is not None
+        text = (f"Replace your mask of {rec.relpath} by the "
+                f"{'prediction' if has_pred else 'empty (unlabelled) mask'}?\n\n"
+                f"The current mask is moved to the project's trash folder "
+                f"({project.project_dir / 'trash'}), and this image's undo history is cleared.")
+        if not self.confirm("Reset to prediction", text):
+            return False
+        if self.tool is not None:
+            self.tool.abort()
+        self.sessions.drop(rec.id)
+        self.canvas.set_mask(None)
+        self.state_changed.emit()
+
+        def done(new_rec):
+            if new_rec is None:
+                return
+            self.controller.update_record(new_rec)
+            if self.document() is doc:
+                doc.rec = new_rec
+            self.message(f"{rec.relpath} was reset; the previous mask is in "
+                         f"{project.project_dir / 'trash'}")
+
+        self.saver.submit(rec.id, lambda: project.reset_to_prediction(rec), on_result=done,
+                          on_error=lambda msg: self.message(f"{rec.relpath} was not reset: {msg}"))
+        return True
+
+    def _confirm(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self.window, title, text,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
+    # -- closing ------------------------------------------------------------------------------------
+    def _finish_tool(self) -> None:
+        if self.tool is not None and self.tool.holds_mask:
+            self.tool.document_changed()  # a held stroke becomes an undo step
+
+    def can_close(self) -> bool:
+        """Save every edit and wait for the writes.  When some could not be written,
+        ask whether to close anyway; False keeps the window (and the edits) open."""
+        self._finish_tool()
+        failures = self.saver.flush()
+        if not failures:
+            return True
+        names = ", ".join(s.rec.relpath for s, _ in failures[:5])
+        reason = failures[0][1]
+        return self.confirm("Edits not saved",
+                            f"The edits of {len(failures)} image(s) ({names}) could not be "
+                            f"saved: {reason}\n\nClose anyway and lose them?")
+
+    def _project_closing(self) -> None:
+        self._finish_tool()
+        failures = self.saver.flush()
+        for session, reason in failures:
+            self.message(f"the edits of {session.rec.relpath} were not saved: {reason}")
+        self.saver.reset()
+        self.sessions.clear()
+        self.state_changed.emit()
+
+    def _masks_rewriting(self) -> None:
+        """Class ids are about to be rewritten in every mask file: save, then forget the
+        in-memory masks and their history (their ids would be stale)."""
+        self._finish_tool()
+        if self.tool is not None:
+            self.tool.abort()
+        for session, reason in self.saver.flush():
+            self.message(f"the edits of {session.rec.relpath} were not saved: {reason}")
+        self.sessions.clear()
+        self.state_changed.emit()
+
+    def shutdown(self) -> None:
+        self.saver.shutdown()
+
+
+def _int(value, default: int, lo: int, hi: int) -> int:
+    try:
+        return max(lo, min(hi, int(value)))
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,227 @@
+"""Shape fills: polygon (click points), lasso (drag) and rectangle (drag).
+
+Each fills with the active class in one undo step, using the exact rules of
+:mod:`segstudio.core.edits` (``cv2.fillPoly`` of the pixels under the
+vertices, boundary included; a rectangle includes both corner pixels).
+
+Polygon: left clicks add vertices; double-click or Enter closes and fills;
+Backspace removes the last vertex; Esc cancels.  Lasso and rectangle fill on
+release; Esc during the drag cancels.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, Qt
+
+from ...core import edits
+from .base import EditTool, PathOverlay, pen_pad, pixel_box
+
+MIN_VERTICES = 3
+
+
+def _pixel(p: QPointF) -> tuple[int, int]:
+    return math.floor(p.x()), math.floor(p.y())
+
+
+class PolygonTool(EditTool):
+    name = "polygon"
+    label = "Polygon"
+    shortcut = "P"
+    tip = ("Polygon fill: click the corners, double-click or Enter fills, Backspace removes "
+           "the last corner, Esc cancels")
+
+    def __init__(self, editor) -> None:
+        super().__init__(editor)
+        self.points: list[QPointF] = []
+        self.overlay = self.add_item(PathOverlay())
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.points)
+
+    def _redraw(self, rubber: QPointF | None = None) -> None:
+        if self.canvas is not None:
+            self.overlay.set_pad(pen_pad(self.canvas))
+        self.overlay.set_points([QPointF(p.x(), p.y()) for p in self.points], rubber)
+
+    def _add(self, pos: QPointF) -> None:
+        if not self.points or _pixel(self.points[-1]) != _pixel(pos):
+            self.points.append(QPointF(pos))
+
+    def mouse_press(self, ev) -> bool:
+        if ev.button != Qt.MouseButton.LeftButton:
+            return False
+        self._add(ev.pos)
+        self._redraw()
+        return True
+
+    def mouse_move(self, ev) -> bool:
+        if self.points:
+            self._redraw(ev.pos)
+            return True
+        return False
+
+    def mouse_double_click(self, ev) -> bool:
+        if ev.button != Qt.MouseButton.LeftButton:
+            return False
+        self._add(ev.pos)
+        self.close_polygon()
+        return True
+
+    def key_press(self, event) -> bool:
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.points:
+            self.close_polygon()
+            return True
+        if key == Qt.Key.Key_Escape and self.points:
+            self.abort()
+            return True
+        if key == Qt.Key.Key_Backspace and self.points:
+            self.points.pop()
+            self._redraw()
+            return True
+        return False
+
+    def close_polygon(self) -> bool:
+        """Fill the polygon drawn so far (True when it had enough corners)."""
+        pts = [(p.x(), p.y()) for p in self.points]
+        if len({_pixel(p) for p in self.points}) < MIN_VERTICES:
+            self.editor.message("a polygon needs at least 3 corners; keep clicking, or Esc")
+            return False
+        self.abort()
+        value = self.editor.require_class()
+        if value is not None:
+            allowed = self.editor.allowed()
+            self.editor.apply(lambda mask: edits.fill_polygon(mask, pts, value, allowed=allowed))
+        return True
+
+    def abort(self) -> None:
+        self.points = []
+        self._redraw()
+
+
+class LassoTool(EditTool):
+    name = "lasso"
+    label = "Lasso"
+    shortcut = "L"
+    tip = "Lasso fill: drag around a region; it is filled on release (Esc cancels)"
+
+    def __init__(self, editor) -> None:
+        super().__init__(editor)
+        self.points: list[QPointF] = []
+        self.overlay = self.add_item(PathOverlay(closed=True))
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.points)
+
+    def _redraw(self) -> None:
+        if self.canvas is not None:
+            self.overlay.set_pad(pen_pad(self.canvas))
+        self.overlay.set_points(self.points)
+
+    def mouse_press(self, ev) -> bool:
+        if ev.button != Qt.MouseButton.LeftButton:
+            return False
+        self.points = [QPointF(ev.pos)]
+        self._redraw()
+        return True
+
+    def mouse_move(self, ev) -> bool:
+        if not self.points:
+            return False
+        self.points.append(QPointF(ev.pos))
+        self._redraw()
+        return True
+
+    def mouse_release(self, ev) -> bool:
+        if ev.button != Qt.MouseButton.LeftButton or not self.points:
+            return False
+        self.points.append(QPointF(ev.pos))
+        self._fill()
+        return True
+
+    def _fill(self) -> None:
+        pts = [(p.x(), p.y()) for p in self.points]
+        self.abort()
+        if len({_pixel(QPointF(*p)) for p in pts}) < MIN_VERTICES:
+            return
+        value = self.editor.require_class()
+        if value is not None:
+            allowed = self.editor.allowed()
+            self.editor.apply(lambda mask: edits.fill_lasso(mask, pts, value, allowed=allowed))
+
+    def key_press(self, event) -> bool:
+        if event.key() == Qt.Key.Key_Escape and self.points:
+            self.abort()
+            return True
+        return False
+
+    def abort(self) -> None:
+        self.points = []
+        self._redraw()
+
+
+class RectangleTool(EditTool):
+    name = "rectangle"
+    label = "Rectangle"
+    shortcut = "R"
+    tip = "Rectangle fill: drag from corner to corner (both corner pixels are filled)"
+
+    def __init__(self, editor) -> None:
+        super().__init__(editor)
+        self.start: QPointF | None = None
+        self.end: QPointF | None = None
+        self.overlay = self.add_item(PathOverlay())
+
+    @property
+    def busy(self) -> bool:
+        return self.start is not None
+
+    def _redraw(self) -> None:
+        if self.canvas is not None:
+            self.overlay.set_pad(pen_pad(self.canvas))
+        self.overlay.set_rect(None if self.start is None else pixel_box(self.start, self.end))
+
+    def mouse_press(self, ev) -> bool:
+        if ev.button != Qt.MouseButton.LeftButton:
+            return False
+        self.start = self.end = QPointF(ev.pos)
+        self._redraw()
+        return True
+
+    def mouse_move(self, ev) -> bool:
+        if self.start is None:
+            return False
+        self.end = QPointF(ev.pos)
+        self._redraw()
+        return True
+
+    def mouse_release(self, ev) -> bool:
+        if ev.button != Qt.MouseButton.LeftButton or self.start is None:
+            return False
+        self.end = QPointF(ev.pos)
+        self._fill()
+        return True
+
+    def _fill(self) -> None:
+        if self.start is None:
+            return
+        c0, c1 = (self.start.x(), self.start.y()), (self.end.x(), self.end.y())
+        self.abort()
+        value = self.editor.require_class()
+        if value is not None:
+            allowed = self.editor.allowed()
+            self.editor.apply(lambda mask: edits.fill_rect(mask, c0, c1, value, allowed=allowed))
+
+    def key_press(self, event) -> bool:
+        if event.key() == Qt.Key.Key_Escape and self.start is not None:
+            self.abort()
+            return True
+        return False
+
+    def abort(self) -> None:
+        self.start = self.end = None
+        self._redraw()

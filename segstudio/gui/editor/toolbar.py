@@ -1,0 +1,230 @@
+"""The editor's actions, tool bar, tool options, Edit menu and status label.
+
+Shortcuts: V view (no tool), B brush, E eraser, F fill, P polygon, L lasso,
+R rectangle, I eyedropper, Y accept prediction, Shift+R replace class,
+G GrabCut; [ and ] brush size; Ctrl+Z undo, Ctrl+Shift+Z / Ctrl+Y redo;
+Ctrl+S save now; Ctrl+Return mark reviewed.  Keys 1-9 (the class panel's)
+choose the class to paint.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSignalBlocker, QSize, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox, QToolBar
+
+from ..widgets.class_panel import swatch_icon
+
+if TYPE_CHECKING:
+    from .controller import EditorController
+    from .session import EditSession
+
+
+class EditorUI:
+    """Builds and updates the editor's widgets; holds no editing state."""
+
+    def __init__(self, editor: "EditorController"):
+        self.editor = editor
+        win = editor.window
+        self.window = win
+        group = editor.sessions.group
+
+        self.undo = group.createUndoAction(win, "Undo")
+        self.undo.setShortcuts([QKeySequence("Ctrl+Z")])
+        self.redo = group.createRedoAction(win, "Redo")
+        self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for act in (self.undo, self.redo):
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            win.addAction(act)
+        self.save = self._action("&Save now", editor.save_now, ["Ctrl+S"],
+                                 "Save the mask of this image now (edits also save by themselves)")
+        self.reviewed = self._action("Mark &reviewed", editor.mark_reviewed, ["Ctrl+Return"],
+                                     "Mark this image's mask as reviewed")
+        self.reset = self._action("Reset to &prediction…", editor.reset_to_prediction, [],
+                                  "Replace the human mask by the prediction (the mask goes to "
+                                  "the project's trash folder)")
+        self.smaller = self._action("Brush smaller", lambda: editor.grow_radius(-1), ["["],
+                                    "Smaller brush")
+        self.larger = self._action("Brush larger", lambda: editor.grow_radius(1), ["]"],
+                                   "Larger brush")
+        self.preserve = self._action("Preserve other &classes", editor.set_preserve, [],
+                                     "Paint only over unlabelled and background pixels",
+                                     checkable=True, toggled=True)
+        self.preserve.setIconText("Preserve")
+        self.preserve.setChecked(editor.preserve)
+
+        self.tool_group = QActionGroup(win)
+        self.tool_group.setExclusive(True)
+        self.tool_actions: dict[str, QAction] = {}
+        view = self._action("View", lambda: editor.set_tool(None), ["V"],
+                            "View only: clicks do not edit", checkable=True)
+        view.setChecked(True)
+        self.tool_actions[""] = view
+        self.tool_group.addAction(view)
+        for name, tool in editor.tools.items():
+            act = self._action(tool.label, lambda _=False, n=name: editor.set_tool(n),
+                               [tool.shortcut], tool.tip, checkable=True)
+            self.tool_actions[name] = act
+            self.tool_group.addAction(act)
+        editor.tool_changed.connect(self._tool_changed)
+        self._build_options()
+        self._build_toolbar()
+        self._build_menu()
+        self.state_label = QLabel(win)
+        self.state_label.setMinimumWidth(120)
+        win.statusBar().addPermanentWidget(self.state_label)
+        self.busy_label = QLabel(win)
+        win.statusBar().addPermanentWidget(self.busy_label)
+        editor.options_changed.connect(self._sync_options)
+        c = editor.controller
+        c.project_opened.connect(lambda _p: self.toolbar.setVisible(True))
+        c.project_closed.connect(lambda: self.toolbar.setVisible(False))
+        c.opening.connect(lambda _f: self.toolbar.setVisible(False))
+        c.classes_changed.connect(self._fill_classes)
+        self.toolbar.setVisible(False)
+        self.document_shown(None)
+
+    def _action(self, text, slot, shortcuts, tip, checkable=False, toggled=False) -> QAction:
+        win = self.window
+        act = QAction(text, win)
+        if shortcuts:
+            act.setShortcuts([QKeySequence(s) for s in shortcuts])
+            act.setToolTip(f"{tip} ({shortcuts[0]})")
+        else:
+            act.setToolTip(tip)
+        act.setStatusTip(tip)
+        act.setCheckable(checkable)
+        (act.toggled if toggled else act.triggered).connect(slot)
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        win.addAction(act)
+        return act
+
+    def _build_options(self) -> None:
+        e, win = self.editor, self.window
+        self.radius = QSpinBox(win)
+        self.radius.setRange(0, 400)
+        self.radius.setSuffix(" px")
+        self.radius.setToolTip("Brush radius in image pixels ([ and ])")
+        self.radius.setValue(e.radius)
+        self.radius.valueChanged.connect(e.set_radius)
+        self.tolerance = QSpinBox(win)
+        self.tolerance.setRange(0, 255)
+        self.tolerance.setToolTip("Fill tolerance: 0 fills the clicked class; above 0, image "
+                                  "colours within this distance of the clicked pixel")
+        self.tolerance.setValue(e.tolerance)
+        self.tolerance.valueChanged.connect(e.set_tolerance)
+        self.replace_from = QComboBox(win)
+        self.replace_from.setToolTip("The class the Replace tool turns into the active class")
+        self.replace_from.currentIndexChanged.connect(
+            lambda _i: e.set_replace_from(self.replace_from.currentData()))
+        self.preserve_box = QCheckBox("Preserve others", win)
+        self.preserve_box.setToolTip(self.preserve.toolTip())
+        self.preserve_box.setChecked(e.preserve)
+        self.preserve_box.toggled.connect(self.preserve.setChecked)
+        self.preserve.toggled.connect(self.preserve_box.setChecked)
+
+    def _build_toolbar(self) -> None:
+        win = self.window
+        bar = QToolBar("Editor", win)
+        bar.setObjectName("toolbar-editor")
+        bar.setIconSize(QSize(18, 18))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar.addAction(self.undo)
+        bar.addAction(self.redo)
+        bar.addSeparator()
+        for act in self.tool_actions.values():
+            bar.addAction(act)
+        bar.addSeparator()
+        for label, widget in (("Size", self.radius), ("Tolerance", self.tolerance),
+                              ("Replace", self.replace_from)):
+            bar.addWidget(QLabel(f" {label} ", bar))
+            bar.addWidget(widget)
+        bar.addWidget(self.preserve_box)
+        bar.addSeparator()
+        bar.addAction(self.reviewed)
+        win.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        win.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.toolbar = bar
+
+    def _build_menu(self) -> None:
+        win = self.window
+        bar = win.menuBar()
+        view = next((a for a in bar.actions() if a.text().replace("&", "") == "View"), None)
+        menu = win.menuBar().addMenu("&Edit")
+        if view is not None:  # File, Edit, View ... as everywhere
+            bar.removeAction(menu.menuAction())
+            bar.insertAction(view, menu.menuAction())
+        for act in (self.undo, self.redo):
+            menu.addAction(act)
+        menu.addSeparator()
+        for act in (self.save, self.reviewed, self.reset):
+            menu.addAction(act)
+        menu.addSeparator()
+        tools = menu.addMenu("&Tools")
+        for act in self.tool_actions.values():
+            tools.addAction(act)
+        for act in (self.smaller, self.larger, self.preserve):
+            menu.addAction(act)
+        self.menu = menu
+
+    # -- updates ------------------------------------------------------------------------
+    def _tool_changed(self, name: str) -> None:
+        act = self.tool_actions.get(name)
+        if act is not None and not act.isChecked():
+            act.setChecked(True)
+
+    def _sync_options(self) -> None:
+        e = self.editor
+        for widget, value in ((self.radius, e.radius), (self.tolerance, e.tolerance)):
+            if widget.value() != value:
+                with _Blocked(widget):
+                    widget.setValue(value)
+        if self.preserve.isChecked() != e.preserve:
+            self.preserve.setChecked(e.preserve)
+        idx = self.replace_from.findData(e.replace_from)
+        if idx >= 0 and idx != self.replace_from.currentIndex():
+            with _Blocked(self.replace_from):
+                self.replace_from.setCurrentIndex(idx)
+
+    def _fill_classes(self, table) -> None:
+        combo = self.replace_from
+        with _Blocked(combo):
+            combo.clear()
+            for c in table.classes:
+                combo.addItem(swatch_icon(c.color), c.name, c.id)
+        idx = combo.findData(self.editor.replace_from)
+        if idx < 0 and combo.count():
+            idx = 0
+        combo.setCurrentIndex(idx)
+        self.editor.set_replace_from(combo.currentData() if idx >= 0 else None)
+
+    def document_shown(self, doc) -> None:
+        ok = doc is not None and doc.ok
+        for act in (self.save, self.reviewed, self.reset):
+            act.setEnabled(ok)
+
+    def show_state(self, session: "EditSession | None") -> None:
+        if session is None:
+            text = ""
+        elif session.dirty:
+            text = "● Unsaved changes" if not session.saving else "Saving …"
+        else:
+            text = "All changes saved"
+        self.state_label.setText(text)
+
+    def set_busy_text(self, text: str) -> None:
+        self.busy_label.setText(text)
+
+
+class _Blocked:
+    def __init__(self, obj):
+        self._obj = obj
+        self._blocker = None
+
+    def __enter__(self):
+        self._blocker = QSignalBlocker(self._obj)
+
+    def __exit__(self, *exc):
+        self._blocker.unblock()
