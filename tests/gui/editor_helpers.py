@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from .conftest import open_and_wait
+from .conftest import open_and_wait, wait_document
 
 LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier
@@ -42,7 +42,11 @@ def click(qtbot, canvas, p: QPoint, button=LEFT, modifier=NOMOD) -> tuple[float,
 def open_editor(qtbot, window, folder, relpath: str = "scene_1.png", zoom: float | None = 3.0,
                 center=(60, 40)):
     """Open ``folder`` on ``relpath``, zoomed so image positions are fractional."""
-    open_and_wait(qtbot, window, folder, relpath=relpath)
+    open_and_wait(qtbot, window, folder)
+    if window.canvas.document().rec.relpath != relpath:
+        rec = next(r for r in window.controller.records if r.relpath == relpath)
+        window.browser.select_image(rec.id)
+        wait_document(qtbot, window, relpath)
     canvas = window.canvas
     if zoom is not None:
         canvas.set_zoom(zoom)

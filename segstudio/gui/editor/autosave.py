@@ -57,6 +57,7 @@ class AutoSaver(QObject):
     saved = Signal(object, object)   # EditSession, new ImageRecord (GUI thread)
     failed = Signal(object, str)     # EditSession, message
     state_changed = Signal()         # some session's unsaved/saving state changed
+    settled = Signal(object)         # EditSession with no save in flight any more
 
     def __init__(self, project_getter: Callable, parent: QObject | None = None,
                  interval_ms: int = AUTOSAVE_MS):
@@ -133,6 +134,8 @@ class AutoSaver(QObject):
         def finished(_cancelled: bool):
             session.saving -= 1
             self.state_changed.emit()
+            if not session.saving:
+                self.settled.emit(session)
 
         self.saves_submitted += 1
         self.runner.submit(job, on_result=done, on_error=error, on_finished=finished)

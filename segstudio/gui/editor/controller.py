@@ -72,6 +72,7 @@ class EditorController(QObject):
         self.saver.saved.connect(self._saved)
         self.saver.failed.connect(lambda _s, msg: self.message(msg))
         self.saver.state_changed.connect(self.state_changed)
+        self.saver.settled.connect(lambda _s: self._trim())
         self.confirm = self._confirm  # (title, text) -> bool; tests replace it
 
         settings = window.settings
@@ -301,7 +302,6 @@ class EditorController(QObject):
         doc = self.document()
         if doc is not None and doc.rec.id == rec.id:
             doc.rec = rec
-        self._trim()
 
     def _show_state(self) -> None:
         session = self.current_session()
