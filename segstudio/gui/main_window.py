@@ -370,6 +370,8 @@ class MainWindow(QMainWindow):
                     self.show_message(f"{folder} was not opened: it is read-only and no "
                                       "project folder was chosen")
                     return False
+        if self.controller.project is not None and not self.editor.can_close():
+            return False  # an edit of the open project could not be saved: stay
         self._opening = (folder, project_dir)
         self.controller.open(folder, project_dir)
         return True

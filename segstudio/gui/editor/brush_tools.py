@@ -10,10 +10,23 @@ around the pixel under the cursor; [ and ] change the size.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 
 from ...core import edits
 from .base import BrushOutline, EditTool, pen_pad
+
+
+class _HideOnLeave(QObject):
+    """Hides the brush outline when the pointer leaves the canvas."""
+
+    def __init__(self, outline: BrushOutline):
+        super().__init__()
+        self.outline = outline
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self.outline.setVisible(False)
+        return False
 
 
 class StrokeTool(EditTool):
@@ -25,6 +38,7 @@ class StrokeTool(EditTool):
         self.outline.setVisible(False)
         self._stroke: edits.BrushStroke | None = None
         self._session = None
+        self._leave = _HideOnLeave(self.outline)
 
     def make_stroke(self, session) -> edits.BrushStroke | None:
         raise NotImplementedError
@@ -43,6 +57,13 @@ class StrokeTool(EditTool):
     def activate(self, canvas) -> None:
         super().activate(canvas)
         self.outline.set_radius(self.editor.radius)
+        canvas.viewport().installEventFilter(self._leave)
+
+    def deactivate(self) -> None:
+        if self.canvas is not None:
+            self.canvas.viewport().removeEventFilter(self._leave)
+        self.outline.setVisible(False)
+        super().deactivate()
 
     def _show_outline(self, ev) -> None:
         self.outline.set_pad(pen_pad(self.canvas))

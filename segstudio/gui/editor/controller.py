@@ -73,6 +73,7 @@ class EditorController(QObject):
         self.saver.failed.connect(lambda _s, msg: self.message(msg))
         self.saver.state_changed.connect(self.state_changed)
         self.saver.settled.connect(lambda _s: self._trim())
+        self.sessions.group.cleanChanged.connect(lambda _clean: self.state_changed.emit())
         self.confirm = self._confirm  # (title, text) -> bool; tests replace it
 
         settings = window.settings
