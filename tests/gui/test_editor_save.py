@@ -217,3 +217,31 @@ def test_close_with_an_unsavable_edit_asks_and_keeps_the_window(qtbot, window, s
     assert not window.isVisible()
     with Project.open(folder, scan=False) as p:
         assert np.array_equal(p.load_mask(p.images()[0]), edited)
+
+
+def test_undo_is_saved_too_and_class_deletion_saves_edits_first(qtbot, window, street_project):
+    folder, _images, labels = street_project
+    canvas = open_editor(qtbot, window, folder)
+    ed = window.editor
+    ed.saver.set_interval(50)
+    project = window.controller.project
+    rec = window.controller.current
+    qtbot.keyClick(canvas, Qt.Key.Key_R)
+    window.class_panel.set_active_class(CAR)
+    drag(qtbot, canvas, [view_point(canvas, 60.5, 5.5), view_point(canvas, 110.5, 30.5)])
+    edited = canvas.mask().copy()
+    qtbot.waitUntil(lambda: np.array_equal(project.load_mask(rec), edited), timeout=3000)
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, CTRL)
+    qtbot.waitUntil(lambda: np.array_equal(project.load_mask(rec), labels[0]), timeout=3000)
+    qtbot.keyClick(canvas, Qt.Key.Key_Y, CTRL)
+    # deleting CAR (its pixels become TREE) first saves the redone edit, then rewrites it
+    ed.saver.set_interval(10 ** 7)
+    assert ed.current_session().dirty
+    assert window.controller.delete_class(CAR, TREE)
+    assert len(ed.sessions) == 0
+    want = edited.copy()
+    want[want == CAR] = TREE
+    qtbot.waitUntil(lambda: not window.controller.remapping, timeout=5000)
+    assert np.array_equal(project.load_mask(rec), want)
+    wait_document(qtbot, window, "scene_1.png")
+    qtbot.waitUntil(lambda: np.array_equal(canvas.mask(), want), timeout=5000)

@@ -69,6 +69,8 @@ class AutoSaver(QObject):
         self._sessions: Callable[[], list[EditSession]] = lambda: []
         self.timer = QTimer(self, singleShot=True, interval=interval_ms)
         self.timer.timeout.connect(self.save_all)
+        self.retry = QTimer(self, singleShot=True, interval=RETRY_MS)  # after a failed write
+        self.retry.timeout.connect(self.save_all)
         self.saves_submitted = 0
 
     def set_sessions(self, getter: Callable[[], list[EditSession]]) -> None:
@@ -103,7 +105,8 @@ class AutoSaver(QObject):
             return False
         if not session.dirty and status is None:
             return False
-        if status is None and not session.on_disk and session.stack.index() == 0:
+        if status is None and not session.on_disk and not session.saving \
+                and session.stack.index() == 0:
             # every edit was undone and nothing of this session is on disk: the mask
             # is what it started from (the prediction or unlabelled), nothing to keep
             session.saved_version = session.version
@@ -128,8 +131,8 @@ class AutoSaver(QObject):
         def error(message: str):
             self.failed.emit(session, f"the mask of {rec.relpath} was not saved: {message}; "
                                       "your edits stay open and saving is retried")
-            if not self.timer.isActive():
-                self.timer.start(RETRY_MS)
+            if not self.retry.isActive():
+                self.retry.start()
 
         def finished(_cancelled: bool):
             session.saving -= 1
@@ -153,6 +156,8 @@ class AutoSaver(QObject):
             session.stack.setClean()
         else:
             session.stack.resetClean()  # the disk holds another state than any index
+            if not self.timer.isActive():
+                self.timer.start()      # the newer state still needs its save
         self.saved.emit(session, new_rec)
         self.state_changed.emit()
 
@@ -172,6 +177,7 @@ class AutoSaver(QObject):
         """Save every unsaved session and wait for the writes (closing).  Returns the
         sessions whose newest edits are not on disk, with the reason."""
         self.timer.stop()
+        self.retry.stop()
         self.save_all()
         self.runner.wait(wait_ms)
         failures = []
@@ -195,10 +201,12 @@ class AutoSaver(QObject):
     def reset(self) -> None:
         """The project closed (call after :meth:`flush`): image ids start over."""
         self.timer.stop()
+        self.retry.stop()
         self.runner.wait(60000)
         self.ledger = SaveLedger()
         self._seq.clear()
 
     def shutdown(self) -> None:
         self.timer.stop()
+        self.retry.stop()
         self.runner.shutdown(60000)
