@@ -40,7 +40,7 @@ from segstudio.nn.device import configure_cpu_threads, resolve_device  # noqa: E
 from segstudio.nn.inference import Predictor  # noqa: E402
 from segstudio.nn.segnet import (IMAGENET_MEAN, IMAGENET_STD, VGG16_BLOCKS,  # noqa: E402
                                  build_model, count_parameters, scaled)
-from segstudio.nn.step import TrainStep, amp_settings  # noqa: E402
+from segstudio.nn.step import TrainStep, amp_settings, use_channels_last  # noqa: E402
 from segstudio.core.classes import ClassInfo, ClassTable  # noqa: E402
 
 CAMVID = Path(os.environ.get("SEGSTUDIO_CAMVID", REPO.parent / "shared" / "datasets" / "camvid"))
@@ -123,14 +123,14 @@ def timed(fn, device) -> float:
 
 
 def alternate(fns: dict, repeats: int, device) -> dict:
-    """One warm-up each, then ``repeats`` rounds of each in turn; medians."""
+    """One warm-up each, then ``repeats`` rounds of each in turn: {name: (median, min)}."""
     for f in fns.values():
         timed(f, device)
     times = {k: [] for k in fns}
     for _ in range(repeats):
         for k, f in fns.items():
             times[k].append(timed(f, device))
-    return {k: statistics.median(v) for k, v in times.items()}
+    return {k: (statistics.median(v), min(v)) for k, v in times.items()}
 
 
 def conv_flops(model: nn.Module, h: int, w: int, cin: int = 3) -> float:
@@ -149,19 +149,26 @@ def conv_flops(model: nn.Module, h: int, w: int, cin: int = 3) -> float:
     return flops
 
 
-def conv_throughput(device, repeats: int) -> tuple[float, str]:
-    """GFLOP/s of one 3x3 64->64 conv at 360x480, best memory layout."""
+def conv_probe(device):
+    """(function, FLOP) of one 3x3 64->64 conv at 360x480 in the faster layout here."""
     conv = nn.Conv2d(64, 64, 3, padding=1).to(device).eval()
     x = torch.randn(1, 64, H, W, device=device)
     flop = 2.0 * 64 * 64 * 9 * H * W
-    best = (0.0, "")
+    best = None
     with torch.inference_mode():
         for name, fmt in (("NCHW", torch.contiguous_format), ("channels_last", torch.channels_last)):
             c = conv.to(memory_format=fmt)
             xi = x.contiguous(memory_format=fmt)
-            t = alternate({"c": lambda: c(xi)}, max(5, repeats), device)["c"]
-            best = max(best, (flop / t / 1e9, name))
-    return best
+            t = alternate({"c": lambda: c(xi)}, 5, device)["c"][1]
+            if best is None or t < best[0]:
+                best = (t, name, c, xi)
+    _, name, c, xi = best
+
+    def run():
+        with torch.inference_mode():
+            c(xi)
+
+    return run, flop, name
 
 
 def classes(k: int) -> ClassTable:
@@ -170,7 +177,7 @@ def classes(k: int) -> ClassTable:
 
 # -- benchmarks ---------------------------------------------------------------------------
 
-def bench_infer(arch, width, device, repeats, image):
+def bench_infer(arch, width, device, repeats, image, probe=None):
     torch.manual_seed(0)
     ours_model = build_model(arch, K, 3, width)
     base = PlainSegNet(arch, width, K)
@@ -179,7 +186,9 @@ def bench_infer(arch, width, device, repeats, image):
     pred = Predictor(ours_model, classes(K), IMAGENET_MEAN, IMAGENET_STD, device=device)
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1) * 255
-    x = ((torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float() - mean) / std)
+    # .contiguous(): plain NCHW (a permuted uint8 view would hand channels_last strides on)
+    x = ((torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float() - mean) / std
+         ).contiguous()
     with torch.no_grad():  # same layout and weights: same answer
         agree = (base(x).argmax(1)[0].cpu().numpy().astype(np.uint8)
                  == pred.predict(image).labels).mean()
@@ -188,8 +197,10 @@ def bench_infer(arch, width, device, repeats, image):
         with torch.no_grad():
             base(x).argmax(1).cpu()
 
-    t = alternate({"ours": lambda: pred.predict(image), "base": baseline}, repeats, device)
-    return t["ours"], t["base"], float(agree)
+    fns = {"ours": lambda: pred.predict(image), "base": baseline}
+    if probe is not None:
+        fns["conv"] = probe
+    return alternate(fns, repeats, device), float(agree)
 
 
 def bench_train(arch, width, device, repeats, batch, image, target):
@@ -199,7 +210,7 @@ def bench_train(arch, width, device, repeats, batch, image, target):
     ours_model = build_model(arch, K, 3, width)
     base = PlainSegNet(arch, width, K)
     copy_weights(ours_model, base)
-    cl = device.type == "cuda"
+    cl = use_channels_last(device, width)  # as the engine does
     ours_model = ours_model.to(device).to(memory_format=torch.channels_last if cl else
                                           torch.contiguous_format).train()
     base = base.to(device).train()
@@ -213,7 +224,8 @@ def bench_train(arch, width, device, repeats, batch, image, target):
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1) * 255
 
     def baseline():
-        x = (torch.from_numpy(imgs).to(device).permute(0, 3, 1, 2).float() - mean) / std
+        x = ((torch.from_numpy(imgs).to(device).permute(0, 3, 1, 2).float() - mean) / std
+             ).contiguous()
         y = torch.from_numpy(tgts).to(device).long()
         bopt.zero_grad()
         loss = nn.functional.cross_entropy(base(x), y, ignore_index=255)
@@ -232,8 +244,7 @@ def bench_train(arch, width, device, repeats, batch, image, target):
             sync(device)
             peaks[k] = torch.cuda.max_memory_allocated(device) / 2**20
         torch.backends.cudnn.benchmark = True
-    t = alternate(fns, repeats, device)
-    return batch / t["ours"], batch / t["base"], peaks
+    return alternate(fns, repeats, device), peaks
 
 
 def camvid_pair():
@@ -389,31 +400,43 @@ def main(argv=None) -> int:
         quality(device, args.quality_epochs, args.train_batch or 8)
         return 0
     image, target = camvid_pair()
-    gflops, layout = conv_throughput(device, args.repeats)
+    probe, probe_flop, layout = conv_probe(device)
+    gflops = probe_flop / alternate({"c": probe}, 5, device)["c"][0] / 1e9
     segnet_flop = conv_flops(build_model("segnet", K, 3, 1.0), H, W)
     print(f"conv throughput (3x3 64->64 at {H}x{W}, {layout}): {gflops:.1f} GFLOP/s; SegNet "
-          f"forward at {H}x{W}: {segnet_flop / 1e9:.0f} GFLOP of convolutions -> bound "
-          f"{segnet_flop / gflops / 1e9:.2f} s, 1.15x bound {1.15 * segnet_flop / gflops / 1e9:.2f} s")
+          f"forward at {H}x{W}: {segnet_flop / 1e9:.1f} GFLOP of convolutions -> bound "
+          f"{segnet_flop / gflops / 1e9:.2f} s (x1.15: {1.15 * segnet_flop / gflops / 1e9:.2f} s)")
     batch = args.train_batch or (8 if device.type == "cuda" else 1)
     for arch in args.models.split(","):
         for w in (float(v) for v in args.widths.split(",")):
             n = count_parameters(build_model(arch, K, 3, w))
             name = f"{arch:12s} w{w:<4}"
             if "infer" in what:
-                ours, base, agree = bench_infer(arch, w, device, args.repeats, image)
-                line = (f"{name} infer  ours {ours * 1000:8.1f} ms/image  baseline "
-                        f"{base * 1000:8.1f} ms  ours/baseline time {ours / base:5.2f} "
-                        f"(labels agree {agree * 100:.2f} %, {n:,} params)")
-                if arch == "segnet" and w == 1.0:
-                    line += f"  vs 1.15x bound: {ours / (segnet_flop / gflops / 1e9):.2f}x bound"
-                print(line, flush=True)
+                big = arch == "segnet" and w == 1.0
+                t, agree = bench_infer(arch, w, device, args.repeats, image,
+                                       probe if big else None)
+                (om, on), (bm, bn) = t["ours"], t["base"]
+                print(f"{name} infer  ours {om * 1000:8.1f} ms/image (min {on * 1000:7.1f})  "
+                      f"baseline {bm * 1000:8.1f} ms (min {bn * 1000:7.1f})  ours/baseline "
+                      f"time {om / bm:5.2f} (mins {on / bn:4.2f}); labels agree "
+                      f"{agree * 100:.2f} %, {n:,} params", flush=True)
+                if big:
+                    cm, cn = t["conv"]
+                    for label, tc, to in (("median", cm, om), ("min", cn, on)):
+                        bound = segnet_flop / (probe_flop / tc)
+                        print(f"    SegNet vs bound ({label}s, conv probe timed in the same "
+                              f"rounds: {probe_flop / tc / 1e9:.1f} GFLOP/s): bound "
+                              f"{bound:.2f} s, x1.15 {1.15 * bound:.2f} s, ours {to:.2f} s = "
+                              f"{to / bound:.2f}x bound", flush=True)
             if "train" in what:
-                ours, base, peaks = bench_train(arch, w, device, args.repeats, batch, image,
-                                                target)
-                line = (f"{name} train  ours {ours:7.2f} img/s  baseline {base:7.2f} img/s  "
-                        f"ours/baseline throughput {ours / base:5.2f} (batch {batch})")
+                t, peaks = bench_train(arch, w, device, args.repeats, batch, image, target)
+                (om, on), (bm, bn) = t["ours"], t["base"]
+                line = (f"{name} train  ours {batch / om:7.2f} img/s (max {batch / on:6.2f})  "
+                        f"baseline {batch / bm:7.2f} img/s (max {batch / bn:6.2f})  "
+                        f"ours/baseline throughput {bm / om:5.2f} (mins {bn / on:4.2f}), "
+                        f"batch {batch}")
                 if peaks:
-                    line += (f"  peak memory ours {peaks['ours']:.0f} MiB, baseline "
+                    line += (f"; peak memory ours {peaks['ours']:.0f} MiB, baseline "
                              f"{peaks['base']:.0f} MiB")
                 print(line, flush=True)
     if "epoch" in what and device.type == "cpu":

@@ -38,7 +38,7 @@ from .events import (EpochEnd, EpochStarted, Event, Finished, Message, RunStarte
 from .losses import IGNORE, MedianFrequency
 from .segnet import (GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD, ImagenetWeightsError,
                      build_model, count_parameters, load_imagenet_encoder)
-from .step import TrainStep, amp_settings, is_out_of_memory, lr_factor
+from .step import TrainStep, amp_settings, is_out_of_memory, lr_factor, use_channels_last
 from .validation import validate
 
 
@@ -103,7 +103,7 @@ class _Trainer:
         elif ckpt is None:
             yield Message("info", "starting from He initialisation")
         dev = self.device
-        cl = cfg.channels_last if cfg.channels_last is not None else dev.type == "cuda"
+        cl = use_channels_last(dev, cfg.width, cfg.channels_last)
         self.fmt = torch.channels_last if cl else torch.contiguous_format
         self.model = self.model.to(dev).to(memory_format=self.fmt)
         params = self.model.parameters()
@@ -238,7 +238,9 @@ class _Trainer:
                 if self.batch_hook is not None:
                     self.batch_hook(epoch + 1, batch.ids)
                 data_s += batch.seconds
-                chunks = [(batch.images, batch.targets)]
+                bs = self.batch_size  # smaller than the epoch's after an out-of-memory halving
+                chunks = [(batch.images[i:i + bs], batch.targets[i:i + bs])
+                          for i in range(0, len(batch.images), bs)]
                 while chunks:
                     imgs, tgts = chunks.pop(0)
                     progress = (epoch + min(step, steps) / max(steps, 1)) / cfg.epochs

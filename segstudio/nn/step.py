@@ -13,6 +13,17 @@ from . import data as D
 from .losses import IGNORE, segmentation_loss
 
 
+def use_channels_last(device: torch.device, width: float, setting: bool | None = None) -> bool:
+    """channels_last for training: always on CUDA; on the CPU only for width <= 0.25
+    (measured on 2 cores at 360x480: SegNet-Basic 0.25 steps 11 % faster, SegNet 0.25
+    equal, widths 0.5 and 1.0 up to 1.6x slower than NCHW)."""
+    if setting is not None:
+        return setting
+    if device.type == "cuda":
+        return True
+    return device.type == "cpu" and width <= 0.25
+
+
 def amp_settings(device: torch.device, enabled: bool = True
                  ) -> tuple[torch.dtype | None, "torch.amp.GradScaler | None"]:
     """Mixed precision on CUDA: bf16 where supported, else fp16 with a GradScaler."""
@@ -63,7 +74,8 @@ class TrainStep:
     def __call__(self, images: np.ndarray, targets: np.ndarray, lr: float | None = None
                  ) -> tuple[float, float | None]:
         """(loss, pixel accuracy of the batch) for (B,H,W,C) uint8 images and (B,H,W)
-        uint8 channel targets (255 ignored)."""
+        uint8 channel targets (255 ignored).  The accuracy is measured on every 4th
+        pixel in each direction (an estimate that costs 1/16 of a full argmax)."""
         dev = self.device
         if lr is not None:
             for g in self.opt.param_groups:
@@ -81,8 +93,10 @@ class TrainStep:
         else:
             loss.backward()
             self.opt.step()
-        with torch.no_grad():
-            valid = y != IGNORE
+        with torch.no_grad():  # on every 4th pixel each way: 1/16 of the argmax work
+            sub = y[:, ::4, ::4]
+            valid = sub != IGNORE
             n = int(valid.sum())
-            acc = float(((logits.argmax(1) == y) & valid).sum()) / n if n else None
+            hits = (logits[:, :, ::4, ::4].argmax(1) == sub) & valid
+            acc = float(hits.sum()) / n if n else None
         return float(loss.detach()), acc

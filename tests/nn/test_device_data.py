@@ -32,7 +32,7 @@ def test_default_configs_per_device():
     cpu, gpu = default_train_config("cpu"), default_train_config("cuda:0")
     assert (cpu.arch, cpu.width, cpu.crop, cpu.batch_size) == ("segnet", 0.25, (192, 256), 4)
     assert (gpu.arch, gpu.width, gpu.crop, gpu.batch_size) == ("segnet", 1.0, (360, 480), 8)
-    assert gpu.optimizer == "sgd" and gpu.momentum == 0.9
+    assert gpu.optimizer == "sgd" and gpu.momentum == 0.9 and cpu.optimizer == "adamw"
     assert TrainConfig.from_dict(cpu.to_dict()) == cpu
     with pytest.raises(ConfigError, match="val-split"):
         cpu.replace(val_split=1.0).validate()
