@@ -131,6 +131,7 @@ class ProjectController(QObject):
             return
         self.runner.wait(5000)
         self.loader.wait(5000)
+        self.prefetch.runner.wait(5000)
         if self._save_style_timer.isActive():
             self._save_style_timer.stop()
             self._save_style()
