@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from ...core import edits
 from ...core.errors import SegStudioError
+from . import provenance
 from .autosave import AutoSaver
 from .brush_tools import AcceptPredictionTool, BrushTool, EraserTool, ReplaceClassTool
 from .click_tools import EyedropperTool, FillTool
@@ -362,73 +363,10 @@ class EditorController(QObject):
             self.message("nothing to save: every edit is saved")
 
     def mark_reviewed(self) -> bool:
-        doc = self.document()
-        project = self.controller.project
-        if doc is None or not doc.ok or project is None:
-            return False
-        session = self.sessions.get(doc.rec.id)
-        if session is not None:
-            session.status = "reviewed"
-            self.saver.save(session, status="reviewed")
-            self.message(f"{doc.rec.relpath} is marked reviewed")
-            return True
-        if doc.mask is None and doc.prediction is None:
-            self.message(f"{doc.rec.relpath} has no mask or prediction to mark reviewed; "
-                         "label it first")
-            return False
-        rec = doc.rec
-
-        def done(new_rec):
-            if new_rec is None:
-                return
-            self.controller.update_record(new_rec)
-            shown = self.document()
-            if shown is doc:
-                doc.rec = new_rec
-                if doc.mask is None and doc.prediction is not None:
-                    self.canvas.set_mask(doc.prediction.copy())  # what was saved
-            self.message(f"{rec.relpath} is marked reviewed")
-
-        self.saver.submit(rec.id, lambda: project.set_status(rec, "reviewed"), on_result=done,
-                          on_error=lambda msg: self.message(f"not marked reviewed: {msg}"))
-        return True
+        return provenance.mark_reviewed(self)
 
     def reset_to_prediction(self) -> bool:
-        doc = self.document()
-        project = self.controller.project
-        if doc is None or not doc.ok or project is None:
-            return False
-        rec = doc.rec
-        session = self.sessions.get(rec.id)
-        if not rec.has_human_mask and (session is None or not session.on_disk) \
-                and doc.mask is None:
-            self.message(f"{rec.relpath} has no human mask to reset")
-            return False
-        has_pred = doc.prediction is not None
-        text = (f"Replace your mask of {rec.relpath} by the "
-                f"{'prediction' if has_pred else 'empty (unlabelled) mask'}?\n\n"
-                f"The current mask is moved to the project's trash folder "
-                f"({project.project_dir / 'trash'}), and this image's undo history is cleared.")
-        if not self.confirm("Reset to prediction", text):
-            return False
-        if self.tool is not None:
-            self.tool.abort()
-        self.sessions.drop(rec.id)
-        self.canvas.set_mask(None)
-        self.state_changed.emit()
-
-        def done(new_rec):
-            if new_rec is None:
-                return
-            self.controller.update_record(new_rec)
-            if self.document() is doc:
-                doc.rec = new_rec
-            self.message(f"{rec.relpath} was reset; the previous mask is in "
-                         f"{project.project_dir / 'trash'}")
-
-        self.saver.submit(rec.id, lambda: project.reset_to_prediction(rec), on_result=done,
-                          on_error=lambda msg: self.message(f"{rec.relpath} was not reset: {msg}"))
-        return True
+        return provenance.reset_to_prediction(self)
 
     def _confirm(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self.window, title, text,
