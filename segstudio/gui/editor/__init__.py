@@ -6,6 +6,7 @@ Modules:
   (``window.editor``): tool options, editing entry points, provenance actions;
 * :mod:`.session` -- per-image mask + QUndoStack (one QUndoGroup), the undo command;
 * :mod:`.autosave` -- saves off the GUI thread, 2 s after the last change, in order;
+* :mod:`.provenance` -- mark reviewed, reset to prediction;
 * :mod:`.brush_tools`, :mod:`.shape_tools`, :mod:`.click_tools`,
   :mod:`.grabcut_tool` -- the canvas tools (on :mod:`.base`);
 * :mod:`.toolbar` -- actions, tool bar, tool options, Edit menu.
