@@ -327,7 +327,10 @@ torch.manual_seed(0)
 m = build_model(cfg.arch, {K}, 3, cfg.width)
 t = ClassTable(tuple(ClassInfo(i, f"c{{i}}", (i, i, i)) for i in range({K})))
 p = Predictor(m, t, IMAGENET_MEAN, IMAGENET_STD, device={str(device)!r})
-img = np.random.default_rng(0).integers(0, 256, ({size}, {size}, 3), dtype=np.uint8)
+rng = np.random.default_rng(0)
+img = np.empty(({size}, {size}, 3), np.uint8)
+for r in range(0, {size}, 250):  # in bands: no full-size temporary
+    img[r:r + 250] = rng.integers(0, 256, img[r:r + 250].shape, dtype=np.uint8)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter(); r = p.predict(img); dt = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -344,8 +347,9 @@ print(f"{{dt:.1f}} {{r.tiles}} {{before / 1024:.0f}} {{peak / 1024:.0f}} {{cfg.a
           f"image {img_mb:.0f} MiB and the process before predicting {float(before):.0f} MiB)")
 
 
-def quality(device, epochs: int, batch: int):
-    """SegNet-Basic trained on CamVid train (367), evaluated on val (101)."""
+def quality(device, epochs: int, batch: int, limit: int | None = None):
+    """SegNet-Basic trained on CamVid train (367), evaluated on val (101); ``limit``
+    takes the first N images of each (a smoke run)."""
     from segstudio.nn.config import TrainConfig
     from segstudio.nn.engine import fit
     from segstudio.nn.evaluate import evaluate_project
@@ -355,7 +359,7 @@ def quality(device, epochs: int, batch: int):
                       crop=(360, 480), lr=0.1, optimizer="sgd", schedule="poly",
                       class_weights="table", val_split=0.0, imagenet=None, scale=(1.0, 1.0))
     with tempfile.TemporaryDirectory() as tmp:
-        train = build_camvid_project(Path(tmp), "train", None)
+        train = build_camvid_project(Path(tmp), "train", limit)
         fin = None
         for ev in fit(train, cfg, device=device, out=Path(tmp) / "basic.pt"):
             if isinstance(ev, EpochEnd) and (ev.epoch % 10 == 0 or ev.epoch == 1):
@@ -366,7 +370,7 @@ def quality(device, epochs: int, batch: int):
         if fin is None or fin.status != "completed":
             print("quality: training failed:", fin and fin.message)
             return
-        val = build_camvid_project(Path(tmp), "val", None)
+        val = build_camvid_project(Path(tmp), "val", limit)
         pred = Predictor.from_checkpoint(fin.last_checkpoint, device)
         res = evaluate_project(val, pred, split="all")
         val.close()
@@ -389,6 +393,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quality", action="store_true",
                     help="train SegNet-Basic on CamVid train, evaluate on val (GPU advised)")
     ap.add_argument("--quality-epochs", type=int, default=100)
+    ap.add_argument("--quality-images", type=int, default=None,
+                    help="use only the first N train and val images (smoke run)")
     args = ap.parse_args(argv)
     device = resolve_device(args.device)
     threads = configure_cpu_threads()
@@ -397,7 +403,7 @@ def main(argv=None) -> int:
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
           + f", {threads} CPU threads, medians of {args.repeats}")
     if args.quality:
-        quality(device, args.quality_epochs, args.train_batch or 8)
+        quality(device, args.quality_epochs, args.train_batch or 8, args.quality_images)
         return 0
     image, target = camvid_pair()
     probe, probe_flop, layout = conv_probe(device)
