@@ -203,14 +203,16 @@ def bench_infer(arch, width, device, repeats, image, probe=None):
     return alternate(fns, repeats, device), float(agree)
 
 
-def bench_train(arch, width, device, repeats, batch, image, target):
+def bench_train(arch, width, device, repeats, batch, image, target, crop=None):
     torch.manual_seed(0)
-    imgs = np.repeat(image[None], batch, 0)
-    tgts = np.repeat(target[None], batch, 0)
+    if crop is not None:
+        image, target = image[:crop[0], :crop[1]], target[:crop[0], :crop[1]]
+    imgs = np.ascontiguousarray(np.repeat(image[None], batch, 0))
+    tgts = np.ascontiguousarray(np.repeat(target[None], batch, 0))
     ours_model = build_model(arch, K, 3, width)
     base = PlainSegNet(arch, width, K)
     copy_weights(ours_model, base)
-    cl = use_channels_last(device, width)  # as the engine does
+    cl = use_channels_last(device, width, batch)  # as the engine does
     ours_model = ours_model.to(device).to(memory_format=torch.channels_last if cl else
                                           torch.contiguous_format).train()
     base = base.to(device).train()
@@ -446,6 +448,16 @@ def main(argv=None) -> int:
                              f"{peaks['base']:.0f} MiB")
                 print(line, flush=True)
     if "epoch" in what and device.type == "cpu":
+        from segstudio.nn.config import default_train_config
+
+        c = default_train_config("cpu")
+        t, _ = bench_train(c.arch, c.width, device, args.repeats, c.batch_size, image, target,
+                           c.crop)
+        (om, on), (bm, bn) = t["ours"], t["base"]
+        print(f"CPU default training shape ({c.arch} w{c.width}, batch {c.batch_size} of "
+              f"{c.crop[0]}x{c.crop[1]}): ours {c.batch_size / om:.2f} img/s, baseline "
+              f"{c.batch_size / bm:.2f} img/s, ours/baseline throughput {bm / om:.2f} "
+              f"(mins {bn / on:.2f})", flush=True)
         bench_epoch(args.repeats)
     if "large" in what:
         bench_large(args.large_size, device)

@@ -39,7 +39,7 @@ class TrainConfig:
     scale: tuple[float, float] = (0.75, 1.25)  # random rescale range before cropping
     flip: bool = True
     amp: bool = True  # mixed precision on CUDA (bf16 where supported, else fp16 + GradScaler)
-    channels_last: bool | None = None  # None: CUDA yes; CPU only at width <= 0.25 (faster there)
+    channels_last: bool | None = None  # None: CUDA yes; CPU at width <= 0.25, batch >= 4
     cache_mb: int = 2048  # decoded-image cache budget
     val_max_pixels: int = 2_400_000  # validation images above this are tiled
 

@@ -103,7 +103,7 @@ class _Trainer:
         elif ckpt is None:
             yield Message("info", "starting from He initialisation")
         dev = self.device
-        cl = use_channels_last(dev, cfg.width, cfg.channels_last)
+        cl = use_channels_last(dev, cfg.width, cfg.batch_size, cfg.channels_last)
         self.fmt = torch.channels_last if cl else torch.contiguous_format
         self.model = self.model.to(dev).to(memory_format=self.fmt)
         params = self.model.parameters()
