@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..core.errors import SegStudioError
 from .common import add_common
+from .progress import Progress
 
 HELP = "export a checkpoint's model to TorchScript or ONNX (metadata in FILE.json)"
 
@@ -24,7 +25,9 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..nn.export import export_model
 
-    meta = export_model(args.checkpoint, args.format, args.out, check=not args.no_check)
+    with Progress(f"exporting {args.format}", 3) as bar:
+        meta = export_model(args.checkpoint, args.format, args.out, check=not args.no_check,
+                            progress=bar)
     check = meta.get("check")
     print(f"wrote {args.out} and {args.out}.json ({args.format})")
     if check:

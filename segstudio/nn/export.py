@@ -183,11 +183,14 @@ def check_onnx(ckpt: Checkpoint, path: Path, size: tuple[int, int] = (35, 51)) -
 
 
 def export_model(checkpoint: str | os.PathLike, fmt: str, out: str | os.PathLike,
-                 check: bool = True) -> dict:
-    """Write ``out`` and ``out + '.json'``; returns the metadata written."""
+                 check: bool = True, progress=None) -> dict:
+    """Write ``out`` and ``out + '.json'``; returns the metadata written.
+    ``progress(done, total)`` is called after loading, exporting and checking."""
     if fmt not in FORMATS:
         raise ExportError(f"--format {fmt!r}: choose torchscript or onnx")
     ckpt = load_checkpoint(checkpoint)
+    if progress is not None:
+        progress(1, 3)
     out = Path(out)
     if out.is_dir():
         raise ExportError(f"{out}: is a folder; give a file name for the exported model")
@@ -197,9 +200,13 @@ def export_model(checkpoint: str | os.PathLike, fmt: str, out: str | os.PathLike
             info = export_torchscript(ckpt, out, check)
         else:
             info = export_onnx(ckpt, out, check)
+    if progress is not None:
+        progress(2, 3)
     meta = metadata(ckpt, fmt, inference_model(ckpt))
     meta.update(info)
     atomic_write_text(str(out) + ".json", json.dumps(meta, indent=2) + "\n")
+    if progress is not None:
+        progress(3, 3)
     return meta
 
 
