@@ -35,6 +35,7 @@ from .db import Database
 from .errors import MaskError, ProjectError
 from .imageio import read_image
 from .scan import ScanReport, scan_into
+from .training_records import TrainingRecords
 
 PROJECT_DIRNAME = ".segstudio"
 DB_NAME = "project.db"
@@ -113,7 +114,7 @@ def resolve_project_dir(folder: Path, project_dir: str | os.PathLike | None) -> 
     return folder, folder / PROJECT_DIRNAME
 
 
-class Project:
+class Project(TrainingRecords):
     """Open with :meth:`open`; safe to share between threads."""
 
     def __init__(self, root: Path, project_dir: Path, db: Database):
@@ -404,113 +405,6 @@ class Project:
                 progress(i + 1, len(recs))
         return changed
 
-    # -- splits ------------------------------------------------------------------------
-    def assign_splits(self, val_fraction: float = 0.3, seed: int = 0) -> dict[str, int]:
-        """Give every human-labelled image a train or val split, stored in the project.
-
-        Existing assignments stay unless ``val_fraction`` or ``seed`` changed; new
-        images are placed so the val share stays as close to the fraction as
-        possible.  Images the user put in 'test' are left alone."""
-        if not 0.0 <= val_fraction < 1.0:
-            raise ValueError("the validation share must be in [0, 1)")
-        stored = self.get_setting("split", None)
-        wanted = {"val_fraction": val_fraction, "seed": seed}
-        with self.db.transaction() as cur:
-            if stored != wanted:
-                cur.execute("UPDATE images SET split=NULL WHERE split IN ('train','val')")
-                cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('split', ?)",
-                            (json.dumps(wanted),))
-            rows = cur.execute(
-                "SELECT id, relpath, split FROM images WHERE missing=0 AND status IN"
-                " ('corrected','reviewed') AND (split IS NULL OR split != 'test')").fetchall()
-            n = len(rows)
-            n_val = sum(1 for r in rows if r["split"] == "val")
-            target = int(round(val_fraction * n))
-            if val_fraction > 0 and n >= 2:
-                target = max(target, 1)
-            target = min(target, n - 1) if n >= 1 else 0
-            fresh = sorted((r for r in rows if r["split"] is None),
-                           key=lambda r: _stable_hash(r["relpath"], seed))
-            need = max(0, target - n_val)
-            cur.executemany("UPDATE images SET split=? WHERE id=?",
-                            [("val" if i < need else "train", r["id"]) for i, r in enumerate(fresh)])
-        counts = {"train": 0, "val": 0, "test": 0}
-        for row in self.db.query("SELECT split, COUNT(*) AS n FROM images WHERE missing=0 AND"
-                                 " split IS NOT NULL GROUP BY split"):
-            counts[row["split"]] = row["n"]
-        return counts
-
-    def set_split(self, rec: ImageRecord, split: str | None) -> None:
-        self.db.execute("UPDATE images SET split=? WHERE id=?", (split, rec.id))
-
-    # -- settings -------------------------------------------------------------------------
-    def get_setting(self, key: str, default=None):
-        row = self.db.query_one("SELECT value FROM settings WHERE key=?", (key,))
-        return default if row is None else json.loads(row["value"])
-
-    def set_setting(self, key: str, value) -> None:
-        self.db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
-                        (key, json.dumps(value)))
-
-    # -- training runs ----------------------------------------------------------------------
-    def create_run(self, config: dict, device: str) -> int:
-        return self.db.execute(
-            "INSERT INTO runs (started_at, config_json, device) VALUES (?, ?, ?)",
-            (time.time(), json.dumps(config, sort_keys=True), device),
-        )
-
-    def add_epoch(self, run_id: int, epoch: int, **metrics) -> None:
-        cols = ("train_loss", "val_loss", "val_miou", "val_global_acc", "val_class_acc",
-                "per_class_iou", "lr", "seconds", "images_per_sec", "data_seconds",
-                "compute_seconds", "train_images")
-        values = []
-        for c in cols:
-            v = metrics.get(c)
-            if c == "per_class_iou" and v is not None and not isinstance(v, str):
-                v = json.dumps(v)
-            values.append(v)
-        self.db.execute(
-            f"INSERT OR REPLACE INTO epochs (run_id, epoch, {', '.join(cols)}, recorded_at)"
-            f" VALUES (?, ?, {', '.join('?' * len(cols))}, ?)",
-            (run_id, epoch, *values, time.time()),
-        )
-
-    def finish_run(self, run_id: int, status: str, checkpoint: str | None = None,
-                   best_checkpoint: str | None = None, best_miou: float | None = None,
-                   message: str | None = None) -> None:
-        self.db.execute(
-            "UPDATE runs SET finished_at=?, status=?, checkpoint=COALESCE(?, checkpoint),"
-            " best_checkpoint=COALESCE(?, best_checkpoint), best_miou=COALESCE(?, best_miou),"
-            " message=? WHERE id=?",
-            (time.time(), status, checkpoint, best_checkpoint, best_miou, message, run_id),
-        )
-
-    def update_run(self, run_id: int, **fields) -> None:
-        allowed = {"checkpoint", "best_checkpoint", "best_miou", "status", "message", "device"}
-        sets = [(k, v) for k, v in fields.items() if k in allowed]
-        if sets:
-            self.db.execute(
-                f"UPDATE runs SET {', '.join(k + '=?' for k, _ in sets)} WHERE id=?",
-                (*[v for _, v in sets], run_id),
-            )
-
-    def runs(self) -> list[dict]:
-        out = []
-        for row in self.db.query("SELECT * FROM runs ORDER BY id"):
-            d = dict(row)
-            d["config"] = json.loads(d.pop("config_json"))
-            out.append(d)
-        return out
-
-    def epochs(self, run_id: int) -> list[dict]:
-        out = []
-        for row in self.db.query("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)):
-            d = dict(row)
-            if d.get("per_class_iou"):
-                d["per_class_iou"] = json.loads(d["per_class_iou"])
-            out.append(d)
-        return out
-
 
 def _folder_writable(folder: Path) -> bool:
     """Writable for us *and* not marked read-only (root ignores the mode bits)."""
@@ -519,9 +413,3 @@ def _folder_writable(folder: Path) -> bool:
     except OSError:
         return False
     return os.access(folder, os.W_OK) and bool(mode & 0o222)
-
-
-def _stable_hash(text: str, seed: int) -> int:
-    import hashlib
-
-    return int.from_bytes(hashlib.blake2b(f"{seed}:{text}".encode(), digest_size=8).digest(), "big")
