@@ -30,8 +30,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segstudio",
         description="Semantic segmentation with SegNet: label, train, correct, export. "
-                    "Without a subcommand, opens the window (on FOLDER if given).",
-        usage="segstudio [FOLDER] | segstudio COMMAND ...",
+                    "'segstudio [FOLDER]' without a command opens the window (on FOLDER "
+                    "if given); the commands below work headless.",
     )
     parser.add_argument("--version", action="version", version=f"segstudio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
