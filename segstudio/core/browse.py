@@ -8,12 +8,13 @@ from typing import Iterable, Sequence
 
 from .project import STATUSES, ImageRecord
 
-SORT_KEYS = ("name", "status", "uncertainty", "iou")
+SORT_KEYS = ("name", "status", "uncertainty", "iou", "label_next")
 SORT_LABELS = {
     "name": "Name",
     "status": "Status",
     "uncertainty": "Uncertainty (highest first)",
     "iou": "IoU (lowest first)",
+    "label_next": "Label next (no human mask, most uncertain first)",
 }
 STATUS_FILTERS = ("all",) + STATUSES + ("unreadable",)
 
@@ -57,8 +58,10 @@ def filter_records(records: Iterable[ImageRecord], status: str = "all",
 
 def sort_records(records: Sequence[ImageRecord], key: str = "name",
                  name_keys: dict[str, tuple] | None = None) -> list[ImageRecord]:
-    """Sort by name (natural order), status, uncertainty (highest first) or IoU
-    (lowest first); images without a value go last, ties by name.
+    """Sort by name (natural order), status, uncertainty (highest first), IoU
+    (lowest first) or label_next (images without a human mask by the model's
+    uncertainty, highest first; human-labelled images last); images without a
+    value go last, ties by name.
     ``name_keys`` caches natural keys by relpath (filled as needed)."""
     if key not in SORT_KEYS:
         raise ValueError(f"unknown sort key {key!r}; use one of {SORT_KEYS}")
@@ -76,5 +79,8 @@ def sort_records(records: Sequence[ImageRecord], key: str = "name",
         return sorted(records, key=lambda r: (_STATUS_ORDER.get(r.status, 99), nk(r)))
     if key == "uncertainty":
         return sorted(records, key=lambda r: (r.uncertainty is None,
+                                              -(r.uncertainty or 0.0), nk(r)))
+    if key == "label_next":
+        return sorted(records, key=lambda r: (r.has_human_mask, r.uncertainty is None,
                                               -(r.uncertainty or 0.0), nk(r)))
     return sorted(records, key=lambda r: (r.iou is None, r.iou or 0.0, nk(r)))

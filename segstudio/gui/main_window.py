@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self._setup_statusbar()
         self._connect_controller()
         self._setup_editor()
+        self._setup_training()
         self._restore_geometry()
         self._show_welcome()
 
@@ -233,6 +234,13 @@ class MainWindow(QMainWindow):
         self.editor = EditorController(self)
         self.controller.neighbours = self._neighbour_records
 
+    def _setup_training(self) -> None:
+        """Training panel, plots, runs, evaluation and the Model menu (Ctrl+T, Ctrl+P,
+        Ctrl+Shift+P, Ctrl+L); see segstudio/gui/training."""
+        from .training import TrainingUI
+
+        self.training = TrainingUI(self)
+
     def _neighbour_records(self, rec: ImageRecord) -> list[ImageRecord]:
         """The next and previous image of the browser's list (prefetched)."""
         model = self.browser.model
@@ -370,7 +378,8 @@ class MainWindow(QMainWindow):
                     self.show_message(f"{folder} was not opened: it is read-only and no "
                                       "project folder was chosen")
                     return False
-        if self.controller.project is not None and not self.editor.can_close():
+        if self.controller.project is not None and not (self.training.can_close()
+                                                        and self.editor.can_close()):
             return False  # an edit of the open project could not be saved: stay
         self._opening = (folder, project_dir)
         self.controller.open(folder, project_dir)
@@ -385,7 +394,7 @@ class MainWindow(QMainWindow):
             on_error=lambda msg: self._open_failed(f"the sample project could not be made: {msg}"))
 
     def close_project(self) -> None:
-        if self.editor.can_close():  # edits are saved first
+        if self.training.can_close() and self.editor.can_close():  # edits are saved first
             self.controller.close_project()
 
     def next_image(self) -> None:
@@ -445,13 +454,15 @@ class MainWindow(QMainWindow):
 
     # -- closing ---------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        if not self.editor.can_close():  # an edit could not be saved and the user stays
+        # a running training asks first; an edit that could not be saved keeps the window
+        if not self.training.can_close() or not self.editor.can_close():
             event.ignore()
             return
         t0 = time.perf_counter()
         state = self.saveState() if self._project_view else self._dock_state
         self.settings.save_window(self.saveGeometry(), state)
         self.thumbs.shutdown()
+        self.training.shutdown()  # stops after the batch under way, before the project closes
         self.controller.shutdown()
         self.editor.shutdown()
         self.settings.sync()

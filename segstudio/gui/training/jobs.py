@@ -1,0 +1,181 @@
+"""What the training views run on workers, free of Qt (torch is imported lazily).
+
+* :class:`PredictorCache` keeps the loaded predictors by checkpoint file (its
+  path, size and modification time, so a checkpoint rewritten after an epoch
+  is loaded again) and device.
+* :func:`torch_threads` sets torch's intra-op threads of the calling thread
+  for the length of a job: while training runs on the CPU, predictions use
+  one thread so that training keeps the cores and the GUI thread still gets
+  CPU (see benchmarks/bench_training_gui.py).
+* :func:`save_result` writes a prediction (never over a human mask) and, for
+  an image with a human mask, its IoU, as ``nn.predict_project`` does.
+* :func:`write_metrics_csv` writes a run's per-epoch records atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ...core.atomic import atomic_write_bytes
+from ...core.errors import SegStudioError
+from ...core.project import ImageRecord, Project
+
+ACTIVE_SETTING = "active_checkpoint"
+CONFIG_SETTING = "gui.train_config"
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` intra-op threads on this thread (None: unchanged)."""
+    if not n:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    if before != n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def cpu_threads() -> int:
+    """Threads torch uses for a CPU job when nothing else runs (physical cores)."""
+    from ...nn.device import configure_cpu_threads
+
+    return configure_cpu_threads()
+
+
+class PredictorCache:
+    """Loaded predictors by (checkpoint file state, device); thread-safe, small."""
+
+    def __init__(self, size: int = 2):
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: dict[tuple, object] = {}
+        self.loads = 0  # checkpoints loaded so far (tests, benchmarks)
+
+    @staticmethod
+    def key(path: str | os.PathLike, device: str) -> tuple:
+        p = Path(path)
+        try:
+            st = p.stat()
+        except OSError as exc:
+            raise SegStudioError(f"{p}: checkpoint not found ({exc.strerror}); train a model or "
+                                 "choose another checkpoint in the Runs panel") from exc
+        return (str(p.resolve()), st.st_size, st.st_mtime_ns, device)
+
+    def get(self, path: str | os.PathLike, device: str, project: Project):
+        """The predictor for ``path`` on ``device`` that fits ``project``'s classes."""
+        from ...nn.data import project_channels
+        from ...nn.inference import Predictor
+
+        key = self.key(path, device)
+        classes = project.classes
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None and hit.classes.signature() == classes.signature():
+            return hit
+        predictor = Predictor.from_checkpoint(path, device, classes=classes,
+                                              in_channels=project_channels(project))
+        with self._lock:
+            self.loads += 1
+            self._items[key] = predictor
+            while len(self._items) > self.size:
+                self._items.pop(next(iter(self._items)))
+        return predictor
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def save_result(project: Project, rec: ImageRecord, result, checkpoint: str | None
+                ) -> ImageRecord:
+    """Write ``result`` (a PredictionResult) as the prediction of ``rec``; for an image
+    with a human mask also store its IoU against the mask.  Returns the new record."""
+    import torch
+
+    from ...nn.losses import IGNORE
+    from ...nn.metrics import ConfusionMatrix
+
+    new = project.save_prediction(rec, result.labels, checkpoint, result.uncertainty,
+                                  result.entropy)
+    if new.has_human_mask:
+        mask = project.load_mask(new)
+        if mask is not None:
+            lut = project.classes.train_lut(IGNORE)
+            cm = ConfusionMatrix(project.classes.num_trainable, IGNORE)
+            cm.update(torch.from_numpy(lut[result.labels]), torch.from_numpy(lut[mask]))
+            project.set_iou(new, cm.metrics()["miou"])
+            new = project.image(new.id)
+    return new
+
+
+def active_checkpoint(project: Project) -> str | None:
+    """The project's active model (set by training, or chosen in the Runs panel)."""
+    path = project.get_setting(ACTIVE_SETTING, None)
+    return str(path) if path else None
+
+
+def imagenet_available() -> bool:
+    """Whether torchvision's VGG16-BN ImageNet file is on this machine (never downloads)."""
+    from ...nn.segnet import imagenet_cache_path
+
+    return imagenet_cache_path().is_file()
+
+
+def checkpoint_epoch(path: str | os.PathLike) -> int:
+    """Epochs a checkpoint has trained (0 when it holds no training state)."""
+    from ...nn.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(path)
+    ts = ckpt.train_state or {}
+    return int(ts.get("epoch", ckpt.epoch or 0))
+
+
+EPOCH_COLUMNS = ("epoch", "train_loss", "val_loss", "val_miou", "val_global_acc",
+                 "val_class_acc", "lr", "seconds", "images_per_sec", "data_seconds",
+                 "compute_seconds", "train_images")
+
+
+def metrics_csv(project: Project, run_id: int) -> str:
+    """A run's per-epoch metrics as CSV text (one column per class IoU at the end)."""
+    rows = project.epochs(run_id)
+    names: list[str] = []
+    for r in rows:
+        for name in (r.get("per_class_iou") or {}):
+            if name not in names:
+                names.append(name)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(list(EPOCH_COLUMNS) + [f"iou_{n}" for n in names])
+    for r in rows:
+        per = r.get("per_class_iou") or {}
+        w.writerow([_cell(r.get(c)) for c in EPOCH_COLUMNS] + [_cell(per.get(n)) for n in names])
+    return buf.getvalue()
+
+
+def write_metrics_csv(project: Project, run_id: int, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    atomic_write_bytes(path, metrics_csv(project, run_id).encode("utf-8"))
+    return path
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return repr(v) if np.isfinite(v) else ""
+    return str(v)

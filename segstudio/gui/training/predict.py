@@ -1,0 +1,235 @@
+"""Prediction in the window: this image, all unlabelled, the listed images; label next.
+
+:class:`PredictService` runs predictions with the project's active model
+(setting ``active_checkpoint``; training sets it to its best checkpoint, the
+Runs panel can choose another) on two single-thread pools: ``quick`` for the
+image on screen (shown as soon as it is predicted, then saved) and ``batch``
+for many images and evaluations.  Predictions go to their own files and
+never replace a human mask.  While training runs on the CPU a prediction
+uses one torch thread (:func:`~.jobs.torch_threads`).  ``inference_ms``
+reports every prediction's model time for the plots; ``shown`` is emitted
+once a prediction of the image on screen is on the canvas.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, Signal
+
+from ...core.browse import sort_records
+from ...core.project import ImageRecord
+from ..workers import TaskRunner
+from .jobs import PredictorCache, active_checkpoint, save_result, torch_threads
+
+NO_MODEL = ("no model to predict with yet: train one (Ctrl+T) or make a checkpoint active in "
+            "the Runs panel")
+
+
+class PredictService(QObject):
+    inference_ms = Signal(float)
+    shown = Signal(object)            # ImageRecord whose new prediction is on the canvas
+    saved = Signal(object)            # ImageRecord after its prediction was written
+    batch_running = Signal(bool)
+    _relay = Signal(object, object)   # (ImageRecord, PredictionResult) from a batch job
+
+    def __init__(self, window, trainer, device_getter):
+        super().__init__(window)
+        self.window = window
+        self.controller = window.controller
+        self.canvas = window.canvas
+        self.trainer = trainer
+        self.device = device_getter
+        self.cache = PredictorCache()
+        self.quick = TaskRunner(self, max_threads=1, name="segstudio-predict")
+        self.batch = TaskRunner(self, max_threads=1, name="segstudio-predict-many")
+        self._relay.connect(self._batch_result)
+        self.last_latency: float | None = None  # request -> overlay shown, seconds
+        self._batch_label = ""
+
+    # -- helpers -------------------------------------------------------------------------------
+    def threads(self) -> int | None:
+        """Torch threads of a prediction now: one while training uses the CPU."""
+        return 1 if self.trainer.on_cpu else None
+
+    def message(self, text: str) -> None:
+        self.window.show_message(text)
+
+    def model_path(self) -> str | None:
+        project = self.controller.project
+        return None if project is None else active_checkpoint(project)
+
+    # -- the image on screen ---------------------------------------------------------------------
+    def predict_current(self, checkpoint: str | None = None, quiet: bool = False) -> bool:
+        """Predict the image on screen with ``checkpoint`` (default: the active model);
+        the overlay shows as soon as the model is done, the files are written after."""
+        project = self.controller.project
+        doc = self.canvas.document()
+        if project is None or doc is None or not doc.ok:
+            if not quiet:
+                self.message("open an image to predict")
+            return False
+        path = checkpoint or active_checkpoint(project)
+        if not path:
+            if not quiet:
+                self.message(NO_MODEL)
+            return False
+        rec, image, dev, threads = doc.rec, doc.display, self.device(), self.threads()
+        cache = self.cache
+        t0 = time.perf_counter()
+
+        def job(ctx):
+            with torch_threads(threads):
+                predictor = cache.get(path, dev, project)
+                ctx.check()
+                return predictor.predict(image), predictor.checkpoint_path
+
+        def done(out) -> None:
+            res, ckpt = out
+            if self.controller.project is not project:
+                return
+            if self._show(rec.id, res):
+                self.last_latency = time.perf_counter() - t0
+                self.shown.emit(rec)
+            self.inference_ms.emit(res.seconds * 1000.0)
+            self.quick.submit(lambda ctx: save_result(project, rec, res, ckpt),
+                              on_result=self._saved,
+                              on_error=lambda m: self.message(f"the prediction of {rec.relpath} "
+                                                              f"was not saved: {m}"))
+
+        self.quick.submit(job, key="current", on_result=done,
+                          on_error=lambda m: self.message(f"prediction failed: {m}"))
+        return True
+
+    def _show(self, image_id: int, res) -> bool:
+        doc = self.canvas.document()
+        if doc is None or not doc.ok or doc.rec.id != image_id:
+            return False
+        if res.labels.shape != (doc.height, doc.width):
+            return False
+        self.canvas.set_prediction(res.labels, res.entropy)
+        layers = self.window.actions_.layers
+        for name in ("show_prediction", "difference", "uncertainty"):
+            layers[name].setEnabled(True)
+        style = self.controller.style
+        if not style.show_prediction:
+            self.controller.set_style(replace(style, show_prediction=True))
+        return True
+
+    def _saved(self, rec: ImageRecord) -> None:
+        if self.controller.project is None:
+            return
+        self.controller.update_record(rec)
+        doc = self.canvas.document()
+        if doc is not None and doc.rec.id == rec.id:
+            doc.rec = rec
+        self.saved.emit(rec)
+
+    # -- many images ---------------------------------------------------------------------------
+    def predict_unlabelled(self) -> bool:
+        return self._predict_many("unlabelled", None, "Predicting unlabelled images")
+
+    def predict_listed(self) -> bool:
+        """Predict the images listed in the browser (its filter and order)."""
+        recs = [r for r in self.window.browser.model.records() if r.usable]
+        if not recs:
+            self.message("the browser lists no images to predict")
+            return False
+        return self._predict_many("all", recs, f"Predicting {len(recs)} listed images")
+
+    def _predict_many(self, only: str, records, label: str) -> bool:
+        project = self.controller.project
+        if project is None:
+            self.message("open a project first")
+            return False
+        path = active_checkpoint(project)
+        if not path:
+            self.message(NO_MODEL)
+            return False
+        dev, threads, cache, relay = self.device(), self.threads(), self.cache, self._relay
+
+        def on_result(rec, res) -> None:
+            try:
+                relay.emit(project.image(rec.id), res)
+            except RuntimeError:  # the window is gone
+                pass
+
+        def job(ctx):
+            from ...nn.evaluate import predict_project
+
+            with torch_threads(threads):
+                predictor = cache.get(path, dev, project)
+                return predict_project(project, predictor, only, progress=ctx.progress,
+                                       on_result=on_result, records=records)
+
+        def done(summary) -> None:
+            text = f"{label}: {summary.predicted} predicted in {summary.seconds:.1f} s"
+            if summary.skipped:
+                text += f"; {len(summary.skipped)} skipped ({summary.skipped[0][1]})"
+            if not summary.predicted and not summary.skipped:
+                text = f"{label}: nothing to predict"
+            self.message(text)
+
+        def finished(cancelled: bool) -> None:
+            self.controller.busy.emit(label, 0, 0)
+            self.batch_running.emit(False)
+            if cancelled:
+                self.message(f"{label}: stopped; the predictions made so far are kept")
+
+        self._batch_label = label
+        self.controller.busy.emit(label, 0, 1)
+        self.batch_running.emit(True)
+        self.batch.submit(job, key="many", on_result=done, on_finished=finished,
+                          on_progress=lambda d, t: self.controller.busy.emit(label, d, t),
+                          on_error=lambda m: self.message(f"{label} failed: {m}"))
+        return True
+
+    def cancel_batch(self) -> None:
+        self.batch.cancel("many")
+
+    def _batch_result(self, rec: ImageRecord, res) -> None:
+        if self.controller.project is None:
+            return
+        self.inference_ms.emit(res.seconds * 1000.0)
+        self.controller.update_record(rec)
+        doc = self.canvas.document()
+        if doc is not None and doc.rec.id == rec.id:
+            doc.rec = rec
+            if self._show(rec.id, res):
+                self.shown.emit(rec)
+
+    # -- label next ------------------------------------------------------------------------------
+    def label_next(self) -> ImageRecord | None:
+        """Show the image without a human mask that the model is least sure about."""
+        records = [r for r in self.controller.records if r.usable]
+        ranked = sort_records(records, "label_next")
+        target = next((r for r in ranked if not r.has_human_mask and r.uncertainty is not None),
+                      None)
+        if target is None:
+            self.message("no image without a human mask has a prediction yet: predict the "
+                         "unlabelled images first (Ctrl+Shift+P)")
+            return None
+        browser = self.window.browser
+        if browser.model.sort_key == "label_next":
+            browser.set_records(list(self.controller.records))  # re-sort with new values
+        else:
+            browser.set_sort("label_next")
+        if not browser.select_image(target.id):
+            browser.set_status_filter("all")
+            browser.set_name_filter("")
+            browser.select_image(target.id)
+        self.message(f"Label next: {target.relpath} (uncertainty {target.uncertainty:.3f})")
+        return target
+
+    # -- closing ---------------------------------------------------------------------------------
+    def stop(self, wait_ms: int = 30000) -> None:
+        for runner in (self.quick, self.batch):
+            runner.cancel()
+        for runner in (self.quick, self.batch):
+            runner.wait(wait_ms)
+
+    def shutdown(self) -> None:
+        self.quick.shutdown(30000)
+        self.batch.shutdown(30000)
+        self.cache.clear()

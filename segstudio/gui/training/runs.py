@@ -1,0 +1,216 @@
+"""The Runs panel: the project's training runs, their checkpoints, the active model.
+
+Every run the engine recorded (``project.runs()``: config, device, status,
+checkpoints, best mIoU) is a row; the active model (project setting
+``active_checkpoint``, used by every prediction) is marked.  Buttons make a
+run's best or last checkpoint the active model, show its per-epoch metrics
+in the plots, evaluate it, or save its metrics as CSV.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
+
+from ...core.errors import SegStudioError
+from .jobs import ACTIVE_SETTING, active_checkpoint, write_metrics_csv
+
+COLUMNS = ("Run", "Started", "Status", "Device", "Model", "Epochs", "Best mIoU", "Active")
+
+
+class RunsView(QWidget):
+    active_changed = Signal(str)          # checkpoint path
+    show_requested = Signal(dict, list)   # run, its epochs
+    evaluate_requested = Signal(str)      # checkpoint path
+    message = Signal(str)
+    loaded = Signal()                     # the table shows the project's runs as they are now
+
+    def __init__(self, runner, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.runner = runner  # the database is read on a worker: a write may hold it a while
+        self.project = None
+        self.runs: list[dict] = []
+        self.active: str | None = None
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._sync_buttons)
+        self.table.itemDoubleClicked.connect(lambda _i: self.show_selected())
+        self.active_label = QLabel(self)
+        self.active_label.setWordWrap(True)
+        self.active_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.use_best = QPushButton("Use best as active model", self)
+        self.use_last = QPushButton("Use last as active model", self)
+        self.show_button = QPushButton("Show in plots", self)
+        self.evaluate_button = QPushButton("Evaluate…", self)
+        self.csv_button = QPushButton("Save metrics CSV…", self)
+        self.use_best.clicked.connect(lambda: self.make_active("best_checkpoint"))
+        self.use_last.clicked.connect(lambda: self.make_active("checkpoint"))
+        self.show_button.clicked.connect(self.show_selected)
+        self.evaluate_button.clicked.connect(self._evaluate)
+        self.csv_button.clicked.connect(self.ask_save_csv)
+        buttons = QHBoxLayout()
+        for b in (self.use_best, self.use_last, self.show_button, self.evaluate_button,
+                  self.csv_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.active_label)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self._sync_buttons()
+
+    # -- content -----------------------------------------------------------------------------
+    def set_project(self, project) -> None:
+        self.project = project
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the runs again (on a worker); ``loaded`` follows."""
+        project = self.project
+        if project is None:
+            self._show([], {}, None)
+            return
+
+        def job(ctx):
+            runs = project.runs()
+            done = {}
+            for run in runs:
+                rows = project.epochs(run["id"])
+                done[run["id"]] = rows[-1]["epoch"] if rows else 0
+            return runs, done, active_checkpoint(project)
+
+        self.runner.submit(job, key="runs", on_result=lambda r: self._show(*r)
+                           if self.project is project else None)
+
+    def _show(self, runs: list[dict], done: dict, active: str | None) -> None:
+        keep = self.selected_run()
+        self.runs = runs
+        self.active = active
+        self.active_label.setText(f"Active model: {active}" if active else
+                                  "Active model: none yet (train one, or make a run's "
+                                  "checkpoint active)")
+        self.table.setRowCount(len(self.runs))
+        for row, run in enumerate(reversed(self.runs)):  # newest first
+            cfg = run.get("config") or {}
+            cells = (str(run["id"]), time.strftime("%Y-%m-%d %H:%M", time.localtime(
+                         run["started_at"])), run.get("status") or "",
+                     run.get("device") or "", f"{cfg.get('arch', '?')} {cfg.get('width', 1):g}",
+                     f"{done.get(run['id'], 0)}/{cfg.get('epochs', '?')}",
+                     f"{run['best_miou'] * 100:.1f} %" if run.get("best_miou") is not None
+                     else "-",
+                     self._active_mark(run, active))
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, run["id"])
+                if col == 0:
+                    item.setToolTip(run.get("message") or "")
+                self.table.setItem(row, col, item)
+        if keep is not None:
+            self.select_run(keep["id"])
+        self._sync_buttons()
+        self.loaded.emit()
+
+    @staticmethod
+    def _active_mark(run: dict, active: str | None) -> str:
+        if not active:
+            return ""
+        if run.get("best_checkpoint") == active:
+            return "best"
+        if run.get("checkpoint") == active:
+            return "last"
+        return ""
+
+    def checkpoints(self) -> list[tuple[str, str]]:
+        """(label, path) of every checkpoint file that exists, newest run first."""
+        out = []
+        for run in reversed(self.runs):
+            for key, name in (("checkpoint", "last"), ("best_checkpoint", "best")):
+                path = run.get(key)
+                if path and Path(path).is_file():
+                    out.append((f"run {run['id']} {name} ({Path(path).name})", path))
+        return out
+
+    # -- selection -------------------------------------------------------------------------------
+    def selected_run(self) -> dict | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        run_id = self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+        return next((r for r in self.runs if r["id"] == run_id), None)
+
+    def select_run(self, run_id: int) -> bool:
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == run_id:
+                self.table.selectRow(row)
+                return True
+        return False
+
+    def _sync_buttons(self) -> None:
+        run = self.selected_run() or {}
+        self.use_best.setEnabled(bool(run.get("best_checkpoint")))
+        self.use_last.setEnabled(bool(run.get("checkpoint")))
+        self.evaluate_button.setEnabled(bool(run.get("best_checkpoint") or run.get("checkpoint")))
+        run = run or None
+        self.show_button.setEnabled(run is not None)
+        self.csv_button.setEnabled(run is not None)
+
+    # -- actions -----------------------------------------------------------------------------------
+    def make_active(self, key: str) -> bool:
+        run = self.selected_run()
+        path = run.get(key) if run else None
+        if self.project is None or not path:
+            return False
+        if not Path(path).is_file():
+            self.message.emit(f"{path}: the checkpoint file is gone; choose another run")
+            return False
+        try:
+            self.project.set_setting(ACTIVE_SETTING, path)
+        except SegStudioError as exc:
+            self.message.emit(str(exc))
+            return False
+        self.refresh()
+        self.active_changed.emit(path)
+        self.message.emit(f"Active model: {path}")
+        return True
+
+    def show_selected(self) -> None:
+        run = self.selected_run()
+        if run is not None and self.project is not None:
+            self.show_requested.emit(run, self.project.epochs(run["id"]))
+
+    def _evaluate(self) -> None:
+        run = self.selected_run()
+        if run is not None:
+            self.evaluate_requested.emit(run.get("best_checkpoint") or run.get("checkpoint"))
+
+    def save_csv(self, path: str | Path, run_id: int | None = None) -> Path | None:
+        run = self.selected_run() if run_id is None else {"id": run_id}
+        if run is None or self.project is None:
+            return None
+        try:
+            return write_metrics_csv(self.project, run["id"], path)
+        except OSError as exc:
+            self.message.emit(f"{path}: the metrics were not saved ({exc.strerror or exc})")
+            return None
+
+    def ask_save_csv(self, run_id: int | None = None) -> None:
+        run = self.selected_run() if run_id is None else {"id": run_id}
+        if run is None:
+            self.message.emit("choose a run in the Runs panel first")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save the run's metrics",
+                                              f"run-{run['id']}-metrics.csv", "CSV (*.csv)")
+        if path and self.save_csv(path, run["id"]) is not None:
+            self.message.emit(f"Saved the metrics of run {run['id']} to {path}")

@@ -1,0 +1,216 @@
+"""Training on its own QThread: a QObject worker iterating the Qt-free engine.
+
+:class:`Trainer` lives on the GUI thread.  ``start(project, config, device,
+resume)`` makes a QThread and a :class:`TrainerWorker` on it, which iterates
+:func:`segstudio.nn.engine.fit` and forwards every event as ``event(object)``
+(queued, so slots run on the GUI thread).  On CUDA a :class:`GpuMemory`
+record follows each step.  Pause, resume and stop set ``threading.Event``
+flags that the engine checks before every batch; stopping never terminates
+the thread: the engine finishes the batch under way, records the run as
+cancelled and keeps the last epoch's checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+
+TRAIN_NICE = 5  # CPU training: the training threads' nice value above the window's
+
+
+@dataclass(frozen=True)
+class GpuMemory:
+    """CUDA memory after a training step (MiB), sent after the step's event."""
+
+    global_step: int
+    x: float  # fractional epoch of the step
+    allocated_mb: float
+    reserved_mb: float
+    peak_mb: float
+
+
+class TrainerWorker(QObject):
+    event = Signal(object)
+
+    def __init__(self, project, config, device: str, resume: str | None,
+                 cancel: threading.Event, pause: threading.Event, threads: int | None,
+                 add_epochs: int | None = None):
+        super().__init__()
+        self.add_epochs = add_epochs
+        self.project = project
+        self.config = config
+        self.device = device
+        self.resume = resume
+        self.cancel = cancel
+        self.pause = pause
+        self.threads = threads
+
+    @Slot()
+    def run(self) -> None:
+        from ...nn.engine import fit
+        from ...nn.events import Finished, Step
+
+        try:
+            import torch
+
+            if self.threads:
+                torch.set_num_threads(self.threads)  # this thread's intra-op threads
+                lower_priority(int(os.environ.get("SEGSTUDIO_TRAIN_NICE", TRAIN_NICE)))
+            cuda = str(self.device).startswith("cuda")
+            if self.resume is not None and self.add_epochs:
+                from .jobs import checkpoint_epoch
+
+                try:  # continue for add_epochs more epochs
+                    done = checkpoint_epoch(self.resume)
+                    self.config = self.config.replace(epochs=done + self.add_epochs)
+                except Exception:  # noqa: BLE001 - fit reports an unreadable checkpoint
+                    pass
+            events = fit(self.project, self.config, device=self.device, cancel=self.cancel,
+                         pause=self.pause, resume=self.resume)
+            for ev in events:
+                self.event.emit(ev)
+                if cuda and isinstance(ev, Step):
+                    self.event.emit(_gpu_memory(torch, ev))
+        except Exception as exc:  # noqa: BLE001 - fit reports its own errors; never crash
+            self.event.emit(Finished("failed", None, 0, None, None, None,
+                                     f"training stopped: {type(exc).__name__}: {exc}"))
+        finally:
+            self.project = None
+            self.thread().quit()
+
+
+def lower_priority(nice: int) -> bool:
+    """Make the calling thread (and the torch threads it starts) yield to the GUI
+    thread when both want a core: Linux keeps a nice value per thread."""
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+        return True
+    except (OSError, AttributeError):
+        return False
+
+
+def _gpu_memory(torch, ev) -> GpuMemory:
+    mb = 2.0 ** 20
+    x = ev.epoch - 1 + ev.step / max(ev.steps_per_epoch, 1)
+    return GpuMemory(ev.global_step, x, torch.cuda.memory_allocated() / mb,
+                     torch.cuda.memory_reserved() / mb, torch.cuda.max_memory_allocated() / mb)
+
+
+class Trainer(QObject):
+    """Starts, pauses, resumes and stops one training run at a time."""
+
+    event = Signal(object)            # every engine event (and GpuMemory), GUI thread
+    running_changed = Signal(bool)
+    paused_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: TrainerWorker | None = None
+        self.cancel = threading.Event()
+        self.pause_flag = threading.Event()
+        self.device = ""
+        self.project = None
+        self.last_finished = None
+
+    # -- state ---------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def paused(self) -> bool:
+        return self.running and self.pause_flag.is_set()
+
+    @property
+    def on_cpu(self) -> bool:
+        return self.running and self.device == "cpu"
+
+    # -- control ---------------------------------------------------------------------
+    def start(self, project, config, device: str, resume: str | None = None,
+              threads: int | None = None, add_epochs: int | None = None) -> bool:
+        """Start training (False when a run is already going).  ``threads``: torch's
+        intra-op threads of the training thread; with ``resume``, ``add_epochs``
+        more epochs than the checkpoint has."""
+        if self.running:
+            return False
+        self.cancel = threading.Event()
+        self.pause_flag = threading.Event()
+        self.device = str(device)
+        self.project = project
+        self.last_finished = None
+        thread = QThread(self)
+        thread.setObjectName("segstudio-training")
+        worker = TrainerWorker(project, config, self.device, resume, self.cancel,
+                               self.pause_flag, threads, add_epochs)
+        worker.moveToThread(thread)
+        worker.event.connect(self._forward)
+        thread.started.connect(worker.run)
+        thread.finished.connect(self._thread_done)
+        self._thread, self._worker = thread, worker
+        thread.start()
+        self.running_changed.emit(True)
+        return True
+
+    def pause(self) -> None:
+        if self.running and not self.pause_flag.is_set():
+            self.pause_flag.set()
+            self.paused_changed.emit(True)
+
+    def resume(self) -> None:
+        if self.pause_flag.is_set():
+            self.pause_flag.clear()
+            self.paused_changed.emit(False)
+
+    def toggle_pause(self) -> None:
+        self.resume() if self.paused else self.pause()
+
+    def stop(self) -> None:
+        """Ask the run to stop after the batch under way (returns at once)."""
+        if self.running:
+            self.cancel.set()
+            if self.pause_flag.is_set():
+                self.pause_flag.clear()
+                self.paused_changed.emit(False)
+
+    def stop_and_wait(self, msecs: int = -1) -> bool:
+        """Stop and wait for the thread (closing); True when it has ended."""
+        if self._thread is None:
+            return True
+        self.stop()
+        thread = self._thread
+        done = thread.wait() if msecs < 0 else thread.wait(msecs)
+        if done:
+            self._ended(thread)
+        return bool(done)
+
+    # -- internals --------------------------------------------------------------------
+    @Slot(object)
+    def _forward(self, ev) -> None:
+        if type(ev).__name__ == "Finished":
+            self.last_finished = ev
+        self.event.emit(ev)
+
+    @Slot()
+    def _thread_done(self) -> None:
+        self._ended(self.sender())
+
+    def _ended(self, thread) -> None:
+        if thread is None or thread is not self._thread:
+            return  # already handled (stop_and_wait), or an older run's thread
+        self._thread = None
+        self._worker = None
+        self.project = None
+        thread.deleteLater()
+        if self.pause_flag.is_set():
+            self.pause_flag.clear()
+            self.paused_changed.emit(False)
+        self.running_changed.emit(False)

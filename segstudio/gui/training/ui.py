@@ -1,0 +1,426 @@
+"""Training and prediction in the main window: docks, the Model menu, the wiring.
+
+``TrainingUI(window)`` is made once by the main window (``window.training``).
+It adds four docks (Training panel on the right; Training plots, Runs and
+Evaluation tabbed at the bottom) and the Model menu:
+
+* Ctrl+T starts training with the panel's settings (and stops a running one);
+* Ctrl+P predicts the image on screen, Ctrl+Shift+P every unlabelled image;
+  "Predict the listed images" predicts what the browser lists;
+* Ctrl+L (label next) shows the most uncertain image without a human mask.
+
+Torch is imported on a worker when the first project opens (the devices are
+detected there); pyqtgraph when the project view is first needed, so the
+welcome window starts without either.  Closing the window or the project
+while training asks first, then stops the run after its current batch (the
+last epoch's checkpoint is kept).
+"""
+
+from __future__ import annotations
+
+import gc
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QGridLayout, QMenu, QMessageBox, QSizePolicy, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from ...core.errors import SegStudioError
+from ..workers import TaskRunner
+from .jobs import CONFIG_SETTING, cpu_threads, imagenet_available
+from .panel import TrainingPanel
+from .predict import PredictService
+from .runs import RunsView
+from .trainer import Trainer
+
+Area = Qt.DockWidgetArea
+
+
+def freeze_heap() -> None:
+    """Exempt the objects alive now (torch, Qt, pyqtgraph: some 350,000) from the
+    garbage collector: a full collection over them holds the GIL for ~120 ms, which
+    stalled the window while training ran.  New objects are still collected."""
+    gc.freeze()
+
+
+class TrainingUI(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.controller = window.controller
+        self.trainer = Trainer(self)
+        self.panel = TrainingPanel()
+        self.jobs = TaskRunner(self, max_threads=1, name="segstudio-training-jobs")
+        self.runs = RunsView(self.jobs)
+        self.service = PredictService(window, self.trainer, self.device)
+        self.ready = False
+        self.devices: list[tuple[str, str]] = []
+        self.plots = None       # TrainingPlots, made with the project view (pyqtgraph)
+        self.evaluation = None  # EvaluationView, likewise
+        self.confirm = self._confirm  # (title, text) -> bool
+        self._sized = False
+        self._device_kind = ""
+        self._build_docks()
+        self._build_actions()
+        self._connect()
+
+    # -- building -----------------------------------------------------------------------------
+    def _holder(self) -> QWidget:
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        lay.setContentsMargins(0, 0, 0, 0)
+        return w
+
+    def _build_docks(self) -> None:
+        w = self.window
+        self.plots_holder = self._holder()
+        self.eval_holder = self._holder()
+        bottom = Area.BottomDockWidgetArea
+        self.panel_dock = w.add_dock(self.panel, "Training", "dock-training", bottom)
+        self.plots_dock = w.add_dock(self.plots_holder, "Training plots", "dock-training-plots",
+                                     bottom)
+        self.runs_dock = w.add_dock(self.runs, "Runs", "dock-runs", bottom)
+        self.eval_dock = w.add_dock(self.eval_holder, "Evaluation", "dock-evaluation", bottom)
+        w.splitDockWidget(self.panel_dock, self.plots_dock, Qt.Orientation.Horizontal)
+        w.tabifyDockWidget(self.plots_dock, self.runs_dock)
+        w.tabifyDockWidget(self.runs_dock, self.eval_dock)
+        self.plots_dock.raise_()
+
+    def ensure_views(self) -> None:
+        """Make the pyqtgraph views (plots, evaluation) if not made yet."""
+        if self.plots is not None:
+            return
+        from .evaluation import EvaluationView
+        from .plots import TrainingPlots
+
+        self.plots = TrainingPlots(self.plots_holder)
+        self.plots_holder.layout().addWidget(self.plots)
+        self.plots.save_csv_requested.connect(self.save_csv)
+        self.service.inference_ms.connect(self.plots.add_inference)
+        self.evaluation = EvaluationView(self.service, self.eval_holder)
+        self.eval_holder.layout().addWidget(self.evaluation)
+        self.evaluation.message.connect(self.window.show_message)
+        project = self.controller.project
+        self.evaluation.set_project(project)
+        if project is not None:
+            self._classes_changed(project.classes)
+        self._update_checkpoints()
+
+    def _action(self, text: str, slot, shortcut: str | None = None, tip: str = "") -> QAction:
+        act = QAction(text, self.window)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        if tip:
+            act.setStatusTip(tip)
+            act.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(lambda _checked=False: slot())
+        self.window.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        a = self.actions = {}
+        a["train"] = self._action("Start &training", self.toggle_training, "Ctrl+T",
+                                  "Train with the Training panel's settings; again to stop")
+        a["pause"] = self._action("&Pause training", self.trainer.toggle_pause, None,
+                                  "Pause training between batches, or resume it")
+        a["predict"] = self._action("&Predict this image", self.service.predict_current,
+                                    "Ctrl+P", "Predict the image on screen with the active model")
+        a["predict_all"] = self._action("Predict all &unlabelled images",
+                                        self.service.predict_unlabelled, "Ctrl+Shift+P",
+                                        "Predict every image without mask or prediction")
+        a["predict_listed"] = self._action("Predict the &listed images",
+                                           self.service.predict_listed, None,
+                                           "Predict the images the browser lists (its filter)")
+        a["stop_predict"] = self._action("&Stop predicting", self.service.cancel_batch, None,
+                                         "Stop predicting many images (those done are kept)")
+        a["label_next"] = self._action("Label &next (most uncertain)", self.service.label_next,
+                                       "Ctrl+L", "Show the unlabelled image the model is least "
+                                                 "sure about")
+        a["evaluate"] = self._action("&Evaluate a checkpoint…", lambda: self._show_dock(
+            self.eval_dock), None, "Per-class IoU and confusion matrix on a split")
+        a["runs"] = self._action("&Runs…", lambda: self._show_dock(self.runs_dock), None,
+                                 "Training runs and the active model")
+        a["save_png"] = self._action("Save training plots as P&NG…", self._save_png)
+        a["save_csv"] = self._action("Save run metrics as &CSV…", self.save_csv)
+        a["stop_predict"].setEnabled(False)
+        a["pause"].setEnabled(False)
+        menu = QMenu("&Model", self.window)
+        for key in ("train", "pause", None, "predict", "predict_all", "predict_listed",
+                    "stop_predict", "label_next", None, "evaluate", "runs", None, "save_png",
+                    "save_csv"):
+            menu.addSeparator() if key is None else menu.addAction(a[key])
+        bar = self.window.menuBar()
+        menus = bar.actions()
+        if menus:
+            bar.insertMenu(menus[-1], menu)  # before Help
+        else:
+            bar.addMenu(menu)
+        self.menu = menu
+        for key, short in (("predict", "This image"), ("predict_all", "All unlabelled"),
+                           ("predict_listed", "Listed images"), ("label_next", "Label next")):
+            a[key].setIconText(short)
+        grid = QGridLayout()
+        grid.setContentsMargins(4, 2, 4, 2)
+        for i, key in enumerate(("predict", "predict_all", "predict_listed", "label_next")):
+            b = QToolButton(self.panel)
+            b.setDefaultAction(a[key])
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+            grid.addWidget(b, i // 2, i % 2)
+        self.panel.add_buttons(grid)
+
+    def _connect(self) -> None:
+        c = self.controller
+        p = self.panel
+        p.start_requested.connect(self.start_training)
+        p.pause_requested.connect(self.trainer.toggle_pause)
+        p.stop_requested.connect(self.trainer.stop)
+        p.device_changed.connect(self._device_changed)
+        p.defaults_requested.connect(self._apply_defaults)
+        self.trainer.event.connect(self._event)
+        self.trainer.running_changed.connect(self._running_changed)
+        self.trainer.paused_changed.connect(self._paused_changed)
+        self.service.batch_running.connect(self.actions["stop_predict"].setEnabled)
+        self.runs.message.connect(self.window.show_message)
+        self.runs.show_requested.connect(self._show_run)
+        self.runs.evaluate_requested.connect(self._evaluate_checkpoint)
+        self.runs.loaded.connect(self._update_checkpoints)
+        c.opening.connect(lambda _f: QTimer.singleShot(0, self.ensure_views))
+        c.project_opened.connect(self._project_opened)
+        c.about_to_close.connect(self._project_closing)
+        c.project_closed.connect(self._project_closed)
+        c.classes_changed.connect(self._classes_changed)
+        self.window.project_shown.connect(self._first_layout)
+
+    # -- devices and settings -----------------------------------------------------------------------
+    def device(self) -> str:
+        return self.panel.device_id() if self.ready else "auto"
+
+    def detect_devices(self) -> None:
+        def job(ctx):
+            from ...nn.device import available_devices
+
+            return [(d.id, d.name) for d in available_devices()], imagenet_available()
+
+        self.jobs.submit(job, key="detect", on_result=self._detected,
+                             on_error=lambda m: self.panel.set_ready(
+                                 False, f"No device for training: {m}"))
+
+    def _detected(self, result) -> None:
+        self.devices, imagenet = result
+        freeze_heap()
+        self.panel.set_devices(self.devices, imagenet)
+        self.ready = True
+        self._apply_saved_config()
+        self.panel.set_ready(self.controller.project is not None,
+                             "Ready: choose the settings and press Start (Ctrl+T)")
+        self.panel.set_running(self.trainer.running, self.trainer.paused)
+
+    def _apply_saved_config(self) -> None:
+        from ...nn.config import TrainConfig, default_train_config
+
+        project = self.controller.project
+        saved = project.get_setting(CONFIG_SETTING, None) if project is not None else None
+        cfg = None
+        if isinstance(saved, dict) and self.panel.set_device(str(saved.get("device"))):
+            try:
+                cfg = TrainConfig.from_dict(saved.get("config") or {}).validate()
+            except (SegStudioError, TypeError, ValueError):
+                cfg = None
+        if cfg is None:
+            cfg = default_train_config(self.panel.device_id())
+        self._device_kind = self.panel.device_id().split(":")[0]
+        self.panel.set_config(cfg)
+
+    def _device_changed(self, dev: str) -> None:
+        kind = dev.split(":")[0]
+        if kind != self._device_kind:  # another kind of device: its own defaults
+            self._device_kind = kind
+            self._apply_defaults()
+
+    def _apply_defaults(self) -> None:
+        from ...nn.config import default_train_config
+
+        self.panel.set_config(default_train_config(self.panel.device_id()))
+
+    # -- training -----------------------------------------------------------------------------
+    def toggle_training(self) -> None:
+        if self.trainer.running:
+            self.trainer.stop()
+            self.window.show_message("Stopping training after the batch under way …")
+        else:
+            self.start_training()
+
+    def start_training(self) -> bool:
+        from ...nn.config import default_train_config
+
+        project = self.controller.project
+        if self.trainer.running:
+            return False
+        if project is None:
+            self.window.show_message("Open a project first: training learns from its masks")
+            return False
+        if not self.ready:
+            self.window.show_message("Still detecting the devices; try again in a moment")
+            return False
+        dev = self.panel.device_id()
+        base = default_train_config(dev)
+        saved = project.get_setting(CONFIG_SETTING, None)
+        if isinstance(saved, dict) and saved.get("device", "").split(":")[0] == dev.split(":")[0]:
+            try:
+                from ...nn.config import TrainConfig
+
+                base = TrainConfig.from_dict(saved.get("config") or {})
+            except (TypeError, ValueError):
+                pass
+        try:
+            cfg = self.panel.config(base).validate()
+        except SegStudioError as exc:
+            self.window.show_message(str(exc))
+            self.panel.add_message(str(exc), "error")
+            return False
+        resume = self.panel.resume_path()
+        if self.panel.mode() == "resume" and not resume:
+            self.window.show_message("choose a checkpoint to continue from")
+            return False
+        try:
+            project.set_setting(CONFIG_SETTING, {"device": dev, "config": cfg.to_dict()})
+        except SegStudioError as exc:
+            self.window.show_message(str(exc))
+        self.window.editor.saver.save_all()  # open edits join the first epoch
+        freeze_heap()
+        self.ensure_views()
+        threads = cpu_threads() if dev == "cpu" else None
+        self.panel.log.clear()
+        return self.trainer.start(project, cfg, dev, resume, threads,
+                                  add_epochs=self.panel.epochs.value() if resume else None)
+
+    def _event(self, ev) -> None:
+        kind = type(ev).__name__
+        if kind != "GpuMemory":
+            self.panel.show_event(ev)
+        if self.plots is not None:
+            self.plots.add_event(ev)
+        if kind == "Message":
+            text = ev.text.strip().splitlines()[-1] if ev.text.strip() else ""
+            self.window.show_message(f"Training: {text}")
+        elif kind == "RunStarted":
+            self.runs.refresh()
+        elif kind == "EpochEnd":
+            self.runs.refresh()
+            if self.panel.refresh.isChecked():
+                self.service.predict_current(ev.last_checkpoint, quiet=True)
+        elif kind == "Finished":
+            self.runs.refresh()
+            text = f"Training {ev.status}: {ev.message}"
+            if ev.best_checkpoint:
+                text += f"; the active model is {ev.best_checkpoint}"
+            self.window.show_message(text, 20000)
+
+    def _running_changed(self, running: bool) -> None:
+        self.panel.set_running(running, self.trainer.paused)
+        self.actions["train"].setText("Stop &training" if running else "Start &training")
+        self.actions["pause"].setEnabled(running)
+
+    def _paused_changed(self, paused: bool) -> None:
+        self.panel.set_running(self.trainer.running, paused)
+        self.actions["pause"].setText("&Resume training" if paused else "&Pause training")
+
+    # -- views -----------------------------------------------------------------------------------
+    def _show_dock(self, dock) -> None:
+        self.ensure_views()
+        dock.show()
+        dock.raise_()
+
+    def _show_run(self, run: dict, rows: list) -> None:
+        self.ensure_views()
+        if self.trainer.running:
+            self.window.show_message("The plots follow the run under way; show the run after it")
+            return
+        self.plots.show_run(run, rows)
+        self._show_dock(self.plots_dock)
+
+    def _evaluate_checkpoint(self, path: str) -> None:
+        self.ensure_views()
+        self.evaluation.choose(path)
+        self._show_dock(self.eval_dock)
+        self.evaluation.evaluate()
+
+    def _update_checkpoints(self) -> None:
+        items = self.runs.checkpoints()
+        self.panel.set_checkpoints(items)
+        if self.evaluation is not None:
+            self.evaluation.set_checkpoints(items)
+
+    def _classes_changed(self, table) -> None:
+        if self.plots is not None:
+            self.plots.set_class_colors({c.name: c.color for c in table.trainable})
+
+    def save_csv(self) -> None:
+        run_id = self.plots.history.run_id if self.plots is not None else None
+        if run_id is None:
+            selected = self.runs.selected_run()
+            run_id = selected["id"] if selected else None
+        if run_id is None:
+            self.window.show_message("no run to save yet: train one first")
+            return
+        self.runs.ask_save_csv(run_id)
+
+    def _save_png(self) -> None:
+        self.ensure_views()
+        self.plots.ask_save_png()
+
+    def _first_layout(self, _project) -> None:
+        if self._sized:
+            return
+        self._sized = True
+        if self.window.settings.window_state() is None:  # first start: give the plots room
+            self.window.resizeDocks([self.plots_dock], [320], Qt.Orientation.Vertical)
+            self.window.resizeDocks([self.panel_dock], [660], Qt.Orientation.Horizontal)
+
+    # -- project ---------------------------------------------------------------------------------
+    def _project_opened(self, project) -> None:
+        self.ensure_views()
+        self.runs.set_project(project)
+        self.evaluation.set_project(project)
+        self.plots.clear()
+        if self.ready:
+            self._apply_saved_config()
+            self.panel.set_ready(True)
+        else:
+            QTimer.singleShot(200, self.detect_devices)
+
+    def _project_closing(self) -> None:
+        self.trainer.stop_and_wait()
+        self.service.stop()
+        self.jobs.cancel("runs")
+        self.jobs.wait(10000)
+
+    def _project_closed(self) -> None:
+        self.service.cache.clear()
+        self.runs.set_project(None)
+        if self.evaluation is not None:
+            self.evaluation.set_project(None)
+        self.panel.set_ready(False, "Open a project to train")
+
+    # -- closing ---------------------------------------------------------------------------------
+    def _confirm(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self.window, title, text,
+                                      QMessageBox.StandardButton.Yes
+                                      | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def can_close(self) -> bool:
+        """Ask before a running training is stopped (closing the window or project)."""
+        if not self.trainer.running:
+            return True
+        return self.confirm("Training is running",
+                            "Stop training? It stops after the batch under way; the checkpoint "
+                            "of the last completed epoch is kept.")
+
+    def shutdown(self) -> None:
+        self.trainer.stop_and_wait()
+        self.service.shutdown()
+        self.jobs.shutdown(30000)
