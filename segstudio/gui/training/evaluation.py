@@ -204,8 +204,8 @@ class EvaluationView(QWidget):
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 if col:
-                    item.setTextAlignment(int(Qt.AlignmentFlag.AlignRight
-                                              | Qt.AlignmentFlag.AlignVCenter))
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
         self._heat_map(m, names)
         self.evaluated.emit(result)

@@ -1,0 +1,130 @@
+"""The Evaluation and Runs panels and the plots' files: per-class IoU and confusion matrix
+of a checkpoint, the active model, a past run in the plots, CSV and PNG."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+from segstudio.core.project import Project
+from segstudio.nn.evaluate import evaluate_project
+from segstudio.nn.inference import Predictor
+
+from .training_helpers import open_ready, streets, trained
+
+__all__ = ["streets", "trained"]
+LEFT = Qt.MouseButton.LeftButton
+
+
+def test_evaluation_view_shows_the_checkpoint_metrics(qtbot, window, trained):
+    folder, ckpt = trained
+    with Project.open(folder, scan=False) as project:
+        predictor = Predictor.from_checkpoint(ckpt, "cpu", classes=project.classes,
+                                              in_channels=3)
+        want = evaluate_project(project, predictor, "val")
+    open_ready(qtbot, window, folder)
+    ui = window.training
+    ui.actions["evaluate"].trigger()
+    assert ui.eval_dock.isVisible()
+    view = ui.evaluation
+    view.set_split("val")
+    assert view.checkpoint_path() == ckpt  # "Active model"
+    with qtbot.waitSignal(view.evaluated, timeout=30000) as got:
+        qtbot.mouseClick(view.run_button, LEFT)
+    result = got.args[0]
+    assert result["images"] == want["images"] == 2
+    assert result["confusion_matrix"] == want["confusion_matrix"]
+    names = want["class_names"]
+    assert view.table.rowCount() == len(names)
+    for row, name in enumerate(names):
+        assert view.table.item(row, 0).text() == name
+        iou = want["per_class_iou"][name]
+        assert view.table.item(row, 1).text() == ("-" if iou is None else f"{iou * 100:.1f} %")
+        acc = want["per_class_accuracy"][name]
+        assert view.table.item(row, 2).text() == ("-" if acc is None else f"{acc * 100:.1f} %")
+    m = np.asarray(want["confusion_matrix"], float)
+    rows = m.sum(1, keepdims=True)
+    assert np.allclose(view.matrix, np.divide(m, rows, out=np.zeros_like(m), where=rows > 0))
+    assert np.allclose(view.image.image, view.matrix.T)
+    assert f"mIoU {want['miou'] * 100:.1f} %" in view.summary.text()
+
+
+def test_runs_active_model_csv_png_and_past_run(qtbot, window, trained, tmp_path):
+    folder, best = trained
+    open_ready(qtbot, window, folder)
+    ui = window.training
+    runs = ui.runs
+    project = window.controller.project
+    qtbot.waitUntil(lambda: runs.table.rowCount() == 1, timeout=10000)
+    run = project.runs()[0]
+    assert runs.table.item(0, 7).text() == "best"
+    assert runs.table.item(0, 5).text() == "2/2"
+    runs.select_run(run["id"])
+    qtbot.mouseClick(runs.use_last, LEFT)
+    assert project.get_setting("active_checkpoint") == run["checkpoint"] != best
+    qtbot.waitUntil(lambda: runs.table.item(0, 7).text() == "last", timeout=10000)
+    assert ui.evaluation.checkpoint.count() == 3  # active, last, best
+    qtbot.mouseClick(runs.use_best, LEFT)
+    assert project.get_setting("active_checkpoint") == best
+
+    # the run's metrics as CSV, exactly the database's
+    path = runs.save_csv(tmp_path / "metrics.csv", run["id"])
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    epochs = project.epochs(run["id"])
+    assert [int(r["epoch"]) for r in rows] == [e["epoch"] for e in epochs] == [1, 2]
+    for r, e in zip(rows, epochs):
+        assert float(r["train_loss"]) == e["train_loss"]
+        assert float(r["val_miou"]) == e["val_miou"]
+        assert float(r["iou_Road"]) == e["per_class_iou"]["Road"]
+
+    # a past run in the plots
+    qtbot.mouseClick(runs.show_button, LEFT)
+    plots = ui.plots
+    x, y = plots.curve_data("miou")
+    assert list(x) == [1, 2] and list(y) == [e["val_miou"] for e in epochs]
+    assert list(plots.curve_data("Road")[1]) == [e["per_class_iou"]["Road"] for e in epochs]
+
+    # the plots as one PNG
+    png = plots.save_png(tmp_path / "plots.png")
+    image = QImage(str(png))
+    assert not image.isNull()
+    assert image.width() == plots.learning.width()
+    assert image.height() == plots.learning.height() + plots.timing.height()
+    assert len({image.pixel(x, image.height() // 4) for x in range(0, image.width(), 7)}) > 3
+
+
+def test_panel_defaults_fit_the_device_and_settings_persist(qtbot, window, streets):
+    from segstudio.nn.config import default_train_config
+    from segstudio.nn.device import available_devices
+
+    folder = streets[0]
+    open_ready(qtbot, window, folder)
+    ui = window.training
+    panel = ui.panel
+    devices = available_devices()
+    assert [panel.device.itemText(i) for i in range(panel.device.count())] == \
+        [d.name for d in devices]
+    assert panel.device_id() == devices[0].id
+    want = default_train_config(devices[0].id)
+    assert panel.config(want) == want.replace(imagenet=None)  # no VGG16-BN file here
+    assert panel.val_split.value() == pytest.approx(0.3)
+    start = panel.start_mode.model()
+    assert not start.item(panel.start_mode.findData("resume")).isEnabled()  # no checkpoint
+    # the settings a run starts with are the project's next time
+    panel.epochs.setValue(2)
+    panel.crop_h.setValue(64)
+    panel.crop_w.setValue(96)
+    panel.weights.setCurrentIndex(panel.weights.findData("median"))
+    ui.start_training()
+    qtbot.waitUntil(lambda: not ui.trainer.running, timeout=60000)
+    window.close_project()
+    panel.set_config(want)
+    open_ready(qtbot, window, folder)
+    qtbot.waitUntil(lambda: panel.epochs.value() == 2, timeout=5000)
+    cfg = panel.config(want)
+    assert (cfg.epochs, cfg.crop, cfg.class_weights) == (2, (64, 96), "median")
