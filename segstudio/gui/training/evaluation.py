@@ -16,8 +16,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout,
-                               QHeaderView, QLabel, QProgressBar, QPushButton, QSplitter,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QHeaderView, QLabel, QProgressBar, QPushButton, QSizePolicy,
+                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from .jobs import active_checkpoint, torch_threads
 
@@ -36,7 +36,9 @@ class EvaluationView(QWidget):
         self.result: dict | None = None
         self._handle = None
         self.checkpoint = QComboBox(self)
-        self.checkpoint.setMinimumContentsLength(24)
+        self.checkpoint.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.checkpoint.setMinimumContentsLength(12)
         self.browse = QPushButton("…", self)
         self.browse.setFixedWidth(28)
         self.browse.clicked.connect(self._browse)
@@ -73,13 +75,15 @@ class EvaluationView(QWidget):
         self.cell_texts: list[pg.TextItem] = []
         self.matrix: np.ndarray | None = None
 
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(QLabel("Checkpoint", self))
         top.addWidget(self.checkpoint, 1)
         top.addWidget(self.browse)
-        top.addWidget(self.split)
-        top.addWidget(self.run_button)
-        top.addWidget(self.cancel_button)
+        second = QHBoxLayout()
+        second.addWidget(self.split, 1)
+        second.addWidget(self.run_button)
+        second.addWidget(self.cancel_button)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.table)
         split.addWidget(self.heat)
@@ -87,6 +91,7 @@ class EvaluationView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
+        layout.addLayout(second)
         layout.addWidget(self.progress)
         layout.addWidget(self.summary)
         layout.addWidget(split, 1)

@@ -19,7 +19,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import (QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QPushButton,
-                               QTabWidget, QVBoxLayout, QWidget)
+                               QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
 
 from ...core.atomic import atomic_write_bytes
 from .history import RunHistory
@@ -95,8 +95,12 @@ class TrainingPlots(QWidget):
         pg.setConfigOptions(antialias=False)
         self.summary = QLabel("No training yet: start one in the Training panel (Ctrl+T).", self)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.save_png_button = QPushButton("Save plots as PNG…", self)
-        self.save_csv_button = QPushButton("Save metrics as CSV…", self)
+        self.summary.setWordWrap(True)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.save_png_button = QPushButton("PNG…", self)
+        self.save_png_button.setToolTip("Save the plots as a PNG picture")
+        self.save_csv_button = QPushButton("CSV…", self)
+        self.save_csv_button.setToolTip("Save the run's per-epoch metrics as CSV")
         self.save_png_button.clicked.connect(self.ask_save_png)
         self.save_csv_button.clicked.connect(self.save_csv_requested)
         top = QHBoxLayout()
@@ -366,6 +370,10 @@ class TrainingPlots(QWidget):
     # -- saving ----------------------------------------------------------------------------------
     def png_bytes(self) -> bytes:
         self.redraw(everything=True)
+        shown = self.tabs.currentWidget()
+        for g in (self.learning, self.timing):
+            if g is not shown:  # a tab never shown has no size of its own yet
+                g.resize(shown.size())
         parts = [g.grab().toImage() for g in (self.learning, self.timing)]
         width = max(p.width() for p in parts)
         image = QImage(width, sum(p.height() for p in parts), QImage.Format.Format_RGB32)

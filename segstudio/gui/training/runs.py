@@ -14,8 +14,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+                               QPushButton, QSizePolicy, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from ...core.errors import SegStudioError
 from .jobs import ACTIVE_SETTING, active_checkpoint, write_metrics_csv
@@ -49,26 +49,34 @@ class RunsView(QWidget):
         self.active_label = QLabel(self)
         self.active_label.setWordWrap(True)
         self.active_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.use_best = QPushButton("Use best as active model", self)
-        self.use_last = QPushButton("Use last as active model", self)
-        self.show_button = QPushButton("Show in plots", self)
-        self.evaluate_button = QPushButton("Evaluate…", self)
-        self.csv_button = QPushButton("Save metrics CSV…", self)
+        self.active_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.use_best = QPushButton("Use best", self)
+        self.use_best.setToolTip("Make the run's best checkpoint the active model")
+        self.use_last = QPushButton("Use last", self)
+        self.use_last.setToolTip("Make the run's last checkpoint the active model")
+        self.show_button = QPushButton("Plot", self)
+        self.show_button.setToolTip("Show the run's per-epoch metrics in the plots")
+        self.evaluate_button = QPushButton("Evaluate", self)
+        self.evaluate_button.setToolTip("Evaluate the run's best checkpoint")
+        self.csv_button = QPushButton("CSV…", self)
+        self.csv_button.setToolTip("Save the run's per-epoch metrics as CSV")
         self.use_best.clicked.connect(lambda: self.make_active("best_checkpoint"))
         self.use_last.clicked.connect(lambda: self.make_active("checkpoint"))
         self.show_button.clicked.connect(self.show_selected)
         self.evaluate_button.clicked.connect(self._evaluate)
         self.csv_button.clicked.connect(self.ask_save_csv)
-        buttons = QHBoxLayout()
+        buttons = QVBoxLayout()
         for b in (self.use_best, self.use_last, self.show_button, self.evaluate_button,
                   self.csv_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        body = QHBoxLayout()
+        body.addWidget(self.table, 1)
+        body.addLayout(buttons)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.active_label)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(buttons)
+        layout.addLayout(body, 1)
         self._sync_buttons()
 
     # -- content -----------------------------------------------------------------------------
