@@ -131,3 +131,34 @@ def test_panel_defaults_fit_the_device_and_settings_persist(qtbot, window, stree
     qtbot.waitUntil(lambda: panel.epochs.value() == 2, timeout=5000)
     cfg = panel.config(want)
     assert (cfg.epochs, cfg.crop, cfg.class_weights) == (2, (64, 96), "median")
+
+
+def test_plots_add_gpu_memory_and_throttle_redraws(qtbot):
+    """A CUDA run's memory records get their own plot (this machine has no GPU, so the
+    records are made here); many steps in a burst cause one redraw, not one each."""
+    from segstudio.gui.training.plots import REDRAW_MS, TrainingPlots
+    from segstudio.gui.training.trainer import GpuMemory
+    from segstudio.nn.events import RunStarted, Step
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(900, 320)
+    plots.show()
+    plots.add_event(RunStarted(3, "cuda:0", "cuda:0 NVIDIA H100 (79 GiB)", {}, {}, 1000, 10, 2,
+                               0, 5, "/tmp/x"))
+    assert "gpu" in plots.plots
+    steps = [Step(1, i, 50, 2.0 - i / 100, 0.5, 0.01, 8, 0.002, 0.05, 150.0, i)
+             for i in range(1, 51)]
+    for st in steps:
+        plots.add_event(st)
+        plots.add_event(GpuMemory(st.global_step, st.step / 50, 1000.0 + st.step, 2048.0,
+                                  1100.0))
+    assert plots.redraws == 0 and plots.curve_data("loss")[1].size == 0
+    qtbot.wait(REDRAW_MS * 3)
+    assert plots.redraws == 1
+    assert np.array_equal(plots.curve_data("loss")[1], [s.loss for s in steps])
+    plots.tabs.setCurrentWidget(plots.timing)
+    x, y = plots.curve_data("gpu_allocated")
+    assert np.allclose(x, [s.step / 50 for s in steps])
+    assert np.array_equal(y, [1000.0 + s.step for s in steps])
+    assert plots.plots["loss"].getViewBox().viewRange()[0][1] == pytest.approx(1.0, abs=0.05)

@@ -336,7 +336,7 @@ class TrainingPanel(QWidget):
             self.epochs_total = ev.epochs
             self.progress.setRange(0, max(ev.steps, 1))
             self.progress.setValue(0)
-            self.progress.setFormat(f"epoch {ev.epoch}/{ev.epochs}: step %v/%m")
+            self.progress.setFormat(f"{ev.epoch}/{ev.epochs} · step %v/%m")
             joined = f" (+{new} since the last epoch)" if new else ""
             self.images.setText(f"Epoch {ev.epoch} trains on {len(ids)} images{joined}, "
                                 f"validates on {len(ev.val_ids)}")
@@ -344,7 +344,7 @@ class TrainingPanel(QWidget):
         elif kind == "Step":  # only the progress bar: a label's new text relays the panel out
             if self.progress.maximum() != ev.steps_per_epoch:
                 self.progress.setMaximum(ev.steps_per_epoch)
-            self.progress.setFormat(f"epoch {ev.epoch}/{self.epochs_total}: step %v/%m · "
+            self.progress.setFormat(f"{ev.epoch}/{self.epochs_total} · step %v/%m · "
                                     f"loss {ev.loss:.3f}")
             self.progress.setValue(ev.step)
         elif kind == "EpochEnd":

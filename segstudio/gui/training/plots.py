@@ -40,15 +40,19 @@ EPOCH_CURVES = (
     ("epoch_seconds", "epoch", "epoch_seconds", (148, 103, 189), 2, "s"),
     ("epoch_ips", "speed", "epoch_ips", (31, 119, 180), 2, "o"),
 )
-TITLES = {
-    "loss": "Loss (steps smoothed, validation per epoch)",
-    "iou": "Validation IoU",
+TITLES = {  # x is the epoch (predictions for inference); the timing plots have no legends
+    "loss": "Loss per epoch (log scale)",
+    "iou": "Validation IoU per epoch",
     "epoch": "Seconds per epoch",
-    "speed": "Training images / s",
-    "step_time": "Per step: data vs compute (ms)",
-    "inference": "Inference ms / image",
-    "gpu": "GPU memory (MiB)",
+    "speed": "Training images/s: <span style='color:#96bee6'>per step</span>, "
+             "<span style='color:#1f77b4'>per epoch</span>",
+    "step_time": "ms per step: <span style='color:#ff7f0e'>data</span> vs "
+                 "<span style='color:#2ca02c'>compute</span>",
+    "inference": "Inference ms per image",
+    "gpu": "GPU MiB: <span style='color:#17becf'>allocated</span>, "
+           "<span style='color:#7f7f7f'>reserved</span>",
 }
+LEGEND_PLOTS = ("loss", "iou")
 LEGENDS = {
     "loss": "loss per step", "loss_smooth": "loss (smoothed)", "train_loss": "train loss (epoch)",
     "val_loss": "validation loss", "miou": "mIoU", "step_ips": "per step",
@@ -145,7 +149,7 @@ class TrainingPlots(QWidget):
     # -- building ------------------------------------------------------------------------
     def _plot(self, name: str, graphics, row: int, col: int, rowspan: int = 1) -> pg.PlotItem:
         plot = graphics.addPlot(row=row, col=col, rowspan=rowspan)
-        plot.setTitle(TITLES[name], size="9pt", color="#333")
+        plot.setTitle(TITLES[name], size="8pt", color="#333")
         plot.showGrid(x=False, y=True, alpha=0.2)
         # text is the costly part of a repaint: axes, title and legends repaint from a
         # pixmap until they change
@@ -164,13 +168,13 @@ class TrainingPlots(QWidget):
             ax.setTickFont(font)
             ax.setPen(pg.mkPen("#666"))
             ax.setTextPen(pg.mkPen("#333"))
-        plot.setLabel("bottom", "prediction" if name == "inference" else "epoch",
-                      **{"font-size": "7pt"})
+        if name == "loss":
+            plot.setLogMode(y=True)
         if name == "iou":  # many classes: the legend gets its own column
             self.iou_legend = pg.LegendItem(labelTextSize="7pt", verSpacing=-8)
             graphics.addItem(self.iou_legend, row=row, col=col + 1)
             self.iou_legend.setCacheMode(cache)
-        else:
+        elif name in LEGEND_PLOTS:
             plot.addLegend(offset=(-4, 4), labelTextSize="7pt",
                            brush=pg.mkBrush(255, 255, 255, 200), verSpacing=-8)
             plot.legend.setCacheMode(cache)
@@ -343,6 +347,19 @@ class TrainingPlots(QWidget):
         x_top = nice_ceil(max(xs))
         if name != "inference" and self.history.epochs:
             x_top = min(x_top, float(self.history.epochs))
+        if name == "loss":  # log scale: whole decades around the data (the view is in log10)
+            pos = [c.yData[np.isfinite(c.yData) & (c.yData > 0)] for c in self._curves_of(name)
+                   if c.yData is not None]
+            pos = [v for v in pos if len(v)]
+            if not pos:
+                return
+            y_lo = math.floor(math.log10(min(v.min() for v in pos)))
+            y_top = max(math.ceil(math.log10(max(v.max() for v in pos))), y_lo + 1)
+            if self._ranges.get(name) == (x_top, y_top, y_lo):
+                return
+            self._ranges[name] = (x_top, y_top, y_lo)
+            self.plots[name].setRange(xRange=(0, x_top), yRange=(y_lo, y_top), padding=0.02)
+            return
         y_top = 1.0 if name == "iou" else nice_ceil(max(ys) * 1.05 if ys else 1.0)
         old = self._ranges.get(name)
         if old is not None and old[0] == x_top and y_top <= old[1] and y_top > 0.4 * old[1]:

@@ -12,15 +12,10 @@ cancelled and keeps the last epoch's checkpoint.
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
-
-
-TRAIN_NICE = 5  # CPU training: the training threads' nice value above the window's
 
 
 @dataclass(frozen=True)
@@ -60,7 +55,6 @@ class TrainerWorker(QObject):
 
             if self.threads:
                 torch.set_num_threads(self.threads)  # this thread's intra-op threads
-                lower_priority(int(os.environ.get("SEGSTUDIO_TRAIN_NICE", TRAIN_NICE)))
             cuda = str(self.device).startswith("cuda")
             if self.resume is not None and self.add_epochs:
                 from .jobs import checkpoint_epoch
@@ -82,19 +76,6 @@ class TrainerWorker(QObject):
         finally:
             self.project = None
             self.thread().quit()
-
-
-def lower_priority(nice: int) -> bool:
-    """Make the calling thread (and the torch threads it starts) yield to the GUI
-    thread when both want a core: Linux keeps a nice value per thread."""
-    if nice <= 0 or not sys.platform.startswith("linux"):
-        return False
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
-        return True
-    except (OSError, AttributeError):
-        return False
 
 
 def _gpu_memory(torch, ev) -> GpuMemory:

@@ -376,8 +376,14 @@ class TrainingUI(QObject):
             return
         self._sized = True
         if self.window.settings.window_state() is None:  # first start: give the plots room
-            self.window.resizeDocks([self.plots_dock], [320], Qt.Orientation.Vertical)
-            self.window.resizeDocks([self.panel_dock], [660], Qt.Orientation.Horizontal)
+            QTimer.singleShot(0, self._size_docks)
+
+    def _size_docks(self) -> None:
+        w = self.window
+        w.resizeDocks([self.plots_dock], [320], Qt.Orientation.Vertical)
+        w.resizeDocks([self.panel_dock, self.plots_dock],
+                      [min(640, w.width() // 2), max(200, w.width() - 640)],
+                      Qt.Orientation.Horizontal)
 
     # -- project ---------------------------------------------------------------------------------
     def _project_opened(self, project) -> None:
