@@ -43,7 +43,7 @@ def add_parser(sub) -> None:
     p.add_argument("--epochs", type=_positive(int), metavar="N")
     p.add_argument("--batch-size", type=_positive(int), metavar="B")
     p.add_argument("--crop", type=parse_hw, metavar="HxW",
-                   help="training crop, e.g. 192x256 (or 'none' is not allowed: use a large crop)")
+                   help="training crop as HxW, e.g. 192x256 (images smaller than the crop are padded with the ignore class)")
     p.add_argument("--lr", type=_positive(float), metavar="X", help="base learning rate")
     p.add_argument("--val-split", type=_fraction, metavar="F",
                    help="share of labelled images kept for validation (default 0.3)")
