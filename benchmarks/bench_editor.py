@@ -44,16 +44,17 @@ FILL_BOX = (1024, 1024, 3072, 3072)  # y0, x0, y1, x1 of the class-1 region (4,1
 
 
 def make_project(root: Path) -> Path:
+    """The cached 4096 x 4096 image, and its mask written afresh every run (a run that
+    stopped half-way may have left its edits in the cached project)."""
     folder = root / "big"
-    if (folder / ".complete").exists():
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     small = rng.integers(40, 220, (64, 64, 3), dtype=np.uint8)
-    img = cv2.resize(small, (N, N), interpolation=cv2.INTER_CUBIC)
-    cv2.imwrite(str(folder / "big.png"), img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     blobs = rng.integers(2, 8, (32, 32)).astype(np.uint8)
+    if not (folder / ".complete").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        img = cv2.resize(small, (N, N), interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(folder / "big.png"), img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     mask = cv2.resize(blobs, (N, N), interpolation=cv2.INTER_NEAREST)
     y0, x0, y1, x1 = FILL_BOX
     mask[y0:y1, x0:x1] = 1
@@ -148,6 +149,10 @@ def bench_fill_and_undo(app, win, repeat: int) -> None:
 
     canvas, ed = win.canvas, win.editor
     vp = canvas.viewport()
+    session = ed.current_session()
+    while session.stack.canUndo():  # the brush strokes may have crossed the fill region
+        session.stack.undo()
+    app.processEvents()
     canvas.fit()
     vp.repaint()
     y0, x0, y1, x1 = FILL_BOX

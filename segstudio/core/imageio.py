@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import ImageReadError
+from .headers import read_header
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
@@ -141,6 +142,10 @@ def _check_size(path: Path, width: int, height: int) -> None:
 def read_info(path: str | os.PathLike) -> ImageInfo:
     """Read the header only: size after EXIF rotation, channels, bit depth."""
     path = Path(path)
+    fast = read_header(path)  # plain PNG / JPEG: the same answer as Pillow's, sooner
+    if fast is not None:
+        _check_size(path, fast.width, fast.height)
+        return ImageInfo(fast.width, fast.height, fast.channels, fast.bit_depth, 1, fast.format)
     im = _open(path)
     with im:
         try:

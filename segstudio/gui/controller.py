@@ -263,6 +263,36 @@ class ProjectController(QObject):
         self.classes_changed.emit(self.project.classes)
         return True
 
+    def import_class_table(self, path: str | os.PathLike) -> bool:
+        """Adopt the class table of a JSON file (CamVid's ``classes.json`` shape); a table
+        that would drop ids existing masks use is refused with a message."""
+        from ..core.importmasks import apply_class_table
+
+        if self.project is None or self.remapping:
+            self.message.emit("Open a folder first; the class table belongs to a project")
+            return False
+        try:
+            table = ClassTable.load_json(path)
+            apply_class_table(self.project, table)
+        except (SegStudioError, OSError) as exc:
+            self.message.emit(f"the class table was not imported: {exc}")
+            return False
+        self.classes_changed.emit(self.project.classes)
+        self.message.emit(f"Classes from {path}: {len(self.project.classes.classes)} classes")
+        return True
+
+    def export_class_table(self, path: str | os.PathLike) -> bool:
+        if self.project is None:
+            self.message.emit("Open a folder first; the class table belongs to a project")
+            return False
+        try:
+            self.project.classes.save_json(path)
+        except (SegStudioError, OSError) as exc:
+            self.message.emit(f"{path}: the class table was not written ({exc})")
+            return False
+        self.message.emit(f"Wrote the class table to {path}")
+        return True
+
     def delete_class(self, class_id: int, target_id: int) -> bool:
         """Delete a class after rewriting its pixels to ``target_id`` in every mask
         and prediction (on a worker).  Returns False when refused (message sent)."""

@@ -162,6 +162,10 @@ class MainWindow(QMainWindow):
                                       "Import masks from a folder or a COCO / labelme JSON file")
         a.export_masks = self._action("&Export masks…", lambda: open_export_dialog(self), ["Ctrl+E"],
                                       "Export masks for other tools (PNG, VOC, CamVid, COCO, labelme)")
+        a.import_classes = self._action("Import class &table…", self._import_classes, [],
+                                        "Adopt the classes of a JSON file (e.g. classes.json)")
+        a.export_classes = self._action("Export class ta&ble…", self._export_classes, [],
+                                        "Write the project's classes as JSON")
         a.about = self._action("&About segstudio", self._about)
         self.actions_ = a
 
@@ -175,6 +179,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(a.import_masks)
         file_menu.addAction(a.export_masks)
+        file_menu.addAction(a.import_classes)
+        file_menu.addAction(a.export_classes)
         file_menu.addSeparator()
         file_menu.addAction(a.close)
         file_menu.addAction(a.quit)
@@ -411,6 +417,18 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, r=r: self.open_folder(r.folder, r.project_dir))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _import_classes(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a class table", "",
+                                              "Class tables (*.json);;All files (*)")
+        if path:
+            self.controller.import_class_table(path)
+
+    def _export_classes(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the class table", "classes.json",
+                                              "Class tables (*.json)")
+        if path:
+            self.controller.export_class_table(path)
 
     def _about(self) -> None:
         QMessageBox.about(self, "About segstudio",

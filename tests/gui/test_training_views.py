@@ -101,6 +101,43 @@ def test_runs_active_model_csv_png_and_past_run(qtbot, window, trained, tmp_path
         assert len(colours) > 20
 
 
+def test_use_a_checkpoint_file_as_the_active_model(qtbot, window, trained, tmp_path):
+    """A checkpoint from elsewhere becomes the active model after it is checked; a file
+    that is not a checkpoint, or one for other classes, is refused by name."""
+    import shutil
+
+    import torch
+
+    folder, best = trained
+    open_ready(qtbot, window, folder)
+    runs = window.training.runs
+    project = window.controller.project
+    elsewhere = tmp_path / "from another machine.pt"
+    shutil.copy(best, elsewhere)
+    messages: list[str] = []
+    runs.message.connect(messages.append)
+    with qtbot.waitSignal(runs.active_changed, timeout=20000) as got:
+        runs.use_checkpoint_file(elsewhere)
+    assert got.args == [str(elsewhere)]
+    assert project.get_setting("active_checkpoint") == str(elsewhere)
+    assert "segnet width 0.25" in messages[-1] and str(elsewhere) in messages[-1]
+    qtbot.waitUntil(lambda: runs.active_label.text() == f"Active model: {elsewhere}",
+                    timeout=10000)
+
+    junk = tmp_path / "notes.pt"
+    junk.write_text("not a model")
+    other = tmp_path / "other classes.pt"
+    raw = torch.load(best, map_location="cpu", weights_only=True)
+    raw["classes"]["classes"][1]["name"] = "Lake"
+    torch.save(raw, other)
+    for bad, why in ((junk, "not a segstudio checkpoint"), (other, "trained for other classes")):
+        n = len(messages)
+        runs.use_checkpoint_file(bad)
+        qtbot.waitUntil(lambda: len(messages) > n, timeout=20000)
+        assert str(bad) in messages[-1] and why in messages[-1]
+        assert project.get_setting("active_checkpoint") == str(elsewhere)
+
+
 def test_panel_defaults_fit_the_device_and_settings_persist(qtbot, window, streets):
     from segstudio.nn.config import default_train_config
     from segstudio.nn.device import available_devices

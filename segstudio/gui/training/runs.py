@@ -4,7 +4,10 @@ Every run the engine recorded (``project.runs()``: config, device, status,
 checkpoints, best mIoU) is a row; the active model (project setting
 ``active_checkpoint``, used by every prediction) is marked.  Buttons make a
 run's best or last checkpoint the active model, show its per-epoch metrics
-in the plots, evaluate it, or save its metrics as CSV.
+in the plots, evaluate it, or save its metrics as CSV.  "Use file…" makes any
+checkpoint file the active model (one trained elsewhere, or one shipped in the
+repository's ``models/`` folder) once it is checked against the project's
+class table and channel count on a worker.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
 
 from ...core.errors import SegStudioError
 from .jobs import ACTIVE_SETTING, active_checkpoint, write_metrics_csv
+
+# checkpoints that ship with segstudio (a source checkout's models/ folder)
+SHIPPED_MODELS = Path(__file__).resolve().parents[3] / "models"
 
 COLUMNS = ("Run", "Started", "Status", "Device", "Model", "Epochs", "Best mIoU", "Active")
 
@@ -58,6 +64,9 @@ class RunsView(QWidget):
         self.show_button.setToolTip("Show the run's per-epoch metrics in the plots")
         self.evaluate_button = QPushButton("Evaluate", self)
         self.evaluate_button.setToolTip("Evaluate the run's best checkpoint")
+        self.use_file = QPushButton("Use file…", self)
+        self.use_file.setToolTip("Make a checkpoint file the active model (checked against "
+                                 "the project's classes first)")
         self.csv_button = QPushButton("CSV…", self)
         self.csv_button.setToolTip("Save the run's per-epoch metrics as CSV")
         self.use_best.clicked.connect(lambda: self.make_active("best_checkpoint"))
@@ -65,9 +74,10 @@ class RunsView(QWidget):
         self.show_button.clicked.connect(self.show_selected)
         self.evaluate_button.clicked.connect(self._evaluate)
         self.csv_button.clicked.connect(self.ask_save_csv)
+        self.use_file.clicked.connect(self.ask_checkpoint_file)
         buttons = QVBoxLayout()
-        for b in (self.use_best, self.use_last, self.show_button, self.evaluate_button,
-                  self.csv_button):
+        for b in (self.use_best, self.use_last, self.use_file, self.show_button,
+                  self.evaluate_button, self.csv_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         body = QHBoxLayout()
@@ -192,6 +202,45 @@ class RunsView(QWidget):
         self.active_changed.emit(path)
         self.message.emit(f"Active model: {path}")
         return True
+
+    def ask_checkpoint_file(self) -> None:
+        start = SHIPPED_MODELS if SHIPPED_MODELS.is_dir() else Path.home()
+        path, _ = QFileDialog.getOpenFileName(self, "Use a checkpoint as the active model",
+                                              str(start), "Checkpoints (*.pt);;All files (*)")
+        if path:
+            self.use_checkpoint_file(path)
+
+    def use_checkpoint_file(self, path: str | Path) -> None:
+        """Check ``path`` on a worker (a real segstudio checkpoint for this project's
+        classes and channels, loaded with weights_only), then make it the active model;
+        a refusal is a message and the active model stays as it was."""
+        project = self.project
+        if project is None:
+            return
+        path = str(Path(path).resolve())
+
+        def job(ctx):
+            from ...nn.checkpoint import check_compatible, checkpoint_summary, load_checkpoint
+            from ...nn.data import project_channels
+
+            ckpt = load_checkpoint(path)
+            check_compatible(ckpt, project.classes, project_channels(project))
+            return checkpoint_summary(ckpt)
+
+        def done(summary: str) -> None:
+            if self.project is not project:
+                return
+            try:
+                project.set_setting(ACTIVE_SETTING, path)
+            except SegStudioError as exc:
+                self.message.emit(str(exc))
+                return
+            self.refresh()
+            self.active_changed.emit(path)
+            self.message.emit(f"Active model: {path} ({summary})")
+
+        self.runner.submit(job, key="use-checkpoint", on_result=done,
+                           on_error=self.message.emit, label="checking the checkpoint")
 
     def show_selected(self) -> None:
         run = self.selected_run()
