@@ -23,3 +23,13 @@ def report(name: str, value: float, unit: str, target: str = "") -> None:
     if target:
         line += f"   (target {target})"
     print(line, flush=True)
+
+
+def pump(app, until, timeout: float = 60.0, nap: float = 0.0005) -> None:
+    """Process Qt events until ``until()`` is true (TimeoutError after ``timeout`` s)."""
+    t0 = time.perf_counter()
+    while not until():
+        app.processEvents()
+        if time.perf_counter() - t0 > timeout:
+            raise TimeoutError("the window did not get there in time")
+        time.sleep(nap)

@@ -31,7 +31,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report  # noqa: E402
+from _common import pump, report  # noqa: E402
 
 from segstudio.core.classes import DISTINCT_COLORS, ClassInfo, ClassTable  # noqa: E402
 from segstudio.core.project import Project  # noqa: E402
@@ -63,15 +63,6 @@ def make_project(root: Path) -> Path:
         p.save_mask(p.images()[0], mask)
     (folder / ".complete").write_text("ok")
     return folder
-
-
-def pump(app, until, timeout=60.0):
-    t0 = time.perf_counter()
-    while not until():
-        app.processEvents()
-        if time.perf_counter() - t0 > timeout:
-            raise TimeoutError("benchmark step timed out")
-        time.sleep(0.0005)
 
 
 def mouse(canvas, kind, pos, buttons):

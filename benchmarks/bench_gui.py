@@ -40,7 +40,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report  # noqa: E402
+from _common import pump, report  # noqa: E402
 
 from segstudio.core.classes import ClassInfo, ClassTable, DISTINCT_COLORS  # noqa: E402
 from segstudio.core.project import Project  # noqa: E402
@@ -112,15 +112,6 @@ def make_png_series(root: Path, n: int = 5) -> Path:
             p.save_mask(rec, cv2.resize(blobs, (4096, 4096), interpolation=cv2.INTER_NEAREST))
     (folder / ".complete").write_text("ok")
     return folder
-
-
-def pump(app, until, timeout=60.0):
-    t0 = time.perf_counter()
-    while not until():
-        app.processEvents()
-        if time.perf_counter() - t0 > timeout:
-            raise TimeoutError("benchmark step timed out")
-        time.sleep(0.0005)
 
 
 def startup_seconds() -> float:
