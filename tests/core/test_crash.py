@@ -5,13 +5,7 @@ content, and the database must pass PRAGMA integrity_check."""
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,34 +13,13 @@ import numpy as np
 from segstudio.core.project import Project
 from tests.conftest import write_png
 from tests.core.crash_child import decode_version, make_mask, table
+from tests.sigkill import run_and_kill
 
 CHILD = Path(__file__).with_name("crash_child.py")
-REPO = Path(__file__).resolve().parents[2]
 
 
-def _run_and_kill(folder: Path, start: int, delay: float) -> list[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen([sys.executable, str(CHILD), str(folder), str(start)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def reader():
-        for line in proc.stdout:
-            lines.append(line.split())
-            ready.set()
-
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
-    if not ready.wait(30):
-        proc.kill()
-        raise AssertionError("child never started: " + proc.stderr.read())
-    time.sleep(delay)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    t.join(5)
-    proc.stderr.close()
-    return lines
+def _run_and_kill(folder: Path, start: int, delay: float) -> list[list[str]]:
+    return run_and_kill(CHILD, [str(folder), str(start)], delay)
 
 
 def test_sigkill_while_saving_never_corrupts(tmp_path):

@@ -8,20 +8,14 @@ equal either the mask it had before that run or one of those arrays."""
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 from segstudio.core import maskio
 from segstudio.core.project import Project
+from tests.sigkill import run_and_kill
 
 CHILD = Path(__file__).with_name("editor_crash_child.py")
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _disk_state(folder: Path) -> dict[str, str | None]:
@@ -37,30 +31,8 @@ def _disk_state(folder: Path) -> dict[str, str | None]:
 
 
 def _run_and_kill(folder: Path, settings: Path, seed: int, delay: float) -> list[list[str]]:
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               QT_QPA_PLATFORM="offscreen")
-    proc = subprocess.Popen([sys.executable, str(CHILD), str(folder), str(settings), str(seed)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    lines: list[list[str]] = []
-    ready = threading.Event()
-
-    def reader():
-        for line in proc.stdout:
-            lines.append(line.split())
-            if line.startswith("ready"):
-                ready.set()
-
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
-    if not ready.wait(60):
-        proc.kill()
-        raise AssertionError("the child never started editing: " + proc.stderr.read())
-    time.sleep(delay)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    t.join(5)
-    proc.stderr.close()
-    return lines
+    return run_and_kill(CHILD, [str(folder), str(settings), str(seed)], delay,
+                        ready_prefix="ready", start_timeout=60, QT_QPA_PLATFORM="offscreen")
 
 
 def test_sigkill_while_painting_and_autosaving_leaves_saved_states(tmp_path, street_project):
