@@ -350,7 +350,7 @@ print(f"{{dt:.1f}} {{r.tiles}} {{before / 1024:.0f}} {{peak / 1024:.0f}} {{cfg.a
 
 
 def quality(device, epochs: int, batch: int, limit: int | None = None, cpu_defaults=False,
-            out: str | None = None):
+            out: str | None = None, weights: str | None = None):
     """Trained on CamVid train (367), evaluated on val (101) at full size; ``limit``
     takes the first N images of each (a smoke run).  The model is the paper's
     SegNet-Basic at 360x480 (GPU advised) or, with ``cpu_defaults``, the CPU
@@ -361,12 +361,12 @@ def quality(device, epochs: int, batch: int, limit: int | None = None, cpu_defau
     from segstudio.nn.events import EpochEnd, Finished
 
     if cpu_defaults:
-        cfg = default_train_config("cpu").replace(epochs=epochs, class_weights="table",
+        cfg = default_train_config("cpu").replace(epochs=epochs, class_weights=weights or "none",
                                                   val_split=0.0, imagenet=None, seed=0)
     else:
         cfg = TrainConfig(arch="segnet-basic", width=1.0, epochs=epochs, batch_size=batch,
                           crop=(360, 480), lr=0.1, optimizer="sgd", schedule="poly",
-                          class_weights="table", val_split=0.0, imagenet=None,
+                          class_weights=weights or "table", val_split=0.0, imagenet=None,
                           scale=(1.0, 1.0))
     name = f"{cfg.arch} width {cfg.width:g}, crop {cfg.crop[0]}x{cfg.crop[1]}, batch " \
            f"{cfg.batch_size}, {cfg.optimizer} {cfg.lr:g}, class weights {cfg.class_weights}"
@@ -417,6 +417,9 @@ def main(argv=None) -> int:
     ap.add_argument("--quality-cpu-defaults", action="store_true",
                     help="quality run with the CPU defaults (SegNet width 0.25, 192x256 crops)")
     ap.add_argument("--quality-out", default=None, help="keep the quality run's checkpoint here")
+    ap.add_argument("--quality-weights", choices=("none", "median", "table"), default=None,
+                    help="class weighting (default: table for SegNet-Basic as in the paper, "
+                         "none for the CPU defaults)")
     ap.add_argument("--quality-images", type=int, default=None,
                     help="use only the first N train and val images (smoke run)")
     args = ap.parse_args(argv)
@@ -428,7 +431,7 @@ def main(argv=None) -> int:
           + f", {threads} CPU threads, medians of {args.repeats}")
     if args.quality:
         quality(device, args.quality_epochs, args.train_batch or 8, args.quality_images,
-                args.quality_cpu_defaults, args.quality_out)
+                args.quality_cpu_defaults, args.quality_out, args.quality_weights)
         return 0
     image, target = camvid_pair()
     probe, probe_flop, layout = conv_probe(device)
