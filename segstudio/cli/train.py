@@ -50,7 +50,10 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="auto", metavar="D", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--out", metavar="CKPT", help="write the best checkpoint here (the last one "
                    "goes beside it as <name>-last.pt) instead of the project's checkpoints/")
-    p.add_argument("--resume", metavar="CKPT", help="continue a run from its checkpoint")
+    p.add_argument("--resume", metavar="CKPT",
+                   help="continue a run from its checkpoint; a checkpoint without training "
+                        "state (e.g. models/camvid-segnet-w0.25.pt) starts a new run from its "
+                        "weights")
     p.add_argument("--optimizer", choices=("sgd", "adamw"))
     p.add_argument("--schedule", choices=("poly", "cosine", "constant"))
     p.add_argument("--class-weights", choices=("none", "median", "table"),

@@ -120,7 +120,15 @@ class _Trainer:
         self.snap = D.snapshot(self.project, cfg.val_split, cfg.split_seed)
         self.weights: torch.Tensor | None = None
         start_epoch = 0
-        if ckpt is not None:
+        if ckpt is not None and ckpt.train_state is None:
+            try:
+                self.model.load_state_dict(ckpt.model_state)
+            except RuntimeError as exc:
+                raise CheckpointError(f"{ckpt.path}: the weights do not fit ({exc})") from exc
+            yield Message("info", f"starting from the weights of {ckpt.path} (no training "
+                                  "state in it: a new run with a fresh optimizer)")
+            self.weights = yield from self._class_weights()
+        elif ckpt is not None:
             ts = ckpt.train_state
             try:
                 self.model.load_state_dict(ckpt.model_state)
@@ -388,7 +396,10 @@ def fit(project: Project, config: TrainConfig | None = None, *, device: str | to
     ``config`` None takes :func:`default_train_config` for the device.  With
     ``resume`` the checkpoint's settings, weights, optimizer, schedule and RNG
     states are restored and training continues to ``config.epochs`` (if given;
-    else the checkpoint's own), so N epochs + resume M equals N+M epochs.
+    else the checkpoint's own), so N epochs + resume M equals N+M epochs.  A
+    checkpoint without training state (a shipped model, an exported one) starts
+    a new run from its weights instead: its architecture, width and
+    normalisation, ``config``'s other settings, a fresh optimizer, epoch 0.
     ``out`` names the best checkpoint file (the last one is written beside it as
     ``<stem>-last.pt``); by default both go to ``checkpoints/run-<id>/``.
     ``batch_hook(epoch, image_ids)`` is called for each training batch."""
@@ -399,12 +410,17 @@ def fit(project: Project, config: TrainConfig | None = None, *, device: str | to
         dev = resolve_device(device)
         if resume is not None:
             ck = load_checkpoint(resume)
-            if not ck.train_state or "config" not in ck.train_state:
-                raise CheckpointError(f"{resume}: holds no training state to resume from")
-            cfg = TrainConfig.from_dict(ck.train_state["config"])
-            if config is not None:
-                cfg = cfg.replace(epochs=config.epochs, workers=config.workers,
-                                  cache_mb=config.cache_mb)
+            if ck.train_state is None:  # weights only: fine-tune them in a new run
+                mc = ck.model_config
+                cfg = (config if config is not None else default_train_config(dev.type)).replace(
+                    arch=mc["arch"], width=float(mc["width"]), imagenet=None)
+            elif "config" not in ck.train_state:
+                raise CheckpointError(f"{resume}: damaged training state (no config)")
+            else:
+                cfg = TrainConfig.from_dict(ck.train_state["config"])
+                if config is not None:
+                    cfg = cfg.replace(epochs=config.epochs, workers=config.workers,
+                                      cache_mb=config.cache_mb)
         else:
             cfg = config if config is not None else default_train_config(dev.type)
         cfg.validate()

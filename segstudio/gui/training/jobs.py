@@ -137,12 +137,14 @@ def imagenet_available() -> bool:
 
 
 def checkpoint_epoch(path: str | os.PathLike) -> int:
-    """Epochs a checkpoint has trained (0 when it holds no training state)."""
+    """Epochs a run continued from this checkpoint starts after (0 when it holds no
+    training state: its weights then start a new run)."""
     from ...nn.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(path)
-    ts = ckpt.train_state or {}
-    return int(ts.get("epoch", ckpt.epoch or 0))
+    if ckpt.train_state is None:
+        return 0
+    return int(ckpt.train_state.get("epoch", ckpt.epoch or 0))
 
 
 EPOCH_COLUMNS = ("epoch", "train_loss", "val_loss", "val_miou", "val_global_acc",
