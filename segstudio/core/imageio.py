@@ -128,7 +128,8 @@ def _open(path: Path) -> Image.Image:
         raise ImageReadError(f"{path}: cannot read ({_describe(exc)})") from exc
 
 
-def _check_size(path: Path, width: int, height: int) -> None:
+def check_size(path: Path, width: int, height: int) -> None:
+    """Refuse an empty size, or one above the decompression-bomb limit, naming the file."""
     if width <= 0 or height <= 0:
         raise ImageReadError(f"{path}: the header gives an empty size {width}x{height}")
     if width * height > _max_pixels:
@@ -144,7 +145,7 @@ def read_info(path: str | os.PathLike) -> ImageInfo:
     path = Path(path)
     fast = read_header(path)  # plain PNG / JPEG: the same answer as Pillow's, sooner
     if fast is not None:
-        _check_size(path, fast.width, fast.height)
+        check_size(path, fast.width, fast.height)
         return ImageInfo(fast.width, fast.height, fast.channels, fast.bit_depth, 1, fast.format)
     im = _open(path)
     with im:
@@ -163,7 +164,7 @@ def read_info(path: str | os.PathLike) -> ImageInfo:
             raise ImageReadError(f"{path}: unreadable header ({_describe(exc)})") from exc
     if orientation in (5, 6, 7, 8):
         info = ImageInfo(height, width, info.channels, info.bit_depth, orientation, info.format)
-    _check_size(path, info.width, info.height)
+    check_size(path, info.width, info.height)
     return info
 
 
@@ -250,7 +251,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     im = _open(path)
     with im:
         width, height = im.size
-        _check_size(path, width, height)
+        check_size(path, width, height)
         orientation = _orientation(im)
         try:
             with warnings.catch_warnings():

@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .atomic import atomic_write_bytes
 from .errors import ImageReadError, SegStudioError
-from .imageio import max_pixels, read_image, to_rgb
+from .imageio import check_size, read_image, to_rgb
 
 THUMB_SIZE = 96
 _SIMPLE_MODES = ("1", "L", "P", "RGB", "RGBA", "LA", "PA", "CMYK", "YCbCr", "RGBX")
@@ -50,9 +50,7 @@ def make_thumbnail(path: str | os.PathLike, size: int = THUMB_SIZE) -> np.ndarra
     except (UnidentifiedImageError, OSError) as exc:
         raise ImageReadError(f"{path}: not a readable image; replace or remove it") from exc
     with im:
-        w, h = im.size
-        if w * h > max_pixels():
-            raise ImageReadError(f"{path}: {w}x{h} is above the pixel limit")
+        check_size(path, *im.size)  # the reader's bomb guard, with its message
         if im.mode in _SIMPLE_MODES:
             try:
                 im.draft("RGB", (size, size))

@@ -73,6 +73,16 @@ def test_thumbnail_cache(tmp_path):
     (tmp_path / "empty.png").write_bytes(b"")
     with pytest.raises(ImageReadError):
         load_thumbnail(tmp_path / "empty.png", "empty.png", cache)
+    # the reader's decompression-bomb guard, with its message
+    from segstudio.core import imageio
+
+    old = imageio.max_pixels()
+    imageio.set_max_pixels(1000)
+    try:
+        with pytest.raises(ImageReadError, match=r"tall\.png: 150x300 = 45,000 pixels is above"):
+            make_thumbnail(path, 96)
+    finally:
+        imageio.set_max_pixels(old)
 
 
 def test_sample_is_drawn_once(tmp_path):
