@@ -120,15 +120,7 @@ class _Trainer:
         self.snap = D.snapshot(self.project, cfg.val_split, cfg.split_seed)
         self.weights: torch.Tensor | None = None
         start_epoch = 0
-        if ckpt is not None and ckpt.train_state is None:
-            try:
-                self.model.load_state_dict(ckpt.model_state)
-            except RuntimeError as exc:
-                raise CheckpointError(f"{ckpt.path}: the weights do not fit ({exc})") from exc
-            yield Message("info", f"starting from the weights of {ckpt.path} (no training "
-                                  "state in it: a new run with a fresh optimizer)")
-            self.weights = yield from self._class_weights()
-        elif ckpt is not None:
+        if ckpt is not None and ckpt.train_state is not None:
             ts = ckpt.train_state
             try:
                 self.model.load_state_dict(ckpt.model_state)
@@ -147,6 +139,13 @@ class _Trainer:
             self.weights = torch.tensor(w, dtype=torch.float32) if w is not None else None
             yield Message("info", f"resuming from {ckpt.path} after epoch {start_epoch}")
         else:
+            if ckpt is not None:  # weights only: a new run starts from them
+                try:
+                    self.model.load_state_dict(ckpt.model_state)
+                except RuntimeError as exc:
+                    raise CheckpointError(f"{ckpt.path}: the weights do not fit ({exc})") from exc
+                yield Message("info", f"starting from the weights of {ckpt.path} (no training "
+                                      "state in it: a new run with a fresh optimizer)")
             self.weights = yield from self._class_weights()
         if self.weights is not None:
             self.weights = self.weights.to(dev)
