@@ -31,7 +31,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import pump, report  # noqa: E402
+from _common import median_ms, pump, report  # noqa: E402
 
 from segstudio.core.classes import DISTINCT_COLORS, ClassInfo, ClassTable  # noqa: E402
 from segstudio.core.project import Project  # noqa: E402
@@ -84,6 +84,18 @@ def view_at(canvas, x: float, y: float):
     from PySide6.QtCore import QPointF
 
     return canvas.viewportTransform().map(QPointF(x, y))
+
+
+def timed_undo(app, ed, vp) -> float:
+    """Milliseconds from triggering Undo to the forced repaint; then redo."""
+    t0 = time.perf_counter()
+    ed.ui.undo.trigger()
+    vp.repaint()
+    ms = (time.perf_counter() - t0) * 1000
+    app.processEvents()
+    ed.ui.redo.trigger()
+    app.processEvents()
+    return ms
 
 
 def bench_brush(app, win, repeat: int) -> None:
@@ -150,7 +162,7 @@ def bench_fill_and_undo(app, win, repeat: int) -> None:
     inside = view_at(canvas, (x0 + x1) / 2 + 0.5, (y0 + y1) / 2 + 0.5)
     ed.set_tool("fill")
     ed.set_tolerance(0)
-    fill, undo = [], []
+    fill = []
     for i in range(repeat):
         win.class_panel.set_active_class(1 if i % 2 else 0)   # alternate: every click fills
         t0 = time.perf_counter()
@@ -161,14 +173,7 @@ def bench_fill_and_undo(app, win, repeat: int) -> None:
         app.processEvents()
         assert ed.current_session().stack.command(ed.current_session().stack.index() - 1).patch.count \
             == (y1 - y0) * (x1 - x0)
-    for i in range(min(repeat, 6)):
-        t0 = time.perf_counter()
-        ed.ui.undo.trigger()
-        vp.repaint()
-        undo.append((time.perf_counter() - t0) * 1000)
-        app.processEvents()
-        ed.ui.redo.trigger()
-        app.processEvents()
+    undo = [timed_undo(app, ed, vp) for _ in range(min(repeat, 6))]
     report("flood fill of 4,194,304 px, click to forced repaint", statistics.median(fill[1:]),
            "ms", "<= 150 ms")
     report("undo of that flood fill, to forced repaint", statistics.median(undo), "ms")
@@ -187,26 +192,15 @@ def bench_fill_and_undo(app, win, repeat: int) -> None:
         session = ed.current_session()
         patch = session.stack.command(session.stack.index() - 1).patch
         assert patch.bbox == (0, 0, N, N), patch
-        t0 = time.perf_counter()
-        ed.ui.undo.trigger()
-        vp.repaint()
-        times.append((time.perf_counter() - t0) * 1000)
-        app.processEvents()
-        ed.ui.redo.trigger()
-        app.processEvents()
+        times.append(timed_undo(app, ed, vp))
         ed.ui.undo.trigger()
         app.processEvents()
     print(f"  full-image fill patch: {patch.count:,} px changed, {patch.nbytes / 1e6:.1f} MB")
     report("undo of a full-image fill, to forced repaint", statistics.median(times), "ms",
            "<= 100 ms")
 
-    mask = canvas.mask()
-    snap = []
-    for _ in range(7):
-        t0 = time.perf_counter()
-        mask.copy()
-        snap.append((time.perf_counter() - t0) * 1000)
-    report("autosave snapshot copy of the 16.8 MB mask (GUI thread)", statistics.median(snap), "ms")
+    report("autosave snapshot copy of the 16.8 MB mask (GUI thread)",
+           median_ms(canvas.mask().copy, warmup=0), "ms")
 
 
 def main() -> int:

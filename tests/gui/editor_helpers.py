@@ -9,6 +9,7 @@ from .conftest import open_and_wait, wait_document
 
 LEFT = Qt.MouseButton.LeftButton
 NOMOD = Qt.KeyboardModifier.NoModifier
+CTRL = Qt.KeyboardModifier.ControlModifier
 
 
 def view_point(canvas, x: float, y: float) -> QPoint:

@@ -15,9 +15,7 @@ from segstudio.core.project import Project
 from segstudio.core.sample import CAR, IGNORE, SKY, TREE
 
 from .conftest import open_and_wait, wait_document
-from .editor_helpers import drag, open_editor, view_point
-
-CTRL = Qt.KeyboardModifier.ControlModifier
+from .editor_helpers import CTRL, click, drag, open_editor, view_point
 
 
 def test_each_image_keeps_its_history_across_switches(qtbot, window, street_project):
@@ -69,8 +67,6 @@ def test_sessions_are_bounded_and_only_saved_ones_are_dropped(qtbot, window, str
     ed.sessions.max_sessions = 1
     qtbot.keyClick(canvas, Qt.Key.Key_F)
     window.class_panel.set_active_class(SKY)
-    from .editor_helpers import click
-
     click(qtbot, canvas, view_point(canvas, 45.5, 65.5))
     first = ed.current_session()
     qtbot.keyClick(canvas, Qt.Key.Key_D)

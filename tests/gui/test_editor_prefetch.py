@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from segstudio.core.sample import TREE
 
 from .conftest import open_and_wait, wait_document
+from .editor_helpers import drag, view_point
 
 
 def test_next_image_comes_from_the_prefetch_cache(qtbot, window, street_project):
@@ -57,8 +58,6 @@ def test_edits_show_over_a_prefetched_document(qtbot, window, street_project):
     ed.saver.set_interval(10 ** 7)
     ed.set_tool("rectangle")
     window.class_panel.set_active_class(TREE)
-    from .editor_helpers import drag, view_point
-
     drag(qtbot, canvas, [view_point(canvas, 5.5, 5.5), view_point(canvas, 50.5, 50.5)])
     edited = canvas.mask().copy()
     session = ed.current_session()

@@ -14,9 +14,7 @@ from segstudio.core.sample import CAR, TREE
 from segstudio.gui.editor.autosave import AUTOSAVE_MS, SaveLedger
 
 from .conftest import wait_document
-from .editor_helpers import drag, open_editor, view_point
-
-CTRL = Qt.KeyboardModifier.ControlModifier
+from .editor_helpers import CTRL, drag, open_editor, view_point
 
 
 def _predict(folder, index: int, labels) -> np.ndarray:

@@ -15,9 +15,9 @@ from segstudio.core.project import Project
 from segstudio.core.sample import BUILDING, CAR, IGNORE, ROAD, SIDEWALK, SKY, TREE
 
 from .conftest import wait_document
-from .editor_helpers import click, drag, image_pos, open_editor, segment_disc_brute, view_point
+from .editor_helpers import (CTRL, click, drag, image_pos, open_editor, segment_disc_brute,
+                             view_point)
 
-CTRL = Qt.KeyboardModifier.ControlModifier
 SHAPE = (80, 120)
 
 
@@ -159,6 +159,9 @@ def test_polygon_lasso_and_rectangle_fills(qtbot, window, street_project):
     assert ed.tool.points == [] and np.array_equal(canvas.mask(), want)
     got = [click(qtbot, canvas, view_point(canvas, *c)) for c in ((90.5, 5.5), (115.5, 5.5),
                                                                     (100.5, 30.5))]
+    ed.active_class = None                                  # no class chosen: Enter keeps
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)               # the corners for another try
+    assert len(ed.tool.points) == 3 and np.array_equal(canvas.mask(), want)
     window.class_panel.set_active_class(TREE)
     qtbot.keyClick(canvas, Qt.Key.Key_Return)
     assert edits.fill_polygon(want, got, TREE) is not None

@@ -19,9 +19,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem
 
+from ...core.footprint import pixel_of
 from ..widgets.tools import CanvasTool
 
 if TYPE_CHECKING:
@@ -95,22 +96,24 @@ class PathOverlay(QGraphicsItem):
         self.pad = pad
 
     def set_points(self, points: list[QPointF], rubber: QPointF | None = None) -> None:
+        # called per mouse move with the whole lasso so far: the path is built in C++
         path = QPainterPath()
-        pts = list(points) + ([rubber] if rubber is not None else [])
-        if pts:
-            path.moveTo(pts[0])
-            for p in pts[1:]:
-                path.lineTo(p)
-            if self.closed and len(pts) > 2:
+        pts = QPolygonF(points)
+        if rubber is not None:
+            pts.append(rubber)
+        if not pts.isEmpty():
+            path.addPolygon(pts)
+            if self.closed and pts.size() > 2:
                 path.closeSubpath()
-        self.prepareGeometryChange()
-        self._path = path
-        self._rect = path.boundingRect().adjusted(-self.pad, -self.pad, self.pad, self.pad)
+        self._set_path(path)
 
     def set_rect(self, rect: QRectF | None) -> None:
         path = QPainterPath()
         if rect is not None:
             path.addRect(rect)
+        self._set_path(path)
+
+    def _set_path(self, path: QPainterPath) -> None:
         self.prepareGeometryChange()
         self._path = path
         self._rect = path.boundingRect().adjusted(-self.pad, -self.pad, self.pad, self.pad)
@@ -133,10 +136,9 @@ def pen_pad(canvas) -> float:
 
 def pixel_box(a: QPointF, b: QPointF) -> QRectF:
     """The rectangle of whole pixels between the pixels under ``a`` and ``b``."""
-    import math
-
-    x0, x1 = sorted((math.floor(a.x()), math.floor(b.x())))
-    y0, y1 = sorted((math.floor(a.y()), math.floor(b.y())))
+    (ax, ay), (bx, by) = pixel_of(a.x(), a.y()), pixel_of(b.x(), b.y())
+    x0, x1 = sorted((ax, bx))
+    y0, y1 = sorted((ay, by))
     return QRectF(x0, y0, x1 - x0 + 1, y1 - y0 + 1)
 
 

@@ -330,11 +330,9 @@ class EditorController(QObject):
                 self.saver.save(session)
             self.sessions.drop(doc.rec.id)
             return
-        if doc.mask is not None and doc.mask.shape == session.mask.shape and \
-                np.array_equal(doc.mask, session.mask):
-            doc.mask = session.mask   # outline/difference layers stay valid
-        else:
-            doc.mask = session.mask
+        same = doc.mask is not None and np.array_equal(doc.mask, session.mask)
+        doc.mask = session.mask
+        if not same:  # the outline/difference layers were made from the file's mask
             doc.outline_mask = None
             doc.difference = None
 

@@ -62,6 +62,10 @@ class GrabCutTool(EditTool):
 
     # -- mouse ----------------------------------------------------------------------------
     def mouse_press(self, ev) -> bool:
+        if self._drag is not None:
+            if ev.buttons & ~ev.button:
+                return True  # a second button during a drag: the drag goes on
+            self.abort()     # the drag's release went elsewhere (e.g. to panning)
         shift = bool(ev.modifiers & Qt.KeyboardModifier.ShiftModifier)
         ctrl = bool(ev.modifiers & Qt.KeyboardModifier.ControlModifier)
         if ev.button == Qt.MouseButton.LeftButton and (self.corners is None or ctrl):
@@ -126,6 +130,9 @@ class GrabCutTool(EditTool):
         kind_list = self.fg if item.light == FG_COLOR else self.bg
         if kind_list:
             kind_list.pop()
+        self._remove_item(item)
+
+    def _remove_item(self, item: PathOverlay) -> None:
         if item.scene() is not None:
             item.scene().removeItem(item)
         if item in self._items:
@@ -184,21 +191,14 @@ class GrabCutTool(EditTool):
         self._drag = None
         self._current = []
         for item in self._stroke_items:
-            if item.scene() is not None:
-                item.scene().removeItem(item)
-            if item in self._items:
-                self._items.remove(item)
+            self._remove_item(item)
         self._stroke_items = []
         self._redraw_rect()
 
     def abort(self) -> None:
         """Only a drag in progress is dropped (switching tools keeps the rectangle)."""
         if self._drag in ("fg", "bg") and self._stroke_items:
-            item = self._stroke_items.pop()
-            if item.scene() is not None:
-                item.scene().removeItem(item)
-            if item in self._items:
-                self._items.remove(item)
+            self._remove_item(self._stroke_items.pop())
         self._drag = None
         self._current = []
 

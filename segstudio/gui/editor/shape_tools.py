@@ -11,18 +11,17 @@ release; Esc during the drag cancels.
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import QPointF, Qt
 
 from ...core import edits
+from ...core.footprint import pixel_of
 from .base import EditTool, PathOverlay, pen_pad, pixel_box
 
 MIN_VERTICES = 3
 
 
 def _pixel(p: QPointF) -> tuple[int, int]:
-    return math.floor(p.x()), math.floor(p.y())
+    return pixel_of(p.x(), p.y())
 
 
 class PolygonTool(EditTool):
@@ -44,7 +43,7 @@ class PolygonTool(EditTool):
     def _redraw(self, rubber: QPointF | None = None) -> None:
         if self.canvas is not None:
             self.overlay.set_pad(pen_pad(self.canvas))
-        self.overlay.set_points([QPointF(p.x(), p.y()) for p in self.points], rubber)
+        self.overlay.set_points(self.points, rubber)
 
     def _add(self, pos: QPointF) -> None:
         if not self.points or _pixel(self.points[-1]) != _pixel(pos):
@@ -85,16 +84,18 @@ class PolygonTool(EditTool):
         return False
 
     def close_polygon(self) -> bool:
-        """Fill the polygon drawn so far (True when it had enough corners)."""
+        """Fill the polygon drawn so far (True when it had enough corners and a class
+        was chosen; else the corners stay for another try)."""
         pts = [(p.x(), p.y()) for p in self.points]
         if len({_pixel(p) for p in self.points}) < MIN_VERTICES:
             self.editor.message("a polygon needs at least 3 corners; keep clicking, or Esc")
             return False
-        self.abort()
         value = self.editor.require_class()
-        if value is not None:
-            allowed = self.editor.allowed()
-            self.editor.apply(lambda mask: edits.fill_polygon(mask, pts, value, allowed=allowed))
+        if value is None:
+            return False
+        self.abort()
+        allowed = self.editor.allowed()
+        self.editor.apply(lambda mask: edits.fill_polygon(mask, pts, value, allowed=allowed))
         return True
 
     def abort(self) -> None:
@@ -146,7 +147,7 @@ class LassoTool(EditTool):
     def _fill(self) -> None:
         pts = [(p.x(), p.y()) for p in self.points]
         self.abort()
-        if len({_pixel(QPointF(*p)) for p in pts}) < MIN_VERTICES:
+        if len({pixel_of(*p) for p in pts}) < MIN_VERTICES:
             return
         value = self.editor.require_class()
         if value is not None:

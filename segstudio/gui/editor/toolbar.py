@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox, QToolBar
 
 from ..widgets.class_panel import swatch_icon
+from .controller import MAX_RADIUS
 
 if TYPE_CHECKING:
     from .controller import EditorController
@@ -104,7 +105,7 @@ class EditorUI:
     def _build_options(self) -> None:
         e, win = self.editor, self.window
         self.radius = QSpinBox(win)
-        self.radius.setRange(0, 400)
+        self.radius.setRange(0, MAX_RADIUS)
         self.radius.setSuffix(" px")
         self.radius.setToolTip("Brush radius in image pixels ([ and ])")
         self.radius.setValue(e.radius)
@@ -179,18 +180,18 @@ class EditorUI:
         e = self.editor
         for widget, value in ((self.radius, e.radius), (self.tolerance, e.tolerance)):
             if widget.value() != value:
-                with _Blocked(widget):
+                with QSignalBlocker(widget):
                     widget.setValue(value)
         if self.preserve.isChecked() != e.preserve:
             self.preserve.setChecked(e.preserve)
         idx = self.replace_from.findData(e.replace_from)
         if idx >= 0 and idx != self.replace_from.currentIndex():
-            with _Blocked(self.replace_from):
+            with QSignalBlocker(self.replace_from):
                 self.replace_from.setCurrentIndex(idx)
 
     def _fill_classes(self, table) -> None:
         combo = self.replace_from
-        with _Blocked(combo):
+        with QSignalBlocker(combo):
             combo.clear()
             for c in table.classes:
                 combo.addItem(swatch_icon(c.color), c.name, c.id)
@@ -216,15 +217,3 @@ class EditorUI:
 
     def set_busy_text(self, text: str) -> None:
         self.busy_label.setText(text)
-
-
-class _Blocked:
-    def __init__(self, obj):
-        self._obj = obj
-        self._blocker = None
-
-    def __enter__(self):
-        self._blocker = QSignalBlocker(self._obj)
-
-    def __exit__(self, *exc):
-        self._blocker.unblock()
