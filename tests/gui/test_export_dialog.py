@@ -59,6 +59,15 @@ def open_controller(qtbot, folder: Path) -> ProjectController:
     return controller
 
 
+def open_dialog(qtbot, dialog_class, folder: Path, tmp_path: Path):
+    """A controller of ``folder`` and a shown ``dialog_class`` on it (own settings file)."""
+    controller = open_controller(qtbot, folder)
+    dialog = dialog_class(controller, AppSettings(tmp_path / "s.ini"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return controller, dialog
+
+
 def wait_count(qtbot, dialog: ExportDialog):
     qtbot.waitUntil(lambda: dialog.count is not None, timeout=5000)
     return dialog.count
@@ -178,13 +187,12 @@ def test_export_coco_and_voc_through_the_window(qtbot, window, tmp_path):
 def test_class_table_overlay_and_errors_stay_in_the_dialog(qtbot, tmp_path):
     folder = tmp_path / "streets"
     make_scenes(folder, 3, human={1: "corrected"})
-    controller = open_controller(qtbot, folder)
-    dialog = ExportDialog(controller, AppSettings(tmp_path / "s.ini"))
-    qtbot.addWidget(dialog)
-    dialog.show()
+    controller, dialog = open_dialog(qtbot, ExportDialog, folder, tmp_path)
     # the class table alone: no image choices
     report = run_export(qtbot, dialog, "classes", tmp_path / "tables")
     assert not dialog.scope_box.isEnabled() and not dialog.mask_box.isEnabled()
+    qtbot.wait(200)  # the count the opening format asked for is not due any more
+    assert dialog.count_label.text().startswith("Writes classes.json")
     table = json.loads((tmp_path / "tables" / "classes.json").read_text(encoding="utf-8"))
     assert table == SAMPLE_CLASSES.to_json_dict() and report.written == ["classes.json"]
     # the overlay shows its opacity; 0 % gives the image back untouched
@@ -218,10 +226,7 @@ def test_cancel_midway_reports_cancelled_and_the_gui_keeps_running(qtbot, tmp_pa
     folder = tmp_path / "many"
     n = 240
     make_scenes(folder, n, human={i: "corrected" for i in range(n)})
-    controller = open_controller(qtbot, folder)
-    dialog = ExportDialog(controller, AppSettings(tmp_path / "s.ini"))
-    qtbot.addWidget(dialog)
-    dialog.show()
+    controller, dialog = open_dialog(qtbot, ExportDialog, folder, tmp_path)
     dialog.set_format("voc")
     dialog.folder.setText(str(tmp_path / "voc"))
     assert wait_count(qtbot, dialog).total == n
@@ -273,10 +278,7 @@ def test_cancel_midway_reports_cancelled_and_the_gui_keeps_running(qtbot, tmp_pa
 def test_closing_the_dialog_while_exporting_cancels_first(qtbot, tmp_path):
     folder = tmp_path / "many"
     make_scenes(folder, 120, human={i: "corrected" for i in range(120)})
-    controller = open_controller(qtbot, folder)
-    dialog = ExportDialog(controller, AppSettings(tmp_path / "s.ini"))
-    qtbot.addWidget(dialog)
-    dialog.show()
+    controller, dialog = open_dialog(qtbot, ExportDialog, folder, tmp_path)
     dialog.set_format("index")
     dialog.folder.setText(str(tmp_path / "out"))
     wait_count(qtbot, dialog)

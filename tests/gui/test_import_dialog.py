@@ -11,12 +11,11 @@ from segstudio.core.classes import ClassInfo
 from segstudio.core.formats import export_masks
 from segstudio.core.project import Project
 from segstudio.core.sample import CAR, IGNORE, SAMPLE_CLASSES
-from segstudio.gui.settings import AppSettings
 from segstudio.gui.transfer import ImportDialog
 from segstudio.gui.transfer.import_dialog import UNLABELLED
 
 from .conftest import open_and_wait
-from .test_export_dialog import make_scenes, open_controller
+from .test_export_dialog import make_scenes, open_dialog
 
 VEHICLE = 20  # project B calls the cars "Vehicle", under another id
 TABLE_B = SAMPLE_CLASSES.without(CAR).with_class(ClassInfo(VEHICLE, "Vehicle", (10, 80, 230)))
@@ -113,11 +112,13 @@ def test_labelme_then_coco_with_a_mapping_and_overwrite(qtbot, window, tmp_path)
 def test_bad_sources_are_messages_in_the_dialog(qtbot, tmp_path):
     a = tmp_path / "a"
     make_scenes(a, 2, human={0: "corrected"})
-    controller = open_controller(qtbot, a)
-    dialog = ImportDialog(controller, AppSettings(tmp_path / "s.ini"))
-    qtbot.addWidget(dialog)
-    dialog.show()
+    controller, dialog = open_dialog(qtbot, ImportDialog, a, tmp_path)
     assert not dialog.import_button.isEnabled()  # no source yet
+    # a detection still running when the source is edited says nothing about the new text
+    dialog.set_source(str(tmp_path / "gone"))
+    dialog.source.setText("")
+    qtbot.wait(200)
+    assert dialog.panel.error.text() == "" and dialog.detected_label.text() == ""
     dialog.set_source(str(tmp_path / "missing"))
     qtbot.waitUntil(lambda: "no such file or folder" in dialog.panel.error.text(), timeout=5000)
     run_import(qtbot, dialog)
@@ -146,10 +147,7 @@ def test_cancelled_import_keeps_what_it_imported(qtbot, tmp_path):
     b = second_project(tmp_path, a)
     with Project.open(b) as project:
         project.set_classes(SAMPLE_CLASSES)  # same classes: no mapping needed
-    controller = open_controller(qtbot, b)
-    dialog = ImportDialog(controller, AppSettings(tmp_path / "s.ini"))
-    qtbot.addWidget(dialog)
-    dialog.show()
+    controller, dialog = open_dialog(qtbot, ImportDialog, b, tmp_path)
     dialog.set_source(str(tmp_path / "index"))
     qtbot.waitUntil(lambda: dialog.detected == "index", timeout=5000)
     dialog.progressed.connect(lambda d, t: dialog.cancel_button.isEnabled()

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QProgressBar, QTableView, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 # colours of a report row, by action
 ACTION_COLOURS = {
@@ -131,6 +131,7 @@ class TaskDialog(QDialog):
     def __init__(self, controller, parent: QWidget | None = None):
         super().__init__(parent)
         self.controller = controller
+        self.project = controller.project
         self.stop = threading.Event()
         self.handle = None
         self._close_when_done = False
@@ -141,23 +142,24 @@ class TaskDialog(QDialog):
     def running(self) -> bool:
         return self.handle is not None
 
-    def run(self, job: Callable, *args, on_result: Callable, on_progress: Callable) -> None:
+    def run(self, job: Callable, *args, on_result: Callable) -> None:
         """Run ``job(ctx, *args, stop)`` on the controller's runner."""
         self.stop = threading.Event()
-
-        def progress(done: int, total: int) -> None:
-            on_progress(done, total)
-            self.progressed.emit(done, total)
-
         self.handle = self.controller.runner.submit(
             job, *args, self.stop, on_result=on_result, on_error=self._failed,
-            on_progress=progress, on_finished=self._finished)
+            on_progress=self._progress, on_finished=self._finished)
         self.set_running(True)
+
+    def _progress(self, done: int, total: int) -> None:
+        if not self.stop.is_set():  # after Cancel the status line says "Cancelling"
+            self.panel.progress(self.progress_verb, done, total)
+        self.progressed.emit(done, total)
 
     def cancel(self) -> None:
         if self.running:
             self.stop.set()
-            self.cancel_requested()
+            self.cancel_button.setEnabled(False)
+            self.panel.status.setText("Cancelling: finishing the image in hand …")
 
     def _failed(self, message: str) -> None:
         self.panel.finish("")
@@ -192,14 +194,25 @@ class TaskDialog(QDialog):
         if not self.running:
             super().reject()
 
+    def set_running(self, running: bool) -> None:
+        """While a job runs the inputs are off and Cancel stands in for Close."""
+        self.set_inputs_enabled(not running)
+        self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(running)
+        self.close_button.setVisible(not running)
+        self._update_buttons()
+
     # -- for subclasses -----------------------------------------------------------------
     panel: RunPanel
+    cancel_button: QPushButton
+    close_button: QPushButton
+    progress_verb = "Done"  # the status line says "<verb> n of m images"
 
-    def set_running(self, running: bool) -> None:
+    def set_inputs_enabled(self, enabled: bool) -> None:
         raise NotImplementedError
 
-    def cancel_requested(self) -> None:
-        self.panel.status.setText("Cancelling: finishing the image in hand …")
+    def _update_buttons(self) -> None:
+        raise NotImplementedError
 
 
 def open_folder(path: str | Path) -> bool:

@@ -34,12 +34,12 @@ class ExportDialog(TaskDialog):
     selection (``selected_records()``, when it has one) and the current image."""
 
     aux_keys = ("export-count",)
+    progress_verb = "Exported"
 
     def __init__(self, controller, settings=None, browser=None, parent: QWidget | None = None):
         super().__init__(controller, parent)
         self.settings = settings
         self.browser = browser
-        self.project = controller.project
         self.report: ExportReport | None = None
         self.count: Count | None = None
         self.open_url = open_folder  # replaced in tests: no file manager offscreen
@@ -271,6 +271,7 @@ class ExportDialog(TaskDialog):
         if export_choice(self.format_key()).key == CLASS_TABLE:
             n = len(self.project.classes.classes) if self.project is not None else 0
             self.count_label.setText(f"Writes classes.json with {n} classes.")
+            self._count_timer.stop()  # a count still due would overwrite the line
             self.controller.runner.cancel("export-count")
             self._update_buttons()
             return
@@ -340,27 +341,18 @@ class ExportDialog(TaskDialog):
         self.problem_view.setVisible(False)
         self.open_button.setEnabled(False)
         self.panel.start(f"Exporting {export_choice(fmt).label} to {folder} …")
-        self.run(export_job, self.project, folder, fmt, self.options(),
-                 on_result=self._done, on_progress=self._progress)
+        self.run(export_job, self.project, folder, fmt, self.options(), on_result=self._done)
 
-    def _progress(self, done: int, total: int) -> None:
-        if not self.stop.is_set():
-            self.panel.progress("Exported", done, total)
-
-    def set_running(self, running: bool) -> None:
+    def set_inputs_enabled(self, enabled: bool) -> None:
         for w in (self.format_box, self.scope_box, self.mask_box, self.opacity_row, self.overwrite,
                   self.include_images, self.folder, self.browse_button):
-            w.setEnabled(not running)
-        if not running:
+            w.setEnabled(enabled)
+        if enabled:
             self._enable_for_format()
-        self.cancel_button.setVisible(running)
-        self.cancel_button.setEnabled(running)
-        self.close_button.setVisible(not running)
-        self._update_buttons()
 
-    def cancel_requested(self) -> None:
-        super().cancel_requested()
-        self.cancel_button.setEnabled(False)
+    def done(self, result: int) -> None:
+        self._count_timer.stop()  # no count submitted after the dialog closed
+        super().done(result)
 
     def _done(self, report: ExportReport) -> None:
         self.report = report

@@ -71,11 +71,11 @@ class ImportDialog(TaskDialog):
     """Import masks into ``controller.project``; refreshes the browser and the image on screen."""
 
     aux_keys = ("import-detect",)
+    progress_verb = "Imported"
 
     def __init__(self, controller, settings=None, parent: QWidget | None = None):
         super().__init__(controller, parent)
         self.settings = settings
-        self.project = controller.project
         self.report: ImportReport | None = None
         self.detected: str | None = None
         self.detecting = ""  # the source whose format is (being) detected
@@ -193,8 +193,9 @@ class ImportDialog(TaskDialog):
         """Use ``path`` as the source and detect its format (on a worker)."""
         path = str(path).strip()
         if self.source.text() != path:
-            self.source.setText(path)
-        self._source_edited()
+            self.source.setText(path)  # textChanged: _source_edited
+        else:
+            self._source_edited()
         self.detecting = path
         self.panel.show_error("")
         if not path:
@@ -204,6 +205,7 @@ class ImportDialog(TaskDialog):
                                       on_result=self._detected, on_error=self._detect_failed)
 
     def _source_edited(self) -> None:
+        self.controller.runner.cancel("import-detect")  # its answer is about another source
         self.detecting = ""
         self.detected = None
         self.detected_label.setText("")
@@ -254,7 +256,7 @@ class ImportDialog(TaskDialog):
         self.run(import_job, self.project, source, self.format_key(), dict(self.mapping),
                  self.overwrite.isChecked(),
                  self.unknown_to_ignore.isChecked() or self._map_unknown_to_ignore,
-                 on_result=self._done, on_progress=self._progress)
+                 on_result=self._done)
 
     def _take_mapping(self) -> bool:
         choices = self.mapping_table.choices()
@@ -273,22 +275,10 @@ class ImportDialog(TaskDialog):
                 self.mapping[name] = int(cid)
         return True
 
-    def _progress(self, done: int, total: int) -> None:
-        if not self.stop.is_set():
-            self.panel.progress("Imported", done, total)
-
-    def set_running(self, running: bool) -> None:
+    def set_inputs_enabled(self, enabled: bool) -> None:
         for w in (self.source, self.folder_button, self.file_button, self.format_box,
                   self.overwrite, self.unknown_to_ignore, self.mapping_box):
-            w.setEnabled(not running)
-        self.cancel_button.setVisible(running)
-        self.cancel_button.setEnabled(running)
-        self.close_button.setVisible(not running)
-        self._update_buttons()
-
-    def cancel_requested(self) -> None:
-        super().cancel_requested()
-        self.cancel_button.setEnabled(False)
+            w.setEnabled(enabled)
 
     def _done(self, result) -> None:
         if isinstance(result, NeedsMapping):
