@@ -18,6 +18,7 @@ before a class deletion rewrites every mask file (the editor saves first).
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -80,7 +81,8 @@ class ProjectController(QObject):
         self.runner.error.connect(self.message)
         self.loader.error.connect(self.message)
         self._save_style_timer = QTimer(self, singleShot=True, interval=400)
-        self._save_style_timer.timeout.connect(self._save_style)
+        self._save_style_timer.timeout.connect(self._save_style_later)
+        self._style_lock = threading.Lock()
         self.remapping = False
         self.name_keys: dict[str, tuple] = {}  # natural sort keys by relpath
         self.document_hooks: list = []
@@ -124,6 +126,9 @@ class ProjectController(QObject):
         """Stop the project's work and close it (quick when nothing runs)."""
         if self.project is not None:
             self.about_to_close.emit()
+        # a save still waiting (timer or queued job) is done here, after the jobs stop
+        save_style = self._save_style_timer.isActive() or self.runner.pending("style") > 0
+        self._save_style_timer.stop()
         self.prefetch.clear()
         for runner in (self.runner, self.loader):
             runner.cancel()
@@ -132,8 +137,7 @@ class ProjectController(QObject):
         self.runner.wait(5000)
         self.loader.wait(5000)
         self.prefetch.runner.wait(5000)
-        if self._save_style_timer.isActive():
-            self._save_style_timer.stop()
+        if save_style:
             self._save_style()
         try:
             if self.current is not None:
@@ -243,10 +247,22 @@ class ProjectController(QObject):
         if self.project is not None:
             self._save_style_timer.start()
 
+    def _save_style_later(self) -> None:
+        """The debounced save: a SQLite write, done on a worker."""
+        project = self.project
+        if project is not None:
+            self.runner.submit(lambda ctx: self._write_style(project), key="style")
+
+    def _write_style(self, project: Project) -> None:
+        # each write stores the style current when it runs: the last write is the newest
+        with self._style_lock:
+            project.set_setting(STYLE_SETTING, self.style.to_json())
+
     def _save_style(self) -> None:
+        """Save now, on the calling thread."""
         if self.project is not None:
             try:
-                self.project.set_setting(STYLE_SETTING, self.style.to_json())
+                self._write_style(self.project)
             except SegStudioError as exc:
                 self.message.emit(str(exc))
 

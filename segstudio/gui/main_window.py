@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QSizePolicy, QStackedWidget, QStyle, QToolBar)
@@ -323,9 +323,8 @@ class MainWindow(QMainWindow):
         self.canvas.set_style(style)
         for field, act in self.actions_.layers.items():
             if act.isChecked() != getattr(style, field):
-                act.blockSignals(True)
-                act.setChecked(getattr(style, field))
-                act.blockSignals(False)
+                with QSignalBlocker(act):
+                    act.setChecked(getattr(style, field))
 
     def _pixel_hovered(self, x: int, y: int) -> None:
         text = self.canvas.describe_pixel(x, y)

@@ -423,28 +423,26 @@ class Canvas(QGraphicsView):
         super().leaveEvent(event)
 
     def keyPressEvent(self, e) -> None:
-        if self._tool is not None and self._tool.key_press(e):
-            e.accept()
-            return
-        if e.key() == Qt.Key.Key_Space:
-            if not e.isAutoRepeat():
-                self._space = True
-                self._update_cursor()
-            e.accept()
-            return
-        super().keyPressEvent(e)
+        if not self._key_event(e, True):
+            super().keyPressEvent(e)
 
     def keyReleaseEvent(self, e) -> None:
-        if self._tool is not None and self._tool.key_release(e):
+        if not self._key_event(e, False):
+            super().keyReleaseEvent(e)
+
+    def _key_event(self, e, pressed: bool) -> bool:
+        """The tool's key, else space (held: drag pans); True when used."""
+        tool = self._tool
+        if tool is not None and (tool.key_press if pressed else tool.key_release)(e):
             e.accept()
-            return
-        if e.key() == Qt.Key.Key_Space:
-            if not e.isAutoRepeat():
-                self._space = False
-                self._update_cursor()
-            e.accept()
-            return
-        super().keyReleaseEvent(e)
+            return True
+        if e.key() != Qt.Key.Key_Space:
+            return False
+        if not e.isAutoRepeat():
+            self._space = pressed
+            self._update_cursor()
+        e.accept()
+        return True
 
     def focusOutEvent(self, event) -> None:
         self._space = False

@@ -277,7 +277,7 @@ class ClassPanel(QWidget):
             item = self.list.item(row, COL_SHOW)
             state = Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked
             if item is not None and item.checkState() != state:
-                with _blocked(self.list):
+                with QSignalBlocker(self.list):
                     item.setCheckState(state)
         self.style_edited.emit(self._style)
 
@@ -286,7 +286,7 @@ class ClassPanel(QWidget):
         self._style = replace(self._style, opacity={**self._style.opacity, class_id: opacity})
         slider = self._sliders.get(class_id)
         if slider is not None and slider.value() != round(opacity * 100):
-            with _blocked(slider):
+            with QSignalBlocker(slider):
                 slider.setValue(round(opacity * 100))
         self.style_edited.emit(self._style)
 
@@ -300,7 +300,7 @@ class ClassPanel(QWidget):
             self.style_edited.emit(self._style)
 
     def _sync_opacity(self) -> None:
-        with _blocked(self.opacity):
+        with QSignalBlocker(self.opacity):
             self.opacity.setValue(round(self._style.global_opacity * 100))
         self.opacity_label.setText(f"{self.opacity.value()} %")
 
@@ -374,15 +374,3 @@ class ClassPanel(QWidget):
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.delete_requested.emit(self._active, dialog.target_id())
 
-
-class _blocked:
-    def __init__(self, obj):
-        self._blocker = None
-        self._obj = obj
-
-    def __enter__(self):
-        self._blocker = QSignalBlocker(self._obj)
-
-    def __exit__(self, *exc):
-        self._blocker.unblock()
-        self._blocker = None
