@@ -38,7 +38,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report  # noqa: E402
+from _common import pump, report  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CAMVID = Path(os.environ.get("SEGSTUDIO_CAMVID", REPO.parent / "shared" / "datasets" / "camvid"))
@@ -63,12 +63,11 @@ def make_project(root: Path, n: int) -> Path:
 
 
 def spin(app, cond, timeout: float = 600.0) -> bool:
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > timeout:
-            return False
-        app.processEvents()
-        time.sleep(0.002)
+    """Process Qt events until ``cond()`` (False after ``timeout`` s)."""
+    try:
+        pump(app, cond, timeout, nap=0.002)
+    except TimeoutError:
+        return False
     return True
 
 

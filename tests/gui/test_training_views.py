@@ -199,3 +199,39 @@ def test_plots_add_gpu_memory_and_throttle_redraws(qtbot):
     assert np.allclose(x, [s.step / 50 for s in steps])
     assert np.array_equal(y, [1000.0 + s.step for s in steps])
     assert plots.plots["loss"].getViewBox().viewRange()[0][1] == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_chosen_checkpoint_file_survives_a_refresh_of_the_runs(qtbot, tmp_path, monkeypatch):
+    """A file chosen with "…" stays chosen when the runs' checkpoints are listed again
+    (after every epoch, or when another model is made active), in the Training panel
+    and in the Evaluation panel."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from segstudio.gui.training.evaluation import EvaluationView
+    from segstudio.gui.training.panel import TrainingPanel
+
+    chosen = str(tmp_path / "elsewhere.pt")
+    items = [("run 2 last (last.pt)", str(tmp_path / "run-2" / "last.pt")),
+             ("run 1 best (best.pt)", str(tmp_path / "run-1" / "best.pt"))]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (chosen, "Checkpoints (*.pt)")))
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.set_devices([("cpu", "cpu (2 threads)")], imagenet=False)
+    panel.set_ready(True)
+    panel.set_checkpoints(items)
+    panel.browse.click()
+    assert panel.mode() == "resume" and panel.resume_path() == chosen
+    panel.set_checkpoints(items)
+    assert panel.resume_path() == chosen
+    assert [panel.checkpoint.itemData(i) for i in range(panel.checkpoint.count())] == \
+        [p for _, p in items] + [chosen]
+
+    view = EvaluationView(None)
+    qtbot.addWidget(view)
+    view.set_checkpoints(items)
+    view.choose(chosen)
+    assert view.checkpoint_path() == chosen
+    view.set_checkpoints(items)
+    assert view.checkpoint_path() == chosen
+    assert view.checkpoint.count() == 1 + len(items) + 1

@@ -35,6 +35,7 @@ class EvaluationView(QWidget):
         self.project = None
         self.result: dict | None = None
         self._handle = None
+        self._chosen: list[str] = []  # files chosen outside the runs' list, kept on refreshes
         self.checkpoint = QComboBox(self)
         self.checkpoint.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -107,12 +108,17 @@ class EvaluationView(QWidget):
         self.checkpoint.addItem("Active model", ACTIVE)
         for label, path in items:
             self.checkpoint.addItem(label, path)
+        listed = {path for _label, path in items}
+        for path in self._chosen:
+            if path not in listed:
+                self.checkpoint.addItem(Path(path).name, path)
         i = self.checkpoint.findData(keep)
         self.checkpoint.setCurrentIndex(max(0, i))
 
     def choose(self, path: str) -> None:
         i = self.checkpoint.findData(path)
         if i < 0:
+            self._chosen.append(path)
             self.checkpoint.addItem(Path(path).name, path)
             i = self.checkpoint.count() - 1
         self.checkpoint.setCurrentIndex(i)

@@ -52,6 +52,7 @@ class TrainingPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.imagenet = False
+        self._browsed: list[str] = []  # checkpoint files chosen with "…", kept on refreshes
         self._prev_train: set[int] = set()
         self.epochs_total = 0
         self._build()
@@ -253,10 +254,12 @@ class TrainingPanel(QWidget):
         _select(self.start_mode, mode)
 
     def set_checkpoints(self, items: list[tuple[str, str]]) -> None:
-        """(label, path) of checkpoints to continue from, newest first."""
+        """(label, path) of checkpoints to continue from, newest first (then the files
+        chosen with "…", so that a refresh of the runs never swaps the chosen one)."""
         keep = self.checkpoint.currentData()
         self.checkpoint.clear()
-        for label, path in items:
+        listed = {path for _label, path in items}
+        for label, path in list(items) + [(p, p) for p in self._browsed if p not in listed]:
             self.checkpoint.addItem(label, path)
             self.checkpoint.setItemData(self.checkpoint.count() - 1, path,
                                         Qt.ItemDataRole.ToolTipRole)
@@ -271,6 +274,8 @@ class TrainingPanel(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Continue from checkpoint", "",
                                               "Checkpoints (*.pt)")
         if path:
+            if path not in self._browsed:
+                self._browsed.append(path)
             if self.checkpoint.findData(path) < 0:
                 self.checkpoint.insertItem(0, path, path)
             _select(self.checkpoint, path)

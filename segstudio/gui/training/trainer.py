@@ -99,8 +99,6 @@ class Trainer(QObject):
         self.cancel = threading.Event()
         self.pause_flag = threading.Event()
         self.device = ""
-        self.project = None
-        self.last_finished = None
 
     # -- state ---------------------------------------------------------------------
     @property
@@ -126,14 +124,12 @@ class Trainer(QObject):
         self.cancel = threading.Event()
         self.pause_flag = threading.Event()
         self.device = str(device)
-        self.project = project
-        self.last_finished = None
         thread = QThread(self)
         thread.setObjectName("segstudio-training")
         worker = TrainerWorker(project, config, self.device, resume, self.cancel,
                                self.pause_flag, threads, add_epochs)
         worker.moveToThread(thread)
-        worker.event.connect(self._forward)
+        worker.event.connect(self.event)  # queued: re-emitted on the GUI thread
         thread.started.connect(worker.run)
         thread.finished.connect(self._thread_done)
         self._thread, self._worker = thread, worker
@@ -174,12 +170,6 @@ class Trainer(QObject):
         return bool(done)
 
     # -- internals --------------------------------------------------------------------
-    @Slot(object)
-    def _forward(self, ev) -> None:
-        if type(ev).__name__ == "Finished":
-            self.last_finished = ev
-        self.event.emit(ev)
-
     @Slot()
     def _thread_done(self) -> None:
         self._ended(self.sender())
@@ -189,7 +179,6 @@ class Trainer(QObject):
             return  # already handled (stop_and_wait), or an older run's thread
         self._thread = None
         self._worker = None
-        self.project = None
         thread.deleteLater()
         if self.pause_flag.is_set():
             self.pause_flag.clear()

@@ -217,17 +217,27 @@ class TrainingUI(QObject):
                              "Ready: choose the settings and press Start (Ctrl+T)")
         self.panel.set_running(self.trainer.running, self.trainer.paused)
 
-    def _apply_saved_config(self) -> None:
-        from ...nn.config import TrainConfig, default_train_config
+    @staticmethod
+    def _saved_config(project):
+        """(device, TrainConfig) the project's last run started with: ("", None) when
+        there is none, a None config when it no longer reads as valid settings."""
+        from ...nn.config import TrainConfig
 
-        project = self.controller.project
         saved = project.get_setting(CONFIG_SETTING, None) if project is not None else None
-        cfg = None
-        if isinstance(saved, dict) and self.panel.set_device(str(saved.get("device"))):
-            try:
-                cfg = TrainConfig.from_dict(saved.get("config") or {}).validate()
-            except (SegStudioError, TypeError, ValueError):
-                cfg = None
+        if not isinstance(saved, dict):
+            return "", None
+        device = str(saved.get("device") or "")
+        try:
+            return device, TrainConfig.from_dict(saved.get("config") or {}).validate()
+        except (SegStudioError, TypeError, ValueError, AttributeError):
+            return device, None
+
+    def _apply_saved_config(self) -> None:
+        from ...nn.config import default_train_config
+
+        device, cfg = self._saved_config(self.controller.project)
+        if not self.panel.set_device(device):
+            cfg = None
         if cfg is None:
             cfg = default_train_config(self.panel.device_id())
         self._device_kind = self.panel.device_id().split(":")[0]
@@ -266,14 +276,9 @@ class TrainingUI(QObject):
             return False
         dev = self.panel.device_id()
         base = default_train_config(dev)
-        saved = project.get_setting(CONFIG_SETTING, None)
-        if isinstance(saved, dict) and saved.get("device", "").split(":")[0] == dev.split(":")[0]:
-            try:
-                from ...nn.config import TrainConfig
-
-                base = TrainConfig.from_dict(saved.get("config") or {})
-            except (TypeError, ValueError):
-                pass
+        saved_dev, saved = self._saved_config(project)
+        if saved is not None and saved_dev.split(":")[0] == dev.split(":")[0]:
+            base = saved  # the settings the panel does not show stay the project's
         try:
             cfg = self.panel.config(base).validate()
         except SegStudioError as exc:
