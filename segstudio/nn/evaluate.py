@@ -42,6 +42,24 @@ def select_for_prediction(project: Project, only: str = "unlabelled") -> list[Im
     return [r for r in recs if r.usable]
 
 
+def save_result(project: Project, rec: ImageRecord, result: PredictionResult,
+                checkpoint: str | None, lut: np.ndarray | None = None) -> ImageRecord:
+    """Write ``result`` as the prediction of ``rec`` (never over a human mask); for an
+    image with a human mask also store the prediction's IoU against it.  ``lut`` is
+    the class table's training LUT (computed when not given).  Returns the new record."""
+    new = project.save_prediction(rec, result.labels, checkpoint, result.uncertainty,
+                                  result.entropy)
+    if new.has_human_mask:
+        mask = project.load_mask(new)
+        if mask is not None:
+            lut = lut if lut is not None else project.classes.train_lut(IGNORE)
+            cm = ConfusionMatrix(project.classes.num_trainable, IGNORE)
+            cm.update(torch.from_numpy(lut[result.labels]), torch.from_numpy(lut[mask]))
+            project.set_iou(new, cm.metrics()["miou"])
+            new = project.image(new.id)
+    return new
+
+
 def predict_project(project: Project, predictor: Predictor, only: str = "unlabelled",
                     progress: Callable[[int, int], None] | None = None,
                     cancel: threading.Event | None = None,
@@ -55,7 +73,6 @@ def predict_project(project: Project, predictor: Predictor, only: str = "unlabel
     summary = PredictSummary()
     t0 = time.perf_counter()
     lut = project.classes.train_lut(IGNORE)
-    k = predictor.num_classes
     for i, rec in enumerate(recs):
         if cancel is not None and cancel.is_set():
             summary.cancelled = True
@@ -63,14 +80,7 @@ def predict_project(project: Project, predictor: Predictor, only: str = "unlabel
         try:
             image = project.load_image(rec)
             res = predictor.predict(image)
-            project.save_prediction(rec, res.labels, predictor.checkpoint_path, res.uncertainty,
-                                    res.entropy)
-            if rec.has_human_mask:
-                mask = project.load_mask(rec)
-                if mask is not None:
-                    cm = ConfusionMatrix(k, IGNORE)
-                    cm.update(torch.from_numpy(lut[res.labels]), torch.from_numpy(lut[mask]))
-                    project.set_iou(rec, cm.metrics()["miou"])
+            save_result(project, rec, res, predictor.checkpoint_path, lut)
             summary.predicted += 1
             if on_result is not None:
                 on_result(rec, res)

@@ -7,8 +7,6 @@
   for the length of a job: while training runs on the CPU, predictions use
   one thread so that training keeps the cores and the GUI thread still gets
   CPU (see benchmarks/bench_training_gui.py).
-* :func:`save_result` writes a prediction (never over a human mask) and, for
-  an image with a human mask, its IoU, as ``nn.predict_project`` does.
 * :func:`write_metrics_csv` writes a run's per-epoch records atomically.
 """
 
@@ -26,7 +24,7 @@ import numpy as np
 
 from ...core.atomic import atomic_write_bytes
 from ...core.errors import SegStudioError
-from ...core.project import ImageRecord, Project
+from ...core.project import Project
 
 ACTIVE_SETTING = "active_checkpoint"
 CONFIG_SETTING = "gui.train_config"
@@ -99,28 +97,6 @@ class PredictorCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
-
-
-def save_result(project: Project, rec: ImageRecord, result, checkpoint: str | None
-                ) -> ImageRecord:
-    """Write ``result`` (a PredictionResult) as the prediction of ``rec``; for an image
-    with a human mask also store its IoU against the mask.  Returns the new record."""
-    import torch
-
-    from ...nn.losses import IGNORE
-    from ...nn.metrics import ConfusionMatrix
-
-    new = project.save_prediction(rec, result.labels, checkpoint, result.uncertainty,
-                                  result.entropy)
-    if new.has_human_mask:
-        mask = project.load_mask(new)
-        if mask is not None:
-            lut = project.classes.train_lut(IGNORE)
-            cm = ConfusionMatrix(project.classes.num_trainable, IGNORE)
-            cm.update(torch.from_numpy(lut[result.labels]), torch.from_numpy(lut[mask]))
-            project.set_iou(new, cm.metrics()["miou"])
-            new = project.image(new.id)
-    return new
 
 
 def active_checkpoint(project: Project) -> str | None:

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from ...core.browse import sort_records
 from ...core.project import ImageRecord
 from ..workers import TaskRunner
-from .jobs import PredictorCache, active_checkpoint, save_result, torch_threads
+from .jobs import PredictorCache, active_checkpoint, torch_threads
 
 NO_MODEL = ("no model to predict with yet: train one (Ctrl+T) or make a checkpoint active in "
             "the Runs panel")
@@ -93,7 +93,7 @@ class PredictService(QObject):
                 self.last_latency = time.perf_counter() - t0
                 self.shown.emit(rec)
             self.inference_ms.emit(res.seconds * 1000.0)
-            self.quick.submit(lambda ctx: save_result(project, rec, res, ckpt),
+            self.quick.submit(lambda ctx: _save_result(project, rec, res, ckpt),
                               on_result=self._saved,
                               on_error=lambda m: self.message(f"the prediction of {rec.relpath} "
                                                               f"was not saved: {m}"))
@@ -233,3 +233,11 @@ class PredictService(QObject):
         self.quick.shutdown(30000)
         self.batch.shutdown(30000)
         self.cache.clear()
+
+
+def _save_result(project, rec: ImageRecord, res, ckpt: str | None) -> ImageRecord:
+    """On a worker: the prediction and its IoU saved (torch is imported here, not at
+    window start)."""
+    from ...nn.evaluate import save_result
+
+    return save_result(project, rec, res, ckpt)
