@@ -70,21 +70,19 @@ def add_parser(sub) -> None:
 
 
 def build_config(args, device_type: str):
-    from ..nn.config import default_train_config
+    from ..nn.config import default_train_config, switch_optimizer
 
     cfg = default_train_config(device_type)
+    if args.optimizer is not None:  # its weight decay, and its default rate unless --lr
+        cfg = switch_optimizer(cfg, args.optimizer, args.lr)
     changes = {}
     for attr, field in (("model", "arch"), ("width", "width"), ("epochs", "epochs"),
                         ("batch_size", "batch_size"), ("crop", "crop"), ("lr", "lr"),
-                        ("val_split", "val_split"), ("optimizer", "optimizer"),
-                        ("schedule", "schedule"), ("class_weights", "class_weights"),
+                        ("val_split", "val_split"), ("schedule", "schedule"), ("class_weights", "class_weights"),
                         ("seed", "seed"), ("workers", "workers")):
         v = getattr(args, attr, None)
         if v is not None:
             changes[field] = v
-    if args.optimizer == "adamw":
-        changes.setdefault("lr", 1e-3)
-        changes["weight_decay"] = 1e-2
     if args.imagenet is not None:
         changes["imagenet"] = None if args.imagenet.lower() == "none" else args.imagenet
     if args.no_amp:

@@ -92,6 +92,23 @@ class TrainConfig:
         return replace(self, **changes)
 
 
+# per optimizer: the learning rate a switch to it starts from, and its weight decay
+OPTIMIZER_DEFAULTS = {"sgd": {"lr": 0.05, "weight_decay": 5e-4},
+                      "adamw": {"lr": 1e-3, "weight_decay": 1e-2}}
+
+
+def switch_optimizer(cfg: TrainConfig, optimizer: str, lr: float | None = None) -> TrainConfig:
+    """``cfg`` with another optimizer: its weight decay, and ``lr`` or its default rate.
+    Choosing the optimizer ``cfg`` already has changes nothing but ``lr``."""
+    if optimizer == cfg.optimizer:
+        return cfg if lr is None else cfg.replace(lr=lr)
+    d = OPTIMIZER_DEFAULTS.get(optimizer)
+    if d is None:
+        raise ConfigError(f"unknown optimizer {optimizer!r}; choose sgd or adamw")
+    return cfg.replace(optimizer=optimizer, weight_decay=d["weight_decay"],
+                       lr=d["lr"] if lr is None else lr)
+
+
 def default_train_config(device: str = "cpu") -> TrainConfig:
     """Sensible settings per device type ('cpu', 'cuda', 'cuda:N', 'mps').
 
@@ -109,4 +126,5 @@ def default_train_config(device: str = "cpu") -> TrainConfig:
         return TrainConfig(arch="segnet", width=1.0, batch_size=4, crop=(360, 480), epochs=60,
                            lr=0.05)
     return TrainConfig(arch="segnet", width=0.25, batch_size=4, crop=(192, 256), epochs=40,
-                       optimizer="adamw", lr=3e-3, weight_decay=1e-2)
+                       optimizer="adamw", lr=3e-3,
+                       weight_decay=OPTIMIZER_DEFAULTS["adamw"]["weight_decay"])

@@ -78,3 +78,22 @@ def test_snapshot_follows_the_project(camvid_project):
     again = D.snapshot(camvid_project, 0.25)
     assert rec.id not in again.train_ids + again.val_ids
     assert D.project_channels(camvid_project) == 3
+
+
+def test_switching_optimizer_brings_its_weight_decay_and_rate():
+    from segstudio.cli.main import build_parser
+    from segstudio.cli.train import build_config
+    from segstudio.nn.config import default_train_config, switch_optimizer
+
+    cpu = default_train_config("cpu")
+    assert switch_optimizer(cpu, "adamw") == cpu  # already AdamW: nothing changes
+    sgd = switch_optimizer(cpu, "sgd")
+    assert (sgd.optimizer, sgd.lr, sgd.weight_decay) == ("sgd", 0.05, 5e-4)
+    gpu = default_train_config("cuda")
+    adamw = switch_optimizer(gpu, "adamw", lr=2e-4)
+    assert (adamw.optimizer, adamw.lr, adamw.weight_decay) == ("adamw", 2e-4, 1e-2)
+    # the CLI takes the same rule
+    args = build_parser().parse_args(["train", "x", "--optimizer", "sgd"])
+    assert build_config(args, "cpu") == sgd
+    args = build_parser().parse_args(["train", "x", "--optimizer", "sgd", "--lr", "0.01"])
+    assert build_config(args, "cpu") == sgd.replace(lr=0.01)

@@ -235,16 +235,16 @@ class TrainingPanel(QWidget):
 
     def config(self, base):
         """A TrainConfig with the fields on top of ``base`` (the device's defaults)."""
+        from ...nn.config import switch_optimizer
+
+        base = switch_optimizer(base, self.optimizer.currentData(), float(self.lr.value()))
         changes = dict(arch=self.arch.currentData(), width=float(self.width_box.currentData()),
                        epochs=self.epochs.value(), batch_size=self.batch.value(),
-                       lr=float(self.lr.value()), optimizer=self.optimizer.currentData(),
                        crop=None if self.whole.isChecked() else (self.crop_h.value(),
                                                                  self.crop_w.value()),
                        val_split=round(float(self.val_split.value()), 4),
                        class_weights=self.weights.currentData(),
                        imagenet="auto" if self.mode() == "imagenet" else None)
-        if changes["optimizer"] != base.optimizer:
-            changes["weight_decay"] = 1e-2 if changes["optimizer"] == "adamw" else 5e-4
         return base.replace(**changes)
 
     def mode(self) -> str:
