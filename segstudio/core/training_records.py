@@ -113,6 +113,11 @@ class TrainingRecords:
             out.append(d)
         return out
 
+    def epoch_counts(self) -> dict[int, int]:
+        """The last recorded epoch of every run that has one, by run id (one query)."""
+        return {row["run_id"]: row["n"] for row in self.db.query(
+            "SELECT run_id, MAX(epoch) AS n FROM epochs GROUP BY run_id")}
+
     def epochs(self, run_id: int) -> list[dict]:
         out = []
         for row in self.db.query("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)):

@@ -198,6 +198,7 @@ def test_run_is_recorded_in_the_project(camvid_project):
     rows = camvid_project.epochs(fin.run_id)
     ends = _of(events, EpochEnd)
     assert [r["epoch"] for r in rows] == [1, 2]
+    assert camvid_project.epoch_counts() == {fin.run_id: 2}
     for row, ev in zip(rows, ends):
         assert row["val_miou"] == pytest.approx(ev.metrics["miou"])
         assert row["train_loss"] == pytest.approx(ev.train_loss)

@@ -102,12 +102,7 @@ class RunsView(QWidget):
             return
 
         def job(ctx):
-            runs = project.runs()
-            done = {}
-            for run in runs:
-                rows = project.epochs(run["id"])
-                done[run["id"]] = rows[-1]["epoch"] if rows else 0
-            return runs, done, active_checkpoint(project)
+            return project.runs(), project.epoch_counts(), active_checkpoint(project)
 
         self.runner.submit(job, key="runs", on_result=lambda r: self._show(*r)
                            if self.project is project else None)
