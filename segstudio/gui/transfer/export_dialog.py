@@ -24,14 +24,14 @@ FOLDER_KEY = "transfer/export_folder"
 FORMAT_KEY = "transfer/export_format"
 
 # which images (keys of ExportDialog.scope_buttons)
-SCOPE_ALL, SCOPE_LISTED, SCOPE_SELECTED, SCOPE_CURRENT = "all", "listed", "selected", "current"
+SCOPE_ALL, SCOPE_LISTED, SCOPE_CURRENT = "all", "listed", "current"
 
 
 class ExportDialog(TaskDialog):
     """Export masks of ``controller.project``.
 
-    ``browser`` (optional) offers the images listed after its filter, its
-    selection (``selected_records()``, when it has one) and the current image."""
+    ``browser`` (optional) offers the images listed after its filter; the current
+    image is offered too."""
 
     aux_keys = ("export-count",)
     progress_verb = "Exported"
@@ -204,11 +204,6 @@ class ExportDialog(TaskDialog):
             if 0 < len(listed) < browser.model.total():
                 out[SCOPE_LISTED] = (f"Images listed in the browser (filtered: {len(listed):,})",
                                      listed)
-            selected_fn = getattr(browser, "selected_records", None)
-            selected = [r.relpath for r in selected_fn()] if callable(selected_fn) else []
-            if len(selected) > 1:
-                out[SCOPE_SELECTED] = (f"Images selected in the browser ({len(selected):,})",
-                                       selected)
         current = self.controller.current
         if current is not None:
             out[SCOPE_CURRENT] = (f"Current image only ({elide_middle(current.relpath, 50)})",
