@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from ..core.errors import SegStudioError
+from .losses import LOSSES
 from .segnet import ARCHS
 
 
@@ -15,7 +16,7 @@ class ConfigError(SegStudioError):
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("poly", "cosine", "constant")
-CLASS_WEIGHTS = ("none", "median", "table")
+CLASS_WEIGHTS = ("auto", "none", "median", "table")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,15 @@ class TrainConfig:
     schedule: str = "poly"  # poly (power 0.9) | cosine | constant, per step
     val_split: float = 0.3
     split_seed: int = 0
-    class_weights: str = "none"  # none | median (from the training masks) | table (classes.json)
+    # auto: square root of the median-frequency weights of the training masks, clipped to
+    # [0.2, 5]; median: those weights as they are (SegNet); table: the class table's; none
+    class_weights: str = "auto"
+    loss: str = "ce"  # ce | ce+dice | ce+lovasz | focal
+    rare_crops: float = 0.5  # share of crops centred on a pixel of a rare class
+    warmup_steps: int = 0  # linear learning-rate warm-up over the first optimizer steps
+    precise_bn: int = 8  # before validating, BatchNorm statistics from this many of the
+    #                      epoch's batches under the current weights (0: the running ones)
+    dropout: float = 0.0  # dropout after the central encoder/decoder blocks (Bayesian SegNet)
     imagenet: str | None = "auto"  # "auto": torchvision's cache if present; a path; None: He init
     seed: int = 0
     workers: int = 0  # DataLoader worker processes; 0 loads in this process
@@ -65,6 +74,16 @@ class TrainConfig:
         if self.class_weights not in CLASS_WEIGHTS:
             raise ConfigError(f"--class-weights {self.class_weights!r}: choose "
                               f"{', '.join(CLASS_WEIGHTS)}")
+        if self.loss not in LOSSES:
+            raise ConfigError(f"--loss {self.loss!r}: choose {', '.join(LOSSES)}")
+        if not 0.0 <= self.rare_crops <= 1.0:
+            raise ConfigError(f"rare-class crop share {self.rare_crops}: must be in [0, 1]")
+        if self.precise_bn < 0:
+            raise ConfigError("precise BatchNorm batches must be >= 0")
+        if self.warmup_steps < 0:
+            raise ConfigError("warm-up steps must be >= 0")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"--dropout {self.dropout}: must be in [0, 1)")
         if self.workers < 0:
             raise ConfigError("--workers must be >= 0")
         lo, hi = self.scale
@@ -128,3 +147,11 @@ def default_train_config(device: str = "cpu") -> TrainConfig:
     return TrainConfig(arch="segnet", width=0.25, batch_size=4, crop=(192, 256), epochs=40,
                        optimizer="adamw", lr=3e-3,
                        weight_decay=OPTIMIZER_DEFAULTS["adamw"]["weight_decay"])
+
+
+def round_config(cfg: TrainConfig) -> TrainConfig:
+    """The short fine-tuning schedule of a correction round that continues from the
+    active model: a quarter of the epochs (at least 3) at half the learning rate, with
+    a short warm-up (the optimizer starts fresh)."""
+    return cfg.replace(epochs=max(3, round(cfg.epochs / 4)), lr=cfg.lr / 2,
+                       warmup_steps=max(cfg.warmup_steps, 10))

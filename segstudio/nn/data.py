@@ -180,11 +180,38 @@ class SampleLoader:
         return img, self.target(item)
 
 
+@dataclass(frozen=True)
+class CropFocus:
+    """Rare-class crop sampling: with probability ``share`` a crop is placed around
+    a pixel of a class drawn (among the classes in the image) in proportion to
+    ``preference`` (one value per channel, e.g. median-frequency weights), else
+    uniformly.  Small classes then appear in crops far more often than their
+    pixel share (nnU-Net oversamples foreground the same way)."""
+
+    share: float
+    preference: tuple[float, ...]
+
+
+def _focus_centre(target: np.ndarray, focus: CropFocus,
+                  rng: np.random.Generator) -> tuple[int, int] | None:
+    k = len(focus.preference)
+    counts = np.bincount(target.ravel(), minlength=256)[:k]
+    pref = np.asarray(focus.preference, np.float64) * (counts > 0)
+    if pref.sum() <= 0:
+        return None
+    c = int(rng.choice(k, p=pref / pref.sum()))
+    flat = np.flatnonzero(target.ravel() == c)
+    idx = int(flat[rng.integers(0, flat.size)])
+    return divmod(idx, target.shape[1])
+
+
 def augment(image: np.ndarray, target: np.ndarray, crop: tuple[int, int] | None,
             scale: tuple[float, float], flip: bool, rng: np.random.Generator,
-            fill: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+            fill: Sequence[int], focus: CropFocus | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
     """Random rescale, pad (image with ``fill``, target with the ignore value),
-    random crop and horizontal flip.  Targets are resized with NEAREST."""
+    random crop (around a rare-class pixel with ``focus``) and horizontal flip.
+    Targets are resized with NEAREST."""
     h, w = target.shape
     lo, hi = scale
     s = float(rng.uniform(lo, hi)) if hi > lo else lo
@@ -204,8 +231,16 @@ def augment(image: np.ndarray, target: np.ndarray, crop: tuple[int, int] | None,
             image = _pad(image, top, ph - top, left, pw - left, fill)
             target = np.pad(target, ((top, ph - top), (left, pw - left)), constant_values=IGNORE)
             h, w = target.shape
-        y = int(rng.integers(0, h - ch + 1))
-        x = int(rng.integers(0, w - cw + 1))
+        centre = None
+        if focus is not None and focus.share > 0 and rng.random() < focus.share:
+            centre = _focus_centre(target, focus, rng)
+        if centre is None:
+            y = int(rng.integers(0, h - ch + 1))
+            x = int(rng.integers(0, w - cw + 1))
+        else:  # the chosen pixel lands anywhere inside the crop
+            cy, cx = centre
+            y = int(np.clip(cy - rng.integers(0, ch), 0, h - ch))
+            x = int(np.clip(cx - rng.integers(0, cw), 0, w - cw))
         image = image[y:y + ch, x:x + cw]
         target = target[y:y + ch, x:x + cw]
     if flip and rng.random() < 0.5:
@@ -253,11 +288,12 @@ class TrainSet(torch.utils.data.Dataset):
     """One epoch's samples with their augmentation seeds (usable by DataLoader workers)."""
 
     def __init__(self, items: Sequence[Item], seeds: Sequence[int], loader: SampleLoader,
-                 crop, scale, flip, fill):
+                 crop, scale, flip, fill, focus: CropFocus | None = None):
         self.items = list(items)
         self.seeds = list(seeds)
         self.loader = loader
         self.crop, self.scale, self.flip, self.fill = crop, scale, flip, fill
+        self.focus = focus
 
     def __len__(self) -> int:
         return len(self.items)
@@ -269,7 +305,8 @@ class TrainSet(torch.utils.data.Dataset):
         except SegStudioError as exc:
             return None, None, item.id, str(exc)
         rng = np.random.default_rng(self.seeds[i])
-        img, tgt = augment(img, tgt, self.crop, self.scale, self.flip, rng, self.fill)
+        img, tgt = augment(img, tgt, self.crop, self.scale, self.flip, rng, self.fill,
+                           self.focus)
         return img, tgt, item.id, None
 
 
@@ -279,11 +316,12 @@ def _collate_list(x):
 
 def epoch_batches(items: Sequence[Item], batch_size: int, rng: np.random.Generator,
                   loader: SampleLoader, crop, scale, flip, fill,
-                  workers: int = 0) -> Iterator[Batch]:
+                  workers: int = 0, focus: CropFocus | None = None) -> Iterator[Batch]:
     """Shuffle ``items`` with ``rng`` and yield augmented batches."""
     order = rng.permutation(len(items))
     seeds = rng.integers(0, 2**63 - 1, size=len(items))
-    ds = TrainSet([items[i] for i in order], seeds.tolist(), loader, crop, scale, flip, fill)
+    ds = TrainSet([items[i] for i in order], seeds.tolist(), loader, crop, scale, flip, fill,
+                  focus)
     starts = range(0, len(ds), batch_size)
     if workers > 0:
         dl = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False,

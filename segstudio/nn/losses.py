@@ -1,14 +1,30 @@
-"""The training loss and median-frequency class weights."""
+"""Training losses and class weights.
+
+* cross-entropy over labelled pixels (ignored pixels excluded), optionally
+  class-weighted;
+* ``ce+dice``: cross-entropy plus soft Dice over the classes present in the
+  batch (Milletari et al. 2016), which rewards overlap of small classes;
+* ``ce+lovasz``: cross-entropy plus the Lovasz-softmax surrogate of the
+  Jaccard index (Berman, Rannen Triki, Blaschko, CVPR 2018);
+* ``focal``: focal loss (Lin et al. 2017), cross-entropy scaled by
+  (1 - p_t)^2 so that pixels already right count less.
+
+Class weights: median-frequency balancing (Eigen & Fergus 2015, as in
+SegNet) computed from the project's own masks, and :func:`balanced_weights`,
+the clipped form segstudio trains with by default.
+"""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 IGNORE = 255  # the target value of ignored pixels after ClassTable.train_lut()
+
+LOSSES = ("ce", "ce+dice", "ce+lovasz", "focal")
 
 
 class MedianFrequency:
@@ -33,6 +49,12 @@ class MedianFrequency:
         self.class_pixels += per_class
         self.image_pixels[per_class > 0] += size
 
+    @property
+    def frequencies(self) -> np.ndarray:
+        """Each class's share of the labelled pixels (0 for a class never seen)."""
+        total = self.class_pixels.sum()
+        return self.class_pixels / total if total else np.zeros(self.k)
+
     def weights(self) -> np.ndarray:
         present = self.class_pixels > 0
         freq = np.zeros(self.k, np.float64)
@@ -53,11 +75,130 @@ def median_frequency_weights(channel_masks: Iterable[np.ndarray], num_classes: i
     return acc.weights()
 
 
+def balanced_weights(median_frequency: np.ndarray, clip: float = 5.0,
+                     power: float = 0.5) -> np.ndarray:
+    """The default class weights: median-frequency weights raised to ``power``
+    (0.5: their square root), clipped to [1/clip, clip].  (The weighted
+    cross-entropy is a weighted mean, so the loss keeps its scale.)"""
+    w = np.asarray(median_frequency, np.float64) ** power
+    return np.clip(w, 1.0 / clip, clip)
+
+
+def _cross_entropy(logits: torch.Tensor, target: torch.Tensor,
+                   weight: torch.Tensor | None) -> torch.Tensor:
+    return F.cross_entropy(logits, target, weight=weight, ignore_index=IGNORE)
+
+
+def _dice(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None,
+          eps: float = 1.0) -> torch.Tensor:
+    """1 - mean soft Dice over the classes present in the batch's labelled pixels."""
+    k = logits.shape[1]
+    valid = target != IGNORE
+    probs = logits.softmax(1).permute(0, 2, 3, 1)[valid]  # (N, K)
+    onehot = F.one_hot(target[valid].long(), k).to(probs.dtype)
+    inter = (probs * onehot).sum(0)
+    card = probs.sum(0) + onehot.sum(0)
+    dice = (2 * inter + eps) / (card + eps)
+    present = onehot.sum(0) > 0
+    return 1.0 - dice[present].mean()
+
+
+def _lovasz_grad(gt_sorted: torch.Tensor) -> torch.Tensor:
+    """Gradient of the Lovasz extension of the Jaccard loss w.r.t. sorted errors."""
+    gts = gt_sorted.sum()
+    inter = gts - gt_sorted.cumsum(0)
+    union = gts + (1 - gt_sorted).cumsum(0)
+    jac = 1.0 - inter / union
+    jac[1:] = jac[1:] - jac[:-1]
+    return jac
+
+
+def _lovasz(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None
+            ) -> torch.Tensor:
+    """Lovasz-softmax over the batch's labelled pixels, classes present only."""
+    k = logits.shape[1]
+    valid = target != IGNORE
+    probs = logits.softmax(1).permute(0, 2, 3, 1)[valid]
+    labels = target[valid].long()
+    losses = []
+    for c in range(k):
+        fg = (labels == c).to(probs.dtype)
+        if not bool(fg.any()):
+            continue
+        errors = (fg - probs[:, c]).abs()
+        errors_sorted, perm = torch.sort(errors, descending=True)
+        losses.append(torch.dot(errors_sorted, _lovasz_grad(fg[perm])))
+    return torch.stack(losses).mean()
+
+
+def _focal(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None,
+           gamma: float = 2.0) -> torch.Tensor:
+    valid = target != IGNORE
+    logp = F.log_softmax(logits, 1)
+    t = target.clone().long()
+    t[~valid] = 0
+    logpt = logp.gather(1, t.unsqueeze(1)).squeeze(1)
+    pt = logpt.exp()
+    loss = -((1 - pt) ** gamma) * logpt
+    if weight is not None:
+        w = weight[t]
+        return (loss * w)[valid].sum() / w[valid].sum()
+    return loss[valid].mean()
+
+
+def make_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None],
+                                     torch.Tensor]:
+    """The loss function ``(logits, target, weight) -> scalar`` for a name in LOSSES."""
+    if name == "ce":
+        parts = [_cross_entropy]
+    elif name == "ce+dice":
+        parts = [_cross_entropy, _dice]
+    elif name == "ce+lovasz":
+        parts = [_cross_entropy, _lovasz]
+    elif name == "focal":
+        parts = [_focal]
+    else:
+        raise ValueError(f"unknown loss {name!r}; choose {', '.join(LOSSES)}")
+
+    def loss(logits: torch.Tensor, target: torch.Tensor,
+             weight: torch.Tensor | None = None) -> torch.Tensor:
+        if not bool((target != IGNORE).any()):
+            return logits.sum() * 0.0
+        logits = logits.float()
+        total = parts[0](logits, target, weight)
+        for p in parts[1:]:
+            total = total + p(logits, target, weight)
+        return total
+
+    loss.__name__ = name
+    return loss
+
+
 def segmentation_loss(logits: torch.Tensor, target: torch.Tensor,
                       weight: torch.Tensor | None = None) -> torch.Tensor:
     """Mean cross-entropy over labelled pixels (ignored pixels excluded).
 
     A batch whose every pixel is ignored gives a zero loss (still differentiable)."""
-    if not bool((target != IGNORE).any()):
-        return logits.sum() * 0.0
-    return F.cross_entropy(logits.float(), target, weight=weight, ignore_index=IGNORE)
+    return _CE(logits, target, weight)
+
+
+_CE = make_loss("ce")
+
+
+def choose_class_weights(kind: str, median_frequency: np.ndarray,
+                         table: Sequence[float] | None, names: Sequence[str]
+                         ) -> tuple[np.ndarray | None, str | None]:
+    """(per-class loss weights or None, a note for the log) for ``--class-weights``:
+    auto (:func:`balanced_weights` of the training masks' median-frequency weights),
+    median (those weights as they are, as in SegNet), table (the class table's), none."""
+    if kind == "none":
+        return None, None
+    if kind == "table":
+        if table is None or len(table) != len(names):
+            return None, ("the class table has no median-frequency weights for every class; "
+                          "training without class weights")
+        return np.asarray(table, np.float64), None
+    w = balanced_weights(median_frequency) if kind == "auto" else np.asarray(median_frequency)
+    what = ("balanced (square root of median frequency, clipped)" if kind == "auto"
+            else "median-frequency")
+    return w, f"{what} class weights: " + ", ".join(f"{n} {v:.3f}" for n, v in zip(names, w))

@@ -62,25 +62,40 @@ class _Net(nn.Module):
         self.in_channels = in_channels
         self.width = width
         self.depth = len(encoders)
+        # Bayesian SegNet (Kendall, Badrinarayanan, Cipolla 2015): dropout after the
+        # central (deepest) half of the encoders, after pooling, and after the same
+        # number of decoders; ``mc_dropout`` keeps it on in eval mode for Monte Carlo
+        # sampling.  No parameters, so checkpoints are the same with and without it.
+        self.dropout = 0.0
+        self.mc_dropout = False
+        self.central = (self.depth + 1) // 2
 
     def config(self) -> dict:
         return {"arch": self.arch, "width": float(self.width),
-                "in_channels": int(self.in_channels), "num_classes": int(self.num_classes)}
+                "in_channels": int(self.in_channels), "num_classes": int(self.num_classes),
+                "dropout": float(self.dropout)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         sizes: List[List[int]] = []
         indices: List[torch.Tensor] = []
+        drop = self.dropout > 0 and (self.training or self.mc_dropout)
+        n = self.depth
+        i = 0
         for enc in self.encoders:
             x = enc(x)
             sizes.append([x.shape[2], x.shape[3]])
             x, idx = F.max_pool2d(x, kernel_size=2, stride=2, return_indices=True)
             indices.append(idx)
-        n = len(sizes)
+            if drop and i >= n - self.central:
+                x = F.dropout2d(x, self.dropout, True)
+            i += 1
         i = 0
         for dec in self.decoders:
             x = F.max_unpool2d(x, indices[n - 1 - i], kernel_size=2, stride=2,
                                output_size=sizes[n - 1 - i])
             x = dec(x)
+            if drop and i < self.central:
+                x = F.dropout2d(x, self.dropout, True)
             i += 1
         return self.classifier(x)
 
@@ -180,8 +195,10 @@ def build_model(arch: str, num_classes: int, in_channels: int = 3, width: float 
 
 def model_from_config(cfg: dict) -> _Net:
     try:
-        return build_model(str(cfg["arch"]), int(cfg["num_classes"]), int(cfg["in_channels"]),
-                           float(cfg["width"]))
+        m = build_model(str(cfg["arch"]), int(cfg["num_classes"]), int(cfg["in_channels"]),
+                        float(cfg["width"]))
+        m.dropout = float(cfg.get("dropout", 0.0))
+        return m
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelConfigError(f"bad model configuration {cfg!r}: {exc}") from exc
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from . import data as D
-from .losses import IGNORE, segmentation_loss
+from .losses import IGNORE, make_loss
 
 
 def use_channels_last(device: torch.device, width: float, batch_size: int,
@@ -43,14 +43,54 @@ def is_out_of_memory(exc: BaseException) -> bool:
                                               or "can't allocate memory" in text)
 
 
-def lr_factor(schedule: str, progress: float) -> float:
-    """Learning-rate multiplier at ``progress`` in [0, 1] of the run."""
+def lr_factor(schedule: str, progress: float, step: int | None = None,
+              warmup_steps: int = 0) -> float:
+    """Learning-rate multiplier at ``progress`` in [0, 1] of the run; during the first
+    ``warmup_steps`` optimizer steps (``step`` is 0-based) it ramps up linearly."""
     p = min(max(progress, 0.0), 1.0)
     if schedule == "poly":
-        return (1.0 - p) ** 0.9
-    if schedule == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * p))
-    return 1.0
+        f = (1.0 - p) ** 0.9
+    elif schedule == "cosine":
+        f = 0.5 * (1.0 + math.cos(math.pi * p))
+    else:
+        f = 1.0
+    if step is not None and warmup_steps > 0 and step < warmup_steps:
+        f *= (step + 1) / warmup_steps
+    return f
+
+
+def recalibrate_batchnorm(model: torch.nn.Module, batches: Sequence[torch.Tensor]) -> None:
+    """Precise BatchNorm: replace the running statistics by the plain average over
+    ``batches`` (normalised inputs) under the current weights, without dropout.
+
+    The running statistics are a moving average over the weights of the last few
+    dozen steps; while the weights still move fast (a small project's first epochs,
+    a high learning rate) they no longer describe the model, and its eval-mode
+    outputs explode.  Measured on 14 EM-like images: validation loss 79 with the
+    running statistics after epoch 2, 0.58 after recalibrating on that epoch's
+    crops (0.50 with each batch's own statistics)."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns or not batches:
+        return
+    was_training = model.training
+    momenta = [m.momentum for m in bns]
+    dropout = getattr(model, "dropout", 0.0)
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    try:
+        model.train()
+        if dropout:
+            model.dropout = 0.0
+        with torch.no_grad():
+            for x in batches:
+                model(x)
+    finally:
+        for m, mom in zip(bns, momenta):
+            m.momentum = mom
+        if dropout:
+            model.dropout = dropout
+        model.train(was_training)
 
 
 class TrainStep:
@@ -60,12 +100,13 @@ class TrainStep:
                  device: torch.device, mean: Sequence[float], std: Sequence[float],
                  channels_last: bool = False, amp_dtype: torch.dtype | None = None,
                  scaler: "torch.amp.GradScaler | None" = None,
-                 weights: torch.Tensor | None = None):
+                 weights: torch.Tensor | None = None, loss: str = "ce"):
         self.model, self.opt, self.device = model, optimizer, device
         self.mean, self.std = tuple(mean), tuple(std)
         self.channels_last = channels_last
         self.amp_dtype, self.scaler = amp_dtype, scaler
         self.weights = weights
+        self.loss_fn = make_loss(loss)
 
     def autocast(self):
         if self.amp_dtype is None:
@@ -86,7 +127,7 @@ class TrainStep:
         self.opt.zero_grad(set_to_none=True)
         with self.autocast():
             logits = self.model(x)
-        loss = segmentation_loss(logits, y, self.weights)
+        loss = self.loss_fn(logits, y, self.weights)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
             self.scaler.step(self.opt)

@@ -36,7 +36,7 @@ def test_round_trip(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["model.pt"]  # no temp file left
     ck = load_checkpoint(path)
     assert ck.model_config == {"arch": "segnet-basic", "width": 0.25, "in_channels": 3,
-                               "num_classes": 3}
+                               "num_classes": 3, "dropout": 0.0}
     assert ck.classes.signature() == CLASSES.signature()
     assert ck.classes.ignore_index == 255
     assert ck.mean == IMAGENET_MEAN and ck.std == IMAGENET_STD

@@ -50,7 +50,7 @@ def test_torchscript_output_equals_pytorch(ckpt_path, tmp_path):
     assert side["classes"] == CLASSES.to_json_dict()
     assert side["normalization"]["mean"] == list(IMAGENET_MEAN)
     assert side["model_config"] == {"arch": "segnet", "width": 0.25, "in_channels": 3,
-                                    "num_classes": 2}
+                                    "num_classes": 2, "dropout": 0.0}
     assert side["input"]["min_size"] == 32 and side["epoch"] == 7
 
 
