@@ -21,6 +21,16 @@ def _fraction(text: str) -> float:
     return v
 
 
+def _unit(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: must be in [0, 1]")
+    return v
+
+
 def _positive(kind):
     def parse(text: str):
         try:
@@ -54,11 +64,23 @@ def add_parser(sub) -> None:
                    help="continue a run from its checkpoint; a checkpoint without training "
                         "state (e.g. models/camvid-segnet-w0.25.pt) starts a new run from its "
                         "weights")
+    p.add_argument("--from", dest="start_from", metavar="active|scratch|CKPT",
+                   help="what a new run starts from: the project's active model (the default "
+                        "when it fits the project: a short fine-tuning round), scratch, or the "
+                        "weights of a checkpoint file")
     p.add_argument("--optimizer", choices=("sgd", "adamw"))
     p.add_argument("--schedule", choices=("poly", "cosine", "constant"))
-    p.add_argument("--class-weights", choices=("none", "median", "table"),
-                   help="median: median-frequency weights from the training masks; "
-                        "table: those stored with the class table")
+    p.add_argument("--class-weights", choices=("auto", "none", "median", "table"),
+                   help="auto (default): the square root of the median-frequency weights of the "
+                        "training masks, clipped to [0.2, 5]; median: those weights as they are "
+                        "(SegNet); table: those stored with the class table; none")
+    p.add_argument("--loss", choices=("ce", "ce+dice", "ce+lovasz", "focal"),
+                   help="training loss (default ce: cross-entropy)")
+    p.add_argument("--rare-crops", type=_unit, metavar="F",
+                   help="share of training crops centred on a rare-class pixel (default 0.5)")
+    p.add_argument("--dropout", type=_fraction, metavar="P",
+                   help="dropout after the central encoder and decoder blocks (Bayesian "
+                        "SegNet; needed for MC-dropout label-next scores; default 0)")
     p.add_argument("--imagenet", metavar="FILE",
                    help="VGG16-BN ImageNet weights file for the encoder; 'none' for He init "
                         "(default: torchvision's cache if present; nothing is downloaded)")
@@ -69,17 +91,22 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def build_config(args, device_type: str):
-    from ..nn.config import default_train_config, switch_optimizer
+def build_config(args, device_type: str, warm: bool = False):
+    """The run's settings: the device defaults (a fine-tuning round's short schedule when
+    ``warm``), then what the user gave."""
+    from ..nn.config import default_train_config, round_config, switch_optimizer
 
     cfg = default_train_config(device_type)
+    if warm:
+        cfg = round_config(cfg)
     if args.optimizer is not None:  # its weight decay, and its default rate unless --lr
         cfg = switch_optimizer(cfg, args.optimizer, args.lr)
     changes = {}
     for attr, field in (("model", "arch"), ("width", "width"), ("epochs", "epochs"),
                         ("batch_size", "batch_size"), ("crop", "crop"), ("lr", "lr"),
                         ("val_split", "val_split"), ("schedule", "schedule"), ("class_weights", "class_weights"),
-                        ("seed", "seed"), ("workers", "workers")):
+                        ("seed", "seed"), ("workers", "workers"), ("loss", "loss"),
+                        ("rare_crops", "rare_crops"), ("dropout", "dropout")):
         v = getattr(args, attr, None)
         if v is not None:
             changes[field] = v
@@ -98,17 +125,17 @@ def run(args) -> int:
     from ..nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
 
     device = resolve_device(args.device)
-    cfg = build_config(args, device.type)
-    if args.resume and args.epochs is None:
-        cfg_arg = None
-    else:
-        cfg_arg = cfg
     cancel = threading.Event()
     bar: Progress | None = None
     status = None
     with open_project(args) as project:
+        start, note = start_checkpoint(project, args)
+        if note:
+            print(f"info: {note}")
+        cfg = build_config(args, device.type, warm=start is not None)
+        cfg_arg = None if args.resume and args.epochs is None else cfg
         events = fit(project, cfg_arg, device=device, cancel=cancel, resume=args.resume,
-                     out=args.out)
+                     out=args.out, start_from=start)
         try:
             for ev in events:
                 if isinstance(ev, Message):
@@ -138,6 +165,9 @@ def run(args) -> int:
     assert status is not None
     if status.status == "failed":
         raise SegStudioError(status.message)
+    verdict = status.details.get("verdict")
+    if verdict:
+        print(f"warning: {verdict}")
     if status.best_checkpoint:
         print(f"{status.status}: {status.epochs_done} epochs; best checkpoint "
               f"{status.best_checkpoint}" + (f" (val mIoU {status.best_miou * 100:.1f} %)"
@@ -146,6 +176,46 @@ def run(args) -> int:
     else:
         print(f"{status.status}: {status.message}")
     return 0 if status.status == "completed" else 1
+
+
+def start_checkpoint(project, args) -> tuple[str | None, str | None]:
+    """(checkpoint a new run warm-starts from, or None for scratch; a note for the user).
+    Without --from, a new run continues from the active model when that model fits the
+    project (classes, channels, and --model/--width if given)."""
+    from ..nn.checkpoint import check_compatible, load_checkpoint
+    from ..nn.data import project_channels
+
+    given = args.start_from
+    if args.resume:
+        if given not in (None, "scratch"):
+            raise SegStudioError("--resume continues a run; it cannot be combined with --from")
+        return None, None
+    if given == "scratch":
+        return None, None
+    path = given
+    if given in (None, "active"):
+        path = project.get_setting("active_checkpoint", None)
+        if not path:
+            if given == "active":
+                raise SegStudioError("--from active: the project has no active model yet; "
+                                     "train one first (--from scratch)")
+            return None, None
+    try:
+        ck = load_checkpoint(path)
+        check_compatible(ck, project.classes, project_channels(project))
+        mc = ck.model_config
+        if args.model is not None and args.model != mc["arch"]:
+            raise SegStudioError(f"{path} is a {mc['arch']} model, not --model {args.model}")
+        if args.width is not None and float(args.width) != float(mc["width"]):
+            raise SegStudioError(f"{path} has width {float(mc['width']):g}, not --width "
+                                 f"{args.width:g}")
+    except SegStudioError as exc:
+        if given is not None:  # asked for: say why it cannot be used
+            raise
+        return None, f"starting from scratch: the active model does not fit ({exc})"
+    what = "the active model" if given in (None, "active") else "the weights of"
+    return str(path), (f"continuing from {what} {path} (a fine-tuning round; "
+                       "--from scratch starts over)")
 
 
 def _epoch_line(ev) -> str:
@@ -164,4 +234,6 @@ def _epoch_line(ev) -> str:
     parts.append(f"eta {ev.eta_seconds:5.0f}s")
     if ev.is_best:
         parts.append("*best")
+    if ev.beats_trivial is False:
+        parts.append(f"(not better than trivial {ev.trivial_miou * 100:.1f}% mIoU)")
     return "  ".join(parts)

@@ -30,15 +30,18 @@ from ..core.errors import SegStudioError
 from ..core.project import Project
 from . import data as D
 from .checkpoint import (Checkpoint, CheckpointError, check_compatible, checkpoint_dict,
-                         checkpoint_paths, copy_into, load_checkpoint, rng_state,
+                         checkpoint_paths, copy_into, rng_state,
                          save_checkpoint, set_rng_state)
-from .config import TrainConfig, default_train_config
+from .config import TrainConfig
 from .device import describe, resolve_device
 from .events import (EpochEnd, EpochStarted, Event, Finished, Message, RunStarted, Step)
-from .losses import IGNORE, MedianFrequency
+from .losses import IGNORE, MedianFrequency, choose_class_weights
 from .segnet import (GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD, ImagenetWeightsError,
                      build_model, count_parameters, load_imagenet_encoder)
-from .step import TrainStep, amp_settings, is_out_of_memory, lr_factor, use_channels_last
+from .step import (TrainStep, amp_settings, is_out_of_memory, lr_factor, recalibrate_batchnorm,
+                   use_channels_last)
+from .guard import Guard, comparable_active_model
+from .run_config import run_config
 from .validation import validate
 
 
@@ -55,7 +58,8 @@ class _Trainer:
     def __init__(self, project: Project, cfg: TrainConfig, device: torch.device,
                  cancel: threading.Event, pause: threading.Event | None,
                  resume: Checkpoint | None, out: Path | None, record_run: bool,
-                 batch_hook: Callable[[int, tuple[int, ...]], None] | None):
+                 batch_hook: Callable[[int, tuple[int, ...]], None] | None,
+                 warm_start: bool = False):
         self.project = project
         self.cfg = cfg
         self.device = device
@@ -65,6 +69,7 @@ class _Trainer:
         self.out = out
         self.record_run = record_run
         self.batch_hook = batch_hook
+        self.warm_start = warm_start  # resume holds the weights of the model a round starts from
         self.classes = project.classes
         self.k = self.classes.num_trainable
         self.names = [c.name for c in self.classes.trainable]
@@ -93,6 +98,7 @@ class _Trainer:
         torch.manual_seed(cfg.seed)
         self.np_rng = np.random.default_rng(cfg.seed)
         self.model = build_model(cfg.arch, self.k, self.in_ch, cfg.width)
+        self.model.dropout = cfg.dropout
         if ckpt is None and cfg.arch == "segnet" and cfg.imagenet:
             path = None if cfg.imagenet == "auto" else cfg.imagenet
             try:
@@ -119,6 +125,7 @@ class _Trainer:
         self.loader = D.SampleLoader(self.classes.train_lut(IGNORE), self.in_ch, self.cache)
         self.snap = D.snapshot(self.project, cfg.val_split, cfg.split_seed)
         self.weights: torch.Tensor | None = None
+        self.counts = yield from self._count_classes()
         start_epoch = 0
         if ckpt is not None and ckpt.train_state is not None:
             ts = ckpt.train_state
@@ -137,6 +144,8 @@ class _Trainer:
             except (KeyError, TypeError, ValueError, RuntimeError) as exc:
                 raise CheckpointError(f"{ckpt.path}: damaged training state ({exc})") from exc
             self.weights = torch.tensor(w, dtype=torch.float32) if w is not None else None
+            pref = ts.get("crop_preference")
+            self.focus = D.CropFocus(cfg.rare_crops, tuple(pref)) if pref else None
             yield Message("info", f"resuming from {ckpt.path} after epoch {start_epoch}")
         else:
             if ckpt is not None:  # weights only: a new run starts from them
@@ -144,19 +153,28 @@ class _Trainer:
                     self.model.load_state_dict(ckpt.model_state)
                 except RuntimeError as exc:
                     raise CheckpointError(f"{ckpt.path}: the weights do not fit ({exc})") from exc
-                yield Message("info", f"starting from the weights of {ckpt.path} (no training "
-                                      "state in it: a new run with a fresh optimizer)")
+                if self.warm_start:
+                    yield Message("info", f"a new round from the weights of {ckpt.path} "
+                                          f"({cfg.epochs} epochs, lr {cfg.lr:g})")
+                else:
+                    yield Message("info", f"starting from the weights of {ckpt.path} (no "
+                                          "training state in it: a new run with a fresh "
+                                          "optimizer)")
             self.weights = yield from self._class_weights()
         if self.weights is not None:
             self.weights = self.weights.to(dev)
         self.step = TrainStep(self.model, self.opt, dev, self.mean, self.std,
                               self.fmt is torch.channels_last, self.amp_dtype, self.scaler,
-                              self.weights)
+                              self.weights, cfg.loss)
         self.start_epoch = start_epoch
         self.epochs_done = start_epoch
+        self.guard = Guard(self.names, self.counts.class_pixels, cfg.epochs)
+        if ckpt is None or ckpt.train_state is None:  # a new run: what it has to beat
+            yield from self._previous_model(ckpt)
         if self.record_run:
             self.run_id = self.project.create_run(
-                dict(cfg.to_dict(), resumed_from=self._resumed_from()),
+                dict(cfg.to_dict(), resumed_from=self._resumed_from(),
+                     started_from=str(ckpt.path) if self.warm_start and ckpt else None),
                 str(dev))
         self.last_path, self.best_path = checkpoint_paths(self.project, self.run_id, self.out)
         yield RunStarted(self.run_id, str(dev), describe(dev), cfg.to_dict(), self.model.config(),
@@ -164,30 +182,64 @@ class _Trainer:
                          start_epoch, cfg.epochs, str(self.last_path.parent),
                          self._resumed_from())
 
-    def _resumed_from(self) -> str | None:
-        return str(self.resume.path) if self.resume is not None else None
+    def _previous_model(self, start: Checkpoint | None) -> Iterator[Event]:
+        """Validate the model this run should beat: the one a warm-started round starts
+        from, else the project's active model when it fits this project."""
+        if not self.snap.val:
+            return
+        step, label = self.step, None
+        if start is not None:
+            label = "the model this round starts from"
+        else:
+            prev = comparable_active_model(self.project, self.in_ch)
+            if prev is None:
+                return
+            step = TrainStep(prev.build_model().to(self.device), self.opt, self.device,
+                             prev.mean, prev.std)
+            label = "the active model"
+        _, metrics = yield from self._validated(step)
+        if metrics and metrics.get("miou") is not None:
+            self.guard.previous = (label, float(metrics["miou"]))
+            yield Message("info", f"{label} scores {metrics['miou'] * 100:.1f} % val mIoU on "
+                                  f"this run's {len(self.snap.val)} validation images")
 
-    def _class_weights(self) -> Iterator[Event]:
-        cfg = self.cfg
-        if cfg.class_weights == "none":
+    def _resumed_from(self) -> str | None:
+        if self.resume is None or self.warm_start:
             return None
-        if cfg.class_weights == "table":
-            w = self.classes.weights
-            if w is None or len(w) != self.k:
-                yield Message("warning", "the class table has no median-frequency weights for "
-                                         "every class; training without class weights")
-                return None
-            return torch.tensor(w, dtype=torch.float32)
+        return str(self.resume.path)
+
+    def _count_classes(self) -> Iterator[Event]:
+        """Pixels per class of the training masks (for weights, crops and the guard)."""
         acc = MedianFrequency(self.k)
         for item in self.snap.train:
             try:
                 acc.add(self.loader.target(item))
             except SegStudioError as exc:
                 yield from self._warn_once(str(exc))
-        w = acc.weights()
-        yield Message("info", "median-frequency class weights: " + ", ".join(
-            f"{n} {v:.3f}" for n, v in zip(self.names, w)))
-        return torch.tensor(w, dtype=torch.float32)
+        return acc
+
+    def _class_weights(self) -> Iterator[Event]:
+        mf = self.counts.weights()
+        self.focus = None
+        if self.cfg.rare_crops > 0 and self.counts.class_pixels.sum() > 0:
+            self.focus = D.CropFocus(self.cfg.rare_crops, tuple(float(v) for v in mf))
+        w, note = choose_class_weights(self.cfg.class_weights, mf, self.classes.weights,
+                                       self.names)
+        if note:
+            yield Message("warning" if w is None else "info", note)
+        return torch.tensor(w, dtype=torch.float32) if w is not None else None
+
+    def _validated(self, step: TrainStep) -> Iterator[Event]:
+        """Validate ``step.model`` on the split's validation images (warnings as events);
+        returns (val loss, metrics)."""
+        gen = validate(step, self.snap.val, self.loader, self.classes, self.fill,
+                       self.batch_size, self.cfg.val_max_pixels, self.cancel)
+        while True:
+            try:
+                text = next(gen)
+            except StopIteration as done:
+                return done.value
+            yield from self._warn_once(text)
 
     def _warn_once(self, text: str) -> Iterator[Event]:
         if text not in self.warned:
@@ -228,8 +280,10 @@ class _Trainer:
             last_lr = cfg.lr * lr_factor(cfg.schedule, epoch / cfg.epochs)
             data_s = compute_s = 0.0
             step = 0
+            calibration: list[np.ndarray] = []  # the epoch's last batches, for precise BN
             batches = D.epoch_batches(snap.train, self.batch_size, self.np_rng, self.loader,
-                                      cfg.crop, cfg.scale, cfg.flip, self.fill, cfg.workers)
+                                      cfg.crop, cfg.scale, cfg.flip, self.fill, cfg.workers,
+                                      self.focus)
             while True:
                 yield from self._wait_if_paused()
                 if self.cancel.is_set():
@@ -251,7 +305,8 @@ class _Trainer:
                 while chunks:
                     imgs, tgts = chunks.pop(0)
                     progress = (epoch + min(step, steps) / max(steps, 1)) / cfg.epochs
-                    lr = cfg.lr * lr_factor(cfg.schedule, progress)
+                    lr = cfg.lr * lr_factor(cfg.schedule, progress, self.global_step,
+                                            cfg.warmup_steps)
                     t0 = time.perf_counter()
                     try:
                         loss, acc = self.step(imgs, tgts, lr)
@@ -280,28 +335,32 @@ class _Trainer:
                     self.global_step += 1
                     seen += len(imgs)
                     losses.append((loss, len(imgs)))
+                    if cfg.precise_bn:
+                        calibration = (calibration + [imgs])[-cfg.precise_bn:]
                     if acc is not None:
                         accs.append((acc, len(imgs)))
                     share = batch.seconds * len(imgs) / max(len(batch.ids), 1)
                     yield Step(epoch + 1, step, max(steps, step), loss, acc, lr, len(imgs),
                                share, dt, len(imgs) / max(dt + share, 1e-9), self.global_step)
+            if calibration:
+                t_bn = time.perf_counter()
+                with self.step.autocast():
+                    recalibrate_batchnorm(self.model, [
+                        D.to_tensor(b, self.mean, self.std, self.device,
+                                    self.fmt is torch.channels_last) for b in calibration])
+                compute_s += time.perf_counter() - t_bn
             train_s = data_s + compute_s
             train_loss = _wmean(losses)
             train_acc = _wmean(accs)
             t_val = time.perf_counter()
             val_loss, metrics = None, None
             if snap.val:
-                warnings = validate(self.step, snap.val, self.loader, self.classes, self.fill,
-                                    self.batch_size, cfg.val_max_pixels, self.cancel)
-                while True:
-                    try:
-                        text = next(warnings)
-                    except StopIteration as done:
-                        val_loss, metrics = done.value
-                        break
-                    yield from self._warn_once(text)
+                val_loss, metrics = yield from self._validated(self.step)
             val_s = time.perf_counter() - t_val
             self.epochs_done = epoch + 1
+            verdict = self.guard.epoch(epoch + 1, metrics)
+            if verdict.warning:
+                yield from self._warn_once(verdict.warning)
             is_best = self._save(epoch + 1, metrics, train_loss)
             secs = time.perf_counter() - t_epoch
             epoch_times.append(secs)
@@ -322,7 +381,8 @@ class _Trainer:
                            last_lr, secs, data_s, compute_s, val_s,
                            seen / train_s if train_s > 0 else 0.0, seen, len(snap.val),
                            str(self.last_path), str(self.best_path) if self.have_best else None,
-                           is_best, self.best_miou, eta)
+                           is_best, self.best_miou, eta, verdict.trivial_miou,
+                           verdict.trivial_accuracy, verdict.beats)
 
     def _save(self, epoch: int, metrics: dict | None, train_loss: float | None) -> bool:
         miou = metrics.get("miou") if metrics else None
@@ -346,6 +406,7 @@ class _Trainer:
             "best_epoch": self.best_epoch,
             "batch_size": self.batch_size,
             "class_weights": (self.weights.cpu().tolist() if self.weights is not None else None),
+            "crop_preference": list(self.focus.preference) if self.focus is not None else None,
             "train_loss": train_loss,
         }
         small = None
@@ -371,13 +432,21 @@ class _Trainer:
                 self.project.finish_run(self.run_id, status, last, best, self.best_miou, message)
             except SegStudioError:
                 pass
+        details: dict = {}
         if best is not None:
             try:
-                self.project.set_setting("active_checkpoint", best)
+                active = self.project.get_setting("active_checkpoint", None)
+                activate, note = self.guard.decide(self.best_miou, has_active=bool(active))
+                details = {"activated": activate, "verdict": note,
+                           "trivial_miou": self.guard.trivial_miou,
+                           "previous_miou": self.guard.previous[1] if self.guard.previous
+                           else None}
+                if activate:
+                    self.project.set_setting("active_checkpoint", best)
             except SegStudioError:
                 pass
         return Finished(status, self.run_id, self.epochs_done, last, best, self.best_miou,
-                        message, time.perf_counter() - t0)
+                        message, time.perf_counter() - t0, details)
 
 
 def _wmean(pairs: list[tuple[float, int]]) -> float | None:
@@ -389,7 +458,8 @@ def fit(project: Project, config: TrainConfig | None = None, *, device: str | to
         cancel: threading.Event | None = None, pause: threading.Event | None = None,
         resume: str | Path | None = None, out: str | Path | None = None,
         record_run: bool = True,
-        batch_hook: Callable[[int, tuple[int, ...]], None] | None = None) -> Iterator[Event]:
+        batch_hook: Callable[[int, tuple[int, ...]], None] | None = None,
+        start_from: str | Path | None = None) -> Iterator[Event]:
     """Train on the project's corrected/reviewed images; yields events, ends with Finished.
 
     ``config`` None takes :func:`default_train_config` for the device.  With
@@ -401,30 +471,24 @@ def fit(project: Project, config: TrainConfig | None = None, *, device: str | to
     normalisation, ``config``'s other settings, a fresh optimizer, epoch 0.
     ``out`` names the best checkpoint file (the last one is written beside it as
     ``<stem>-last.pt``); by default both go to ``checkpoints/run-<id>/``.
-    ``batch_hook(epoch, image_ids)`` is called for each training batch."""
+    ``batch_hook(epoch, image_ids)`` is called for each training batch.
+
+    ``start_from`` (a checkpoint: the active model, usually) warm-starts a new run
+    from its weights only -- a round of corrections fine-tunes the model the
+    project has instead of starting over (:func:`config.round_config` gives the
+    short schedule).  The run is compared with that model on the same
+    validation images, and its best checkpoint becomes the active model only
+    when it is not worse (see :mod:`guard`)."""
     t0 = time.perf_counter()
     cancel = cancel if cancel is not None else threading.Event()
     trainer = None
     try:
         dev = resolve_device(device)
-        if resume is not None:
-            ck = load_checkpoint(resume)
-            if ck.train_state is None:  # weights only: fine-tune them in a new run
-                mc = ck.model_config
-                cfg = (config if config is not None else default_train_config(dev.type)).replace(
-                    arch=mc["arch"], width=float(mc["width"]), imagenet=None)
-            elif "config" not in ck.train_state:
-                raise CheckpointError(f"{resume}: damaged training state (no config)")
-            else:
-                cfg = TrainConfig.from_dict(ck.train_state["config"])
-                if config is not None:
-                    cfg = cfg.replace(epochs=config.epochs, workers=config.workers,
-                                      cache_mb=config.cache_mb)
-        else:
-            cfg = config if config is not None else default_train_config(dev.type)
+        cfg, ck = run_config(config, dev, resume, start_from)
         cfg.validate()
-        trainer = _Trainer(project, cfg, dev, cancel, pause, ck if resume is not None else None,
-                           Path(out) if out is not None else None, record_run, batch_hook)
+        trainer = _Trainer(project, cfg, dev, cancel, pause, ck,
+                           Path(out) if out is not None else None, record_run, batch_hook,
+                           warm_start=start_from is not None)
         yield from trainer.setup()
         yield from trainer.run()
         yield trainer.finish("completed", f"trained {trainer.epochs_done} epochs", t0)

@@ -70,6 +70,11 @@ class EpochEnd:
     is_best: bool
     best_miou: float | None
     eta_seconds: float
+    # the guard: the trivial predictor (every pixel the training set's majority class) on
+    # this epoch's validation images, and whether this epoch's model beats it
+    trivial_miou: float | None = None
+    trivial_accuracy: float | None = None
+    beats_trivial: bool | None = None
 
 
 @dataclass(frozen=True)

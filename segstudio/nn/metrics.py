@@ -75,3 +75,13 @@ def metrics_from_confusion(matrix: np.ndarray, names: Sequence[str] | None = Non
         "confusion_matrix": m.astype(np.int64).tolist(),
         "class_names": names,
     }
+
+
+def trivial_metrics(matrix: np.ndarray, majority: int,
+                    names: Sequence[str] | None = None) -> dict:
+    """The metrics of the trivial predictor that paints every pixel with class
+    ``majority``, on the ground truth of ``matrix`` (rows = true classes)."""
+    m = np.asarray(matrix, dtype=np.int64)
+    painted = np.zeros_like(m)
+    painted[:, majority] = m.sum(axis=1)
+    return metrics_from_confusion(painted, names)

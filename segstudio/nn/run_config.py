@@ -1,0 +1,40 @@
+"""What a training run starts from, and the settings that follow from it."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from ..core.errors import SegStudioError
+from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from .config import TrainConfig, default_train_config
+
+
+def run_config(config: TrainConfig | None, device: torch.device, resume: str | Path | None,
+               start_from: str | Path | None) -> tuple[TrainConfig, Checkpoint | None]:
+    """(the run's settings, the checkpoint it starts from or None).
+
+    * ``resume`` with training state: that run's own settings (``config`` may only
+      extend its epochs and change workers / cache);
+    * ``resume`` without training state, or ``start_from``: a new run from the
+      checkpoint's weights (its architecture and width; no ImageNet encoder);
+    * neither: ``config`` or the device defaults."""
+    if resume is not None and start_from is not None:
+        raise SegStudioError("give either a checkpoint to resume or one to start from, not both")
+    base = config if config is not None else default_train_config(device.type)
+    if start_from is None and resume is None:
+        return base, None
+    ck = load_checkpoint(start_from if start_from is not None else resume)
+    if start_from is not None:
+        ck = dataclasses.replace(ck, train_state=None)
+    if ck.train_state is None:  # weights only: fine-tune them in a new run
+        mc = ck.model_config
+        return base.replace(arch=mc["arch"], width=float(mc["width"]), imagenet=None), ck
+    if "config" not in ck.train_state:
+        raise CheckpointError(f"{resume}: damaged training state (no config)")
+    cfg = TrainConfig.from_dict(ck.train_state["config"])
+    if config is not None:
+        cfg = cfg.replace(epochs=config.epochs, workers=config.workers, cache_mb=config.cache_mb)
+    return cfg, ck
