@@ -23,6 +23,12 @@ def add_parser(sub) -> None:
                    help="tile size for large images (default 512)")
     p.add_argument("--overlap", type=int, default=128, metavar="PX",
                    help="tile overlap (default 128)")
+    p.add_argument("--score", default="entropy", choices=("entropy", "mc-dropout", "tta", "rare"),
+                   help="the label-next score stored per image: entropy (default), mc-dropout "
+                        "(a model trained with --dropout), tta (flip/scale disagreement), "
+                        "rare (entropy weighted towards the rare classes)")
+    p.add_argument("--passes", type=int, default=8, metavar="N",
+                   help="stochastic passes of --score mc-dropout (default 8)")
     add_common(p)
     p.set_defaults(run=run)
 
@@ -51,8 +57,15 @@ def run(args) -> int:
                                                   overlap=args.overlap)
         except ValueError as exc:
             raise SegStudioError(str(exc)) from exc
+        if args.score != "entropy":
+            from ..nn.uncertainty import Scorer, rare_weights
+
+            predictor = Scorer(predictor, args.score, args.passes,
+                               rare_weights=rare_weights(project) if args.score == "rare"
+                               else None)
         recs = select_for_prediction(project, args.only)
-        print(f"{checkpoint_summary(ckpt)} on {predictor.device}; {len(recs)} images to predict")
+        print(f"{checkpoint_summary(ckpt)} on {getattr(predictor, 'predictor', predictor).device}"
+              f"; {len(recs)} images to predict (label-next score: {args.score})")
         with Progress("predicting", len(recs)) as bar:
             summary = predict_project(project, predictor, records=recs, progress=bar)
         for rel, why in summary.skipped:
