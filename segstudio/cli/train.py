@@ -179,43 +179,14 @@ def run(args) -> int:
 
 
 def start_checkpoint(project, args) -> tuple[str | None, str | None]:
-    """(checkpoint a new run warm-starts from, or None for scratch; a note for the user).
-    Without --from, a new run continues from the active model when that model fits the
-    project (classes, channels, and --model/--width if given)."""
-    from ..nn.checkpoint import check_compatible, load_checkpoint
-    from ..nn.data import project_channels
+    """(checkpoint a new run warm-starts from or None for scratch, a note for the user)."""
+    from ..nn.run_config import choose_start
 
-    given = args.start_from
     if args.resume:
-        if given not in (None, "scratch"):
+        if args.start_from not in (None, "scratch"):
             raise SegStudioError("--resume continues a run; it cannot be combined with --from")
         return None, None
-    if given == "scratch":
-        return None, None
-    path = given
-    if given in (None, "active"):
-        path = project.get_setting("active_checkpoint", None)
-        if not path:
-            if given == "active":
-                raise SegStudioError("--from active: the project has no active model yet; "
-                                     "train one first (--from scratch)")
-            return None, None
-    try:
-        ck = load_checkpoint(path)
-        check_compatible(ck, project.classes, project_channels(project))
-        mc = ck.model_config
-        if args.model is not None and args.model != mc["arch"]:
-            raise SegStudioError(f"{path} is a {mc['arch']} model, not --model {args.model}")
-        if args.width is not None and float(args.width) != float(mc["width"]):
-            raise SegStudioError(f"{path} has width {float(mc['width']):g}, not --width "
-                                 f"{args.width:g}")
-    except SegStudioError as exc:
-        if given is not None:  # asked for: say why it cannot be used
-            raise
-        return None, f"starting from scratch: the active model does not fit ({exc})"
-    what = "the active model" if given in (None, "active") else "the weights of"
-    return str(path), (f"continuing from {what} {path} (a fine-tuning round; "
-                       "--from scratch starts over)")
+    return choose_start(project, args.start_from, args.model, args.width)
 
 
 def _epoch_line(ev) -> str:

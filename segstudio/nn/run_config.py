@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ..core.errors import SegStudioError
-from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from .checkpoint import Checkpoint, CheckpointError, check_compatible, load_checkpoint
 from .config import TrainConfig, default_train_config
 
 
@@ -38,3 +38,38 @@ def run_config(config: TrainConfig | None, device: torch.device, resume: str | P
     if config is not None:
         cfg = cfg.replace(epochs=config.epochs, workers=config.workers, cache_mb=config.cache_mb)
     return cfg, ck
+
+
+def choose_start(project, given: str | None, arch: str | None = None,
+                 width: float | None = None) -> tuple[str | None, str | None]:
+    """What a new run starts from: (checkpoint to warm-start from or None for scratch,
+    a note for the user).  ``given``: "active", "scratch", a checkpoint path, or None --
+    the active model when it fits the project (classes, channels, and ``arch`` /
+    ``width`` when given), else scratch.  Asked-for models that do not fit raise."""
+    from .data import project_channels
+
+    if given == "scratch":
+        return None, None
+    path = given
+    if given in (None, "active"):
+        path = project.get_setting("active_checkpoint", None)
+        if not path:
+            if given == "active":
+                raise SegStudioError("--from active: the project has no active model yet; "
+                                     "train one first (--from scratch)")
+            return None, None
+    try:
+        ck = load_checkpoint(path)
+        check_compatible(ck, project.classes, project_channels(project))
+        mc = ck.model_config
+        if arch is not None and arch != mc["arch"]:
+            raise SegStudioError(f"{path} is a {mc['arch']} model, not {arch}")
+        if width is not None and float(width) != float(mc["width"]):
+            raise SegStudioError(f"{path} has width {float(mc['width']):g}, not {width:g}")
+    except SegStudioError as exc:
+        if given is not None:  # asked for: say why it cannot be used
+            raise
+        return None, f"starting from scratch: the active model does not fit ({exc})"
+    what = "the active model" if given in (None, "active") else "the weights of"
+    return str(path), f"continuing from {what} {path} (a fine-tuning round; --from scratch " \
+                      "starts over)"
