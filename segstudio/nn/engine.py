@@ -84,6 +84,7 @@ class _Trainer:
         self.have_last = False
         self.have_best = False
         self.batch_size = cfg.batch_size
+        self.paused_s = 0.0
 
     # -- setup -----------------------------------------------------------------------
     def setup(self) -> Iterator[Event]:
@@ -251,8 +252,10 @@ class _Trainer:
         if self.pause is None or not self.pause.is_set():
             return
         yield Message("info", "paused")
+        t0 = time.perf_counter()
         while self.pause.is_set() and not self.cancel.is_set():
             self.cancel.wait(0.05)
+        self.paused_s += time.perf_counter() - t0  # a pause is not training time
         if not self.cancel.is_set():
             yield Message("info", "resumed")
 
@@ -264,6 +267,7 @@ class _Trainer:
             if self.cancel.is_set():
                 raise _Stop("cancelled", "cancelled")
             t_epoch = time.perf_counter()
+            self.paused_s = 0.0
             if epoch > self.start_epoch:
                 self.snap = D.snapshot(self.project, cfg.val_split, cfg.split_seed)
             snap = self.snap
@@ -362,7 +366,7 @@ class _Trainer:
             if verdict.warning:
                 yield from self._warn_once(verdict.warning)
             is_best = self._save(epoch + 1, metrics, train_loss)
-            secs = time.perf_counter() - t_epoch
+            secs = time.perf_counter() - t_epoch - self.paused_s
             epoch_times.append(secs)
             eta = float(np.mean(epoch_times)) * (cfg.epochs - epoch - 1)
             if self.run_id is not None:
