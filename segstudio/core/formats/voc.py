@@ -25,6 +25,7 @@ from .output import ExportContext, ExportItem, run_items
 MASK_DIR = "SegmentationClass"
 IMAGE_DIR = "JPEGImages"
 SETS_DIR = "ImageSets/Segmentation"
+VOC_VOID = 255  # VOC's object borders and hard pixels: unlabelled
 
 
 def split_lists(items: list[ExportItem], names: dict[str, str], results: list) -> tuple[
@@ -80,4 +81,4 @@ def scan_voc(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
         raise FormatError(f"{src}: no {MASK_DIR}/ folder; this is not a Pascal VOC layout")
     files = [f"{MASK_DIR}/{r}" for r in list_files(masks, (".png",))]
     return scan_folder(src, project, opts, files=files,
-                       keys=lambda rel: [rel[len(MASK_DIR) + 1:]])
+                       keys=lambda rel: [rel[len(MASK_DIR) + 1:]], void=VOC_VOID)
