@@ -259,6 +259,24 @@ def import_masks(project: Project, source: str | os.PathLike, fmt: str = "auto",
     digits are values (``255``), others names.  A project with no labels yet
     takes a class table proposed from the values of plain-value masks
     (``propose``), or ``classes``: that proposal as the user renamed it."""
+    fmt, scan, opts = _scan(project, source, fmt, mapping, overwrite, unknown_to_ignore,
+                            classes_json, propose, classes)
+    return run_import(project, scan, opts, fmt, progress, cancelled)
+
+
+def preview_import(project: Project, source: str | os.PathLike, fmt: str = "auto", *,
+                   mapping: Mapping[str, int] | None = None, unknown_to_ignore: bool = False,
+                   classes_json: str | os.PathLike | None = None):
+    """What an import would do with the values of plain-value masks, writing nothing:
+    the ValuePlan (with ``proposed`` set when the project would take a new class
+    table), or None for formats that name their classes.  Raises as import_masks."""
+    _fmt, scan, _opts = _scan(project, source, fmt, mapping, False, unknown_to_ignore,
+                              classes_json, True, None)
+    return scan.plan
+
+
+def _scan(project, source, fmt, mapping, overwrite, unknown_to_ignore, classes_json, propose,
+          classes) -> tuple[str, ScanResult, ImportOptions]:
     src = Path(source)
     if not src.exists():
         raise FormatError(f"{src}: no such folder of masks or annotation file")
@@ -293,4 +311,4 @@ def import_masks(project: Project, source: str | os.PathLike, fmt: str = "auto",
     else:
         from .labelme import scan_labelme
         scan = scan_labelme(src, project, opts)
-    return run_import(project, scan, opts, fmt, progress, cancelled)
+    return fmt, scan, opts
