@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import maskio
-from .atomic import sweep_temp_files
+from .atomic import atomic_write_bytes, sweep_temp_files
 from .classes import ClassInfo, ClassTable, default_classes
 from .db import Database
 from .errors import MaskError, ProjectError
@@ -343,11 +343,30 @@ class Project(TrainingRecords):
                         (status, time.time(), rec.id))
         return self.image(rec.id)
 
+    def trash_path(self, rec: ImageRecord) -> Path:
+        """Where a human mask being replaced or dropped is kept (never overwriting one)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        dest = self.project_dir / "trash" / stamp / (rec.relpath + ".png")
+        n = 1
+        while dest.exists():
+            n += 1
+            dest = self.project_dir / "trash" / f"{stamp}-{n}" / (rec.relpath + ".png")
+        return dest
+
+    def keep_in_trash(self, rec: ImageRecord) -> Path | None:
+        """Copy the human mask into trash/ (atomically) before it is replaced."""
+        path = self.mask_path(rec)
+        if not path.exists():
+            return None
+        dest = self.trash_path(rec)
+        atomic_write_bytes(dest, path.read_bytes())
+        return dest
+
     def reset_to_prediction(self, rec: ImageRecord) -> ImageRecord:
         """Drop the human mask (kept in trash/) and fall back to the prediction."""
         path = self.mask_path(rec)
         if path.exists():
-            dest = self.project_dir / "trash" / time.strftime("%Y%m%d-%H%M%S") / (rec.relpath + ".png")
+            dest = self.trash_path(rec)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(path), str(dest))
         status = "predicted" if self.prediction_path(rec).exists() else "unlabelled"

@@ -258,6 +258,7 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     cancelled: bool = False
     value_plan: object | None = None  # values.ValuePlan: which class each value became
+    trashed: list[str] = field(default_factory=list)  # copies of the human masks replaced
 
     def add(self, file: str, image: str | None, action: str, reason: str = "") -> None:
         self.files.append(FileResult(file, image, action, reason))
@@ -274,6 +275,8 @@ class ImportReport:
             parts.append(f"{len(self.unchanged)} already identical")
         parts.append(f"{len(self.skipped)} skipped")
         parts.append(f"{self.images_without_mask} images without a mask")
+        if self.trashed:
+            parts.append(f"{len(self.trashed)} replaced human masks kept in trash/")
         text = ", ".join(parts)
         return text + (" (cancelled)" if self.cancelled else "")
 

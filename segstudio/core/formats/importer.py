@@ -120,7 +120,6 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
         else:
             taken[rec.id] = cand.file
             todo.append((cand, rec))
-    report.images_without_mask = len(matcher.records) - len(taken)
     n = len(todo)
     for i, (cand, rec) in enumerate(todo):
         if cancelled is not None and cancelled():
@@ -158,6 +157,8 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
                     raise SegStudioError(
                         f"{rec.relpath} already has a different human mask; pass --overwrite "
                         "to replace it")
+                kept = project.keep_in_trash(rec)
+                report.trashed.append(str(kept))
             if adopt is not None:  # the new table, just before the first mask that needs it
                 project.set_classes(adopt)
                 project.set_setting(VALUES_SETTING, {str(c): v for c, v in
@@ -172,6 +173,8 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
                        msg[len(prefix):] if msg.startswith(prefix) else msg)
     if progress is not None and not report.cancelled:
         progress(n, n)
+    # after the import: images that still have no human mask (skipped files included)
+    report.images_without_mask = sum(1 for r in project.images() if not r.has_human_mask)
     return report
 
 

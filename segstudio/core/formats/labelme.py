@@ -237,8 +237,14 @@ def scan_labelme(src: Path, project: Project, opts: ImportOptions) -> ScanResult
                 left_out[kind] = left_out.get(kind, 0) + 1
                 continue
             polys.append((name_to_id[str(s.get("label", ""))], found[1], found[0]))
-        note = "; ".join(f"{n} {k} left out" if not k.startswith("shape") else k
-                         for k, n in left_out.items())
+        note = "; ".join(f"{n} {k} left out" if not k.startswith("shape") else
+                         f"{k}: skipped" for k, n in left_out.items())
+        malformed = any(k.startswith("shape") for k in left_out)
+        if not polys and malformed:
+            # never turn a file whose shapes could not be read into an all-unlabelled mask
+            result.candidates.append(Candidate(label, keys, lambda: None, error=(
+                note + "; no shape left to import, file skipped (fix its points)")))
+            continue
         if not polys:
             note = "; ".join(filter(None, [note, "no shapes: imported as all unlabelled"]))
         result.candidates.append(Candidate(
