@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..core.imageio import set_max_pixels
 from ..core.project import Project
@@ -25,7 +26,11 @@ def apply_common(args: argparse.Namespace) -> None:
 
 def open_project(args: argparse.Namespace, scan: bool = True) -> Project:
     with Progress("scanning") as bar:
-        return Project.open(args.folder, args.project_dir, scan=scan, progress=bar)
+        project = Project.open(args.folder, args.project_dir, scan=scan, progress=bar)
+    report = project.last_scan
+    for rel, why in (report.skipped_links if report is not None else [])[:20]:
+        print(f"not followed: folder link {rel} {why}", file=sys.stderr)
+    return project
 
 
 def parse_hw(text: str) -> tuple[int, int]:

@@ -123,6 +123,7 @@ class Project(TrainingRecords):
         self.db = db
         self._classes: ClassTable | None = None
         self._lock = threading.RLock()
+        self.last_scan: ScanReport | None = None
 
     # -- opening -------------------------------------------------------------
     @classmethod
@@ -190,7 +191,8 @@ class Project(TrainingRecords):
     def scan(self, progress: Callable[[int, int], None] | None = None) -> ScanReport:
         """Pick up added, removed and changed images (masks of removed ones are kept)."""
         skip = {self.project_dir}
-        return scan_into(self.db, self.root, skip, progress)
+        self.last_scan = scan_into(self.db, self.root, skip, progress)
+        return self.last_scan
 
     # -- paths -----------------------------------------------------------------
     def image_path(self, rec: ImageRecord) -> Path:

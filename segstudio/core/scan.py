@@ -26,6 +26,7 @@ class ScanReport:
     removed: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    skipped_links: list[tuple[str, str]] = field(default_factory=list)  # (folder link, why)
     total: int = 0
     seconds: float = 0.0
 
@@ -34,9 +35,16 @@ class ScanReport:
         return bool(self.added or self.changed or self.removed or self.restored)
 
 
-def walk_images(root: Path, skip: set[Path] | None = None) -> list[FileEntry]:
-    """All image files under ``root`` (recursively), hidden folders skipped."""
+def walk_images(root: Path, skip: set[Path] | None = None,
+                skipped_links: list[tuple[str, str]] | None = None) -> list[FileEntry]:
+    """All image files under ``root`` (recursively), hidden folders skipped.
+
+    Directory links are not followed: one that leads back into the tree would list
+    its images again (a loop ``loop -> .`` forever), one that leads out of it could
+    scan the whole file system.  Each is added to ``skipped_links`` as (relative
+    path, why)."""
     skip = {p.resolve() for p in (skip or set())}
+    root_real = Path(os.path.realpath(root))
     out: list[FileEntry] = []
     stack: list[tuple[str, str]] = [(str(root), "")]
     while stack:
@@ -51,6 +59,14 @@ def walk_images(root: Path, skip: set[Path] | None = None) -> list[FileEntry]:
                 continue
             try:
                 if entry.is_dir():
+                    if entry.is_symlink():
+                        if skipped_links is not None:
+                            target = Path(os.path.realpath(entry.path))
+                            inside = target == root_real or root_real in target.parents
+                            why = ("links back into the folder" if inside else
+                                   f"leads out of the folder (to {target})")
+                            skipped_links.append((prefix + name, why))
+                        continue
                     if skip and Path(entry.path).resolve() in skip:
                         continue
                     stack.append((entry.path, prefix + name + "/"))
@@ -68,7 +84,7 @@ def scan_into(db, root: Path, skip: set[Path],
     """Bring the ``images`` table in line with the files under ``root``."""
     t0 = time.perf_counter()
     report = ScanReport()
-    files = walk_images(root, skip)
+    files = walk_images(root, skip, report.skipped_links)
     report.total = len(files)
     known = {
         row["relpath"]: row
