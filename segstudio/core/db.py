@@ -93,8 +93,15 @@ CREATE TABLE epochs (
 
 FULL_BELOW = 1 << 20  # bytes free under which an I/O error is taken for a full disk
 
+# v2: which process (pid on host) runs a training run, so that a run whose process is gone
+# (killed, crashed) can be marked interrupted instead of staying 'running' forever.
+SCHEMA_V2 = """
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+ALTER TABLE runs ADD COLUMN host TEXT;
+"""
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: list[str] = [SCHEMA_V1]
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -154,6 +154,7 @@ class Project(TrainingRecords):
         db = Database(pdir / DB_NAME)
         project = cls(root, pdir, db)
         project._init_meta()
+        project.mark_interrupted_runs()
         sweep_temp_files(pdir)
         if scan:
             project.scan(progress)
@@ -402,6 +403,21 @@ class Project(TrainingRecords):
             (now, checkpoint, unc, now, rec.id),
         )
         return self.image(rec.id)
+
+    def check_trainable(self) -> int:
+        """The number of images with a human mask file on disk; ProjectError when there
+        is none (training on nothing would 'complete' and write an untrained model)."""
+        recs = self.images(statuses=HUMAN_STATUSES)
+        present = sum(1 for r in recs if r.usable and self.mask_path(r).is_file())
+        if present:
+            return present
+        if recs:
+            raise ProjectError(
+                f"nothing to train on: {len(recs)} images are marked corrected or reviewed but "
+                f"none has its mask file in {self.project_dir / 'masks'} (moved or deleted?); "
+                "restore the masks or re-import them")
+        raise ProjectError("nothing to train on: no corrected or reviewed images; "
+                           "label some images or import masks first")
 
     def set_iou(self, rec: ImageRecord, iou: float | None) -> None:
         self.db.execute("UPDATE images SET iou=? WHERE id=?", (iou, rec.id))
