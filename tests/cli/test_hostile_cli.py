@@ -83,3 +83,107 @@ def test_an_empty_database_is_refused_not_replaced(tmp_path, capsys):
     assert "empty (0 bytes" in line and "masks" in line and "import-masks" in line
     assert db.stat().st_size == 0  # left as it was, no default classes written
     assert (folder / ".segstudio/masks/im0.png.png").exists()
+
+
+def _labelled(folder: Path) -> Path:
+    _images(folder, 2)
+    with Project.open(folder) as p:
+        for rec in p.images():
+            p.save_mask(rec, np.ones((8, 8), np.uint8))
+    return folder
+
+
+@pytest.mark.parametrize("cmd", ["predict", "eval", "export-model", "train"])
+def test_an_empty_checkpoint_is_one_line_everywhere(tmp_path, capsys, cmd):
+    folder = _labelled(tmp_path / "imgs")
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    args = {"predict": ["predict", folder, "--checkpoint", empty, "--device", "cpu"],
+            "eval": ["eval", folder, "--checkpoint", empty, "--device", "cpu"],
+            "export-model": ["export-model", empty, "--format", "torchscript", "--out",
+                             tmp_path / "m.ts"],
+            "train": ["train", folder, "--resume", empty, "--device", "cpu"]}[cmd]
+    assert main([str(a) for a in args]) == 1
+    line = _one_error_line(capsys)
+    assert f"{empty}: the checkpoint file is empty (0 bytes" in line
+
+
+def test_a_checkpoint_with_zero_std_is_refused(tmp_path):
+    from segstudio.core.classes import default_classes
+    from segstudio.nn.checkpoint import (CheckpointError, checkpoint_dict, load_checkpoint,
+                                         save_checkpoint)
+    from segstudio.nn.segnet import SegNetBasic
+
+    model = SegNetBasic(num_classes=2, in_channels=3, width=0.25)
+    path = save_checkpoint(tmp_path / "z.pt", checkpoint_dict(
+        model, default_classes(), (0.5, 0.5, 0.5), (0.25, 0.0, 0.25)))
+    with pytest.raises(CheckpointError, match=r"std \[0.25, 0.0, 0.25\] must be positive"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("args, said", [
+    (["train", "{f}", "--crop", "100000x100000"], "each side is at most 16384"),
+    (["train", "{f}", "--seed", str(2 ** 64)], "the seed must be 0.."),
+    (["train", "{f}", "--seed", "-1"], "the seed must be 0.."),
+    (["info", "{f}", "--max-pixels", "-5"], "--max-pixels must be at least 1"),
+    (["info", "{f}", "--max-pixels", "0"], "--max-pixels must be at least 1"),
+])
+def test_out_of_range_options_are_one_line(tmp_path, capsys, args, said):
+    folder = _images(tmp_path / "imgs", 1)
+    with pytest.raises(SystemExit) as exit_:
+        main([a.format(f=folder) for a in args])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [ln for ln in err.splitlines() if ": error: " in ln]  # argparse: usage + one line
+    assert len(errors) == 1 and said in errors[0], err
+
+
+def test_a_bad_max_pixels_variable_is_one_line(tmp_path):
+    folder = _images(tmp_path / "imgs", 1)
+    env = dict(os.environ, PYTHONPATH=str(REPO), SEGSTUDIO_MAX_PIXELS="abc")
+    done = subprocess.run([sys.executable, "-m", "segstudio", "info", str(folder)],
+                          capture_output=True, text=True, env=env, cwd=REPO)
+    assert done.returncode == 1
+    err = done.stderr.strip().splitlines()
+    assert err == ["segstudio info: error: SEGSTUDIO_MAX_PIXELS='abc' is not a positive whole "
+                   "number of pixels; fix or unset it (default 400,000,000)"]
+    # --max-pixels given on the command line wins over the broken variable
+    done = subprocess.run([sys.executable, "-m", "segstudio", "info", str(folder),
+                           "--max-pixels", "1000"], capture_output=True, text=True, env=env,
+                          cwd=REPO)
+    assert done.returncode == 0, done.stderr
+
+
+def test_every_mask_missing_fails_train_and_export(tmp_path, capsys):
+    folder = _labelled(tmp_path / "imgs")
+    for f in (folder / ".segstudio/masks").iterdir():
+        f.unlink()
+    assert main(["train", str(folder), "--epochs", "1", "--device", "cpu"]) == 1
+    line = _one_error_line(capsys)
+    assert "nothing to train on: 2 images are marked corrected or reviewed but none has its " \
+           "mask file" in line
+    with Project.open(folder) as p:
+        assert p.runs() == [] and not (p.project_dir / "checkpoints").exists()
+    assert main(["export", str(folder), "--format", "index", "--out",
+                 str(tmp_path / "out")]) == 1
+    line = _one_error_line(capsys)
+    assert "nothing exported: none of the 2 selected masks could be read" in line
+    assert not (tmp_path / "out" / "classes.json").exists()
+
+
+def test_an_unwritable_out_is_refused_before_training(tmp_path, capsys):
+    folder = _labelled(tmp_path / "imgs")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "x").mkdir()
+    assert main(["train", str(folder), "--epochs", "1", "--device", "cpu", "--out",
+                 str(locked / "x")]) == 1
+    assert "is a folder; give a file name" in _one_error_line(capsys)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["train", str(folder), "--epochs", "1", "--device", "cpu", "--out",
+                 str(blocker / "best.pt")]) == 1
+    assert "cannot write into" in _one_error_line(capsys)
+    with Project.open(folder) as p:
+        assert p.runs() == []
