@@ -52,12 +52,18 @@ def run(args) -> int:
         except ValueError as exc:
             raise SegStudioError(str(exc)) from exc
         recs = select_for_prediction(project, args.only)
+        chosen = {r.id for r in recs}
+        unusable = [r for r in project.images() if r.error and r.id not in chosen and (
+            args.only == "all" or not r.has_human_mask)]
+        for rec in unusable:  # never silently: an image refused at scan time is named
+            print(f"skipped {rec.relpath}: {rec.error}")
         print(f"{checkpoint_summary(ckpt)} on {predictor.device}; {len(recs)} images to predict")
         with Progress("predicting", len(recs)) as bar:
             summary = predict_project(project, predictor, records=recs, progress=bar)
         for rel, why in summary.skipped:
             print(f"skipped {rel}: {why}")
         per = summary.seconds / summary.predicted if summary.predicted else 0.0
+        skipped = len(summary.skipped) + len(unusable)
         print(f"predicted {summary.predicted} images in {summary.seconds:.1f}s "
-              f"({per * 1000:.0f} ms/image), {len(summary.skipped)} skipped")
-        return 0 if not summary.skipped else 1
+              f"({per * 1000:.0f} ms/image), {skipped} skipped")
+        return 0 if not skipped else 1

@@ -36,6 +36,7 @@ from .headers import read_header
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
 DEFAULT_MAX_PIXELS = 400_000_000
+PIXEL_LIMIT_MARK = "is above the limit of"  # in the stored error, so a new limit re-checks it
 
 
 def _env_limit() -> tuple[int, str]:
@@ -158,7 +159,7 @@ def check_size(path: Path, width: int, height: int) -> None:
         raise ImageReadError(f"{path}: the header gives an empty size {width}x{height}")
     if width * height > _max_pixels:
         raise ImageReadError(
-            f"{path}: {width}x{height} = {width * height:,} pixels is above the limit of "
+            f"{path}: {width}x{height} = {width * height:,} pixels {PIXEL_LIMIT_MARK} "
             f"{_max_pixels:,} (a guard against decompression bombs); raise it with "
             "--max-pixels or SEGSTUDIO_MAX_PIXELS if you trust this file"
         )

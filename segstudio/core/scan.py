@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import SegStudioError
-from .imageio import is_image_file, read_info
+from .imageio import PIXEL_LIMIT_MARK, is_image_file, max_pixels, read_info
 
 
 @dataclass
@@ -79,6 +79,22 @@ def walk_images(root: Path, skip: set[Path] | None = None,
     return out
 
 
+def _limit_changed(row) -> bool:
+    """An unchanged image whose verdict depends on the pixel limit and no longer holds:
+    refused for its size though the limit now allows it, or stored though it is now
+    above the limit."""
+    error = row["error"] or ""
+    if PIXEL_LIMIT_MARK in error:
+        stored = error.split(PIXEL_LIMIT_MARK, 1)[1].strip().split(" ", 1)[0]
+        try:
+            return int(stored.replace(",", "")) != max_pixels()
+        except ValueError:
+            return True
+    if row["width"] is not None and row["height"] is not None:
+        return row["width"] * row["height"] > max_pixels()
+    return False
+
+
 def scan_into(db, root: Path, skip: set[Path],
               progress: Callable[[int, int], None] | None = None) -> ScanReport:
     """Bring the ``images`` table in line with the files under ``root``."""
@@ -88,7 +104,8 @@ def scan_into(db, root: Path, skip: set[Path],
     report.total = len(files)
     known = {
         row["relpath"]: row
-        for row in db.query("SELECT id, relpath, size_bytes, mtime_ns, missing, width FROM images")
+        for row in db.query("SELECT id, relpath, size_bytes, mtime_ns, missing, width, height,"
+                            " error FROM images")
     }
     now = time.time()
     inserts, updates, restores = [], [], []
@@ -104,6 +121,8 @@ def scan_into(db, root: Path, skip: set[Path],
         elif row["missing"]:
             restores.append(row["id"])
             report.restored.append(entry.relpath)
+        elif _limit_changed(row):  # refused or accepted under another --max-pixels
+            todo.append(("change", entry, row))
     for i, (kind, entry, row) in enumerate(todo):
         if progress is not None and i % 256 == 0:
             progress(i, len(todo))

@@ -187,3 +187,41 @@ def test_an_unwritable_out_is_refused_before_training(tmp_path, capsys):
     assert "cannot write into" in _one_error_line(capsys)
     with Project.open(folder) as p:
         assert p.runs() == []
+
+
+def test_a_pixel_limit_verdict_is_rechecked_when_the_limit_changes(tmp_path, capsys):
+    folder = _images(tmp_path / "imgs", 2, h=10, w=10)  # 100 pixels each
+    assert main(["info", str(folder), "--max-pixels", "99"]) == 0
+    captured = capsys.readouterr()
+    with Project.open(folder) as p:
+        assert all("is above the limit of 99" in r.error for r in p.images())
+    assert main(["info", str(folder), "--max-pixels", "100"]) == 0
+    capsys.readouterr()
+    with Project.open(folder) as p:
+        assert [(r.error, r.width) for r in p.images()] == [(None, 10), (None, 10)]
+    # lowered again: the stored images are refused again, and predict names them
+    from segstudio.core.imageio import set_max_pixels
+    try:
+        assert main(["info", str(folder), "--max-pixels", "50"]) == 0
+    finally:
+        set_max_pixels(400_000_000)
+    capsys.readouterr()
+    with Project.open(folder, scan=False) as p:
+        assert all("is above the limit of 50" in r.error for r in p.images())
+    with Project.open(folder) as p:  # back at the default limit: accepted again
+        assert [r.error for r in p.images()] == [None, None]
+
+
+@pytest.mark.parametrize("fmt, name", [("voc", "a\nb.png"), ("camvid", "a\nb.png"),
+                                       ("camvid", "c d.png")])
+def test_names_that_would_break_the_split_lists_are_refused(tmp_path, capsys, fmt, name):
+    folder = tmp_path / "imgs"
+    write_png(folder / name, np.zeros((8, 8, 3), np.uint8))
+    write_png(folder / "ok.png", np.zeros((8, 8, 3), np.uint8))
+    with Project.open(folder) as p:
+        for rec in p.images():
+            p.save_mask(rec, np.ones((8, 8), np.uint8))
+    assert main(["export", str(folder), "--format", fmt, "--out", str(tmp_path / "out")]) == 1
+    line = _one_error_line(capsys)
+    assert repr(name) in line and "cannot be exported" in line
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.txt"))

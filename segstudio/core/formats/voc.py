@@ -28,6 +28,19 @@ SETS_DIR = "ImageSets/Segmentation"
 VOC_VOID = 255  # VOC's object borders and hard pixels: unlabelled
 
 
+def refuse_unlistable(names: dict[str, str], fmt: str, bad_chars: str) -> None:
+    """The split lists hold one name a line (CamVid: two names split by a space), so a
+    name with a newline (or, for CamVid, a blank) would be read back wrong: refuse."""
+    bad = [rel for rel, name in names.items() if any(ch in name for ch in bad_chars)]
+    if bad:
+        what = "a line break" if bad_chars.strip(" \t") == bad_chars else "a line break or a blank"
+        shown = ", ".join(repr(b) for b in bad[:5]) + (f" and {len(bad) - 5} more"
+                                                       if len(bad) > 5 else "")
+        raise FormatError(f"{fmt} lists images in text files, one a line, so names with "
+                          f"{what} cannot be exported: {shown}; rename those images, leave "
+                          "them out (--images), or use the index or coco format")
+
+
 def split_lists(items: list[ExportItem], names: dict[str, str], results: list) -> tuple[
         dict[str, list[str]], int]:
     """Names per split (train/val/test) and how many images had no split."""
@@ -47,6 +60,7 @@ def split_lists(items: list[ExportItem], names: dict[str, str], results: list) -
 def export_voc(ctx: ExportContext, items: list[ExportItem], progress: ProgressFn | None,
                cancelled: CancelFn | None) -> None:
     names = flat_names(it.rec.relpath for it in items)
+    refuse_unlistable(names, "VOC", "\n\r")
 
     def one(item: ExportItem) -> str:
         mask = ctx.load_mask(item)
