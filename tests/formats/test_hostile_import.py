@@ -67,3 +67,24 @@ def test_images_without_a_mask_counts_what_is_left_after_the_import(tmp_path, ca
     assert main(["import-masks", str(folder), str(tmp_path / "lm")]) == 0
     # b (skipped) and c (no file) still have no mask; d had one before
     assert "1 imported, 1 skipped, 2 images without a mask" in capsys.readouterr().out
+
+
+def test_a_polygon_of_two_million_points_is_filled_in_bounded_work(tmp_path, capsys):
+    from segstudio.core.formats.labelme import MAX_PIL_POINTS, paint
+
+    folder = _project(tmp_path, names=("a.png",), h=64, w=64)
+    t = np.linspace(0, 2 * np.pi, 2_000_000, endpoint=False)
+    pts = np.stack([32 + 20 * np.cos(t), 32 + 20 * np.sin(t)], axis=1)
+    _labelme(tmp_path / "lm/a.json", [{"label": "car", "points": pts.round(3).tolist()}],
+             h=64, w=64)
+    assert main(["import-masks", str(folder), str(tmp_path / "lm")]) == 0
+    out = capsys.readouterr().out
+    assert "polygon 'car' with 2,000,000 points filled with OpenCV" in out
+    # the same disc as Pillow paints it from a coarser polygon, give or take the outline
+    coarse = pts[:: len(pts) // MAX_PIL_POINTS + 1]
+    ref = paint([(2, coarse)], 64, 64, 11)
+    with Project.open(folder) as p:
+        mask = p.load_mask(p.find("a.png"))
+    assert set(np.unique(mask)) == {2, 11}
+    assert (mask != ref).sum() <= 2 * 20 * 2 * np.pi  # at most the outline ring differs
+    assert mask[32, 32] == 2 and mask[0, 0] == 11
