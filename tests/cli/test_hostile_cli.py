@@ -4,6 +4,7 @@ it failed, and nothing the user made lost."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -212,16 +213,31 @@ def test_a_pixel_limit_verdict_is_rechecked_when_the_limit_changes(tmp_path, cap
         assert [r.error for r in p.images()] == [None, None]
 
 
-@pytest.mark.parametrize("fmt, name", [("voc", "a\nb.png"), ("camvid", "a\nb.png"),
-                                       ("camvid", "c d.png")])
-def test_names_that_would_break_the_split_lists_are_refused(tmp_path, capsys, fmt, name):
+@pytest.mark.parametrize("fmt, name, listed", [
+    ("voc", "a\nb.png", "ImageSets/Segmentation/train.txt"),
+    ("camvid", "a\nb.png", "train.txt"), ("camvid", "c d.png", "train.txt")])
+def test_names_that_would_break_the_split_lists_are_escaped(tmp_path, capsys, fmt, name,
+                                                            listed):
     folder = tmp_path / "imgs"
     write_png(folder / name, np.zeros((8, 8, 3), np.uint8))
     write_png(folder / "ok.png", np.zeros((8, 8, 3), np.uint8))
     with Project.open(folder) as p:
         for rec in p.images():
-            p.save_mask(rec, np.ones((8, 8), np.uint8))
-    assert main(["export", str(folder), "--format", fmt, "--out", str(tmp_path / "out")]) == 1
-    line = _one_error_line(capsys)
-    assert repr(name) in line and "cannot be exported" in line
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.txt"))
+            p.save_mask(rec, np.full((8, 8), rec.id % 2, np.uint8))
+        want = {r.relpath: p.load_mask(r) for r in p.images()}
+    out = tmp_path / "out"
+    assert main(["export", str(folder), "--format", fmt, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "written percent-escaped (%0A line break, %20 blank): " + repr(name) in text
+    lines = (out / listed).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2  # one entry per image, each whole
+    if fmt == "camvid":
+        assert all(len(line.split(" ")) == 2 for line in lines)
+    esc = name.replace("\n", "%0A").replace(" ", "%20")[:-4]
+    assert any(esc in line for line in lines)
+    # and the export imports back to the same masks
+    shutil.copytree(folder, tmp_path / "again", ignore=shutil.ignore_patterns(".segstudio"))
+    assert main(["import-masks", str(tmp_path / "again"), str(out)]) == 0
+    with Project.open(tmp_path / "again") as q:
+        for rel, m in want.items():
+            assert np.array_equal(q.load_mask(q.find(rel)), m), rel
