@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from ..core.imageio import set_max_pixels
+from ..core.errors import SegStudioError
+from ..core.imageio import env_max_pixels_problem, set_max_pixels
 from ..core.project import Project
 from .progress import Progress
 
@@ -13,23 +15,48 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project-dir", metavar="DIR",
                         help="keep the project here instead of FOLDER/.segstudio "
                              "(for read-only image folders)")
-    parser.add_argument("--max-pixels", type=int, metavar="N",
+    parser.add_argument("--max-pixels", type=positive_int("--max-pixels"), metavar="N",
                         help="refuse images above N pixels (decompression-bomb guard, "
                              "default 400000000)")
 
 
+def positive_int(option: str, limit: int | None = None):
+    """An argparse type: a whole number >= 1 (and <= ``limit``)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{text}: {option} must be at least 1")
+        if limit is not None and value > limit:
+            raise argparse.ArgumentTypeError(f"{text}: {option} is at most {limit:,}")
+        return value
+    return parse
+
+
 def apply_common(args: argparse.Namespace) -> None:
-    if getattr(args, "max_pixels", None):
+    problem = env_max_pixels_problem()
+    if problem and getattr(args, "max_pixels", None) is None:
+        raise SegStudioError(problem)
+    if getattr(args, "max_pixels", None) is not None:
         set_max_pixels(args.max_pixels)
 
 
 def open_project(args: argparse.Namespace, scan: bool = True) -> Project:
     with Progress("scanning") as bar:
-        return Project.open(args.folder, args.project_dir, scan=scan, progress=bar)
+        project = Project.open(args.folder, args.project_dir, scan=scan, progress=bar)
+    report = project.last_scan
+    for rel, why in (report.skipped_links if report is not None else [])[:20]:
+        print(f"not followed: folder link {rel} {why}", file=sys.stderr)
+    return project
+
+
+MAX_SIDE = 16384  # a training crop side; beyond it nothing fits in any device's memory
 
 
 def parse_hw(text: str) -> tuple[int, int]:
-    """'HxW' or 'N' -> (H, W)."""
+    """'HxW' or 'N' -> (H, W), each side 1..MAX_SIDE."""
     try:
         if "x" in text.lower():
             h, w = text.lower().split("x", 1)
@@ -40,4 +67,6 @@ def parse_hw(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size like 256x256") from None
     if min(out) <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: sizes must be positive")
+    if max(out) > MAX_SIDE:
+        raise argparse.ArgumentTypeError(f"{text!r}: each side is at most {MAX_SIDE} pixels")
     return out

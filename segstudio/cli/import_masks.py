@@ -17,7 +17,8 @@ FORMATS = ("auto", "index", "voc", "camvid", "coco", "labelme")
 def _mapping(text: str) -> tuple[str, int]:
     name, sep, value = text.rpartition("=")
     if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"{text!r}: write NAME=ID, e.g. car=3")
+        raise argparse.ArgumentTypeError(f"{text!r}: write VALUE=ID or NAME=ID, e.g. 255=1 "
+                                         "or car=3")
     try:
         return name.strip(), int(value)
     except ValueError:
@@ -28,7 +29,10 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "import-masks", help=HELP, description=HELP + ". Files are matched to images by "
         "relative path, then by file name stem; a different human mask is only replaced with "
-        "--overwrite.")
+        "--overwrite (the old one is kept in the project's trash/). Into a project with no "
+        "labels yet, masks of plain values (0/255, 0/1/2, 16-bit ...) bring a class table made "
+        "from their values; otherwise values the class table lacks stop the import with a list "
+        "of them. The report says which class every value became.")
     p.add_argument("folder", metavar="FOLDER")
     p.add_argument("masks", metavar="MASKS",
                    help="folder of label maps, a VOC / CamVid / COCO / labelme export, or a "
@@ -40,13 +44,15 @@ def add_parser(sub) -> None:
                    help="the class table the imported files use, to map their ids to the "
                         "project's by name (default: MASKS/classes.json when present)")
     p.add_argument("--map", dest="mapping", action="append", type=_mapping, default=[],
-                   metavar="NAME=ID", help="map a class name in the files to a project class "
-                                           "id (repeatable)")
+                   metavar="VALUE=ID|NAME=ID",
+                   help="map a value in the mask files (e.g. 255=1) or a class name in the "
+                        "files (e.g. car=3) to a project class id (repeatable); a value or "
+                        "name the files do not have is an error")
     p.add_argument("--overwrite", action="store_true",
                    help="replace human masks that differ (default: skip them)")
     p.add_argument("--unknown-to-ignore", action="store_true",
-                   help="map unknown class ids and names to the ignore class instead of "
-                        "failing")
+                   help="make values and class names the project lacks unlabelled instead "
+                        "of stopping")
     add_common(p)
     p.set_defaults(run=run)
 

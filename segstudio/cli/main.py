@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
+from pathlib import Path
 
 from .. import __version__
 from ..core.errors import SegStudioError
@@ -81,6 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"segstudio {args.command}: error:{where} {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:  # a write of the project database failed mid-command
+        from ..core.db import describe_db_error
+
+        db = Path(getattr(args, "project_dir", None) or Path(getattr(args, "folder", ".")) /
+                  ".segstudio") / "project.db"
+        print(f"segstudio {args.command}: error: {describe_db_error(db, exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"segstudio {args.command}: interrupted", file=sys.stderr)

@@ -64,6 +64,11 @@ def run(args) -> int:
                                rare_weights=rare_weights(project) if args.score == "rare"
                                else None)
         recs = select_for_prediction(project, args.only)
+        chosen = {r.id for r in recs}
+        unusable = [r for r in project.images() if r.error and r.id not in chosen and (
+            args.only == "all" or not r.has_human_mask)]
+        for rec in unusable:  # never silently: an image refused at scan time is named
+            print(f"skipped {rec.relpath}: {rec.error}")
         print(f"{checkpoint_summary(ckpt)} on {getattr(predictor, 'predictor', predictor).device}"
               f"; {len(recs)} images to predict (label-next score: {args.score})")
         with Progress("predicting", len(recs)) as bar:
@@ -71,6 +76,7 @@ def run(args) -> int:
         for rel, why in summary.skipped:
             print(f"skipped {rel}: {why}")
         per = summary.seconds / summary.predicted if summary.predicted else 0.0
+        skipped = len(summary.skipped) + len(unusable)
         print(f"predicted {summary.predicted} images in {summary.seconds:.1f}s "
-              f"({per * 1000:.0f} ms/image), {len(summary.skipped)} skipped")
-        return 0 if not summary.skipped else 1
+              f"({per * 1000:.0f} ms/image), {skipped} skipped")
+        return 0 if not skipped else 1

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+from pathlib import Path
 
 from ..core.errors import SegStudioError
 from .common import add_common, open_project, parse_hw
@@ -41,6 +44,34 @@ def _positive(kind):
             raise argparse.ArgumentTypeError(f"{text}: must be positive")
         return v
     return parse
+
+
+MAX_SEED = 2 ** 63 - 1  # torch.manual_seed takes 64-bit seeds
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{text}: the seed must be 0..{MAX_SEED}")
+    return v
+
+
+def _check_out(path: str) -> None:
+    """Refuse an --out that cannot be written before hours of training, not after."""
+    out = Path(path).expanduser()
+    if out.is_dir():
+        raise SegStudioError(f"--out {out}: is a folder; give a file name such as best.pt")
+    folder = out.parent
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise SegStudioError(f"--out {out}: cannot write into {probe}; choose a writable folder")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise SegStudioError(f"--out {out}: the file is not writable")
 
 
 def add_parser(sub) -> None:
@@ -84,7 +115,8 @@ def add_parser(sub) -> None:
     p.add_argument("--imagenet", metavar="FILE",
                    help="VGG16-BN ImageNet weights file for the encoder; 'none' for He init "
                         "(default: torchvision's cache if present; nothing is downloaded)")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=_seed, metavar="N",
+                   help=f"random seed, 0..{MAX_SEED} (default 0)")
     p.add_argument("--workers", type=int, metavar="N", help="data-loading processes (default 0)")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     add_common(p)
@@ -124,11 +156,14 @@ def run(args) -> int:
     from ..nn.engine import fit
     from ..nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
 
+    if args.out:
+        _check_out(args.out)
     device = resolve_device(args.device)
     cancel = threading.Event()
     bar: Progress | None = None
     status = None
     with open_project(args) as project:
+        project.check_trainable()  # every mask missing: fail now, not "complete" on nothing
         start, note = start_checkpoint(project, args)
         if note:
             print(f"info: {note}")
@@ -136,9 +171,12 @@ def run(args) -> int:
         cfg_arg = None if args.resume and args.epochs is None else cfg
         events = fit(project, cfg_arg, device=device, cancel=cancel, resume=args.resume,
                      out=args.out, start_from=start)
+        previous = signal.signal(signal.SIGTERM, _terminate)
         try:
             for ev in events:
                 if isinstance(ev, Message):
+                    if ev.text.startswith("Traceback"):
+                        continue  # the Finished line says what failed, in one line
                     print(f"{ev.level}: {ev.text}")
                 elif isinstance(ev, RunStarted):
                     c = ev.config
@@ -158,10 +196,14 @@ def run(args) -> int:
                     print(_epoch_line(ev))
                 elif isinstance(ev, Finished):
                     status = ev
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             cancel.set()
-            print("interrupted: the last completed epoch's checkpoint is kept")
-            return 130
+            events.close()  # the engine marks the run cancelled while the project is open
+            print("interrupted: the run is marked cancelled; the last completed epoch's "
+                  "checkpoint is kept")
+            return 143 if isinstance(exc, Terminated) else 130
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     assert status is not None
     if status.status == "failed":
         raise SegStudioError(status.message)
@@ -187,6 +229,14 @@ def start_checkpoint(project, args) -> tuple[str | None, str | None]:
             raise SegStudioError("--resume continues a run; it cannot be combined with --from")
         return None, None
     return choose_start(project, args.start_from, args.model, args.width)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl+C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
 
 
 def _epoch_line(ev) -> str:

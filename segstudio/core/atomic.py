@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import shutil
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -54,7 +55,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
             tmp.unlink()
         except OSError:
             pass
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or (
+                isinstance(exc, Exception) and not isinstance(exc, OSError)
+                and _nearly_full(path.parent)):  # e.g. torch.save's RuntimeError
             raise DiskFullError(
                 f"disk full while writing {path}: the previous version is intact; "
                 "free some space and save again"
@@ -63,6 +66,13 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
             raise ProjectError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
     _fsync_dir(path.parent)
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < (1 << 20)
+    except OSError:
+        return False
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -8,13 +8,14 @@ schema version lives in ``PRAGMA user_version``; each entry of
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .errors import ProjectError
+from .errors import DiskFullError, ProjectError, SegStudioError
 
 SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -90,8 +91,17 @@ CREATE TABLE epochs (
 );
 """
 
+FULL_BELOW = 1 << 20  # bytes free under which an I/O error is taken for a full disk
+
+# v2: which process (pid on host) runs a training run, so that a run whose process is gone
+# (killed, crashed) can be marked interrupted instead of staying 'running' forever.
+SCHEMA_V2 = """
+ALTER TABLE runs ADD COLUMN pid INTEGER;
+ALTER TABLE runs ADD COLUMN host TEXT;
+"""
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: list[str] = [SCHEMA_V1]
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -101,6 +111,7 @@ class Database:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._lock = threading.RLock()
+        _refuse_empty(self.path)
         try:
             self.conn = sqlite3.connect(
                 self.path, timeout=10.0, check_same_thread=False, isolation_level=None
@@ -114,12 +125,9 @@ class Database:
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute("PRAGMA busy_timeout=10000")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             self.conn.close()
-            raise ProjectError(
-                f"{self.path}: not a readable segstudio database ({exc}); "
-                "move it away to start a new project"
-            ) from exc
+            raise describe_db_error(self.path, exc) from exc
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -175,6 +183,61 @@ class Database:
             except sqlite3.Error:
                 pass
             self.conn.close()
+
+
+def _refuse_empty(path: Path) -> None:
+    """A 0-byte database (a crash or a full disk) would silently become a new project
+    with the default classes, on top of the masks already there: refuse instead."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # absent: a new project
+    wal = path.with_name(path.name + "-wal")
+    try:
+        wal_size = wal.stat().st_size
+    except OSError:
+        wal_size = 0
+    if size == 0 and wal_size == 0:
+        masks = path.parent / "masks"
+        raise ProjectError(
+            f"{path}: the project database is empty (0 bytes; a crash or a full disk?), so the "
+            f"class table and mask statuses are gone, but the masks in {masks} are untouched; "
+            "segstudio will not start a new project over them: restore project.db from a "
+            "backup, or move it away and re-import the masks with 'segstudio import-masks "
+            f"FOLDER {masks}'")
+
+
+def _nearly_full(folder: Path) -> bool:
+    """SQLite reports a full disk while opening as a mere 'disk I/O error' (its -shm file
+    cannot be made): ask the file system."""
+    try:
+        return shutil.disk_usage(folder).free < FULL_BELOW
+    except OSError:
+        return False
+
+
+def describe_db_error(path: Path, exc: BaseException) -> SegStudioError:
+    """One line for an SQLite error: a full disk, a lock or permissions are not a broken
+    database, and only a broken one is worth moving away."""
+    text = str(exc).lower()
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == getattr(sqlite3, "SQLITE_FULL", 13) or "disk is full" in text or (
+            ("disk i/o" in text or "unable to open" in text) and _nearly_full(path.parent)):
+        return DiskFullError(
+            f"{path}: the disk is full, so the project database cannot be written (it is "
+            "intact); free some space and try again")
+    if "locked" in text or "busy" in text:
+        return ProjectError(f"{path}: the project database is in use by another program "
+                            "(locked); close it and try again")
+    if "readonly" in text or "read-only" in text or "unable to open" in text or \
+            "disk i/o" in text:
+        return ProjectError(f"{path}: cannot open or write the project database ({exc}); "
+                            "check the folder's permissions, free space and the drive")
+    if isinstance(exc, sqlite3.DatabaseError) and (
+            "not a database" in text or "malformed" in text or "corrupt" in text):
+        return ProjectError(f"{path}: not a readable segstudio database ({exc}); move it away "
+                            "to start a new project (the masks beside it are kept)")
+    return ProjectError(f"{path}: the project database failed ({exc})")
 
 
 class _Cursor:

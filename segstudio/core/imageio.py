@@ -36,7 +36,32 @@ from .headers import read_header
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
 DEFAULT_MAX_PIXELS = 400_000_000
-_max_pixels = int(os.environ.get("SEGSTUDIO_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+PIXEL_LIMIT_MARK = "is above the limit of"  # in the stored error, so a new limit re-checks it
+
+
+def _env_limit() -> tuple[int, str]:
+    """The limit from SEGSTUDIO_MAX_PIXELS (the default when unset or bad) and what is
+    wrong with the variable ('' when nothing)."""
+    raw = os.environ.get("SEGSTUDIO_MAX_PIXELS")
+    if raw is None or not raw.strip():
+        return DEFAULT_MAX_PIXELS, ""
+    try:
+        value = int(raw.strip().replace("_", ""))
+    except ValueError:
+        value = 0
+    if value <= 0:
+        return DEFAULT_MAX_PIXELS, (f"SEGSTUDIO_MAX_PIXELS={raw!r} is not a positive whole "
+                                    "number of pixels; fix or unset it (default "
+                                    f"{DEFAULT_MAX_PIXELS:,})")
+    return value, ""
+
+
+_max_pixels, _env_problem = _env_limit()
+
+
+def env_max_pixels_problem() -> str:
+    """What is wrong with SEGSTUDIO_MAX_PIXELS ('' when nothing); the default applies then."""
+    return _env_problem
 
 # We apply our own, configurable limit before decoding.
 Image.MAX_IMAGE_PIXELS = None
@@ -134,7 +159,7 @@ def check_size(path: Path, width: int, height: int) -> None:
         raise ImageReadError(f"{path}: the header gives an empty size {width}x{height}")
     if width * height > _max_pixels:
         raise ImageReadError(
-            f"{path}: {width}x{height} = {width * height:,} pixels is above the limit of "
+            f"{path}: {width}x{height} = {width * height:,} pixels {PIXEL_LIMIT_MARK} "
             f"{_max_pixels:,} (a guard against decompression bombs); raise it with "
             "--max-pixels or SEGSTUDIO_MAX_PIXELS if you trust this file"
         )

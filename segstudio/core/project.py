@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import maskio
-from .atomic import sweep_temp_files
+from .atomic import atomic_write_bytes, sweep_temp_files
 from .classes import ClassInfo, ClassTable, default_classes
 from .db import Database
 from .errors import MaskError, ProjectError
@@ -123,6 +123,7 @@ class Project(TrainingRecords):
         self.db = db
         self._classes: ClassTable | None = None
         self._lock = threading.RLock()
+        self.last_scan: ScanReport | None = None
 
     # -- opening -------------------------------------------------------------
     @classmethod
@@ -153,6 +154,7 @@ class Project(TrainingRecords):
         db = Database(pdir / DB_NAME)
         project = cls(root, pdir, db)
         project._init_meta()
+        project.mark_interrupted_runs()
         sweep_temp_files(pdir)
         if scan:
             project.scan(progress)
@@ -190,7 +192,8 @@ class Project(TrainingRecords):
     def scan(self, progress: Callable[[int, int], None] | None = None) -> ScanReport:
         """Pick up added, removed and changed images (masks of removed ones are kept)."""
         skip = {self.project_dir}
-        return scan_into(self.db, self.root, skip, progress)
+        self.last_scan = scan_into(self.db, self.root, skip, progress)
+        return self.last_scan
 
     # -- paths -----------------------------------------------------------------
     def image_path(self, rec: ImageRecord) -> Path:
@@ -343,11 +346,30 @@ class Project(TrainingRecords):
                         (status, time.time(), rec.id))
         return self.image(rec.id)
 
+    def trash_path(self, rec: ImageRecord) -> Path:
+        """Where a human mask being replaced or dropped is kept (never overwriting one)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        dest = self.project_dir / "trash" / stamp / (rec.relpath + ".png")
+        n = 1
+        while dest.exists():
+            n += 1
+            dest = self.project_dir / "trash" / f"{stamp}-{n}" / (rec.relpath + ".png")
+        return dest
+
+    def keep_in_trash(self, rec: ImageRecord) -> Path | None:
+        """Copy the human mask into trash/ (atomically) before it is replaced."""
+        path = self.mask_path(rec)
+        if not path.exists():
+            return None
+        dest = self.trash_path(rec)
+        atomic_write_bytes(dest, path.read_bytes())
+        return dest
+
     def reset_to_prediction(self, rec: ImageRecord) -> ImageRecord:
         """Drop the human mask (kept in trash/) and fall back to the prediction."""
         path = self.mask_path(rec)
         if path.exists():
-            dest = self.project_dir / "trash" / time.strftime("%Y%m%d-%H%M%S") / (rec.relpath + ".png")
+            dest = self.trash_path(rec)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(path), str(dest))
         status = "predicted" if self.prediction_path(rec).exists() else "unlabelled"
@@ -381,6 +403,21 @@ class Project(TrainingRecords):
             (now, checkpoint, unc, now, rec.id),
         )
         return self.image(rec.id)
+
+    def check_trainable(self) -> int:
+        """The number of images with a human mask file on disk; ProjectError when there
+        is none (training on nothing would 'complete' and write an untrained model)."""
+        recs = self.images(statuses=HUMAN_STATUSES)
+        present = sum(1 for r in recs if r.usable and self.mask_path(r).is_file())
+        if present:
+            return present
+        if recs:
+            raise ProjectError(
+                f"nothing to train on: {len(recs)} images are marked corrected or reviewed but "
+                f"none has its mask file in {self.project_dir / 'masks'} (moved or deleted?); "
+                "restore the masks or re-import them")
+        raise ProjectError("nothing to train on: no corrected or reviewed images; "
+                           "label some images or import masks first")
 
     def set_iou(self, rec: ImageRecord, iou: float | None) -> None:
         self.db.execute("UPDATE images SET iou=? WHERE id=?", (iou, rec.id))

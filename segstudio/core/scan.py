@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import SegStudioError
-from .imageio import is_image_file, read_info
+from .imageio import PIXEL_LIMIT_MARK, is_image_file, max_pixels, read_info
 
 
 @dataclass
@@ -26,6 +26,7 @@ class ScanReport:
     removed: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    skipped_links: list[tuple[str, str]] = field(default_factory=list)  # (folder link, why)
     total: int = 0
     seconds: float = 0.0
 
@@ -34,9 +35,16 @@ class ScanReport:
         return bool(self.added or self.changed or self.removed or self.restored)
 
 
-def walk_images(root: Path, skip: set[Path] | None = None) -> list[FileEntry]:
-    """All image files under ``root`` (recursively), hidden folders skipped."""
+def walk_images(root: Path, skip: set[Path] | None = None,
+                skipped_links: list[tuple[str, str]] | None = None) -> list[FileEntry]:
+    """All image files under ``root`` (recursively), hidden folders skipped.
+
+    Directory links are not followed: one that leads back into the tree would list
+    its images again (a loop ``loop -> .`` forever), one that leads out of it could
+    scan the whole file system.  Each is added to ``skipped_links`` as (relative
+    path, why)."""
     skip = {p.resolve() for p in (skip or set())}
+    root_real = Path(os.path.realpath(root))
     out: list[FileEntry] = []
     stack: list[tuple[str, str]] = [(str(root), "")]
     while stack:
@@ -51,6 +59,14 @@ def walk_images(root: Path, skip: set[Path] | None = None) -> list[FileEntry]:
                 continue
             try:
                 if entry.is_dir():
+                    if entry.is_symlink():
+                        if skipped_links is not None:
+                            target = Path(os.path.realpath(entry.path))
+                            inside = target == root_real or root_real in target.parents
+                            why = ("links back into the folder" if inside else
+                                   f"leads out of the folder (to {target})")
+                            skipped_links.append((prefix + name, why))
+                        continue
                     if skip and Path(entry.path).resolve() in skip:
                         continue
                     stack.append((entry.path, prefix + name + "/"))
@@ -63,16 +79,33 @@ def walk_images(root: Path, skip: set[Path] | None = None) -> list[FileEntry]:
     return out
 
 
+def _limit_changed(row) -> bool:
+    """An unchanged image whose verdict depends on the pixel limit and no longer holds:
+    refused for its size though the limit now allows it, or stored though it is now
+    above the limit."""
+    error = row["error"] or ""
+    if PIXEL_LIMIT_MARK in error:
+        stored = error.split(PIXEL_LIMIT_MARK, 1)[1].strip().split(" ", 1)[0]
+        try:
+            return int(stored.replace(",", "")) != max_pixels()
+        except ValueError:
+            return True
+    if row["width"] is not None and row["height"] is not None:
+        return row["width"] * row["height"] > max_pixels()
+    return False
+
+
 def scan_into(db, root: Path, skip: set[Path],
               progress: Callable[[int, int], None] | None = None) -> ScanReport:
     """Bring the ``images`` table in line with the files under ``root``."""
     t0 = time.perf_counter()
     report = ScanReport()
-    files = walk_images(root, skip)
+    files = walk_images(root, skip, report.skipped_links)
     report.total = len(files)
     known = {
         row["relpath"]: row
-        for row in db.query("SELECT id, relpath, size_bytes, mtime_ns, missing, width FROM images")
+        for row in db.query("SELECT id, relpath, size_bytes, mtime_ns, missing, width, height,"
+                            " error FROM images")
     }
     now = time.time()
     inserts, updates, restores = [], [], []
@@ -88,6 +121,8 @@ def scan_into(db, root: Path, skip: set[Path],
         elif row["missing"]:
             restores.append(row["id"])
             report.restored.append(entry.relpath)
+        elif _limit_changed(row):  # refused or accepted under another --max-pixels
+            todo.append(("change", entry, row))
     for i, (kind, entry, row) in enumerate(todo):
         if progress is not None and i % 256 == 0:
             progress(i, len(todo))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import time
 from typing import TYPE_CHECKING
 
@@ -66,9 +68,27 @@ class TrainingRecords:
     # -- training runs ----------------------------------------------------------------------
     def create_run(self, config: dict, device: str) -> int:
         return self.db.execute(
-            "INSERT INTO runs (started_at, config_json, device) VALUES (?, ?, ?)",
-            (time.time(), json.dumps(config, sort_keys=True), device),
+            "INSERT INTO runs (started_at, config_json, device, pid, host) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), json.dumps(config, sort_keys=True), device, os.getpid(),
+             socket.gethostname()),
         )
+
+    def mark_interrupted_runs(self) -> list[int]:
+        """Runs left 'running' whose process is gone (killed, crashed, power cut) become
+        'interrupted'; their checkpoints stay.  Runs of another host are left alone
+        unless they have no process recorded (made before runs kept one)."""
+        host = socket.gethostname()
+        gone = []
+        for row in self.db.query("SELECT id, pid, host FROM runs WHERE status='running'"):
+            if row["pid"] is None or (row["host"] == host and not _alive(int(row["pid"]))):
+                gone.append(int(row["id"]))
+        for run_id in gone:
+            self.db.execute(
+                "UPDATE runs SET status='interrupted', finished_at=COALESCE(finished_at, ?),"
+                " message=? WHERE id=? AND status='running'",
+                (time.time(), "interrupted: its process ended without finishing the run (killed "
+                 "or crashed); the last completed epoch's checkpoint is kept", run_id))
+        return gone
 
     def add_epoch(self, run_id: int, epoch: int, **metrics) -> None:
         cols = ("train_loss", "val_loss", "val_miou", "val_global_acc", "val_class_acc",
@@ -130,3 +150,19 @@ class TrainingRecords:
 
 def _stable_hash(text: str, seed: int) -> int:
     return int.from_bytes(hashlib.blake2b(f"{seed}:{text}".encode(), digest_size=8).digest(), "big")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    try:  # a zombie (killed, not yet reaped) is gone too
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True

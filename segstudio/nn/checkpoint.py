@@ -17,6 +17,7 @@ Contents::
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import shutil
@@ -120,6 +121,13 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if not path.is_file():
         raise CheckpointError(f"{path}: not a file; give a checkpoint (.pt) file")
     try:
+        empty = path.stat().st_size == 0
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read ({exc.strerror})") from exc
+    if empty:
+        raise CheckpointError(f"{path}: the checkpoint file is empty (0 bytes; an interrupted "
+                              "copy or a full disk?); use another checkpoint")
+    try:
         raw = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
@@ -132,8 +140,16 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, OSError,
             AttributeError, ImportError, IndexError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path}: not a segstudio checkpoint "
-                              f"(not a PyTorch file: {str(exc).splitlines()[0][:120]})") from exc
+                              f"(not a PyTorch file: {first_line(exc)})") from exc
     return parse_checkpoint(raw, path)
+
+
+def first_line(exc: BaseException, limit: int = 120) -> str:
+    """The first non-empty line of an exception's message (its type when it has none)."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()[:limit]
+    return type(exc).__name__
 
 
 def parse_checkpoint(raw: Any, path: Path | None = None) -> Checkpoint:
@@ -157,6 +173,10 @@ def parse_checkpoint(raw: Any, path: Path | None = None) -> Checkpoint:
         raise CheckpointError(str(exc)) from exc
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{where}: damaged segstudio checkpoint ({exc})") from exc
+    if not all(math.isfinite(v) and v > 0 for v in std) or not all(
+            math.isfinite(v) for v in mean):
+        raise CheckpointError(f"{where}: damaged checkpoint (normalisation std {list(std)} must "
+                              "be positive and mean finite)")
     if len(mean) != int(cfg.get("in_channels", -1)) or len(std) != len(mean):
         raise CheckpointError(f"{where}: damaged checkpoint (normalisation does not match the "
                               "input channels)")

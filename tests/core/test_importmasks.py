@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from PIL import Image
 
 from segstudio.core.classes import ClassTable
 from segstudio.core.errors import ClassTableError
+from segstudio.core.formats import UnknownValuesError
 from segstudio.core.importmasks import apply_class_table, import_index_masks
 from segstudio.core.project import Project
 from tests.conftest import write_png
@@ -42,6 +44,10 @@ def proj(tmp_path):
 
 
 def test_bad_label_maps_are_skipped_with_reasons(proj, tmp_path):
+    # a project whose classes were chosen (not the untouched default table), so the
+    # values are checked against it instead of proposing a table from them
+    proj.set_classes(ClassTable(tuple(c if c.id != 1 else replace(c, name="cell")
+                                      for c in proj.classes.classes), name="chosen"))
     masks = tmp_path / "masks"
     ok = np.ones((6, 8), np.uint8)
     write_png(masks / "x" / "a.png", ok)                      # matched by relative path
@@ -51,14 +57,19 @@ def test_bad_label_maps_are_skipped_with_reasons(proj, tmp_path):
     bad[0, 0] = 200
     write_png(masks / "x" / "d.png", bad)                     # unknown class id
     write_png(masks / "zzz.png", ok)                          # no image
+    # a value the class table lacks stops the import before anything is written
+    with pytest.raises(UnknownValuesError, match=r"200 \(1 pixels\)"):
+        import_index_masks(proj, masks)
+    assert proj.status_counts()["corrected"] == 0
+    write_png(masks / "x" / "d.png", ok)
     report = import_index_masks(proj, masks)
-    assert sorted(os.path.basename(f) for f in report.imported) == ["a.png", "b.png"]
+    assert sorted(os.path.basename(f) for f in report.imported) == ["a.png", "b.png", "d.png"]
     reasons = {os.path.basename(f): r for f, r in report.skipped}
     assert "mask is 8x5 but image x/c.jpg is 8x6" in reasons["c.png"]
-    assert "unknown class ids [200]" in reasons["d.png"]
     assert "no image" in reasons["zzz.png"]
     assert proj.find("x/c.jpg").status == "unlabelled"
-    report = import_index_masks(proj, masks, unknown_to_ignore=True)
+    write_png(masks / "x" / "d.png", bad)
+    report = import_index_masks(proj, masks, unknown_to_ignore=True, overwrite=True)
     d = proj.load_mask(proj.find("x/d.jpg"))
     assert d[0, 0] == 255 and d[0, 1] == 1
 

@@ -28,7 +28,7 @@ def test_help(capsys):
             main([cmd, "--help"])
         assert exit_.value.code == 0
     out = capsys.readouterr().out
-    assert "--format" in out and "--status" in out and "--map NAME=ID" in out
+    assert "--format" in out and "--status" in out and "--map VALUE=ID|NAME=ID" in out
 
 
 @pytest.mark.parametrize("fmt", ["coco", "labelme", "camvid"])

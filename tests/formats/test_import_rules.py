@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from segstudio.core.formats import FormatError, UnknownClassesError, detect_format, \
-    export_masks, import_masks
+from segstudio.core.formats import FormatError, UnknownClassesError, UnknownValuesError, \
+    detect_format, export_masks, import_masks
 from segstudio.core.importmasks import import_index_masks, match_masks
 from segstudio.core.maskio import write_mask
 
@@ -111,17 +111,23 @@ def test_existing_human_masks_are_kept_unless_overwrite(tmp_path):
     assert project.find("b.png").status == "corrected"
 
 
-def test_size_mismatch_and_unknown_ids_are_reported_per_file(tmp_path):
+def test_size_mismatch_is_per_file_and_unknown_values_stop_the_import(tmp_path):
+    # unknown values used to skip only their file; they now stop the whole import,
+    # before anything is written, listing each value with its pixel count
     project = build_project(tmp_path / "images", {}, extra_images={"a.png": (6, 6),
                                                                    "b.png": (6, 6)})
     masks = tmp_path / "masks"
     write_mask(masks / "a.png", np.zeros((5, 6), np.uint8), None)
     write_mask(masks / "b.png", np.full((6, 6), 42, np.uint8), None)
-    report = import_index_masks(project, masks)
+    with pytest.raises(UnknownValuesError) as err:
+        import_index_masks(project, masks)
+    assert err.value.counts == {42: 36}
+    assert "42 (36 pixels)" in str(err.value) and "--map 42=ID" in str(err.value)
+    assert "--unknown-to-ignore" in str(err.value)
+    assert project.status_counts()["corrected"] == 0
+    report = import_index_masks(project, masks, unknown_to_ignore=True)
     reasons = dict(report.skipped)
     assert "mask is 6x5 but image a.png is 6x6" in reasons[str(masks / "a.png")]
-    assert "unknown class ids [42]" in reasons[str(masks / "b.png")]
-    report = import_index_masks(project, masks, unknown_to_ignore=True)
     assert report.imported == [str(masks / "b.png")]
     assert (project.load_mask(project.find("b.png")) == 11).all()
 

@@ -168,3 +168,53 @@ def test_cancelled_import_keeps_what_it_imported(qtbot, tmp_path):
                     == len(saved), timeout=5000)
     dialog.close()
     controller.shutdown()
+
+
+def test_binary_masks_into_a_new_project_show_the_value_mapping_and_can_be_renamed(
+        qtbot, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "cells"
+    masks = tmp_path / "binary"
+    masks.mkdir()
+    expected = {}
+    for i in range(3):
+        rng = np.random.default_rng(i)
+        Image.fromarray(rng.integers(0, 255, (10, 14, 3), dtype=np.uint8)).save(
+            (folder.mkdir(exist_ok=True) or folder) / f"c{i}.png")
+        m = np.zeros((10, 14), np.uint8)
+        m[2:6 + i, 3:9] = 255
+        Image.fromarray(m).save(masks / f"c{i}.png")
+        expected[f"c{i}.png"] = (m == 255).astype(np.uint8)
+    controller, dialog = open_dialog(qtbot, ImportDialog, folder, tmp_path)
+    seen = []
+    controller.classes_changed.connect(seen.append)
+    dialog.set_source(str(masks))
+    qtbot.waitUntil(lambda: dialog.detected == "index", timeout=5000)
+    run_import(qtbot, dialog)
+    # nothing written yet: the dialog shows what each value becomes
+    assert dialog.report is None and dialog.values_box.isVisible()
+    assert controller.project.status_counts()["corrected"] == 0
+    table = dialog.value_table
+    rows = [tuple(table.item(r, c).text() for c in range(3)) for r in range(table.rowCount())]
+    n_fg = sum(int(m.sum()) for m in expected.values())
+    assert rows == [("0", f"{10 * 14 * 3 - n_fg:,}", "0"), ("255", f"{n_fg:,}", "1")]
+    assert table.names() == {0: "background", 1: "foreground"}
+    assert dialog.import_button.text() == "Import with these classes"
+    table.set_name(1, "Background")  # a clash is refused before the import
+    dialog.import_button.click()
+    assert "Two classes are named" in dialog.panel.error.text() and dialog.report is None
+    table.set_name(1, "nucleus")
+    run_import(qtbot, dialog)
+    report = dialog.report
+    assert report is not None and len(report.imported) == 3
+    assert "value 255 (" + f"{n_fg:,}" + " pixels) -> class 1 nucleus" in \
+        dialog.panel.status.text()
+    project = controller.project
+    assert [(c.id, c.name) for c in project.classes.classes] == [
+        (0, "background"), (1, "nucleus"), (255, "unlabelled")]
+    assert [t.ids for t in seen] == [[0, 1, 255]]  # the window was told
+    for rel, m in expected.items():
+        np.testing.assert_array_equal(project.load_mask(project.find(rel)), m)
+    dialog.close()
+    controller.shutdown()

@@ -21,12 +21,13 @@ from ..project import Project
 from .common import CancelFn, FormatError, ProgressFn, flat_names, list_files
 from .importer import ImportOptions, ScanResult
 from .output import ExportContext, ExportItem, run_items
-from .voc import split_lists
+from .voc import escape_unlistable, split_lists
 
 
 def export_camvid(ctx: ExportContext, items: list[ExportItem], progress: ProgressFn | None,
                   cancelled: CancelFn | None) -> None:
     names = flat_names(it.rec.relpath for it in items)
+    names = escape_unlistable(names, "\n\r \t", ctx.report)
 
     def folder(item: ExportItem) -> str:
         return item.rec.split if item.rec.split in ("train", "val", "test") else "train"

@@ -193,14 +193,16 @@ def scan_coco(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
     fill = table.unlabelled_value()
     docs = [(f, _load_json(f)) for f in files]
     used = set()
+    declared = set()
     for f, doc in docs:
         names = {c.get("id"): str(c.get("name", "")) for c in doc["categories"]
                  if isinstance(c, dict)}
         used |= {names.get(a.get("category_id"), "") for a in doc["annotations"]
                  if isinstance(a, dict)}
+        declared |= set(names.values())
     used.discard("")
     name_to_id = resolve_names(used, table, opts.mapping, opts.unknown_to_ignore,
-                               str(src))
+                               str(src), declared=declared)
     result = ScanResult()
     for f, doc in docs:
         cat = {c.get("id"): name_to_id.get(str(c.get("name", ""))) for c in doc["categories"]

@@ -108,12 +108,22 @@ def flat_names(relpaths: Iterable[str]) -> dict[str, str]:
 # -- class names -----------------------------------------------------------------------
 
 def resolve_names(names: Iterable[str], table: ClassTable, mapping: Mapping[str, int] | None,
-                  unknown_to_ignore: bool, source: str) -> dict[str, int]:
+                  unknown_to_ignore: bool, source: str,
+                  declared: Iterable[str] | None = None) -> dict[str, int]:
     """Class name -> project class id; raises UnknownClassesError listing the unknown ones.
 
     A name in ``mapping`` wins; then the project's class of that name (case and
-    surrounding blanks ignored); ``__unlabelled__`` is the unlabelled value."""
+    surrounding blanks ignored); ``__unlabelled__`` is the unlabelled value.  A
+    mapping key that names no class of the files (``names`` and ``declared``) is
+    an error naming it."""
+    names = set(names)
     mapping = dict(mapping or {})
+    in_files = {str(n).strip().casefold() for n in names | set(declared or ())}
+    stray = [k for k in mapping if str(k).strip().casefold() not in in_files]
+    if stray:
+        shown = ", ".join(sorted(map(str, names | set(declared or ())), key=str.casefold)[:20])
+        raise FormatError(f"--map {stray[0]}={mapping[stray[0]]}: no class named {stray[0]!r} "
+                          f"in {source} (names there: {shown or 'none'})")
     known = table.known_lut()
     for name, cid in mapping.items():
         if not isinstance(cid, (int, np.integer)) or not 0 <= int(cid) <= 255 or not known[int(cid)]:
@@ -149,7 +159,8 @@ def table_lut(file_table: ClassTable, table: ClassTable, mapping: Mapping[str, i
     unlabelled value whatever its name.  Ids the file table does not define
     stay as they are (and are checked against the project later)."""
     names = [c.name for c in file_table.classes if not c.ignore]
-    by_name = resolve_names(names, table, mapping, unknown_to_ignore, source)
+    by_name = resolve_names(names, table, mapping, unknown_to_ignore, source,
+                            declared=[c.name for c in file_table.classes])
     lut = np.arange(256, dtype=np.uint8)
     for c in file_table.classes:
         lut[c.id] = table.unlabelled_value() if c.ignore else by_name[c.name]
@@ -158,6 +169,31 @@ def table_lut(file_table: ClassTable, table: ClassTable, mapping: Mapping[str, i
 
 def load_file_table(path: Path) -> ClassTable | None:
     return ClassTable.load_json(path) if path.is_file() else None
+
+
+def file_values(path: Path) -> np.ndarray | None:
+    """Value -> class id of the files (-1: none) from the ``mask_values`` entry an index
+    export writes into its classes.json when it gave imported masks their own values
+    back; None when the files hold the class ids themselves."""
+    import json
+
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8")).get("mask_values")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(raw, dict) or not raw:
+        return None
+    lut = np.full(65536, -1, np.int32)
+    for cid, value in raw.items():
+        try:
+            cid, value = int(cid), int(value)
+        except (TypeError, ValueError):
+            raise FormatError(f"{path}: mask_values entry {cid!r}: {value!r} is not "
+                              "id: value") from None
+        if not (0 <= cid <= 255 and 0 <= value <= 65535):
+            raise FormatError(f"{path}: mask_values entry {cid}: {value} is out of range")
+        lut[value] = cid
+    return lut
 
 
 # -- matching files to images ------------------------------------------------------------
@@ -221,6 +257,8 @@ class ImportReport:
     files: list[FileResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cancelled: bool = False
+    value_plan: object | None = None  # values.ValuePlan: which class each value became
+    trashed: list[str] = field(default_factory=list)  # copies of the human masks replaced
 
     def add(self, file: str, image: str | None, action: str, reason: str = "") -> None:
         self.files.append(FileResult(file, image, action, reason))
@@ -237,6 +275,8 @@ class ImportReport:
             parts.append(f"{len(self.unchanged)} already identical")
         parts.append(f"{len(self.skipped)} skipped")
         parts.append(f"{self.images_without_mask} images without a mask")
+        if self.trashed:
+            parts.append(f"{len(self.trashed)} replaced human masks kept in trash/")
         text = ", ".join(parts)
         return text + (" (cancelled)" if self.cancelled else "")
 

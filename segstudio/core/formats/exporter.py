@@ -115,8 +115,17 @@ def export_masks(project: Project, out_dir: str | os.PathLike, fmt: str,
     else:
         from .labelme import export_labelme
         export_labelme(ctx, items, progress, cancelled)
+    if not report.cancelled and not report.exported and report.skipped:
+        first = report.skipped[0]
+        raise FormatError(f"nothing exported: none of the {len(items)} selected masks could be "
+                          f"read ({first[0]}: {first[1]}"
+                          + (f"; and {len(report.skipped) - 1} more" if len(report.skipped) > 1
+                             else "") + ")")
     if not report.cancelled:
-        writer.put_json(classes_rel, project.classes.to_json_dict())
+        table_doc = project.classes.to_json_dict()
+        if ctx.mask_values:
+            table_doc["mask_values"] = {str(c): v for c, v in ctx.mask_values.items()}
+        writer.put_json(classes_rel, table_doc)
         exported = dict(report.exported)
         writer.put_json(manifest_name(fmt), {
             "format": fmt,

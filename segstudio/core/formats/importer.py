@@ -20,6 +20,7 @@ from .. import maskio
 from ..errors import SegStudioError
 from ..project import Project
 from .common import CancelFn, FormatError, ImageMatcher, ImportReport, ProgressFn, list_files
+from .values import VALUES_SETTING
 
 IMPORT_FORMATS = ("index", "voc", "camvid", "coco", "labelme")
 MANIFEST_PREFIX = "segstudio_export_"
@@ -49,6 +50,9 @@ class ImportOptions:
     overwrite: bool = False  # replace human masks that differ
     unknown_to_ignore: bool = False  # unknown ids / names become the unlabelled value
     classes_json: Path | None = None  # the files' own class table (default: found in the folder)
+    value_map: Mapping[int, int] | None = None  # value in the files -> project class id
+    propose: bool = True  # a project with no labels yet takes a class table from the values
+    classes: object | None = None  # the proposed ClassTable as the user renamed it
 
 
 @dataclass
@@ -65,13 +69,40 @@ class Candidate:
 class ScanResult:
     candidates: list[Candidate] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    plan: object | None = None  # a values.ValuePlan when the files hold plain values
+    adopt: object | None = None  # a ClassTable the project takes before the first mask
+    stored_values: dict[int, int] | None = None  # {class id: value in the files}, with adopt
+
+
+def split_mapping(mapping: Mapping | None) -> tuple[dict[str, int], dict[int, int]]:
+    """``--map`` entries as (names, values): a key of digits is a value in the files."""
+    names: dict[str, int] = {}
+    values: dict[int, int] = {}
+    for key, cid in (mapping or {}).items():
+        if isinstance(key, (int, np.integer)) or str(key).strip().isdigit():
+            values[int(key)] = int(cid)
+        else:
+            names[str(key)] = int(cid)
+    return names, values
 
 
 def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str,
                progress: ProgressFn | None = None, cancelled: CancelFn | None = None
                ) -> ImportReport:
     report = ImportReport(format=fmt, notes=list(scan.notes))
-    table = project.classes
+    plan = scan.plan
+    if plan is not None:
+        if plan.proposed:
+            report.notes.append("the project had no labels yet: class table made from the "
+                                "values in the masks (" + ", ".join(
+                                    f"{c.id} {c.name}" for c in plan.table.classes) + ")")
+        report.notes.extend(plan.lines())
+        report.value_plan = plan
+    adopt = scan.adopt
+    if adopt is None and plan is not None and plan.proposed:
+        adopt = plan.table
+        scan.stored_values = plan.stored_values()
+    table = adopt if adopt is not None else project.classes
     known = table.known_lut()
     matcher = ImageMatcher(project.images())
     todo = []
@@ -89,7 +120,6 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
         else:
             taken[rec.id] = cand.file
             todo.append((cand, rec))
-    report.images_without_mask = len(matcher.records) - len(taken)
     n = len(todo)
     for i, (cand, rec) in enumerate(todo):
         if cancelled is not None and cancelled():
@@ -127,6 +157,13 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
                     raise SegStudioError(
                         f"{rec.relpath} already has a different human mask; pass --overwrite "
                         "to replace it")
+                kept = project.keep_in_trash(rec)
+                report.trashed.append(str(kept))
+            if adopt is not None:  # the new table, just before the first mask that needs it
+                project.set_classes(adopt)
+                project.set_setting(VALUES_SETTING, {str(c): v for c, v in
+                                                     (scan.stored_values or {}).items()})
+                adopt = None
             project.save_mask(rec, mask, "corrected")
             report.add(cand.file, rec.relpath, "imported", cand.note)
         except SegStudioError as exc:
@@ -136,6 +173,8 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
                        msg[len(prefix):] if msg.startswith(prefix) else msg)
     if progress is not None and not report.cancelled:
         progress(n, n)
+    # after the import: images that still have no human mask (skipped files included)
+    report.images_without_mask = sum(1 for r in project.images() if not r.has_human_mask)
     return report
 
 
@@ -208,14 +247,39 @@ def coco_or_labelme_files(src: Path) -> list[str]:
 def import_masks(project: Project, source: str | os.PathLike, fmt: str = "auto", *,
                  mapping: Mapping[str, int] | None = None, overwrite: bool = False,
                  unknown_to_ignore: bool = False, classes_json: str | os.PathLike | None = None,
-                 progress: ProgressFn | None = None, cancelled: CancelFn | None = None
-                 ) -> ImportReport:
+                 progress: ProgressFn | None = None, cancelled: CancelFn | None = None,
+                 propose: bool = True, classes=None) -> ImportReport:
     """Import masks from ``source`` (a folder, or a COCO / labelme JSON file).
 
     Raises UnknownClassesError (with ``.names``) before anything is written when
     the files name classes the project lacks and ``mapping`` does not cover
-    them; FormatError for a source that cannot be read at all.  Per-file
-    problems are reported in the returned ImportReport, not raised."""
+    them, UnknownValuesError (with ``.counts``) when plain-value masks hold
+    values the class table lacks; FormatError for a source that cannot be read
+    at all or a ``mapping`` key the files do not have.  Per-file problems are
+    reported in the returned ImportReport, not raised.
+
+    ``mapping``: {class name or value in the files: project class id}; keys of
+    digits are values (``255``), others names.  A project with no labels yet
+    takes a class table proposed from the values of plain-value masks
+    (``propose``), or ``classes``: that proposal as the user renamed it."""
+    fmt, scan, opts = _scan(project, source, fmt, mapping, overwrite, unknown_to_ignore,
+                            classes_json, propose, classes)
+    return run_import(project, scan, opts, fmt, progress, cancelled)
+
+
+def preview_import(project: Project, source: str | os.PathLike, fmt: str = "auto", *,
+                   mapping: Mapping[str, int] | None = None, unknown_to_ignore: bool = False,
+                   classes_json: str | os.PathLike | None = None):
+    """What an import would do with the values of plain-value masks, writing nothing:
+    the ValuePlan (with ``proposed`` set when the project would take a new class
+    table), or None for formats that name their classes.  Raises as import_masks."""
+    _fmt, scan, _opts = _scan(project, source, fmt, mapping, False, unknown_to_ignore,
+                              classes_json, True, None)
+    return scan.plan
+
+
+def _scan(project, source, fmt, mapping, overwrite, unknown_to_ignore, classes_json, propose,
+          classes) -> tuple[str, ScanResult, ImportOptions]:
     src = Path(source)
     if not src.exists():
         raise FormatError(f"{src}: no such folder of masks or annotation file")
@@ -224,8 +288,13 @@ def import_masks(project: Project, source: str | os.PathLike, fmt: str = "auto",
     if fmt not in IMPORT_FORMATS:
         raise FormatError(f"unknown import format {fmt!r}; use one of auto, "
                           + ", ".join(IMPORT_FORMATS))
-    opts = ImportOptions(mapping=mapping, overwrite=overwrite, unknown_to_ignore=unknown_to_ignore,
-                         classes_json=Path(classes_json) if classes_json else None)
+    names, values = split_mapping(mapping)
+    if fmt in ("coco", "labelme"):  # names only; "7" is a name there
+        names.update({str(v): c for v, c in values.items()})
+        values = {}
+    opts = ImportOptions(mapping=names, overwrite=overwrite, unknown_to_ignore=unknown_to_ignore,
+                         classes_json=Path(classes_json) if classes_json else None,
+                         value_map=values, propose=propose, classes=classes)
     if opts.classes_json is not None and not opts.classes_json.is_file():
         raise FormatError(f"{opts.classes_json}: class table not found")
     if fmt == "index":
@@ -245,4 +314,4 @@ def import_masks(project: Project, source: str | os.PathLike, fmt: str = "auto",
     else:
         from .labelme import scan_labelme
         scan = scan_labelme(src, project, opts)
-    return run_import(project, scan, opts, fmt, progress, cancelled)
+    return fmt, scan, opts

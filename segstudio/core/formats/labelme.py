@@ -41,6 +41,7 @@ from .importer import Candidate, ImportOptions, ScanResult, coco_or_labelme_file
 from .output import ExportContext, ExportItem, run_items
 
 LABELME_VERSION = "5.4.1"
+MAX_PIL_POINTS = 20_000  # larger polygons are filled with OpenCV (see paint)
 
 
 # -- shapes <-> label maps ---------------------------------------------------------------
@@ -62,6 +63,16 @@ def paint(shapes: list[tuple], height: int, width: int, fill: int) -> np.ndarray
             (cx, cy), edge = pts[0], pts[1]
             r = float(np.hypot(*(edge - pts[0])))
             draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=cid, fill=cid)
+        elif len(pts) > MAX_PIL_POINTS:
+            # Pillow's fill walks every edge on every row (points x rows): a polygon of
+            # millions of points would take hours.  OpenCV fills in one pass over the
+            # edges; the outline is drawn too, as labelme's Pillow outline is.
+            arr = np.array(im, dtype=np.uint8)
+            poly = [np.round(pts).astype(np.int32).reshape(-1, 1, 2)]
+            cv2.fillPoly(arr, poly, int(cid))
+            cv2.polylines(arr, poly, True, int(cid), 1)
+            im = Image.fromarray(arr)
+            draw = ImageDraw.Draw(im)
         else:
             xy = [(float(x), float(y)) for x, y in pts]
             if len(xy) == 1:
@@ -237,8 +248,19 @@ def scan_labelme(src: Path, project: Project, opts: ImportOptions) -> ScanResult
                 left_out[kind] = left_out.get(kind, 0) + 1
                 continue
             polys.append((name_to_id[str(s.get("label", ""))], found[1], found[0]))
-        note = "; ".join(f"{n} {k} left out" if not k.startswith("shape") else k
+            if found[0] == "polygon" and len(found[1]) > MAX_PIL_POINTS:
+                big = f"polygon {s.get('label')!r} with {len(found[1]):,} points"
+                left_out[f"{big} filled with OpenCV (its outline may differ from "
+                         "labelme's by a pixel)"] = 0
+        note = "; ".join(k if k.startswith("polygon") else f"{n} {k} left out"
+                         if not k.startswith("shape") else f"{k}: skipped"
                          for k, n in left_out.items())
+        malformed = any(k.startswith("shape") for k in left_out)
+        if not polys and malformed:
+            # never turn a file whose shapes could not be read into an all-unlabelled mask
+            result.candidates.append(Candidate(label, keys, lambda: None, error=(
+                note + "; no shape left to import, file skipped (fix its points)")))
+            continue
         if not polys:
             note = "; ".join(filter(None, [note, "no shapes: imported as all unlabelled"]))
         result.candidates.append(Candidate(

@@ -187,6 +187,7 @@ class ExportContext:
         self.out = out
         self.options = options
         self.report = report
+        self.mask_values: dict[int, int] | None = None  # class id -> value written, if not the id
 
     def load_mask(self, item: ExportItem) -> np.ndarray:
         rec = item.rec

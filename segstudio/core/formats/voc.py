@@ -25,6 +25,32 @@ from .output import ExportContext, ExportItem, run_items
 MASK_DIR = "SegmentationClass"
 IMAGE_DIR = "JPEGImages"
 SETS_DIR = "ImageSets/Segmentation"
+VOC_VOID = 255  # VOC's object borders and hard pixels: unlabelled
+
+
+def escape_unlistable(names: dict[str, str], bad_chars: str, report) -> dict[str, str]:
+    """The split lists hold one name a line (CamVid: two names split by a blank), so a
+    name with a line break (or, for CamVid, a blank) would be read back wrong: such
+    names are percent-escaped (``%0A``, ``%20``; ``%`` itself as ``%25``) in the file
+    names and the lists, and the report says so.  The manifest still names each image."""
+    out = {}
+    changed = []
+    for rel, name in names.items():
+        if any(ch in name for ch in bad_chars):
+            esc = name.replace("%", "%25")
+            for ch in bad_chars:
+                esc = esc.replace(ch, f"%{ord(ch):02X}")
+            out[rel] = esc
+            changed.append(rel)
+        else:
+            out[rel] = name
+    if changed:
+        shown = ", ".join(repr(c) for c in changed[:5]) + (f" and {len(changed) - 5} more"
+                                                           if len(changed) > 5 else "")
+        report.notes.append(f"{len(changed)} image names hold characters the split lists "
+                            f"cannot: written percent-escaped (%0A line break, %20 blank): "
+                            f"{shown}")
+    return out
 
 
 def split_lists(items: list[ExportItem], names: dict[str, str], results: list) -> tuple[
@@ -46,6 +72,7 @@ def split_lists(items: list[ExportItem], names: dict[str, str], results: list) -
 def export_voc(ctx: ExportContext, items: list[ExportItem], progress: ProgressFn | None,
                cancelled: CancelFn | None) -> None:
     names = flat_names(it.rec.relpath for it in items)
+    names = escape_unlistable(names, "\n\r", ctx.report)
 
     def one(item: ExportItem) -> str:
         mask = ctx.load_mask(item)
@@ -80,4 +107,4 @@ def scan_voc(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
         raise FormatError(f"{src}: no {MASK_DIR}/ folder; this is not a Pascal VOC layout")
     files = [f"{MASK_DIR}/{r}" for r in list_files(masks, (".png",))]
     return scan_folder(src, project, opts, files=files,
-                       keys=lambda rel: [rel[len(MASK_DIR) + 1:]])
+                       keys=lambda rel: [rel[len(MASK_DIR) + 1:]], void=VOC_VOID)

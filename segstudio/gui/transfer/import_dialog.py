@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialogButtonBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
@@ -19,7 +20,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialogButtonBox, QFileDial
 
 from ...core.formats import IMPORT_FORMATS, ImportReport
 from .common import ReportModel, RunPanel, TaskDialog, report_view
-from .jobs import IMPORT_LABELS, NeedsMapping, detect_job, import_job
+from ...core.formats.values import rename
+from .jobs import IMPORT_LABELS, NeedsClasses, NeedsMapping, detect_job, import_job
 
 SOURCE_KEY = "transfer/import_source"
 UNLABELLED = -1  # mapping choice: the project's unlabelled value
@@ -67,6 +69,60 @@ class MappingTable(QTableWidget):
         return {n: self.combo(n).currentData() for n in self.names}
 
 
+class ValueTable(QTableWidget):
+    """The class table proposed from the masks' values: value, pixels, class id and an
+    editable class name per value (values sharing a class share its name)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(0, 4, parent)
+        self.setHorizontalHeaderLabels(("Value in the masks", "Pixels", "Class id",
+                                        "Class name"))
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.plan = None
+        self.editors: dict[int, QLineEdit] = {}  # class id -> its name field
+
+    def set_plan(self, plan) -> None:
+        self.plan = plan
+        self.editors = {}
+        rows = sorted(plan.counts.items())
+        self.setRowCount(len(rows))
+        for row, (value, pixels) in enumerate(rows):
+            cid = plan.mapping[value]
+            info = plan.table.by_id(cid)
+            for col, text in enumerate((str(value), f"{pixels:,}", str(cid))):
+                item = QTableWidgetItem(text)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.setItem(row, col, item)
+            if cid in self.editors or info is None or info.ignore:
+                label = QLabel(info.name if info is not None else "?", self)
+                self.setCellWidget(row, 3, label)
+                continue
+            edit = QLineEdit(info.name, self)
+            self.editors[cid] = edit
+            self.setCellWidget(row, 3, edit)
+        self.resizeRowsToContents()
+        shown = sum(self.rowHeight(r) for r in range(min(len(rows), 8)))
+        self.setFixedHeight(shown + self.horizontalHeader().height() + 2 * self.frameWidth() + 2)
+
+    def set_name(self, class_id: int, name: str) -> None:
+        self.editors[class_id].setText(name)
+
+    def names(self) -> dict[int, str]:
+        return {cid: e.text().strip() for cid, e in self.editors.items()}
+
+    def problem(self) -> str:
+        names = self.names()
+        empty = [cid for cid, n in names.items() if not n]
+        if empty:
+            return f"Give class {empty[0]} a name."
+        folded = [n.casefold() for n in names.values()]
+        twice = sorted({n for n in names.values() if folded.count(n.casefold()) > 1})
+        if twice:
+            return f"Two classes are named {twice[0]!r}; give each its own name."
+        return ""
+
+
 class ImportDialog(TaskDialog):
     """Import masks into ``controller.project``; refreshes the browser and the image on screen."""
 
@@ -81,6 +137,7 @@ class ImportDialog(TaskDialog):
         self.detecting = ""  # the source whose format is (being) detected
         self.mapping: dict[str, int] = {}
         self._map_unknown_to_ignore = False
+        self.proposal: NeedsClasses | None = None
         self.setWindowTitle("Import masks")
         self.setMinimumWidth(640)
         self._build()
@@ -139,6 +196,15 @@ class ImportDialog(TaskDialog):
         map_lay.addWidget(self.mapping_table)
         self.mapping_box.setVisible(False)
 
+        self.values_box = QGroupBox("Classes from the values in the masks", self)
+        val_lay = QVBoxLayout(self.values_box)
+        self.values_help = QLabel(self.values_box)
+        self.values_help.setWordWrap(True)
+        self.value_table = ValueTable(self.values_box)
+        val_lay.addWidget(self.values_help)
+        val_lay.addWidget(self.value_table)
+        self.values_box.setVisible(False)
+
         self.panel = RunPanel(self)
         self.results = ReportModel(("File", "Image", "Result", "Reason"), self)
         self.result_view = report_view(self.results, self)
@@ -158,6 +224,7 @@ class ImportDialog(TaskDialog):
         lay.addLayout(form)
         lay.addWidget(note)
         lay.addWidget(self.mapping_box)
+        lay.addWidget(self.values_box)
         lay.addWidget(self.panel)
         lay.addWidget(self.result_view, 1)
         lay.addWidget(self.buttons)
@@ -212,6 +279,8 @@ class ImportDialog(TaskDialog):
         self.mapping = {}
         self._map_unknown_to_ignore = False
         self.mapping_box.setVisible(False)
+        self.proposal = None
+        self.values_box.setVisible(False)
         self.import_button.setText("Import")
         self._update_buttons()
 
@@ -248,6 +317,13 @@ class ImportDialog(TaskDialog):
         if self.mapping_box.isVisible():
             if not self._take_mapping():
                 return
+        classes = None
+        if self.proposal is not None and self.values_box.isVisible():
+            problem = self.value_table.problem()
+            if problem:
+                self.panel.show_error(problem)
+                return
+            classes = rename(self.proposal.plan, self.value_table.names()).table
         if self.settings is not None:
             self.settings.set_value(SOURCE_KEY, source)
         self.report = None
@@ -255,7 +331,7 @@ class ImportDialog(TaskDialog):
         self.panel.start(f"Reading {source} …")
         self.run(import_job, self.project, source, self.format_key(), dict(self.mapping),
                  self.overwrite.isChecked(),
-                 self.unknown_to_ignore.isChecked() or self._map_unknown_to_ignore,
+                 self.unknown_to_ignore.isChecked() or self._map_unknown_to_ignore, classes,
                  on_result=self._done)
 
     def _take_mapping(self) -> bool:
@@ -277,15 +353,20 @@ class ImportDialog(TaskDialog):
 
     def set_inputs_enabled(self, enabled: bool) -> None:
         for w in (self.source, self.folder_button, self.file_button, self.format_box,
-                  self.overwrite, self.unknown_to_ignore, self.mapping_box):
+                  self.overwrite, self.unknown_to_ignore, self.mapping_box, self.values_box):
             w.setEnabled(enabled)
 
     def _done(self, result) -> None:
         if isinstance(result, NeedsMapping):
             self._ask_mapping(result)
             return
+        if isinstance(result, NeedsClasses):
+            self._ask_classes(result)
+            return
         self.report = report = result
         self.mapping_box.setVisible(False)
+        self.values_box.setVisible(False)
+        self.proposal = None
         self.import_button.setText("Import")
         summary = report.summary()
         lines = [summary[:1].upper() + summary[1:] + "."]
@@ -316,7 +397,25 @@ class ImportDialog(TaskDialog):
         self.import_button.setText("Import with this mapping")
         self._update_buttons()
 
+    def _ask_classes(self, need: NeedsClasses) -> None:
+        self.panel.finish("")
+        self.proposal = need
+        n = len(need.plan.counts)
+        self.values_help.setText(
+            f"This project has no labels yet. The masks hold {n} value{'s' if n != 1 else ''}; "
+            "each becomes the class below (no value becomes unlabelled unless listed so). "
+            "Rename the classes if you like, then press 'Import with these classes'. Nothing "
+            "was imported yet.")
+        self.value_table.set_plan(need.plan)
+        self.values_box.setVisible(True)
+        self.import_button.setText("Import with these classes")
+        self._update_buttons()
+
     def _refresh_window(self, report: ImportReport) -> None:
+        plan = report.value_plan
+        if report.imported and plan is not None and plan.proposed:
+            # the project took the class table made from the values: the window shows it
+            self.controller.classes_changed.emit(self.project.classes)
         changed = {f.image for f in report.files if f.action == "imported" and f.image}
         if not changed:
             return

@@ -18,10 +18,14 @@ from typing import Sequence
 from ...core.formats import (EXPORT_FORMATS, IMPORT_FORMATS, ExportOptions, ExportReport,
                              ImportReport, UnknownClassesError, detect_format, export_masks,
                              import_masks, select_items)
+from ...core.classes import ClassTable
+from ...core.formats.importer import preview_import
 from ...core.formats.output import OutputDir
+from ...core.formats.values import ValuePlan
 from ...core.project import Project
 
 CLASS_TABLE = "classes"  # the dialog's extra "format": the class table JSON alone
+VALUE_FORMATS = ("index", "voc", "camvid")  # files of plain values (a table may be proposed)
 
 
 @dataclass(frozen=True)
@@ -129,12 +133,30 @@ def detect_job(ctx, source: str) -> str:
     return detect_format(source)
 
 
+@dataclass(frozen=True)
+class NeedsClasses:
+    """The project has no labels yet: the import proposes a class table from the values
+    of the masks (``plan``); nothing is written until the user confirms (and renames)."""
+
+    plan: ValuePlan
+    format: str
+
+
 def import_job(ctx, project: Project, source: str, fmt: str, mapping: dict[str, int] | None,
-               overwrite: bool, unknown_to_ignore: bool,
-               stop: threading.Event) -> ImportReport | NeedsMapping:
+               overwrite: bool, unknown_to_ignore: bool, classes: ClassTable | None,
+               stop: threading.Event) -> ImportReport | NeedsMapping | NeedsClasses:
+    """Import; ``classes``: the proposed table as the user confirmed (and renamed) it.
+    Without it, a proposal is returned as NeedsClasses before anything is written."""
     try:
+        if classes is None:
+            kind = detect_format(source) if fmt == "auto" else fmt
+            if kind in VALUE_FORMATS:
+                plan = preview_import(project, source, kind, mapping=mapping or None,
+                                      unknown_to_ignore=unknown_to_ignore)
+                if plan is not None and plan.proposed:
+                    return NeedsClasses(plan, kind)
         return import_masks(project, source, fmt, mapping=mapping or None, overwrite=overwrite,
                             unknown_to_ignore=unknown_to_ignore, progress=ctx.progress,
-                            cancelled=stop.is_set)
+                            cancelled=stop.is_set, classes=classes)
     except UnknownClassesError as exc:
         return NeedsMapping(list(exc.names), str(exc))
