@@ -243,7 +243,20 @@ def load_imagenet_encoder(model: SegNet, path: str | os.PathLike | None = None) 
     try:
         state = torch.load(src, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
-        raise ImagenetWeightsError(f"{src}: not a readable PyTorch weights file ({exc})") from exc
+        import pickle
+
+        import zipfile
+
+        if isinstance(exc, pickle.UnpicklingError) and zipfile.is_zipfile(src):
+            # torch's advice is many lines (and suggests weights_only=False): say it once
+            raise ImagenetWeightsError(f"{src}: refused: the file holds more than weights (code "
+                                       "that would run when loaded); use a plain VGG16-BN state "
+                                       "dict such as torchvision's vgg16_bn file") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, pickle.UnpicklingError):
+            first = "not a file torch.save wrote"
+        raise ImagenetWeightsError(f"{src}: not a readable PyTorch weights file ({first})") \
+            from exc
     if not isinstance(state, dict):
         raise ImagenetWeightsError(f"{src}: expected a state dict of VGG16-BN weights")
     feats = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}

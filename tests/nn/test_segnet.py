@@ -149,3 +149,21 @@ def test_imagenet_weights_from_torch_cache_only_when_present(tmp_path):
         assert "width 1.0" in load_imagenet_encoder(SegNet(11, width=0.5))
     finally:
         torch.hub.set_dir(old)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        import os
+        return (os.getcwd, ())
+
+
+def test_an_imagenet_file_that_runs_code_is_refused_in_one_line(tmp_path):
+    from segstudio.nn.segnet import ImagenetWeightsError, SegNet, load_imagenet_encoder
+
+    bad = tmp_path / "evil.pth"
+    torch.save({"features.0.weight": _RunsCode()}, bad)
+    with pytest.raises(ImagenetWeightsError) as err:
+        load_imagenet_encoder(SegNet(12, 3, 1.0), str(bad))
+    text = str(err.value)
+    assert "\n" not in text and "weights_only" not in text
+    assert text.startswith(f"{bad}: refused: the file holds more than weights")
