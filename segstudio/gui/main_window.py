@@ -29,6 +29,7 @@ from ..core.project import ImageRecord
 from ..core.sample import ensure_sample
 from .controller import ProjectController, project_dir_writable
 from .dialogs import ProjectDirQuestion
+from .focus import FocusKeeper
 from .icons import app_icon
 from .settings import AppSettings
 from .thumbnails import ThumbnailLoader
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self._setup_training()
         self._restore_geometry()
         self._show_welcome()
+        self.focus_keeper = FocusKeeper(self, self.focus_canvas)
 
     # -- layout ------------------------------------------------------------------------
     def _setup_central(self) -> None:
@@ -455,6 +457,12 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.docks["dock-images"], self.docks["dock-classes"]], [300, 330],
                              Qt.Orientation.Horizontal)
         self.canvas.setFocus()
+
+    def focus_canvas(self) -> None:
+        """The window active and the keyboard on the canvas (after a dialog)."""
+        self.activateWindow()
+        if self._project_view:
+            self.canvas.setFocus()
 
     def _set_page(self, page) -> None:
         """Show one page; hidden pages do not count for the window's minimum size."""

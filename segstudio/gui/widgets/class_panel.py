@@ -67,6 +67,14 @@ class RemapDialog(QDialog):
         return int(self.target.currentData())
 
 
+class ClassList(QTableWidget):
+    """The class rows.  No type-ahead: a letter pressed here is a tool key of the
+    window (B brush, E eraser ...), never "go to the row starting with B"."""
+
+    def keyboardSearch(self, _text: str) -> None:
+        pass
+
+
 class ClassPanel(QWidget):
     active_class_changed = Signal(int)
     style_edited = Signal(object)        # OverlayStyle
@@ -80,7 +88,7 @@ class ClassPanel(QWidget):
         self._active: int | None = None
         self._sliders: dict[int, QSlider] = {}
 
-        self.list = QTableWidget(0, 6, self)
+        self.list = ClassList(0, 6, self)
         self.list.setHorizontalHeaderLabels(["", "", "Key", "Class", "BG", "Opacity"])
         self.list.horizontalHeaderItem(COL_BG).setToolTip(
             "Background: with Preserve others on, the editor paints over unlabelled pixels "
