@@ -267,6 +267,7 @@ class MainWindow(QMainWindow):
         c.project_closed.connect(self._project_closed)
         c.records_changed.connect(self._records_changed)
         c.record_updated.connect(self.browser.update_record)
+        c.record_updated.connect(self._record_updated)
         c.classes_changed.connect(self.class_panel.set_table)
         c.classes_changed.connect(self.canvas.set_class_table)
         c.style_changed.connect(self._style_changed)
@@ -327,6 +328,14 @@ class MainWindow(QMainWindow):
             if act.isChecked() != getattr(style, field):
                 with QSignalBlocker(act):
                     act.setChecked(getattr(style, field))
+
+    def _record_updated(self, rec) -> None:
+        """A new status (predicted, reset, saved) shows in the status bar at once."""
+        doc = self.canvas.document()
+        if doc is not None and doc.rec.id == rec.id:
+            doc.rec = rec
+            if not self.pixel_label.text().startswith("x "):
+                self._pixel_hovered(-1, -1)
 
     def _pixel_hovered(self, x: int, y: int) -> None:
         text = self.canvas.describe_pixel(x, y)

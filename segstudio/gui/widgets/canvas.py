@@ -79,6 +79,7 @@ class Canvas(QGraphicsView):
         self._fit_mode = True
         self._pan_last: QPointF | None = None
         self._space = False
+        self._hover: QPointF | None = None  # viewport position of the resting cursor
         self._runner = TaskRunner(self, max_threads=1, name="canvas-derived")
         self._dirty_while_busy: list[tuple[int, int, int, int]] = []
         self.paint_count = 0  # viewport paints so far (benchmarks wait on it)
@@ -146,6 +147,7 @@ class Canvas(QGraphicsView):
         self._mask_outline.set_array(None)
         self._difference.set_array(None)
         self._apply_style()
+        self.refresh_hover()
 
     def set_prediction(self, prediction: np.ndarray | None,
                        uncertainty: np.ndarray | None = None) -> None:
@@ -160,6 +162,7 @@ class Canvas(QGraphicsView):
         self._prediction.set_array(prediction)
         self._uncertainty.set_array(uncertainty)
         self._apply_style()
+        self.refresh_hover()
 
     def mask_changed(self, rect: QRect | None = None) -> None:
         """The human mask changed inside ``rect`` (None: everywhere): repaint that part."""
@@ -192,6 +195,15 @@ class Canvas(QGraphicsView):
             self._prediction, self._prediction_outline)
         for layer in layers + (self._difference,):
             layer.dirty(qgrown)
+        self.refresh_hover()
+
+    def refresh_hover(self) -> None:
+        """Say again what is under the resting cursor (after a zoom, an edit, a layer)."""
+        if self._hover is not None and self._doc is not None and self._doc.ok:
+            pos = self.viewportTransform().inverted()[0].map(self._hover)
+            ev = ToolEvent(pos, self._hover, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                           Qt.KeyboardModifier.NoModifier, self._doc.width, self._doc.height)
+            self.pixel_hovered.emit(*(ev.x, ev.y) if ev.inside else (-1, -1))
 
     # -- style ----------------------------------------------------------------------
     def class_table(self) -> ClassTable:
@@ -316,6 +328,7 @@ class Canvas(QGraphicsView):
         vbar.setValue(vbar.value() + round(moved.y()))
         self._fit_mode = False
         self.zoom_changed.emit(zoom)
+        self.refresh_hover()
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         self.set_zoom(self.zoom() * factor, anchor)
@@ -335,6 +348,7 @@ class Canvas(QGraphicsView):
         self.centerOn(self._doc.width / 2, self._doc.height / 2)
         self._fit_mode = True
         self.zoom_changed.emit(z)
+        self.refresh_hover()
 
     def render_scene(self, rect: QRect | None = None, background: QColor = QColor(0, 0, 0)) -> QImage:
         """The layers of ``rect`` (image pixels) rendered at 100 % into an ARGB32 image."""
@@ -390,6 +404,7 @@ class Canvas(QGraphicsView):
             self._fit_mode = False
             e.accept()
             return
+        self._hover = e.position()
         if self._doc is not None and self._doc.ok:
             ev = self._tool_event(e)
             self.pixel_hovered.emit(*(ev.x, ev.y) if ev.inside else (-1, -1))
@@ -419,6 +434,7 @@ class Canvas(QGraphicsView):
         super().mouseDoubleClickEvent(e)
 
     def leaveEvent(self, event) -> None:
+        self._hover = None
         self.pixel_hovered.emit(-1, -1)
         super().leaveEvent(event)
 
