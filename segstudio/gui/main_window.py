@@ -37,6 +37,7 @@ from .transfer import open_export_dialog, open_import_dialog
 from .widgets.browser import ImageBrowser
 from .widgets.canvas import Canvas
 from .widgets.class_panel import ClassPanel
+from .widgets.display_panel import attach_display_panel
 from .widgets.welcome import WelcomeView
 
 # (style field, text, shortcut, tip)
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self._setup_statusbar()
         self._connect_controller()
         self._setup_editor()
+        self.display_panel = attach_display_panel(self)
         self._setup_training()
         self._restore_geometry()
         self._show_welcome()
@@ -467,11 +469,9 @@ class MainWindow(QMainWindow):
                              Qt.Orientation.Horizontal)
         self.canvas.setFocus()
 
-    def focus_canvas(self) -> None:
-        """The window active and the keyboard on the canvas (after a dialog)."""
+    def focus_canvas(self) -> None:  # after a dialog: the window active, keys to the canvas
         self.activateWindow()
-        if self._project_view:
-            self.canvas.setFocus()
+        self.canvas.setFocus() if self._project_view else None
 
     def _set_page(self, page) -> None:
         """Show one page; hidden pages do not count for the window's minimum size."""

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsScene, QGraphicsVi
 
 from ...core.classes import ClassTable, default_classes
 from ...core.labelmaps import boundaries
+from ...core.display import DisplayAdjust
 from ..document import ImageDocument, update_derived
+from .canvas_view import CanvasViewMixin
 from ..overlay import (OverlayStyle, class_color_table, difference_color_table,
                        heat_color_table, outline_color_table)
 from ..workers import TaskRunner
@@ -36,7 +38,7 @@ BACKGROUND = QColor(43, 43, 46)
 ZOOM_STEP = 1.25
 
 
-class Canvas(QGraphicsView):
+class Canvas(CanvasViewMixin, QGraphicsView):
     pixel_hovered = Signal(int, int)   # image pixel under the cursor; (-1, -1) when outside
     zoom_changed = Signal(float)
     document_shown = Signal(object)    # the ImageDocument now on screen (None when cleared)
@@ -80,6 +82,7 @@ class Canvas(QGraphicsView):
         self._pan_last: QPointF | None = None
         self._space = False
         self._hover: QPointF | None = None  # viewport position of the resting cursor
+        self._adjust = DisplayAdjust()
         self._runner = TaskRunner(self, max_threads=1, name="canvas-derived")
         self._dirty_while_busy: list[tuple[int, int, int, int]] = []
         self.paint_count = 0  # viewport paints so far (benchmarks wait on it)
@@ -109,7 +112,7 @@ class Canvas(QGraphicsView):
             self._message = "" if doc is None else (doc.error or "this image cannot be shown")
         else:
             self._message = ""
-            self._image.set_array(doc.display, "gray" if doc.is_gray else "rgb")
+            self._show_display()
             self._scene.setSceneRect(QRectF(0, 0, doc.width, doc.height))
             self._set_label_layers()
             if not (keep_view and same_size):
@@ -196,14 +199,6 @@ class Canvas(QGraphicsView):
         for layer in layers + (self._difference,):
             layer.dirty(qgrown)
         self.refresh_hover()
-
-    def refresh_hover(self) -> None:
-        """Say again what is under the resting cursor (after a zoom, an edit, a layer)."""
-        if self._hover is not None and self._doc is not None and self._doc.ok:
-            pos = self.viewportTransform().inverted()[0].map(self._hover)
-            ev = ToolEvent(pos, self._hover, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
-                           Qt.KeyboardModifier.NoModifier, self._doc.width, self._doc.height)
-            self.pixel_hovered.emit(*(ev.x, ev.y) if ev.inside else (-1, -1))
 
     # -- style ----------------------------------------------------------------------
     def class_table(self) -> ClassTable:
@@ -487,22 +482,3 @@ class Canvas(QGraphicsView):
 
     def message(self) -> str:
         return self._message
-
-    # -- what is under the cursor -----------------------------------------------------------
-    def describe_pixel(self, x: int, y: int) -> str:
-        doc = self._doc
-        if doc is None or not doc.ok or x < 0 or y < 0:
-            return ""
-        value = doc.pixel_value(x, y)
-        if value is None:
-            return ""
-        parts = [f"x {x}  y {y}"]
-        parts.append(f"value {value[0]}" if len(value) == 1 else "RGB " + " ".join(map(str, value)))
-        for label, arr in (("mask", doc.mask), ("prediction", doc.prediction)):
-            if arr is not None:
-                cid = int(arr[y, x])
-                info = self._table.by_id(cid)
-                parts.append(f"{label}: {info.name if info else f'id {cid} (unknown)'}")
-        if doc.uncertainty is not None:
-            parts.append(f"uncertainty {doc.uncertainty[y, x] / 255:.2f}")
-        return "   ".join(parts)
