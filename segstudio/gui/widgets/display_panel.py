@@ -171,8 +171,15 @@ def attach_display_panel(window) -> DisplayPanel:
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QAction, QKeySequence
 
+    from PySide6.QtWidgets import QScrollArea
+
     panel = DisplayPanel(window)
-    dock = window.add_dock(panel, "Display", "dock-display", Qt.DockWidgetArea.RightDockWidgetArea)
+    scroll = QScrollArea(window)  # the dock never raises the window's minimum size
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setWidget(panel)
+    scroll.setMinimumSize(1, 1)
+    dock = window.add_dock(scroll, "Display", "dock-display", Qt.DockWidgetArea.RightDockWidgetArea)
     window.splitDockWidget(window.docks["dock-classes"], dock, Qt.Orientation.Vertical)
     c = window.controller
     timer = QTimer(panel, singleShot=True, interval=400)
