@@ -467,6 +467,8 @@ class MainWindow(QMainWindow):
         if self._dock_state is None or not self.restoreState(self._dock_state):
             self.resizeDocks([self.docks["dock-images"], self.docks["dock-classes"]], [300, 330],
                              Qt.Orientation.Horizontal)
+            self.resizeDocks([self.docks["dock-classes"], self.docks["dock-display"]], [300, 190],
+                             Qt.Orientation.Vertical)
         self.canvas.setFocus()
 
     def focus_canvas(self) -> None:  # after a dialog: the window active, keys to the canvas
