@@ -10,7 +10,12 @@ The JSON form is the one of ``shared/datasets/camvid/classes.json``::
      "classes": [{"id": 0, "name": "Sky", "color": [128, 128, 128]}, ...]}
 
 Optional keys are kept: ``median_frequency_weights`` (one per trained class,
-in id order) and a per-class ``"ignore": true``.
+in id order), a per-class ``"ignore": true`` and a per-class
+``"background": true``.
+
+*Background* classes are the ones the editor's "preserve other classes"
+switch may paint over (besides unlabelled pixels).  The user marks them; no
+id is background by position.  A class cannot be both background and ignore.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class ClassInfo:
     name: str
     color: Color
     ignore: bool = False
+    background: bool = False
 
 
 # Colours that stay distinct from each other and readable over photographs.
@@ -66,6 +72,9 @@ class ClassTable:
                 raise ClassTableError(f"class id {c.id} has an empty name")
             if len(c.color) != 3 or any(not 0 <= int(v) <= 255 for v in c.color):
                 raise ClassTableError(f"class {c.name!r}: colour {c.color} is not RGB 0..255")
+        for c in self.classes:
+            if c.ignore and c.background:
+                raise ClassTableError(f"class {c.name!r} cannot be both unlabelled and background")
         if sum(c.ignore for c in self.classes) > 1:
             raise ClassTableError("only one class can be the ignore (unlabelled) class")
         if not self.trainable:
@@ -78,6 +87,11 @@ class ClassTable:
             if c.ignore:
                 return c.id
         return None
+
+    @property
+    def background_ids(self) -> list[int]:
+        """Ids of the classes marked background, in table order."""
+        return [c.id for c in self.classes if c.background]
 
     @property
     def trainable(self) -> list[ClassInfo]:
@@ -145,6 +159,14 @@ class ClassTable:
             rest = [replace(c, ignore=False) for c in rest]
         return replace(self, classes=tuple(rest + [info]))
 
+    def with_background(self, ids: Iterable[int]) -> "ClassTable":
+        """The table with exactly ``ids`` marked background (the ignore class and ids
+        that are not in the table are left out)."""
+        keep = {int(i) for i in ids}
+        classes = tuple(replace(c, background=c.id in keep and not c.ignore)
+                        for c in self.classes)
+        return replace(self, classes=classes)
+
     def without(self, class_id: int) -> "ClassTable":
         return replace(self, classes=tuple(c for c in self.classes if c.id != class_id))
 
@@ -176,7 +198,8 @@ class ClassTable:
             "name": self.name,
             "ignore_index": self.ignore_index,
             "classes": [
-                {"id": c.id, "name": c.name, "color": list(c.color)} for c in self.classes
+                {"id": c.id, "name": c.name, "color": list(c.color),
+                 **({"background": True} if c.background else {})} for c in self.classes
             ],
         }
         if self.weights is not None:
@@ -209,7 +232,9 @@ class ClassTable:
             ignore = bool(entry.get("ignore", False)) or (
                 ignore_index is not None and cid == int(ignore_index)
             )
-            classes.append(ClassInfo(cid, name, rgb, ignore))  # type: ignore[arg-type]
+            background = bool(entry.get("background", False)) and not ignore
+            classes.append(ClassInfo(cid, name, rgb, ignore,  # type: ignore[arg-type]
+                                     background))
         if ignore_index is not None and not any(c.id == int(ignore_index) for c in classes):
             classes.append(ClassInfo(int(ignore_index), "unlabelled", (0, 0, 0), True))
         weights = data.get("median_frequency_weights")
@@ -243,7 +268,7 @@ def default_classes() -> ClassTable:
     """The set a new project starts with: background, one object class, unlabelled."""
     return ClassTable(
         (
-            ClassInfo(0, "background", (0, 0, 0)),
+            ClassInfo(0, "background", (0, 0, 0), background=True),
             ClassInfo(1, "object", DISTINCT_COLORS[0]),
             ClassInfo(DEFAULT_IGNORE_ID, "unlabelled", (224, 224, 192), ignore=True),
         ),

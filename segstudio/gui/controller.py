@@ -35,6 +35,26 @@ from .workers import TaskRunner
 
 STYLE_SETTING = "gui.overlay"
 LAST_IMAGE_SETTING = "gui.last_image"
+# ids of the classes marked "background" (the project's classes table has no column
+# for the flag): a list of ids; absent in projects from before the flag
+BACKGROUND_SETTING = "classes.background"
+
+
+def project_classes(project: Project) -> ClassTable:
+    """The project's class table with the user's background flags.  A project that
+    never stored them marks the class named "background" (what a new project starts
+    with), shown ticked in the class panel; no class is background by its id."""
+    table = project.classes
+    ids = project.get_setting(BACKGROUND_SETTING, None)
+    if not isinstance(ids, list):
+        info = table.by_name("background")
+        ids = [] if info is None else [info.id]
+    return table.with_background(i for i in ids if isinstance(i, int))
+
+
+def save_project_classes(project: Project, table: ClassTable) -> None:
+    project.set_classes(table)
+    project.set_setting(BACKGROUND_SETTING, table.background_ids)
 
 
 def project_dir_writable(folder: str | os.PathLike, project_dir: str | os.PathLike | None) -> bool:
@@ -118,7 +138,7 @@ class ProjectController(QObject):
         self.records = records
         self.style = OverlayStyle.from_json(project.get_setting(STYLE_SETTING, None))
         self.project_opened.emit(project)
-        self.classes_changed.emit(project.classes)
+        self.classes_changed.emit(project_classes(project))
         self.style_changed.emit(self.style)
         self.records_changed.emit(list(records))
 
@@ -272,12 +292,16 @@ class ProjectController(QObject):
         if self.project is None or self.remapping:
             return False
         try:
-            self.project.set_classes(table)
+            save_project_classes(self.project, table)
         except (SegStudioError, OSError) as exc:
             self.message.emit(f"the class table was not saved: {exc}")
             return False
-        self.classes_changed.emit(self.project.classes)
+        self.classes_changed.emit(project_classes(self.project))
         return True
+
+    def classes(self) -> ClassTable | None:
+        """The open project's classes with their background flags."""
+        return None if self.project is None else project_classes(self.project)
 
     def import_class_table(self, path: str | os.PathLike) -> bool:
         """Adopt the class table of a JSON file (CamVid's ``classes.json`` shape); a table
@@ -290,10 +314,12 @@ class ProjectController(QObject):
         try:
             table = ClassTable.load_json(path)
             apply_class_table(self.project, table)
+            # a file that marks no class background: the class named "background" is
+            self.project.set_setting(BACKGROUND_SETTING, table.background_ids or None)
         except (SegStudioError, OSError) as exc:
             self.message.emit(f"the class table was not imported: {exc}")
             return False
-        self.classes_changed.emit(self.project.classes)
+        self.classes_changed.emit(project_classes(self.project))
         self.message.emit(f"Classes from {path}: {len(self.project.classes.classes)} classes")
         return True
 
@@ -302,7 +328,7 @@ class ProjectController(QObject):
             self.message.emit("Open a folder first; the class table belongs to a project")
             return False
         try:
-            self.project.classes.save_json(path)
+            project_classes(self.project).save_json(path)
         except (SegStudioError, OSError) as exc:
             self.message.emit(f"{path}: the class table was not written ({exc})")
             return False
@@ -314,7 +340,7 @@ class ProjectController(QObject):
         and prediction (on a worker).  Returns False when refused (message sent)."""
         if self.project is None or self.remapping:
             return False
-        table = self.project.classes
+        table = project_classes(self.project)
         info = table.by_id(class_id)
         if info is None or target_id == class_id:
             return False
@@ -341,12 +367,12 @@ class ProjectController(QObject):
             self.busy.emit(label, 0, 0)
             if self.project is not project:
                 return
-            project.set_classes(new_table)
+            save_project_classes(project, new_table)
             self.style = replace(self.style,
                                  visible={k: v for k, v in self.style.visible.items() if k != class_id},
                                  opacity={k: v for k, v in self.style.opacity.items() if k != class_id})
             self._save_style_timer.start()
-            self.classes_changed.emit(project.classes)
+            self.classes_changed.emit(project_classes(project))
             self.style_changed.emit(self.style)
             target = new_table.by_id(target_id)
             self.message.emit(f"Deleted class {info.name!r}: its pixels are now "

@@ -123,3 +123,23 @@ def update_derived(doc: ImageDocument, outlines: bool, difference: bool, hole: i
             doc.difference = disagreement(doc.mask, doc.prediction, ignore)
         else:
             disagreement(doc.mask, doc.prediction, ignore, rect, doc.difference)
+
+
+def describe_pixel(doc: ImageDocument | None, table, x: int, y: int) -> str:
+    """The status bar's readout of pixel (x, y): value, mask and prediction class,
+    uncertainty ("" outside the image)."""
+    if doc is None or not doc.ok or x < 0 or y < 0:
+        return ""
+    value = doc.pixel_value(x, y)
+    if value is None:
+        return ""
+    parts = [f"x {x}  y {y}"]
+    parts.append(f"value {value[0]}" if len(value) == 1 else "RGB " + " ".join(map(str, value)))
+    for label, arr in (("mask", doc.mask), ("prediction", doc.prediction)):
+        if arr is not None:
+            cid = int(arr[y, x])
+            info = table.by_id(cid)
+            parts.append(f"{label}: {info.name if info else f'id {cid} (unknown)'}")
+    if doc.uncertainty is not None:
+        parts.append(f"uncertainty {doc.uncertainty[y, x] / 255:.2f}")
+    return "   ".join(parts)

@@ -29,6 +29,7 @@ from ..core.project import ImageRecord
 from ..core.sample import ensure_sample
 from .controller import ProjectController, project_dir_writable
 from .dialogs import ProjectDirQuestion
+from .focus import FocusKeeper
 from .icons import app_icon
 from .settings import AppSettings
 from .thumbnails import ThumbnailLoader
@@ -36,6 +37,7 @@ from .transfer import open_export_dialog, open_import_dialog
 from .widgets.browser import ImageBrowser
 from .widgets.canvas import Canvas
 from .widgets.class_panel import ClassPanel
+from .widgets.display_panel import attach_display_panel
 from .widgets.welcome import WelcomeView
 
 # (style field, text, shortcut, tip)
@@ -75,9 +77,11 @@ class MainWindow(QMainWindow):
         self._setup_statusbar()
         self._connect_controller()
         self._setup_editor()
+        self.display_panel = attach_display_panel(self)
         self._setup_training()
         self._restore_geometry()
         self._show_welcome()
+        self.focus_keeper = FocusKeeper(self, self.focus_canvas)
 
     # -- layout ------------------------------------------------------------------------
     def _setup_central(self) -> None:
@@ -265,6 +269,7 @@ class MainWindow(QMainWindow):
         c.project_closed.connect(self._project_closed)
         c.records_changed.connect(self._records_changed)
         c.record_updated.connect(self.browser.update_record)
+        c.record_updated.connect(self._record_updated)
         c.classes_changed.connect(self.class_panel.set_table)
         c.classes_changed.connect(self.canvas.set_class_table)
         c.style_changed.connect(self._style_changed)
@@ -325,6 +330,14 @@ class MainWindow(QMainWindow):
             if act.isChecked() != getattr(style, field):
                 with QSignalBlocker(act):
                     act.setChecked(getattr(style, field))
+
+    def _record_updated(self, rec) -> None:
+        """A new status (predicted, reset, saved) shows in the status bar at once."""
+        doc = self.canvas.document()
+        if doc is not None and doc.rec.id == rec.id:
+            doc.rec = rec
+            if not self.pixel_label.text().startswith("x "):
+                self._pixel_hovered(-1, -1)
 
     def _pixel_hovered(self, x: int, y: int) -> None:
         text = self.canvas.describe_pixel(x, y)
@@ -454,7 +467,13 @@ class MainWindow(QMainWindow):
         if self._dock_state is None or not self.restoreState(self._dock_state):
             self.resizeDocks([self.docks["dock-images"], self.docks["dock-classes"]], [300, 330],
                              Qt.Orientation.Horizontal)
+            self.resizeDocks([self.docks["dock-classes"], self.docks["dock-display"]], [300, 190],
+                             Qt.Orientation.Vertical)
         self.canvas.setFocus()
+
+    def focus_canvas(self) -> None:  # after a dialog: the window active, keys to the canvas
+        self.activateWindow()
+        self.canvas.setFocus() if self._project_view else None
 
     def _set_page(self, page) -> None:
         """Show one page; hidden pages do not count for the window's minimum size."""

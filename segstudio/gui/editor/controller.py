@@ -16,9 +16,9 @@ unlabelled mask; the first save makes it "corrected" (a "reviewed" image
 stays reviewed).  "Mark reviewed" saves with status reviewed; "Reset to
 prediction" moves the human mask to the project's trash folder.
 
-Preserve other classes: only unlabelled pixels and background pixels change,
-where background is the class named "background" (any case) if there is one,
-else id 0 unless id 0 is the unlabelled class.  It applies to the brush, the
+Preserve other classes: only unlabelled pixels and the pixels of the classes
+the user marked background (the "BG" box of the class panel) change; no class
+is background because of its id.  It applies to the brush, the
 fills, polygon/lasso/rectangle, GrabCut and accept prediction; the eraser and
 replace class have their own rules.
 """
@@ -45,12 +45,13 @@ MAX_RADIUS = 400
 SETTING = "editor/"
 
 
-def background_id(table) -> int | None:
-    """The background class of "preserve other classes" (see the module doc)."""
-    info = table.by_name("background")
-    if info is not None and not info.ignore:
-        return info.id
-    return 0 if table.ignore_index != 0 else None
+def preserved_lut(table) -> np.ndarray | None:
+    """The ids "preserve other classes" may paint over (see the module doc), or None
+    when there are none (then nothing may change)."""
+    ids = [table.ignore_index, *table.background_ids]
+    if all(i is None for i in ids):
+        return None
+    return edits.overwritable(ids)
 
 
 class EditorController(QObject):
@@ -189,8 +190,9 @@ class EditorController(QObject):
             return None
         table = self.class_table()
         if self._allowed_cache is None or self._allowed_cache[0] is not table:
-            ignore, bg = table.ignore_index, background_id(table)
-            lut = None if ignore is None and bg is None else edits.preserve_others(ignore, bg)
+            lut = preserved_lut(table)
+            if lut is None:  # nothing to paint over: every pixel is kept
+                lut = np.zeros(256, dtype=bool)
             self._allowed_cache = (table, lut)
         return self._allowed_cache[1]
 

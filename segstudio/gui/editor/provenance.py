@@ -83,6 +83,13 @@ def reset_to_prediction(editor: "EditorController") -> bool:
         editor.message(f"{rec.relpath} was reset; the previous mask is in "
                        f"{project.project_dir / 'trash'}")
 
-    editor.saver.submit(rec.id, lambda: project.reset_to_prediction(rec), on_result=done,
+    def reset():
+        new_rec = project.reset_to_prediction(rec)
+        if new_rec.iou is not None:  # the IoU was against the mask now in the trash
+            project.set_iou(new_rec, None)
+            new_rec = project.image(rec.id)
+        return new_rec
+
+    editor.saver.submit(rec.id, reset, on_result=done,
                         on_error=lambda msg: editor.message(f"{rec.relpath} was not reset: {msg}"))
     return True

@@ -157,3 +157,18 @@ def _cell(v) -> str:
     if isinstance(v, float):
         return repr(v) if np.isfinite(v) else ""
     return str(v)
+
+
+def saved_config(project: Project | None):
+    """(device, TrainConfig) the project's last run started with: ("", None) when
+    there is none, a None config when it no longer reads as valid settings."""
+    from ...nn.config import TrainConfig
+
+    saved = project.get_setting(CONFIG_SETTING, None) if project is not None else None
+    if not isinstance(saved, dict):
+        return "", None
+    device = str(saved.get("device") or "")
+    try:
+        return device, TrainConfig.from_dict(saved.get("config") or {}).validate()
+    except (SegStudioError, TypeError, ValueError, AttributeError):
+        return device, None

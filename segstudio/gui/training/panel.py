@@ -185,11 +185,22 @@ class TrainingPanel(QWidget):
         self.predict_box.setLayout(layout)
 
     # -- devices and settings ------------------------------------------------------------------
-    def set_ready(self, ready: bool, note: str = "") -> None:
+    def set_ready(self, ready: bool, note: str = "", can_start: bool | None = None) -> None:
+        """``can_start``: Start stays pressable while the devices are detected (the
+        start is queued); default: as ``ready``."""
         self.settings_box.setEnabled(ready)
-        self.start_button.setEnabled(ready)
+        self.start_button.setEnabled(ready if can_start is None else can_start)
+        self._placeholders(not ready and self.device.count() == 0)
         if note:
             self.status.setText(note)
+
+    def _placeholders(self, on: bool) -> None:
+        """Before the first detection the fields have no values yet: they show "…"
+        instead of their minimum (epochs 1, lr 0.00001, crop 32)."""
+        for box in (self.epochs, self.batch, self.lr, self.crop_h, self.crop_w):
+            box.setSpecialValueText("…" if on else "")
+            if on:
+                box.setValue(box.minimum())
 
     def set_devices(self, devices: list[tuple[str, str]], imagenet: bool) -> None:
         self.imagenet = imagenet
@@ -232,6 +243,25 @@ class TrainingPanel(QWidget):
             _select(self.start_mode, "imagenet" if cfg.imagenet and self._imagenet_ok()
                     else "scratch")
         self._sync_start()
+
+    def set_config_dict(self, data: dict) -> bool:
+        """Show the fields of a ``TrainConfig.to_dict()`` (a remembered form, shown
+        before torch is imported); False when it does not read."""
+        from types import SimpleNamespace
+
+        try:
+            crop = data.get("crop")
+            cfg = SimpleNamespace(
+                arch=str(data["arch"]), width=float(data["width"]), epochs=int(data["epochs"]),
+                batch_size=int(data["batch_size"]), lr=float(data["lr"]),
+                optimizer=str(data["optimizer"]), crop=None if crop is None else
+                (int(crop[0]), int(crop[1])), val_split=float(data["val_split"]),
+                class_weights=str(data["class_weights"]), imagenet=data.get("imagenet"))
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return False
+        self._placeholders(False)
+        self.set_config(cfg)
+        return True
 
     def config(self, base):
         """A TrainConfig with the fields on top of ``base`` (the device's defaults)."""
@@ -326,6 +356,8 @@ class TrainingPanel(QWidget):
         kind = type(ev).__name__
         if kind == "RunStarted":
             self._prev_train = set()
+            self.speed.setText("")   # the last run's img/s, ETA and best are not this run's
+            self.images.setText("")
             what = "continues" if ev.start_epoch else "starts"
             self.status.setText(f"Run {ev.run_id} {what} on {ev.device_name} "
                                 f"({ev.parameters:,} parameters)")

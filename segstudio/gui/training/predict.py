@@ -5,7 +5,10 @@
 Runs panel can choose another) on two single-thread pools: ``quick`` for the
 image on screen (shown as soon as it is predicted, then saved) and ``batch``
 for many images and evaluations.  Predictions go to their own files and
-never replace a human mask.  While training runs on the CPU a prediction
+never replace a human mask.  While the first run trains there is no active
+model yet: predictions then use the running run's latest checkpoint
+(``training_checkpoint``, set after each epoch) and the status bar says so.
+While training runs on the CPU a prediction
 uses one torch thread (:func:`~.jobs.torch_threads`).  ``inference_ms``
 reports every prediction's model time for the plots; ``shown`` is emitted
 once a prediction of the image on screen is on the canvas.
@@ -47,6 +50,8 @@ class PredictService(QObject):
         self._relay.connect(self._batch_result)
         self.last_latency: float | None = None  # request -> overlay shown, seconds
         self._batch_label = ""
+        # (last.pt of the run under way, its epoch), set by the training UI after each epoch
+        self.training_checkpoint: tuple[str, int] | None = None
 
     # -- helpers -------------------------------------------------------------------------------
     def threads(self) -> int | None:
@@ -57,8 +62,32 @@ class PredictService(QObject):
         self.window.show_message(text)
 
     def model_path(self) -> str | None:
+        """The active model, else the running run's latest checkpoint."""
         project = self.controller.project
-        return None if project is None else active_checkpoint(project)
+        if project is None:
+            return None
+        return active_checkpoint(project) or self._training_path()
+
+    def _training_path(self) -> str | None:
+        if self.training_checkpoint is None or not self.trainer.running:
+            return None
+        return self.training_checkpoint[0]
+
+    def _model_or_note(self, quiet: bool) -> str | None:
+        """The model to predict with; a note when it is the run under way's."""
+        project = self.controller.project
+        path = active_checkpoint(project)
+        if path:
+            return path
+        path = self._training_path()
+        if path is None:
+            if not quiet:
+                self.message(NO_MODEL)
+            return None
+        if not quiet:
+            self.message(f"Predicting with the running training's latest checkpoint "
+                         f"(epoch {self.training_checkpoint[1]}: {path})")
+        return path
 
     # -- the image on screen ---------------------------------------------------------------------
     def predict_current(self, checkpoint: str | None = None, quiet: bool = False) -> bool:
@@ -70,10 +99,8 @@ class PredictService(QObject):
             if not quiet:
                 self.message("open an image to predict")
             return False
-        path = checkpoint or active_checkpoint(project)
+        path = checkpoint or self._model_or_note(quiet)
         if not path:
-            if not quiet:
-                self.message(NO_MODEL)
             return False
         rec, image, dev, threads = doc.rec, doc.display, self.device(), self.threads()
         cache = self.cache
@@ -143,9 +170,8 @@ class PredictService(QObject):
         if project is None:
             self.message("open a project first")
             return False
-        path = active_checkpoint(project)
+        path = self._model_or_note(quiet=False)
         if not path:
-            self.message(NO_MODEL)
             return False
         dev, threads, cache, relay = self.device(), self.threads(), self.cache, self._relay
 
@@ -165,6 +191,8 @@ class PredictService(QObject):
 
         def done(summary) -> None:
             text = f"{label}: {summary.predicted} predicted in {summary.seconds:.1f} s"
+            if path != active_checkpoint(project):
+                text += f" with {path}"
             if summary.skipped:
                 text += f"; {len(summary.skipped)} skipped ({summary.skipped[0][1]})"
             if not summary.predicted and not summary.skipped:

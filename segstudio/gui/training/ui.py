@@ -4,14 +4,20 @@
 It adds four docks (Training panel on the right; Training plots, Runs and
 Evaluation tabbed at the bottom) and the Model menu:
 
-* Ctrl+T starts training with the panel's settings (and stops a running one);
+* Ctrl+T starts training with the panel's settings (and stops a running one,
+  asking first once it has run for more than a minute); pressed while the
+  devices are still being detected, the start waits for them;
 * Ctrl+P predicts the image on screen, Ctrl+Shift+P every unlabelled image;
   "Predict the listed images" predicts what the browser lists;
 * Ctrl+L (label next) shows the most uncertain image without a human mask.
 
-Torch is imported on a worker when the first project opens (the devices are
-detected there); pyqtgraph when the project view is first needed, so the
-welcome window starts without either.  Closing the window or the project
+Torch is imported on a worker as soon as the first project starts opening
+(the devices are detected there, and remembered in the user settings so the
+next start shows them at once); pyqtgraph when the project view is first
+needed, so the welcome window starts without either.  The engine times
+epochs by the wall clock, pauses included: :class:`~.history.PausedTime`
+takes the paused time out of s/epoch and the ETA before the panel and the
+plots see them.  Closing the window or the project
 while training asks first, then stops the run after its current batch (the
 last epoch's checkpoint is kept).
 """
@@ -19,6 +25,7 @@ last epoch's checkpoint is kept).
 from __future__ import annotations
 
 import gc
+import time
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -27,13 +34,17 @@ from PySide6.QtWidgets import (QGridLayout, QMenu, QMessageBox, QSizePolicy, QTo
 
 from ...core.errors import SegStudioError
 from ..workers import TaskRunner
-from .jobs import CONFIG_SETTING, cpu_threads, imagenet_available
+from .history import PausedTime
+from .jobs import CONFIG_SETTING, cpu_threads, imagenet_available, saved_config
 from .panel import TrainingPanel
 from .predict import PredictService
+from .remembered import (fmt_age, remember_devices, remember_form, remembered_devices,
+                         remembered_form)
 from .runs import RunsView
 from .trainer import Trainer
 
 Area = Qt.DockWidgetArea
+ASK_STOP_AFTER_S = 60.0                # Ctrl+T asks before stopping a run longer than this
 
 
 def freeze_heap() -> None:
@@ -60,6 +71,11 @@ class TrainingUI(QObject):
         self.confirm = self._confirm  # (title, text) -> bool
         self._sized = False
         self._device_kind = ""
+        self.clock = time.monotonic     # the run's age and its paused time (tests set it)
+        self.paused_time = PausedTime(lambda: self.clock())
+        self._run_started_at: float | None = None
+        self._detecting = False
+        self._start_queued = False
         self._build_docks()
         self._build_actions()
         self._connect()
@@ -187,6 +203,8 @@ class TrainingUI(QObject):
         self.runs.evaluate_requested.connect(self._evaluate_checkpoint)
         self.runs.loaded.connect(self._update_checkpoints)
         c.opening.connect(lambda _f: QTimer.singleShot(0, self.ensure_views))
+        c.opening.connect(lambda _f: self._show_remembered())
+        c.opening.connect(lambda _f: QTimer.singleShot(0, self.detect_devices))
         c.project_opened.connect(self._project_opened)
         c.about_to_close.connect(self._project_closing)
         c.project_closed.connect(self._project_closed)
@@ -198,50 +216,66 @@ class TrainingUI(QObject):
         return self.panel.device_id() if self.ready else "auto"
 
     def detect_devices(self) -> None:
+        """Import torch and list the devices on a worker (once)."""
+        if self.ready or self._detecting:
+            return
+        self._detecting = True
+
         def job(ctx):
             from ...nn.device import available_devices
 
             return [(d.id, d.name) for d in available_devices()], imagenet_available()
 
-        self.jobs.submit(job, key="detect", on_result=self._detected,
-                             on_error=lambda m: self.panel.set_ready(
-                                 False, f"No device for training: {m}"))
+        def failed(msg: str) -> None:
+            self._detecting = False
+            self._start_queued = False
+            self.panel.set_ready(False, f"No device for training: {msg}")
+
+        self.jobs.submit(job, key="detect", on_result=self._detected, on_error=failed)
+
+    def _show_remembered(self) -> None:
+        """Before the detection: the devices and the form of the last session (no torch
+        needed), greyed; Start can be pressed and waits for the detection."""
+        if self.ready:
+            return
+        settings = self.window.settings
+        devices, imagenet = remembered_devices(settings)
+        device, form = remembered_form(settings)
+        if devices and self.panel.device.count() == 0:
+            self.panel.set_devices(devices, imagenet)
+            self.panel.set_device(device)
+        if form is not None:
+            self.panel.set_config_dict(form)
+        self.panel.set_ready(False, "Detecting devices … (Start now, and training begins as "
+                                    "soon as they are known)", can_start=True)
 
     def _detected(self, result) -> None:
+        self._detecting = False
         self.devices, imagenet = result
         freeze_heap()
+        remember_devices(self.window.settings, self.devices, imagenet)
         self.panel.set_devices(self.devices, imagenet)
         self.ready = True
-        self._apply_saved_config()
+        if self.controller.project is not None:
+            self._apply_saved_config()
         self.panel.set_ready(self.controller.project is not None,
                              "Ready: choose the settings and press Start (Ctrl+T)")
         self.panel.set_running(self.trainer.running, self.trainer.paused)
-
-    @staticmethod
-    def _saved_config(project):
-        """(device, TrainConfig) the project's last run started with: ("", None) when
-        there is none, a None config when it no longer reads as valid settings."""
-        from ...nn.config import TrainConfig
-
-        saved = project.get_setting(CONFIG_SETTING, None) if project is not None else None
-        if not isinstance(saved, dict):
-            return "", None
-        device = str(saved.get("device") or "")
-        try:
-            return device, TrainConfig.from_dict(saved.get("config") or {}).validate()
-        except (SegStudioError, TypeError, ValueError, AttributeError):
-            return device, None
+        if self._start_queued:
+            self._start_queued = False
+            self.start_training()
 
     def _apply_saved_config(self) -> None:
         from ...nn.config import default_train_config
 
-        device, cfg = self._saved_config(self.controller.project)
+        device, cfg = saved_config(self.controller.project)
         if not self.panel.set_device(device):
             cfg = None
         if cfg is None:
             cfg = default_train_config(self.panel.device_id())
         self._device_kind = self.panel.device_id().split(":")[0]
         self.panel.set_config(cfg)
+        remember_form(self.window.settings, self.panel.device_id(), cfg)
 
     def _device_changed(self, dev: str) -> None:
         kind = dev.split(":")[0]
@@ -256,9 +290,21 @@ class TrainingUI(QObject):
 
     # -- training -----------------------------------------------------------------------------
     def toggle_training(self) -> None:
+        """Ctrl+T: start, or stop the run under way (asking first when it has gone on
+        for more than a minute: one key press should not end a long run)."""
         if self.trainer.running:
+            age = self.clock() - (self._run_started_at or self.clock())
+            if age > ASK_STOP_AFTER_S and not self.confirm(
+                    "Stop training?",
+                    f"The run has trained for {fmt_age(age)}. Stop it after the batch under "
+                    "way? The checkpoint of the last completed epoch is kept."):
+                self.window.show_message("Training goes on")
+                return
             self.trainer.stop()
             self.window.show_message("Stopping training after the batch under way …")
+        elif self._start_queued:
+            self._start_queued = False
+            self.window.show_message("The queued start of training was cancelled")
         else:
             self.start_training()
 
@@ -272,11 +318,15 @@ class TrainingUI(QObject):
             self.window.show_message("Open a project first: training learns from its masks")
             return False
         if not self.ready:
-            self.window.show_message("Still detecting the devices; try again in a moment")
+            self._start_queued = True
+            self.detect_devices()
+            self.window.show_message("Training starts as soon as the devices are detected "
+                                     "(Ctrl+T again cancels)")
+            self.panel.status.setText("Detecting devices … training starts when they are known")
             return False
         dev = self.panel.device_id()
         base = default_train_config(dev)
-        saved_dev, saved = self._saved_config(project)
+        saved_dev, saved = saved_config(project)
         if saved is not None and saved_dev.split(":")[0] == dev.split(":")[0]:
             base = saved  # the settings the panel does not show stay the project's
         try:
@@ -298,11 +348,15 @@ class TrainingUI(QObject):
         self.ensure_views()
         threads = cpu_threads() if dev == "cpu" else None
         self.panel.log.clear()
+        remember_form(self.window.settings, dev, cfg)
+        self._run_started_at = self.clock()
+        self.service.training_checkpoint = None
         return self.trainer.start(project, cfg, dev, resume, threads,
                                   add_epochs=self.panel.epochs.value() if resume else None)
 
     def _event(self, ev) -> None:
         kind = type(ev).__name__
+        ev = self.paused_time.correct(ev)  # s/epoch and ETA without the paused time
         if kind != "GpuMemory":
             self.panel.show_event(ev)
         if self.plots is not None:
@@ -314,9 +368,11 @@ class TrainingUI(QObject):
             self.runs.refresh()
         elif kind == "EpochEnd":
             self.runs.refresh()
+            self.service.training_checkpoint = (ev.last_checkpoint, ev.epoch)
             if self.panel.refresh.isChecked():
                 self.service.predict_current(ev.last_checkpoint, quiet=True)
         elif kind == "Finished":
+            self.service.training_checkpoint = None
             self.runs.refresh()
             text = f"Training {ev.status}: {ev.message}"
             if ev.best_checkpoint:
@@ -400,7 +456,7 @@ class TrainingUI(QObject):
             self._apply_saved_config()
             self.panel.set_ready(True)
         else:
-            QTimer.singleShot(200, self.detect_devices)
+            self.detect_devices()
 
     def _project_closing(self) -> None:
         self.trainer.stop_and_wait()
@@ -409,6 +465,8 @@ class TrainingUI(QObject):
         self.jobs.wait(10000)
 
     def _project_closed(self) -> None:
+        self._start_queued = False
+        self.service.training_checkpoint = None
         self.service.cache.clear()
         self.runs.set_project(None)
         if self.evaluation is not None:
@@ -435,3 +493,4 @@ class TrainingUI(QObject):
         self.trainer.stop_and_wait()
         self.service.shutdown()
         self.jobs.shutdown(30000)
+

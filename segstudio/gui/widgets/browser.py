@@ -184,7 +184,7 @@ class BrowserDelegate(QStyledItemDelegate):
         metrics = []
         if rec.uncertainty is not None:
             metrics.append(f"unc {rec.uncertainty:.2f}")
-        if rec.iou is not None:
+        if rec.iou is not None and rec.has_human_mask:  # IoU of the prediction vs the mask
             metrics.append(f"IoU {rec.iou:.2f}")
         if metrics:
             painter.setPen(text_color)

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsScene, QGraphicsVi
 
 from ...core.classes import ClassTable, default_classes
 from ...core.labelmaps import boundaries
+from ...core.display import DisplayAdjust
 from ..document import ImageDocument, update_derived
+from .canvas_view import CanvasViewMixin
 from ..overlay import (OverlayStyle, class_color_table, difference_color_table,
                        heat_color_table, outline_color_table)
 from ..workers import TaskRunner
@@ -36,7 +38,7 @@ BACKGROUND = QColor(43, 43, 46)
 ZOOM_STEP = 1.25
 
 
-class Canvas(QGraphicsView):
+class Canvas(CanvasViewMixin, QGraphicsView):
     pixel_hovered = Signal(int, int)   # image pixel under the cursor; (-1, -1) when outside
     zoom_changed = Signal(float)
     document_shown = Signal(object)    # the ImageDocument now on screen (None when cleared)
@@ -79,6 +81,8 @@ class Canvas(QGraphicsView):
         self._fit_mode = True
         self._pan_last: QPointF | None = None
         self._space = False
+        self._hover: QPointF | None = None  # viewport position of the resting cursor
+        self._adjust = DisplayAdjust()
         self._runner = TaskRunner(self, max_threads=1, name="canvas-derived")
         self._dirty_while_busy: list[tuple[int, int, int, int]] = []
         self.paint_count = 0  # viewport paints so far (benchmarks wait on it)
@@ -108,7 +112,7 @@ class Canvas(QGraphicsView):
             self._message = "" if doc is None else (doc.error or "this image cannot be shown")
         else:
             self._message = ""
-            self._image.set_array(doc.display, "gray" if doc.is_gray else "rgb")
+            self._show_display()
             self._scene.setSceneRect(QRectF(0, 0, doc.width, doc.height))
             self._set_label_layers()
             if not (keep_view and same_size):
@@ -146,6 +150,7 @@ class Canvas(QGraphicsView):
         self._mask_outline.set_array(None)
         self._difference.set_array(None)
         self._apply_style()
+        self.refresh_hover()
 
     def set_prediction(self, prediction: np.ndarray | None,
                        uncertainty: np.ndarray | None = None) -> None:
@@ -160,6 +165,7 @@ class Canvas(QGraphicsView):
         self._prediction.set_array(prediction)
         self._uncertainty.set_array(uncertainty)
         self._apply_style()
+        self.refresh_hover()
 
     def mask_changed(self, rect: QRect | None = None) -> None:
         """The human mask changed inside ``rect`` (None: everywhere): repaint that part."""
@@ -192,6 +198,7 @@ class Canvas(QGraphicsView):
             self._prediction, self._prediction_outline)
         for layer in layers + (self._difference,):
             layer.dirty(qgrown)
+        self.refresh_hover()
 
     # -- style ----------------------------------------------------------------------
     def class_table(self) -> ClassTable:
@@ -316,6 +323,7 @@ class Canvas(QGraphicsView):
         vbar.setValue(vbar.value() + round(moved.y()))
         self._fit_mode = False
         self.zoom_changed.emit(zoom)
+        self.refresh_hover()
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         self.set_zoom(self.zoom() * factor, anchor)
@@ -335,6 +343,7 @@ class Canvas(QGraphicsView):
         self.centerOn(self._doc.width / 2, self._doc.height / 2)
         self._fit_mode = True
         self.zoom_changed.emit(z)
+        self.refresh_hover()
 
     def render_scene(self, rect: QRect | None = None, background: QColor = QColor(0, 0, 0)) -> QImage:
         """The layers of ``rect`` (image pixels) rendered at 100 % into an ARGB32 image."""
@@ -390,6 +399,7 @@ class Canvas(QGraphicsView):
             self._fit_mode = False
             e.accept()
             return
+        self._hover = e.position()
         if self._doc is not None and self._doc.ok:
             ev = self._tool_event(e)
             self.pixel_hovered.emit(*(ev.x, ev.y) if ev.inside else (-1, -1))
@@ -419,6 +429,7 @@ class Canvas(QGraphicsView):
         super().mouseDoubleClickEvent(e)
 
     def leaveEvent(self, event) -> None:
+        self._hover = None
         self.pixel_hovered.emit(-1, -1)
         super().leaveEvent(event)
 
@@ -471,22 +482,3 @@ class Canvas(QGraphicsView):
 
     def message(self) -> str:
         return self._message
-
-    # -- what is under the cursor -----------------------------------------------------------
-    def describe_pixel(self, x: int, y: int) -> str:
-        doc = self._doc
-        if doc is None or not doc.ok or x < 0 or y < 0:
-            return ""
-        value = doc.pixel_value(x, y)
-        if value is None:
-            return ""
-        parts = [f"x {x}  y {y}"]
-        parts.append(f"value {value[0]}" if len(value) == 1 else "RGB " + " ".join(map(str, value)))
-        for label, arr in (("mask", doc.mask), ("prediction", doc.prediction)):
-            if arr is not None:
-                cid = int(arr[y, x])
-                info = self._table.by_id(cid)
-                parts.append(f"{label}: {info.name if info else f'id {cid} (unknown)'}")
-        if doc.uncertainty is not None:
-            parts.append(f"uncertainty {doc.uncertainty[y, x] / 255:.2f}")
-        return "   ".join(parts)

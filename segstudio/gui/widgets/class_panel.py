@@ -6,6 +6,8 @@ recolour, reorder: the controller saves it to the project) and
 ``delete_requested(class_id, target_id)`` (the controller remaps the pixels
 on a worker, then saves the table).  ``active_class_changed(id)`` tells the
 mask editor which class it paints with; keys 1-9 pick the n-th row.
+The "BG" box marks a class as background: the editor's "preserve other
+classes" paints over unlabelled pixels and those classes only.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QComboBox, QDial
 from ...core.classes import ClassInfo, ClassTable, default_classes
 from ..overlay import OverlayStyle
 
-COL_SHOW, COL_COLOR, COL_KEY, COL_NAME, COL_OPACITY = range(5)
+COL_SHOW, COL_COLOR, COL_KEY, COL_NAME, COL_BG, COL_OPACITY = range(6)
 UNLABELLED_TARGET = -1
 
 
@@ -65,6 +67,14 @@ class RemapDialog(QDialog):
         return int(self.target.currentData())
 
 
+class ClassList(QTableWidget):
+    """The class rows.  No type-ahead: a letter pressed here is a tool key of the
+    window (B brush, E eraser ...), never "go to the row starting with B"."""
+
+    def keyboardSearch(self, _text: str) -> None:
+        pass
+
+
 class ClassPanel(QWidget):
     active_class_changed = Signal(int)
     style_edited = Signal(object)        # OverlayStyle
@@ -78,8 +88,11 @@ class ClassPanel(QWidget):
         self._active: int | None = None
         self._sliders: dict[int, QSlider] = {}
 
-        self.list = QTableWidget(0, 5, self)
-        self.list.setHorizontalHeaderLabels(["", "", "Key", "Class", "Opacity"])
+        self.list = ClassList(0, 6, self)
+        self.list.setHorizontalHeaderLabels(["", "", "Key", "Class", "BG", "Opacity"])
+        self.list.horizontalHeaderItem(COL_BG).setToolTip(
+            "Background: with Preserve others on, the editor paints over unlabelled pixels "
+            "and the classes ticked here only")
         self.list.verticalHeader().setVisible(False)
         self.list.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -91,6 +104,7 @@ class ClassPanel(QWidget):
                           (COL_COLOR, QHeaderView.ResizeMode.Fixed),
                           (COL_KEY, QHeaderView.ResizeMode.ResizeToContents),
                           (COL_NAME, QHeaderView.ResizeMode.Stretch),
+                          (COL_BG, QHeaderView.ResizeMode.ResizeToContents),
                           (COL_OPACITY, QHeaderView.ResizeMode.Fixed)):
             header.setSectionResizeMode(col, mode)
         self.list.setColumnWidth(COL_COLOR, 30)
@@ -204,6 +218,18 @@ class ClassPanel(QWidget):
                 name.setFont(font)
                 name.setToolTip("Unlabelled pixels: not trained on, transparent by default")
             self.list.setItem(row, COL_NAME, name)
+            bg = QTableWidgetItem()
+            if c.ignore:
+                bg.setFlags(Qt.ItemFlag.ItemIsSelectable)
+            else:
+                bg.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
+                            | Qt.ItemFlag.ItemIsSelectable)
+                bg.setCheckState(Qt.CheckState.Checked if c.background
+                                 else Qt.CheckState.Unchecked)
+                bg.setToolTip(f"{c.name} is background: Preserve others may paint over it"
+                              if c.background else
+                              f"Tick to let Preserve others paint over {c.name}")
+            self.list.setItem(row, COL_BG, bg)
             slider = QSlider(Qt.Orientation.Horizontal)
             slider.setRange(0, 100)
             slider.setValue(round(self._style.class_opacity(c.id) * 100))
@@ -233,6 +259,8 @@ class ClassPanel(QWidget):
             self.set_class_visible(c.id, item.checkState() == Qt.CheckState.Checked)
         elif col == COL_NAME:
             self.rename_class(c.id, item.text())
+        elif col == COL_BG and not c.ignore:
+            self.set_class_background(c.id, item.checkState() == Qt.CheckState.Checked)
 
     def _current_cell_changed(self, row: int, _col: int, _prow: int, _pcol: int) -> None:
         if 0 <= row < len(self._table.classes):
@@ -323,6 +351,12 @@ class ClassPanel(QWidget):
             self._rebuild()
             return
         self._replace_class(replace(info, name=name))
+
+    def set_class_background(self, class_id: int, background: bool) -> None:
+        """Mark a class as background (or not) for "preserve other classes"."""
+        info = self._table.by_id(class_id)
+        if info is not None and not info.ignore and bool(background) != info.background:
+            self._replace_class(replace(info, background=bool(background)))
 
     def set_class_color(self, class_id: int, rgb: tuple[int, int, int]) -> None:
         info = self._table.by_id(class_id)
