@@ -14,10 +14,8 @@ Evaluation tabbed at the bottom) and the Model menu:
 Torch is imported on a worker as soon as the first project starts opening
 (the devices are detected there, and remembered in the user settings so the
 next start shows them at once); pyqtgraph when the project view is first
-needed, so the welcome window starts without either.  The engine times
-epochs by the wall clock, pauses included: :class:`~.history.PausedTime`
-takes the paused time out of s/epoch and the ETA before the panel and the
-plots see them.  Closing the window or the project
+needed, so the welcome window starts without either.  The engine's
+epoch seconds and ETA leave pauses out.  Closing the window or the project
 while training asks first, then stops the run after its current batch (the
 last epoch's checkpoint is kept).
 """
@@ -34,7 +32,6 @@ from PySide6.QtWidgets import (QGridLayout, QMenu, QMessageBox, QSizePolicy, QTo
 
 from ...core.errors import SegStudioError
 from ..workers import TaskRunner
-from .history import PausedTime
 from .jobs import CONFIG_SETTING, cpu_threads, imagenet_available, saved_config
 from .panel import TrainingPanel
 from .predict import PredictService
@@ -72,7 +69,6 @@ class TrainingUI(QObject):
         self._sized = False
         self._device_kind = ""
         self.clock = time.monotonic     # the run's age and its paused time (tests set it)
-        self.paused_time = PausedTime(lambda: self.clock())
         self._run_started_at: float | None = None
         self._detecting = False
         self._start_queued = False
@@ -356,7 +352,6 @@ class TrainingUI(QObject):
 
     def _event(self, ev) -> None:
         kind = type(ev).__name__
-        ev = self.paused_time.correct(ev)  # s/epoch and ETA without the paused time
         if kind != "GpuMemory":
             self.panel.show_event(ev)
         if self.plots is not None:
