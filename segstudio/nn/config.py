@@ -149,9 +149,14 @@ def default_train_config(device: str = "cpu") -> TrainConfig:
                        weight_decay=OPTIMIZER_DEFAULTS["adamw"]["weight_decay"])
 
 
-def round_config(cfg: TrainConfig) -> TrainConfig:
+def round_epochs(epochs: int) -> int:
+    """Epochs of a correction round after a full run of ``epochs``: a quarter, at least 3."""
+    return max(3, round(epochs / 4))
+
+
+def round_config(cfg: TrainConfig, epochs: int | None = None) -> TrainConfig:
     """The short fine-tuning schedule of a correction round that continues from the
-    active model: a quarter of the epochs (at least 3) at half the learning rate, with
-    a short warm-up (the optimizer starts fresh)."""
-    return cfg.replace(epochs=max(3, round(cfg.epochs / 4)), lr=cfg.lr / 2,
-                       warmup_steps=max(cfg.warmup_steps, 10))
+    active model: ``epochs`` (default :func:`round_epochs`) at half the learning rate,
+    with a short warm-up (the optimizer starts fresh)."""
+    return cfg.replace(epochs=epochs if epochs is not None else round_epochs(cfg.epochs),
+                       lr=cfg.lr / 2, warmup_steps=max(cfg.warmup_steps, 10))

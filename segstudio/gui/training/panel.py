@@ -21,10 +21,12 @@ from .plots import fmt_seconds
 
 ARCH_LABELS = (("segnet", "SegNet (VGG16 encoder)"), ("segnet-basic", "SegNet-Basic"))
 WIDTHS = (0.25, 0.5, 1.0)
-WEIGHTS = (("none", "None"), ("median", "Median frequency (from the masks)"),
+WEIGHTS = (("auto", "Balanced where classes are rare (from the masks)"), ("none", "None"),
+           ("median", "Median frequency (from the masks)"),
            ("table", "Class table weights"))
 OPTIMIZERS = (("sgd", "SGD, momentum 0.9"), ("adamw", "AdamW"))
-START = (("scratch", "From scratch (He initialisation)"),
+START = (("active", "Continue from the active model (¼ of the epochs, half the rate)"),
+         ("scratch", "From scratch (He initialisation)"),
          ("imagenet", "ImageNet encoder (VGG16-BN)"),
          ("resume", "Continue from a checkpoint"))
 
@@ -52,6 +54,7 @@ class TrainingPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.imagenet = False
+        self.has_active = False  # the project has an active model a round can continue from
         self._browsed: list[str] = []  # checkpoint files chosen with "…", kept on refreshes
         self._prev_train: set[int] = set()
         self.epochs_total = 0
@@ -297,6 +300,19 @@ class TrainingPanel(QWidget):
             _select(self.checkpoint, keep)
         self._sync_start()
 
+    def set_has_active(self, on: bool) -> None:
+        """Whether "Continue from the active model" can be chosen; when a project first
+        has one, it becomes the choice (rounds, not restarts)."""
+        first = on and not self.has_active
+        self.has_active = on
+        if first and self.mode() == "scratch":
+            self.set_mode("active")
+        self._sync_start()
+
+    def start_from(self) -> str | None:
+        """"auto" to continue from the active model (when it fits), else None."""
+        return "auto" if self.mode() == "active" else None
+
     def resume_path(self) -> str | None:
         return self.checkpoint.currentData() if self.mode() == "resume" else None
 
@@ -325,8 +341,12 @@ class TrainingPanel(QWidget):
                                       "downloaded")
         resume_item = model.item(self.start_mode.findData("resume"))
         resume_item.setEnabled(self.checkpoint.count() > 0)
+        active_item = model.item(self.start_mode.findData("active"))
+        active_item.setEnabled(self.has_active)
+        active_item.setToolTip("" if self.has_active else "the project has no active model yet")
         if (self.mode() == "imagenet" and not ok) or (self.mode() == "resume"
-                                                        and self.checkpoint.count() == 0):
+                                                        and self.checkpoint.count() == 0) or (
+                self.mode() == "active" and not self.has_active):
             self.set_mode("scratch")
         resume = self.mode() == "resume"
         self.checkpoint.setEnabled(resume)
@@ -391,8 +411,13 @@ class TrainingPanel(QWidget):
             self.speed.setText(f"{ev.images_per_sec:.1f} img/s · {ev.seconds:.1f} s/epoch · "
                                f"ETA {fmt_seconds(ev.eta_seconds)}{best}")
             loss = f"{ev.train_loss:.3f}" if ev.train_loss is not None else "-"
+            trivial = ""
+            if ev.beats_trivial is False:  # the guard: say it plainly, every epoch
+                trivial = (f" -- not better than painting everything one class "
+                           f"({ev.trivial_miou * 100:.1f} % mIoU)")
             self.add_message(f"epoch {ev.epoch}/{ev.epochs}: loss {loss}{miou}"
-                             + (" (best)" if ev.is_best else ""))
+                             + (" (best)" if ev.is_best else "") + trivial,
+                             "warning" if trivial else "info")
         elif kind == "Message":
             self.add_message(ev.text.strip().splitlines()[-1] if ev.level == "error"
                              else ev.text, ev.level)
@@ -402,3 +427,7 @@ class TrainingPanel(QWidget):
                              + (f"; last checkpoint {ev.last_checkpoint}"
                                 if ev.last_checkpoint else ""),
                              "error" if ev.status == "failed" else "info")
+            verdict = (ev.details or {}).get("verdict")
+            if verdict:
+                self.add_message(verdict, "warning")
+                self.status.setText(f"{ev.status.capitalize()}: {verdict}")

@@ -34,8 +34,9 @@ class TrainerWorker(QObject):
 
     def __init__(self, project, config, device: str, resume: str | None,
                  cancel: threading.Event, pause: threading.Event, threads: int | None,
-                 add_epochs: int | None = None):
+                 add_epochs: int | None = None, start_from: str | None = None):
         super().__init__()
+        self.start_from = start_from
         self.add_epochs = add_epochs
         self.project = project
         self.config = config
@@ -64,8 +65,20 @@ class TrainerWorker(QObject):
                     self.config = self.config.replace(epochs=done + self.add_epochs)
                 except Exception:  # noqa: BLE001 - fit reports an unreadable checkpoint
                     pass
+            start = None
+            if self.start_from == "auto":  # a round from the active model, when it fits
+                from ...nn.config import round_config
+                from ...nn.events import Message
+                from ...nn.run_config import choose_start
+
+                start, note = choose_start(self.project, None, self.config.arch,
+                                           self.config.width)
+                if note:
+                    self.event.emit(Message("info", note))
+                if start is not None:
+                    self.config = round_config(self.config)
             events = fit(self.project, self.config, device=self.device, cancel=self.cancel,
-                         pause=self.pause, resume=self.resume)
+                         pause=self.pause, resume=self.resume, start_from=start)
             for ev in events:
                 self.event.emit(ev)
                 if cuda and isinstance(ev, Step):
@@ -115,7 +128,8 @@ class Trainer(QObject):
 
     # -- control ---------------------------------------------------------------------
     def start(self, project, config, device: str, resume: str | None = None,
-              threads: int | None = None, add_epochs: int | None = None) -> bool:
+              threads: int | None = None, add_epochs: int | None = None,
+              start_from: str | None = None) -> bool:
         """Start training (False when a run is already going).  ``threads``: torch's
         intra-op threads of the training thread; with ``resume``, ``add_epochs``
         more epochs than the checkpoint has."""
@@ -127,7 +141,7 @@ class Trainer(QObject):
         thread = QThread(self)
         thread.setObjectName("segstudio-training")
         worker = TrainerWorker(project, config, self.device, resume, self.cancel,
-                               self.pause_flag, threads, add_epochs)
+                               self.pause_flag, threads, add_epochs, start_from)
         worker.moveToThread(thread)
         worker.event.connect(self.event)  # queued: re-emitted on the GUI thread
         thread.started.connect(worker.run)

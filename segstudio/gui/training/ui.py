@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (QGridLayout, QMenu, QMessageBox, QSizePolicy, QTo
 
 from ...core.errors import SegStudioError
 from ..workers import TaskRunner
-from .jobs import CONFIG_SETTING, cpu_threads, imagenet_available, saved_config
+from .jobs import (CONFIG_SETTING, active_checkpoint, cpu_threads, imagenet_available,
+                   saved_config)
 from .panel import TrainingPanel
 from .predict import PredictService
 from .remembered import (fmt_age, remember_devices, remember_form, remembered_devices,
@@ -348,7 +349,8 @@ class TrainingUI(QObject):
         self._run_started_at = self.clock()
         self.service.training_checkpoint = None
         return self.trainer.start(project, cfg, dev, resume, threads,
-                                  add_epochs=self.panel.epochs.value() if resume else None)
+                                  add_epochs=self.panel.epochs.value() if resume else None,
+                                  start_from=None if resume else self.panel.start_from())
 
     def _event(self, ev) -> None:
         kind = type(ev).__name__
@@ -406,6 +408,8 @@ class TrainingUI(QObject):
     def _update_checkpoints(self) -> None:
         items = self.runs.checkpoints()
         self.panel.set_checkpoints(items)
+        project = self.controller.project
+        self.panel.set_has_active(project is not None and bool(active_checkpoint(project)))
         if self.evaluation is not None:
             self.evaluation.set_checkpoints(items)
 
