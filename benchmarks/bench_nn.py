@@ -361,7 +361,7 @@ def quality(device, epochs: int, batch: int, limit: int | None = None, cpu_defau
     from segstudio.nn.events import EpochEnd, Finished
 
     if cpu_defaults:
-        cfg = default_train_config("cpu").replace(epochs=epochs, class_weights=weights or "none",
+        cfg = default_train_config("cpu").replace(epochs=epochs, class_weights=weights or "auto",
                                                   val_split=0.0, imagenet=None, seed=0)
     else:
         cfg = TrainConfig(arch="segnet-basic", width=1.0, epochs=epochs, batch_size=batch,
@@ -417,7 +417,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quality-cpu-defaults", action="store_true",
                     help="quality run with the CPU defaults (SegNet width 0.25, 192x256 crops)")
     ap.add_argument("--quality-out", default=None, help="keep the quality run's checkpoint here")
-    ap.add_argument("--quality-weights", choices=("none", "median", "table"), default=None,
+    ap.add_argument("--quality-weights", choices=("auto", "none", "median", "table"), default=None,
                     help="class weighting (default: table for SegNet-Basic as in the paper, "
                          "none for the CPU defaults)")
     ap.add_argument("--quality-images", type=int, default=None,

@@ -33,11 +33,12 @@ class TrainConfig:
     schedule: str = "poly"  # poly (power 0.9) | cosine | constant, per step
     val_split: float = 0.3
     split_seed: int = 0
-    # auto: square root of the median-frequency weights of the training masks, clipped to
-    # [0.2, 5]; median: those weights as they are (SegNet); table: the class table's; none
+    # auto: weights only for rare classes (median-frequency weight > 4: the square root of
+    # it, at most 5), 1 for the rest; median: the median-frequency weights as they are
+    # (SegNet); table: the class table's; none
     class_weights: str = "auto"
     loss: str = "ce"  # ce | ce+dice | ce+lovasz | focal
-    rare_crops: float = 0.5  # share of crops centred on a pixel of a rare class
+    rare_crops: float = 0.5  # share of crops centred on a pixel of a rare class (if any)
     warmup_steps: int = 0  # linear learning-rate warm-up over the first optimizer steps
     precise_bn: int = 8  # before validating, BatchNorm statistics from this many of the
     #                      epoch's batches under the current weights (0: the running ones)

@@ -35,7 +35,7 @@ from .checkpoint import (Checkpoint, CheckpointError, check_compatible, checkpoi
 from .config import TrainConfig
 from .device import describe, resolve_device
 from .events import (EpochEnd, EpochStarted, Event, Finished, Message, RunStarted, Step)
-from .losses import IGNORE, MedianFrequency, choose_class_weights
+from .losses import IGNORE, MedianFrequency, choose_class_weights, rare_classes
 from .segnet import (GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD, ImagenetWeightsError,
                      build_model, count_parameters, load_imagenet_encoder)
 from .step import (TrainStep, amp_settings, is_out_of_memory, lr_factor, recalibrate_batchnorm,
@@ -222,12 +222,16 @@ class _Trainer:
     def _class_weights(self) -> Iterator[Event]:
         mf = self.counts.weights()
         self.focus = None
-        if self.cfg.rare_crops > 0 and self.counts.class_pixels.sum() > 0:
-            self.focus = D.CropFocus(self.cfg.rare_crops, tuple(float(v) for v in mf))
+        rare = rare_classes(mf)
+        if self.cfg.rare_crops > 0 and self.counts.class_pixels.sum() > 0 and rare.any():
+            # crops around the rare classes only: a mild imbalance keeps uniform crops
+            self.focus = D.CropFocus(self.cfg.rare_crops,
+                                     tuple(float(v) if r else 0.0 for v, r in zip(mf, rare)))
         w, note = choose_class_weights(self.cfg.class_weights, mf, self.classes.weights,
                                        self.names)
         if note:
-            yield Message("warning" if w is None else "info", note)
+            level = "warning" if w is None and self.cfg.class_weights == "table" else "info"
+            yield Message(level, note)
         return torch.tensor(w, dtype=torch.float32) if w is not None else None
 
     def _validated(self, step: TrainStep) -> Iterator[Event]:

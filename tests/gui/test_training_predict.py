@@ -150,3 +150,26 @@ def test_without_a_model_prediction_says_what_to_do(qtbot, window, streets):
     assert "train one (Ctrl+T)" in window.statusBar().currentMessage()
     qtbot.keyClick(window, Qt.Key.Key_L, CTRL)
     assert "predict the unlabelled images first" in window.statusBar().currentMessage()
+
+
+def test_label_next_by_tta_stores_the_chosen_score(qtbot, window, trained):
+    from segstudio.nn.inference import Predictor
+    from segstudio.nn.uncertainty import Scorer
+
+    folder, ckpt = trained
+    open_ready(qtbot, window, folder)
+    project = window.controller.project
+    panel, svc = window.training.panel, window.training.service
+    panel.score.setCurrentIndex(panel.score.findData("tta"))
+    assert svc.score == "tta"
+    with qtbot.waitSignal(svc.batch_running, timeout=5000,
+                          check_params_cb=lambda running: not running):
+        qtbot.keyClick(window, Qt.Key.Key_P, CTRL | SHIFT)
+    scorer = Scorer(Predictor.from_checkpoint(ckpt, "cpu"), "tta")
+    plain = Predictor.from_checkpoint(ckpt, "cpu")
+    for name in ("scene_7.png", "scene_8.png"):
+        rec = project.find(name)
+        assert rec.status == "predicted"
+        image = project.load_image(rec)
+        assert rec.uncertainty == pytest.approx(scorer(image).uncertainty, rel=1e-4)
+        assert rec.uncertainty != pytest.approx(plain.predict(image).uncertainty, rel=1e-3)

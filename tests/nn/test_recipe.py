@@ -127,3 +127,16 @@ def test_a_round_warm_starts_from_the_active_model(road):
     assert _of(second, Step)[0].loss < 0.6 * first_loss, (first_loss, _of(second, Step)[0].loss)
     run = road.runs()[-1]
     assert run["config"]["started_from"] == active
+
+
+def test_balanced_weights_touch_only_rare_classes():
+    from segstudio.nn.losses import balanced_weights, choose_class_weights
+
+    # median-frequency weights of a 78/22 binary set, and of CamVid-like rare classes
+    assert balanced_weights(np.array([0.64, 2.27])).tolist() == [1.0, 1.0]
+    w = balanced_weights(np.array([0.3, 1.0, 9.0, 100.0]))
+    assert w.tolist() == [1.0, 1.0, 3.0, 5.0]
+    assert choose_class_weights("auto", np.array([0.64, 2.27]), None, ["a", "b"]) == (
+        None, "class weights: none needed (no class is rare in the training masks)")
+    w, note = choose_class_weights("median", np.array([0.3, 9.0]), None, ["a", "b"])
+    assert w.tolist() == [0.3, 9.0] and note.startswith("median-frequency class weights: a 0.300")

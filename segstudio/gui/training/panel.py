@@ -25,6 +25,8 @@ WEIGHTS = (("auto", "Balanced where classes are rare (from the masks)"), ("none"
            ("median", "Median frequency (from the masks)"),
            ("table", "Class table weights"))
 OPTIMIZERS = (("sgd", "SGD, momentum 0.9"), ("adamw", "AdamW"))
+SCORES = (("entropy", "Entropy"), ("mc-dropout", "MC dropout (model with dropout)"),
+          ("tta", "Flip/scale disagreement (TTA)"), ("rare", "Entropy, rare classes first"))
 START = (("active", "Continue from the active model (¼ of the epochs, half the rate)"),
          ("scratch", "From scratch (He initialisation)"),
          ("imagenet", "ImageNet encoder (VGG16-BN)"),
@@ -82,6 +84,9 @@ class TrainingPanel(QWidget):
         self.val_split = QDoubleSpinBox(self, decimals=2, minimum=0.0, maximum=0.9,
                                         singleStep=0.05, value=0.3)
         self.weights = _combo(self, WEIGHTS)
+        self.score = _combo(self, SCORES)
+        self.score.setToolTip("How prediction scores images for Label next (stored per image, "
+                              "shown in the browser)")
         self.start_mode = _combo(self, START)
         self.checkpoint = QComboBox(self)
         self.checkpoint.setToolTip("The checkpoint to continue from (its settings are kept; "
@@ -111,6 +116,7 @@ class TrainingPanel(QWidget):
         form.addRow("Crop (H x W)", crop)
         form.addRow("Validation", row(self.val_split, "weights", self.weights))
         form.addRow("Start", self.start_mode)
+        form.addRow("Label next by", self.score)
         ckpt = row(self.checkpoint)
         ckpt.addWidget(self.browse)
         form.addRow("Checkpoint", ckpt)

@@ -52,6 +52,7 @@ class PredictService(QObject):
         self._batch_label = ""
         # (last.pt of the run under way, its epoch), set by the training UI after each epoch
         self.training_checkpoint: tuple[str, int] | None = None
+        self.score = "entropy"  # the label-next score many-image predictions store
 
     # -- helpers -------------------------------------------------------------------------------
     def threads(self) -> int | None:
@@ -174,6 +175,7 @@ class PredictService(QObject):
         if not path:
             return False
         dev, threads, cache, relay = self.device(), self.threads(), self.cache, self._relay
+        score = self.score
 
         def on_result(rec, res) -> None:
             try:
@@ -186,6 +188,11 @@ class PredictService(QObject):
 
             with torch_threads(threads):
                 predictor = cache.get(path, dev, project)
+                if score != "entropy":
+                    from ...nn.uncertainty import Scorer, rare_weights
+
+                    predictor = Scorer(predictor, score, rare_weights=rare_weights(project)
+                                       if score == "rare" else None)
                 return predict_project(project, predictor, only, progress=ctx.progress,
                                        on_result=on_result, records=records)
 

@@ -62,6 +62,8 @@ class TrainingUI(QObject):
         self.jobs = TaskRunner(self, max_threads=1, name="segstudio-training-jobs")
         self.runs = RunsView(self.jobs)
         self.service = PredictService(window, self.trainer, self.device)
+        self.panel.score.currentIndexChanged.connect(
+            lambda _i: setattr(self.service, "score", self.panel.score.currentData()))
         self.ready = False
         self.devices: list[tuple[str, str]] = []
         self.plots = None       # TrainingPlots, made with the project view (pyqtgraph)
