@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 from pathlib import Path
 
 from ..core.errors import SegStudioError
@@ -156,13 +157,18 @@ def run(args) -> int:
     from ..nn.engine import fit
     from ..nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
 
+    from ..nn import distributed
+
     if args.out:
         _check_out(args.out)
+    if distributed.launched() and distributed.rank() != 0:
+        # torchrun: rank 0 reports (and alone writes the project); the others train quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     device = resolve_device(args.device)
     cancel = threading.Event()
     bar: Progress | None = None
     status = None
-    with open_project(args) as project:
+    with open_project(args, scan=distributed.rank() == 0) as project:
         project.check_trainable()  # every mask missing: fail now, not "complete" on nothing
         start, note = start_checkpoint(project, args)
         if note:

@@ -40,6 +40,9 @@ from .segnet import (GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD, ImagenetW
                      build_model, count_parameters, load_imagenet_encoder)
 from .step import (TrainStep, amp_settings, is_out_of_memory, lr_factor, recalibrate_batchnorm,
                    use_channels_last)
+from .distributed import Distributed, device_for
+from .distributed import from_env as dist_from_env
+from .distributed import wrap as ddp_wrap
 from .guard import Guard, comparable_active_model
 from .run_config import run_config
 from .validation import validate
@@ -59,7 +62,7 @@ class _Trainer:
                  cancel: threading.Event, pause: threading.Event | None,
                  resume: Checkpoint | None, out: Path | None, record_run: bool,
                  batch_hook: Callable[[int, tuple[int, ...]], None] | None,
-                 warm_start: bool = False):
+                 warm_start: bool = False, dist: Distributed | None = None):
         self.project = project
         self.cfg = cfg
         self.device = device
@@ -70,6 +73,8 @@ class _Trainer:
         self.record_run = record_run
         self.batch_hook = batch_hook
         self.warm_start = warm_start  # resume holds the weights of the model a round starts from
+        self.dist = dist  # torchrun: this process's rank (rank 0 alone writes the project)
+        self.main = dist is None or dist.is_main
         self.classes = project.classes
         self.k = self.classes.num_trainable
         self.names = [c.name for c in self.classes.trainable]
@@ -97,7 +102,8 @@ class _Trainer:
         self.std = ckpt.std if ckpt else (IMAGENET_STD if self.in_ch == 3 else GRAY_STD)
         self.fill = D.fill_value(self.mean)
         torch.manual_seed(cfg.seed)
-        self.np_rng = np.random.default_rng(cfg.seed)
+        # each process its own augmentation stream (the same weights: DDP broadcasts them)
+        self.np_rng = np.random.default_rng(cfg.seed + (self.dist.rank if self.dist else 0))
         self.model = build_model(cfg.arch, self.k, self.in_ch, cfg.width)
         self.model.dropout = cfg.dropout
         if ckpt is None and cfg.arch == "segnet" and cfg.imagenet:
@@ -164,13 +170,20 @@ class _Trainer:
             self.weights = yield from self._class_weights()
         if self.weights is not None:
             self.weights = self.weights.to(dev)
-        self.step = TrainStep(self.model, self.opt, dev, self.mean, self.std,
+        net = self.model if self.dist is None else ddp_wrap(self.model, dev)
+        self.step = TrainStep(net, self.opt, dev, self.mean, self.std,
                               self.fmt is torch.channels_last, self.amp_dtype, self.scaler,
                               self.weights, cfg.loss)
+        # validation and precise BatchNorm use the model itself, never the DDP wrapper
+        self.val_step = self.step if self.dist is None else TrainStep(
+            self.model, self.opt, dev, self.mean, self.std, self.fmt is torch.channels_last,
+            self.amp_dtype, None, self.weights, cfg.loss)
+        if self.dist is not None and self.main:
+            yield Message("info", self.dist.note(self.batch_size))
         self.start_epoch = start_epoch
         self.epochs_done = start_epoch
         self.guard = Guard(self.names, self.counts.class_pixels, cfg.epochs)
-        if ckpt is None or ckpt.train_state is None:  # a new run: what it has to beat
+        if self.main and (ckpt is None or ckpt.train_state is None):  # what it has to beat
             yield from self._previous_model(ckpt)
         if self.record_run:
             self.run_id = self.project.create_run(
@@ -281,7 +294,9 @@ class _Trainer:
             if not snap.train:
                 raise _Stop("failed", "no corrected or reviewed images in the training split; "
                                       "correct or import some masks first")
-            steps = math.ceil(len(snap.train) / self.batch_size)
+            items = snap.train if self.dist is None else self.dist.shard(snap.train, epoch,
+                                                                           cfg.seed)
+            steps = math.ceil(len(items) / self.batch_size)
             yield EpochStarted(epoch + 1, cfg.epochs, steps, snap.train_ids, snap.val_ids)
             self.model.train()
             losses, accs, seen = [], [], 0
@@ -289,7 +304,7 @@ class _Trainer:
             data_s = compute_s = 0.0
             step = 0
             calibration: list[np.ndarray] = []  # the epoch's last batches, for precise BN
-            batches = D.epoch_batches(snap.train, self.batch_size, self.np_rng, self.loader,
+            batches = D.epoch_batches(items, self.batch_size, self.np_rng, self.loader,
                                       cfg.crop, cfg.scale, cfg.flip, self.fill, cfg.workers,
                                       self.focus)
             while True:
@@ -321,6 +336,9 @@ class _Trainer:
                     except Exception as exc:  # noqa: BLE001 - only memory errors are handled
                         if not is_out_of_memory(exc):
                             raise
+                        if self.dist is not None:  # the processes must take equal steps
+                            raise _Stop("failed", f"out of memory with {len(imgs)} images per "
+                                                  "process; choose a smaller --batch-size")
                         self.opt.zero_grad(set_to_none=True)
                         if self.device.type == "cuda":
                             torch.cuda.empty_cache()
@@ -350,7 +368,9 @@ class _Trainer:
                     share = batch.seconds * len(imgs) / max(len(batch.ids), 1)
                     yield Step(epoch + 1, step, max(steps, step), loss, acc, lr, len(imgs),
                                share, dt, len(imgs) / max(dt + share, 1e-9), self.global_step)
-            if calibration:
+            if self.dist is not None:
+                seen = round(self.dist.sum(seen))  # images of this epoch over all processes
+            if calibration and self.main:
                 t_bn = time.perf_counter()
                 with self.step.autocast():
                     recalibrate_batchnorm(self.model, [
@@ -362,14 +382,16 @@ class _Trainer:
             train_acc = _wmean(accs)
             t_val = time.perf_counter()
             val_loss, metrics = None, None
-            if snap.val:
-                val_loss, metrics = yield from self._validated(self.step)
+            if snap.val and self.main:
+                val_loss, metrics = yield from self._validated(self.val_step)
             val_s = time.perf_counter() - t_val
             self.epochs_done = epoch + 1
             verdict = self.guard.epoch(epoch + 1, metrics)
             if verdict.warning:
                 yield from self._warn_once(verdict.warning)
-            is_best = self._save(epoch + 1, metrics, train_loss)
+            is_best = self._save(epoch + 1, metrics, train_loss) if self.main else False
+            if self.dist is not None:
+                self.dist.barrier()  # the others wait for rank 0's validation and checkpoint
             secs = time.perf_counter() - t_epoch - self.paused_s
             epoch_times.append(secs)
             eta = float(np.mean(epoch_times)) * (cfg.epochs - epoch - 1)
@@ -491,12 +513,15 @@ def fit(project: Project, config: TrainConfig | None = None, *, device: str | to
     cancel = cancel if cancel is not None else threading.Event()
     trainer = None
     try:
-        dev = resolve_device(device)
+        dev = device_for(resolve_device(device))
+        dist = dist_from_env(dev)
+        if dist is not None and not dist.is_main:
+            record_run = False  # rank 0 alone writes the project store
         cfg, ck = run_config(config, dev, resume, start_from)
         cfg.validate()
         trainer = _Trainer(project, cfg, dev, cancel, pause, ck,
                            Path(out) if out is not None else None, record_run, batch_hook,
-                           warm_start=start_from is not None)
+                           warm_start=start_from is not None, dist=dist)
         yield from trainer.setup()
         yield from trainer.run()
         yield trainer.finish("completed", f"trained {trainer.epochs_done} epochs", t0)

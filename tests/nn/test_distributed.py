@@ -1,0 +1,65 @@
+"""DDP through torchrun: two CPU processes (gloo) train one run on a tiny real project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+from segstudio.core.classes import ClassTable
+from segstudio.core.project import Project
+from segstudio.nn.checkpoint import load_checkpoint
+
+
+def _tiny_camvid(camvid, folder: Path, n: int = 6) -> None:
+    """``n`` CamVid frames at 120x160 with their label maps as corrected masks."""
+    folder.mkdir()
+    names = sorted(os.listdir(camvid / "train"))[:n]
+    for name in names:
+        img = cv2.imread(str(camvid / "train" / name))
+        cv2.imwrite(str(folder / name), cv2.resize(img, (160, 120), interpolation=cv2.INTER_AREA))
+    with Project.open(folder) as project:
+        project.set_classes(ClassTable.load_json(camvid / "classes.json"))
+        for rec in project.images():
+            lab = cv2.imread(str(camvid / "trainannot" / rec.relpath), cv2.IMREAD_GRAYSCALE)
+            project.save_mask(rec, cv2.resize(lab, (160, 120), interpolation=cv2.INTER_NEAREST))
+
+
+@pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
+                    reason="torchrun is not installed beside this Python")
+def test_torchrun_two_processes_train_one_run(camvid, tmp_path):
+    folder = tmp_path / "imgs"
+    _tiny_camvid(camvid, folder)
+    torchrun = str(Path(sys.executable).parent / "torchrun")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).parents[2]))
+    proc = subprocess.run(
+        [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "segstudio", "train",
+         str(folder), "--epochs", "2", "--batch-size", "2", "--crop", "64x96", "--device", "cpu",
+         "--val-split", "0.34", "--imagenet", "none", "--from", "scratch"],
+        capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    # rank 0 alone reports: one run, world size and backend in the log
+    assert out.count("info: distributed: 2 processes, backend gloo; this is rank 0; "
+                     "effective batch 2 x 2 = 4") == 1, out
+    assert out.count("run 1 on cpu") == 1 and "4 train / 2 val images" in out
+    assert out.count("epoch   1/2") == 1 and out.count("epoch   2/2") == 1
+    with Project.open(folder, scan=False) as project:
+        runs = project.runs()
+        assert len(runs) == 1 and runs[0]["status"] == "completed"
+        epochs = project.epochs(runs[0]["id"])
+        # 4 training images split 2 + 2: each epoch counts both processes' images once
+        assert [e["epoch"] for e in epochs] == [1, 2]
+        assert [e["train_images"] for e in epochs] == [4, 4]
+        best = project.get_setting("active_checkpoint")
+    ckdir = Path(best).parent
+    assert sorted(p.name for p in ckdir.iterdir()) == ["best.pt", "last.pt"]
+    assert load_checkpoint(ckdir / "last.pt").epoch == 2
+    # each process took one step of 2 images per epoch (the sampler's shard), so two
+    # optimizer steps in all, not four
+    assert load_checkpoint(ckdir / "last.pt").train_state["global_step"] == 2
