@@ -184,7 +184,7 @@ def main(argv=None) -> int:
     ap.add_argument("--plot", default="benchmarks/loop.png")
     args = ap.parse_args(argv)
     if args.quick:
-        args.rounds, args.per_round, args.pool, args.val, args.epochs = 2, 4, 16, 10, 6
+        args.rounds, args.per_round, args.pool, args.val, args.epochs = 2, 4, 16, 10, 12
         args.seeds, args.passes = "0", 4
     if not (DS.CAMVID / "train").is_dir():
         print(f"CamVid not found at {DS.CAMVID}: nothing to measure")
@@ -226,13 +226,17 @@ def main(argv=None) -> int:
         print(f"{name:12s}" + "".join(f"{v * 100:8.1f}" for v in mean))
     if "random" in summary:
         target = summary["random"]["miou"][-1]
-        total = next(iter(results.values()))[0][-1]["images"]
+        xs = next(iter(results.values()))[0]
+
+        def need_of(s):
+            return images_to_reach([{"images": p["images"], "miou": v}
+                                    for p, v in zip(xs, s["miou"])], target)
+
+        base = need_of(summary["random"])  # random order's own images to its final mIoU
         for name, s in summary.items():
-            curve = [{"images": p["images"], "miou": v}
-                     for p, v in zip(next(iter(results.values()))[0], s["miou"])]
-            need = images_to_reach(curve, target)
+            need = need_of(s)
             s["images_to_reach_random_final"] = need
-            saving = None if need is None else 1.0 - need / total
+            saving = None if need is None or not base else 1.0 - need / base
             s["saving_vs_random"] = saving
             print(f"{name:12s} reaches random's final {target * 100:.1f} % mIoU after "
                   + (f"{need:.1f} images ({saving * 100:+.0f} % fewer)" if need is not None
