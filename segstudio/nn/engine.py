@@ -31,20 +31,20 @@ from ..core.project import Project
 from . import data as D
 from .checkpoint import (Checkpoint, CheckpointError, check_compatible, checkpoint_dict,
                          checkpoint_paths, copy_into, rng_state,
-                         save_checkpoint, set_rng_state)
+                         save_checkpoint)
 from .config import TrainConfig
 from .device import describe, resolve_device
 from .events import (EpochEnd, EpochStarted, Event, Finished, Message, RunStarted, Step)
 from .losses import IGNORE, MedianFrequency, choose_class_weights, rare_classes
 from .segnet import (GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD, ImagenetWeightsError,
                      build_model, count_parameters, load_imagenet_encoder)
-from .step import (TrainStep, amp_settings, is_out_of_memory, lr_factor, recalibrate_batchnorm,
-                   use_channels_last)
+from .step import (TrainStep, amp_settings, is_out_of_memory, lr_factor, make_optimizer,
+                   recalibrate_batchnorm, use_channels_last)
 from .distributed import Distributed, device_for
 from .distributed import from_env as dist_from_env
 from .distributed import wrap as ddp_wrap
 from .guard import Guard, comparable_active_model
-from .run_config import run_config
+from .run_config import restore_train_state, run_config
 from .validation import validate
 
 
@@ -119,12 +119,7 @@ class _Trainer:
         cl = use_channels_last(dev, cfg.width, cfg.batch_size, cfg.channels_last)
         self.fmt = torch.channels_last if cl else torch.contiguous_format
         self.model = self.model.to(dev).to(memory_format=self.fmt)
-        params = self.model.parameters()
-        if cfg.optimizer == "sgd":
-            self.opt: torch.optim.Optimizer = torch.optim.SGD(
-                params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-        else:
-            self.opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.opt = make_optimizer(cfg, self.model.parameters())
         if dev.type == "cuda":
             torch.backends.cudnn.benchmark = True
         self.amp_dtype, self.scaler = amp_settings(dev, cfg.amp)
@@ -136,20 +131,11 @@ class _Trainer:
         start_epoch = 0
         if ckpt is not None and ckpt.train_state is not None:
             ts = ckpt.train_state
-            try:
-                self.model.load_state_dict(ckpt.model_state)
-                self.opt.load_state_dict(ts["optimizer"])
-                if self.scaler is not None and ts.get("grad_scaler"):
-                    self.scaler.load_state_dict(ts["grad_scaler"])
-                set_rng_state(ts["rng"], self.np_rng, dev)
-                start_epoch = int(ts["epoch"])
-                self.global_step = int(ts.get("global_step", 0))
-                self.best_miou = ts.get("best_miou")
-                self.best_epoch = int(ts.get("best_epoch", 0))
-                w = ts.get("class_weights")
-                self.batch_size = int(ts.get("batch_size", cfg.batch_size))
-            except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-                raise CheckpointError(f"{ckpt.path}: damaged training state ({exc})") from exc
+            st = restore_train_state(ckpt, self.model, self.opt, self.scaler, self.np_rng, dev)
+            start_epoch, self.global_step = st["epoch"], st["global_step"]
+            self.best_miou, self.best_epoch = st["best_miou"], st["best_epoch"]
+            self.batch_size = st["batch_size"] or cfg.batch_size
+            w = st["class_weights"]
             self.weights = torch.tensor(w, dtype=torch.float32) if w is not None else None
             pref = ts.get("crop_preference")
             self.focus = D.CropFocus(cfg.rare_crops, tuple(pref)) if pref else None

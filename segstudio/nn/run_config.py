@@ -8,7 +8,8 @@ from pathlib import Path
 import torch
 
 from ..core.errors import SegStudioError
-from .checkpoint import Checkpoint, CheckpointError, check_compatible, load_checkpoint
+from .checkpoint import (Checkpoint, CheckpointError, check_compatible, load_checkpoint,
+                         set_rng_state)
 from .config import TrainConfig, default_train_config
 
 
@@ -73,3 +74,22 @@ def choose_start(project, given: str | None, arch: str | None = None,
     what = "the active model" if given in (None, "active") else "the weights of"
     return str(path), f"continuing from {what} {path} (a fine-tuning round; --from scratch " \
                       "starts over)"
+
+
+def restore_train_state(ckpt: Checkpoint, model, opt, scaler, np_rng,
+                        device: torch.device) -> dict:
+    """Load a resumed run's weights, optimizer, grad scaler and RNG states; returns its
+    counters (epoch, global_step, best_miou, best_epoch, batch_size, class_weights)."""
+    ts = ckpt.train_state or {}
+    try:
+        model.load_state_dict(ckpt.model_state)
+        opt.load_state_dict(ts["optimizer"])
+        if scaler is not None and ts.get("grad_scaler"):
+            scaler.load_state_dict(ts["grad_scaler"])
+        set_rng_state(ts["rng"], np_rng, device)
+        return {"epoch": int(ts["epoch"]), "global_step": int(ts.get("global_step", 0)),
+                "best_miou": ts.get("best_miou"), "best_epoch": int(ts.get("best_epoch", 0)),
+                "batch_size": int(ts["batch_size"]) if ts.get("batch_size") else None,
+                "class_weights": ts.get("class_weights")}
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{ckpt.path}: damaged training state ({exc})") from exc

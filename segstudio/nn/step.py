@@ -142,3 +142,11 @@ class TrainStep:
             hits = (logits[:, :, ::4, ::4].argmax(1) == sub) & valid
             acc = float(hits.sum()) / n if n else None
         return float(loss.detach()), acc
+
+
+def make_optimizer(cfg, params) -> torch.optim.Optimizer:
+    """SGD with momentum or AdamW, as ``cfg`` (a TrainConfig) says."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
