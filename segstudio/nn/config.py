@@ -33,7 +33,7 @@ class TrainConfig:
     schedule: str = "poly"  # poly (power 0.9) | cosine | constant, per step
     val_split: float = 0.3
     split_seed: int = 0
-    # auto: weights only for rare classes (median-frequency weight > 4: the square root of
+    # auto: weights only for rare classes (median-frequency weight > 3: the square root of
     # it, at most 5), 1 for the rest; median: the median-frequency weights as they are
     # (SegNet); table: the class table's; none
     class_weights: str = "auto"
