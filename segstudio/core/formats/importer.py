@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import maskio
 from ..errors import SegStudioError
+from ..imageio import IMAGE_EXTENSIONS
 from ..project import Project
 from .common import CancelFn, FormatError, ImageMatcher, ImportReport, ProgressFn, list_files
 from .values import VALUES_SETTING
@@ -200,8 +201,8 @@ def detect_format(source: str | os.PathLike) -> str:
     if src.is_file():
         kind = _peek_json(src) if src.suffix.lower() == ".json" else None
         if kind is None:
-            raise FormatError(f"{src}: not a COCO or labelme JSON file; give a folder of label "
-                              "maps or a JSON annotation file")
+            raise FormatError(f"{src}: not a COCO or labelme JSON file (it {_what_json(src)}); "
+                              "give a folder of label maps or a JSON annotation file")
         return kind
     if not src.is_dir():
         raise FormatError(f"{src}: no such file or folder")
@@ -219,11 +220,45 @@ def detect_format(source: str | os.PathLike) -> str:
         return "voc"
     if any(p.is_dir() and p.name.lower().endswith("annot") for p in src.iterdir()):
         return "camvid"
-    for rel in coco_or_labelme_files(src):
+    jsons = coco_or_labelme_files(src)
+    for rel in jsons:
         kind = _peek_json(src / rel)
         if kind is not None:
             return kind
+    if not list_files(src, tuple(IMAGE_EXTENSIONS)):  # nothing any format reads: say what is there
+        found = [f"{len(jsons)} JSON file{'s' * (len(jsons) != 1)} that "
+                 f"{'is' if len(jsons) == 1 else 'are'} neither COCO nor labelme ("
+                 + "; ".join(f"{r} {_what_json(src / r)}" for r in jsons[:3])
+                 + ("; ..." if len(jsons) > 3 else "") + ")"] if jsons else []
+        others = [r for r in list_files(src, ("",)) if not r.lower().endswith(".json")]
+        if others:
+            exts = sorted({Path(r).suffix.lower() or "(no extension)" for r in others})
+            found.append(f"{len(others)} other file{'s' * (len(others) != 1)} ("
+                         + ", ".join(exts) + ")")
+        raise FormatError(f"{src}: no masks found: " + ("; ".join(found) or "the folder is empty")
+                          + "; give a folder of label-map images, a VOC, CamVid, COCO or "
+                          "labelme export, or a COCO or labelme JSON file")
     return "index"
+
+
+def _what_json(path: Path) -> str:
+    """What a JSON file that is not an annotation file holds, in a few words after
+    its name ("holds an object with keys 'a', 'b'", "is not valid JSON: ...")."""
+    try:
+        size = path.stat().st_size
+        if size > 16 << 20:
+            return (f"has {size >> 20} MiB without 'shapes', 'images' or 'annotations' in "
+                    "its first 64 KiB")
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return f"is unreadable: {exc.strerror or exc}"
+    except ValueError as exc:
+        return f"is not valid JSON: {exc}"
+    if isinstance(doc, dict):
+        keys = list(doc)
+        return ("holds an empty object" if not keys else "holds an object with keys "
+                + ", ".join(map(repr, keys[:6])) + (", ..." if len(keys) > 6 else ""))
+    return f"holds a JSON {type(doc).__name__}, not an object"
 
 
 def manifest_images(src: Path) -> dict[str, str]:
