@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 
 from ..core.errors import SegStudioError
+from ..core.formats.registry import EXPORT_FORMATS
 from .common import add_common, open_project
 from .progress import Progress
 
-HELP = "export masks: index, color, overlay, voc, camvid, coco or labelme"
+HELP = "export masks: " + ", ".join(EXPORT_FORMATS[:-1]) + " or " + EXPORT_FORMATS[-1]
 
-FORMATS = ("index", "color", "overlay", "voc", "camvid", "coco", "labelme")
+FORMATS = EXPORT_FORMATS
 
 
 def _opacity(text: str) -> float:

@@ -30,8 +30,9 @@ from ..project import Project
 from . import rle
 from .common import CancelFn, FormatError, ProgressFn, UnsafePathError, resolve_names, \
     safe_member
-from .importer import Candidate, ImportOptions, ScanResult, coco_or_labelme_files, _peek_json
 from .output import ExportContext, ExportItem, run_items
+from .sources import annotation_files, read_head
+from .types import Candidate, Format, ImportOptions, Probe, ScanResult
 
 ANNOTATIONS = "annotations.json"
 IMAGES_DIR = "images"
@@ -185,7 +186,7 @@ def scan_coco(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
     if src.is_file():
         files = [src]
     else:
-        files = [src / r for r in coco_or_labelme_files(src) if _peek_json(src / r) == "coco"]
+        files = [src / r for r in annotation_files(src) if _is_coco_file(src / r)]
         if not files:
             raise FormatError(f"{src}: no COCO JSON file found (looked for .json files with "
                               "'images' and 'annotations')")
@@ -241,3 +242,21 @@ def scan_coco(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
             result.notes.append(f"{f}: {stray} annotations without a known category or "
                                 "image were left out")
     return result
+
+
+def _is_coco(probe: Probe) -> bool:
+    head = probe.head
+    return head is not None and '"shapes"' not in head and (
+        '"annotations"' in head or '"images"' in head or '"categories"' in head)
+
+
+def _is_coco_file(path: Path) -> bool:
+    return _is_coco(Probe(path, read_head(path) or ""))
+
+
+FORMAT = Format(
+    "coco", "COCO (RLE JSON)",
+    "annotations.json with one RLE segmentation per class and image (pycocotools, "
+    "Detectron2, MMSegmentation read it).",
+    export_coco, scan_coco, _is_coco, import_label="COCO JSON", title="COCO",
+    copies_images=True, named_classes=True)
