@@ -133,10 +133,27 @@ def test_undo_stack_byte_budget_drops_oldest():
     mask = np.zeros((200, 200), np.uint8)
     rng = np.random.default_rng(0)
     stack = UndoStack(mask, limit=100, max_bytes=20_000)
-    for _ in range(10):
-        stack.push(edits.accept_prediction(mask, rng.integers(0, 4, mask.shape).astype(np.uint8)))
-    assert stack.nbytes <= 20_000 or stack.count() == 1
-    assert 1 <= stack.count() < 10
+    states, pushed = [mask.copy()], []
+    for i in range(10):  # patches of different sizes, each one told apart by identity
+        side = 40 + 15 * (i % 4)
+        pred = mask.copy()
+        pred[:side, :side] = rng.integers(0, 4, (side, side)).astype(np.uint8)
+        patch = edits.accept_prediction(mask, pred)
+        assert stack.push(patch)
+        pushed.append(patch)
+        states.append(mask.copy())
+    # what must stay: the newest patches whose bytes fit the budget (at least one)
+    keep, total = 0, 0
+    for p in reversed(pushed):
+        if keep and total + p.nbytes > 20_000:
+            break
+        keep, total = keep + 1, total + p.nbytes
+    assert 1 < keep < 10  # the case really drops some and keeps some
+    assert stack.count() == keep and stack.nbytes == total <= 20_000
+    for k in range(10, 10 - keep, -1):  # the newest come back in order, the oldest are gone
+        assert stack.undo() is pushed[k - 1]
+        assert np.array_equal(mask, states[k - 1])
+    assert stack.undo() is None and np.array_equal(mask, states[10 - keep])
 
 
 def _random_op(rng, mask, image, pred, shape):
