@@ -8,12 +8,14 @@ are removed by :func:`sweep_temp_files`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from .errors import DiskFullError, ProjectError
 
@@ -104,7 +106,7 @@ class StagedWrites:
         for tmp, _ in staged:
             _unlink_quietly(tmp)
 
-    def __enter__(self) -> "StagedWrites":
+    def __enter__(self) -> StagedWrites:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -112,10 +114,8 @@ class StagedWrites:
 
 
 def _unlink_quietly(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         path.unlink()
-    except OSError:
-        pass
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:

@@ -22,9 +22,9 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -128,7 +128,7 @@ class Project(TrainingRecords):
     # -- opening -------------------------------------------------------------
     @classmethod
     def open(cls, folder: str | os.PathLike, project_dir: str | os.PathLike | None = None,
-             scan: bool = True, progress: Callable[[int, int], None] | None = None) -> "Project":
+             scan: bool = True, progress: Callable[[int, int], None] | None = None) -> Project:
         folder = Path(folder)
         if not folder.exists():
             raise ProjectError(f"{folder}: no such folder")
@@ -183,7 +183,7 @@ class Project(TrainingRecords):
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Project":
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -320,7 +320,8 @@ class Project(TrainingRecords):
     def empty_mask(self, rec: ImageRecord) -> np.ndarray:
         return np.full((rec.height, rec.width), self.classes.unlabelled_value(), np.uint8)
 
-    def save_mask(self, rec: ImageRecord, mask: np.ndarray, status: str = "corrected") -> ImageRecord:
+    def save_mask(self, rec: ImageRecord, mask: np.ndarray,
+                  status: str = "corrected") -> ImageRecord:
         """Write a human mask atomically and mark the image corrected (or reviewed)."""
         if status not in HUMAN_STATUSES:
             raise ValueError(f"a human mask has status corrected or reviewed, not {status}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -111,8 +110,12 @@ def test_an_empty_checkpoint_is_one_line_everywhere(tmp_path, capsys, cmd):
 
 def test_a_checkpoint_with_zero_std_is_refused(tmp_path):
     from segstudio.core.classes import default_classes
-    from segstudio.nn.checkpoint import (CheckpointError, checkpoint_dict, load_checkpoint,
-                                         save_checkpoint)
+    from segstudio.nn.checkpoint import (
+        CheckpointError,
+        checkpoint_dict,
+        load_checkpoint,
+        save_checkpoint,
+    )
     from segstudio.nn.segnet import SegNetBasic
 
     model = SegNetBasic(num_classes=2, in_channels=3, width=0.25)
@@ -193,7 +196,7 @@ def test_an_unwritable_out_is_refused_before_training(tmp_path, capsys):
 def test_a_pixel_limit_verdict_is_rechecked_when_the_limit_changes(tmp_path, capsys):
     folder = _images(tmp_path / "imgs", 2, h=10, w=10)  # 100 pixels each
     assert main(["info", str(folder), "--max-pixels", "99"]) == 0
-    captured = capsys.readouterr()
+    capsys.readouterr()
     with Project.open(folder) as p:
         assert all("is above the limit of 99" in r.error for r in p.images())
     assert main(["info", str(folder), "--max-pixels", "100"]) == 0

@@ -10,8 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from segstudio.core.formats import FORMATS, FormatError, detect_format, export_masks, \
-    get_format, import_masks
+from segstudio.core.formats import (
+    FORMATS,
+    FormatError,
+    detect_format,
+    export_masks,
+    get_format,
+    import_masks,
+)
 from segstudio.core.formats.common import ImageMatcher
 from segstudio.core.formats.registry import FALLBACK
 from segstudio.core.formats.sources import annotation_files, read_head

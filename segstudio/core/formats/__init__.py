@@ -6,8 +6,15 @@ a report object (:class:`ExportReport`, :class:`ImportReport`).  The formats
 themselves are :class:`Format` records in :mod:`.registry` (:data:`FORMATS`).
 """
 
-from .common import (LAYER_HUMAN, LAYER_PREDICTION, FileResult, FormatError, ImportReport,
-                     UnknownClassesError, UnsafePathError)
+from .common import (
+                     LAYER_HUMAN,
+                     LAYER_PREDICTION,
+                     FileResult,
+                     FormatError,
+                     ImportReport,
+                     UnknownClassesError,
+                     UnsafePathError,
+)
 from .exporter import EXPORTABLE_STATUSES, export_masks, select_items
 from .importer import import_masks, preview_import
 from .output import ExportedFile, ExportItem, ExportOptions, ExportReport

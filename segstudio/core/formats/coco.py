@@ -28,8 +28,7 @@ import numpy as np
 from ..errors import SegStudioError
 from ..project import Project
 from . import rle
-from .common import CancelFn, FormatError, ProgressFn, UnsafePathError, resolve_names, \
-    safe_member
+from .common import CancelFn, FormatError, ProgressFn, UnsafePathError, resolve_names, safe_member
 from .output import ExportContext, ExportItem, run_items
 from .sources import annotation_files, read_head
 from .types import Candidate, Format, ImportOptions, Probe, ScanResult
@@ -65,7 +64,7 @@ def export_coco(ctx: ExportContext, items: list[ExportItem], progress: ProgressF
     if ctx.report.cancelled:
         return
     images, annotations = [], []
-    for item, res in zip(items, results):
+    for item, res in zip(items, results, strict=True):
         if res is None:
             continue
         h, w, anns = res
@@ -195,7 +194,7 @@ def scan_coco(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
     docs = [(f, _load_json(f)) for f in files]
     used = set()
     declared = set()
-    for f, doc in docs:
+    for _f, doc in docs:
         names = {c.get("id"): str(c.get("name", "")) for c in doc["categories"]
                  if isinstance(c, dict)}
         used |= {names.get(a.get("category_id"), "") for a in doc["annotations"]

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..project import HUMAN_STATUSES, Project
-from .common import LAYER_HUMAN, LAYER_PREDICTION, CancelFn, FormatError, ProgressFn, \
-    safe_member
+from .common import LAYER_HUMAN, LAYER_PREDICTION, CancelFn, FormatError, ProgressFn, safe_member
 from .output import ExportContext, ExportItem, ExportOptions, ExportReport, OutputDir
 from .registry import get_format
 from .sources import manifest_name

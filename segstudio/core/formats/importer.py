@@ -10,8 +10,8 @@ skipped.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from .common import CancelFn, FormatError, ImageMatcher, ImportReport, ProgressF
 from .registry import detect_format, get_format
 from .types import ImportOptions, ScanResult
 from .values import VALUES_SETTING
+
 
 def split_mapping(mapping: Mapping | None) -> tuple[dict[str, int], dict[int, int]]:
     """``--map`` entries as (names, values): a key of digits is a value in the files."""

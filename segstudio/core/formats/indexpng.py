@@ -28,7 +28,6 @@ from .output import ExportContext, ExportItem, encode_png, run_items
 from .types import Format, ImportOptions, Probe, ScanResult
 from .values import VALUES_SETTING, export_values, iter_stored
 
-
 # -- export ---------------------------------------------------------------------------
 
 def export_index(ctx: ExportContext, items: list[ExportItem], progress: ProgressFn | None,

@@ -9,8 +9,8 @@ without one, the values of every file are counted first and a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

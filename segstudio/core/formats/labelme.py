@@ -35,8 +35,16 @@ from PIL import Image, ImageDraw
 
 from ..errors import SegStudioError
 from ..project import Project
-from .common import UNLABELLED_NAME, CancelFn, FormatError, ProgressFn, UnsafePathError, \
-    resolve_names, safe_member, tree_names
+from .common import (
+    UNLABELLED_NAME,
+    CancelFn,
+    FormatError,
+    ProgressFn,
+    UnsafePathError,
+    resolve_names,
+    safe_member,
+    tree_names,
+)
 from .output import ExportContext, ExportItem, run_items
 from .sources import annotation_files, read_head
 from .types import Candidate, Format, ImportOptions, Probe, ScanResult
@@ -88,7 +96,7 @@ def _outer_contours(binary: np.ndarray) -> list[np.ndarray]:
                                       cv2.CHAIN_APPROX_SIMPLE)
     if hier is None:
         return []
-    return [c.reshape(-1, 2) for c, h in zip(contours, hier[0]) if h[3] == -1]
+    return [c.reshape(-1, 2) for c, h in zip(contours, hier[0], strict=True) if h[3] == -1]
 
 
 def mask_to_polygons(mask: np.ndarray, unlabelled: int) -> tuple[list[tuple[int, np.ndarray]],

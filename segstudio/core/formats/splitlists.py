@@ -36,7 +36,7 @@ def split_lists(items: list[ExportItem], names: dict[str, str], results: list) -
     """Names per split (train/val/test) and how many images had no split."""
     out: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     unsplit = 0
-    for item, res in zip(items, results):
+    for item, res in zip(items, results, strict=True):
         if res is None:
             continue
         split = item.rec.split
