@@ -31,5 +31,6 @@ def run(args) -> int:
         if not args.import_file and not args.export_file:
             for c in project.classes.classes:
                 flag = "  [ignored]" if c.ignore else ""
-                print(f"{c.id:3d}  #{c.color[0]:02x}{c.color[1]:02x}{c.color[2]:02x}  {c.name}{flag}")
+                hexcol = "".join(f"{v:02x}" for v in c.color[:3])
+                print(f"{c.id:3d}  #{hexcol}  {c.name}{flag}")
     return 0

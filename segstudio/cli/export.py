@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 
 from ..core.errors import SegStudioError
+from ..core.formats.registry import EXPORT_FORMATS
 from .common import add_common, open_project
 from .progress import Progress
 
-HELP = "export masks: index, color, overlay, voc, camvid, coco or labelme"
+HELP = "export masks: " + ", ".join(EXPORT_FORMATS[:-1]) + " or " + EXPORT_FORMATS[-1]
 
-FORMATS = ("index", "color", "overlay", "voc", "camvid", "coco", "labelme")
+FORMATS = EXPORT_FORMATS
 
 
 def _opacity(text: str) -> float:
@@ -93,9 +94,8 @@ def run(args) -> int:
         statuses=[s for s in args.status.split(",") if s.strip()], images=selection,
         opacity=args.opacity, overwrite=args.overwrite, include_images=not args.no_images,
         classes_json=args.classes_json, workers=args.workers)
-    with open_project(args) as project:
-        with Progress("exporting") as bar:
-            report = export_masks(project, args.out, args.format, options, progress=bar)
+    with open_project(args) as project, Progress("exporting") as bar:
+        report = export_masks(project, args.out, args.format, options, progress=bar)
     print(report.summary())
     for image, reason in report.skipped:
         print(f"skipped {image}: {reason}")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 
 from ..core.classes import ClassTable
+from ..core.formats.registry import IMPORT_FORMATS
 from ..core.importmasks import apply_class_table
 from .common import add_common, open_project
 from .progress import Progress
 
 HELP = "import masks (index PNGs, VOC, CamVid, COCO, labelme) as corrected masks"
 
-FORMATS = ("auto", "index", "voc", "camvid", "coco", "labelme")
+FORMATS = ("auto", *IMPORT_FORMATS)
 
 
 def _mapping(text: str) -> tuple[str, int]:

@@ -54,7 +54,7 @@ def run(args) -> int:
         for c in classes.classes:
             flag = "  [ignored]" if c.ignore else ""
             print(f"  {c.id:3d}  #{c.color[0]:02x}{c.color[1]:02x}{c.color[2]:02x}  {c.name}{flag}")
-        for path, err in unreadable[:20]:
+        for _path, err in unreadable[:20]:
             print(f"unreadable   {err}")
         if len(unreadable) > 20:
             print(f"unreadable   ... and {len(unreadable) - 20} more")

@@ -72,7 +72,9 @@ def run(args) -> int:
         print(f"{checkpoint_summary(ckpt)} on {getattr(predictor, 'predictor', predictor).device}"
               f"; {len(recs)} images to predict (label-next score: {args.score})")
         with Progress("predicting", len(recs)) as bar:
-            summary = predict_project(project, predictor, records=recs, progress=bar)
+            bands = _BandProgress(bar, [r.relpath for r in recs])
+            getattr(predictor, "predictor", predictor).band_progress = bands.band
+            summary = predict_project(project, predictor, records=recs, progress=bands.image)
         for rel, why in summary.skipped:
             print(f"skipped {rel}: {why}")
         per = summary.seconds / summary.predicted if summary.predicted else 0.0
@@ -80,3 +82,19 @@ def run(args) -> int:
         print(f"predicted {summary.predicted} images in {summary.seconds:.1f}s "
               f"({per * 1000:.0f} ms/image), {skipped} skipped")
         return 0 if not skipped else 1
+
+
+class _BandProgress:
+    """Feeds the bar per image and, inside a tiled (huge) image, per tile band: a 400 MP
+    image moves the bar band by band instead of sitting at 0 % until it is done."""
+
+    def __init__(self, bar: Progress, names: list[str]):
+        self.bar, self.names, self.done = bar, names, 0
+
+    def image(self, done: int, total: int) -> None:
+        self.done = done
+        self.bar(done, total)
+
+    def band(self, done: int, total: int) -> None:
+        name = self.names[self.done] if self.done < len(self.names) else ""
+        self.bar(self.done + done / total, extra=f"{name}: tile band {done}/{total}")

@@ -85,7 +85,8 @@ def add_parser(sub) -> None:
     p.add_argument("--epochs", type=_positive(int), metavar="N")
     p.add_argument("--batch-size", type=_positive(int), metavar="B")
     p.add_argument("--crop", type=parse_hw, metavar="HxW",
-                   help="training crop as HxW, e.g. 192x256 (images smaller than the crop are padded with the ignore class)")
+                   help="training crop as HxW, e.g. 192x256 (images smaller than the crop "
+                        "are padded with the ignore class)")
     p.add_argument("--lr", type=_positive(float), metavar="X", help="base learning rate")
     p.add_argument("--val-split", type=_fraction, metavar="F",
                    help="share of labelled images kept for validation (default 0.3)")
@@ -137,7 +138,8 @@ def build_config(args, device_type: str, warm: bool = False):
     changes = {}
     for attr, field in (("model", "arch"), ("width", "width"), ("epochs", "epochs"),
                         ("batch_size", "batch_size"), ("crop", "crop"), ("lr", "lr"),
-                        ("val_split", "val_split"), ("schedule", "schedule"), ("class_weights", "class_weights"),
+                        ("val_split", "val_split"), ("schedule", "schedule"),
+                        ("class_weights", "class_weights"),
                         ("seed", "seed"), ("workers", "workers"), ("loss", "loss"),
                         ("rare_crops", "rare_crops"), ("dropout", "dropout")):
         v = getattr(args, attr, None)

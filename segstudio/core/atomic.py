@@ -1,18 +1,21 @@
 """Atomic file writes: temp file in the same folder, flush, fsync, rename.
 
 A crash at any moment leaves either the old file or the new one, never a
-partial file.  Stale temp files from a crash are named ``.<name>.tmp-*`` and
+partial file; :class:`StagedWrites` does the same for a group of files that
+must appear together or not at all.  Stale temp files from a crash are named ``.<name>.tmp-*`` and
 are removed by :func:`sweep_temp_files`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from .errors import DiskFullError, ProjectError
 
@@ -36,36 +39,90 @@ def temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
 
 
+def _describe_failure(path: Path, exc: BaseException) -> BaseException:
+    """The error to raise for a failed write of ``path`` (the temp file is already gone)."""
+    if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or (
+            isinstance(exc, Exception) and not isinstance(exc, OSError)
+            and _nearly_full(path.parent)):  # e.g. torch.save's RuntimeError
+        return DiskFullError(
+            f"disk full while writing {path}: the previous version is intact; "
+            "free some space and save again"
+        )
+    if isinstance(exc, OSError):
+        return ProjectError(f"cannot write {path}: {exc.strerror or exc}")
+    return exc
+
+
+class StagedWrites:
+    """Several files written all or nothing.
+
+    Each :meth:`add` writes a temp file beside its target (flush, fsync); :meth:`commit`
+    renames them all into place.  Leaving the ``with`` block without a commit (an
+    exception, a full disk at the second file, a failed database update between the
+    writes and the commit) removes every temp file, so no target is touched and no
+    partial or orphan file is left."""
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path]] = []
+
+    def add(self, path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"cannot create folder {path.parent}: {exc.strerror}") from exc
+        tmp = temp_name(path)
+        try:
+            with open(tmp, "wb") as fh:
+                write(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException as exc:
+            _unlink_quietly(tmp)
+            err = _describe_failure(path, exc)
+            if err is exc:
+                raise
+            raise err from exc
+        self._staged.append((tmp, path))
+
+    def add_bytes(self, path: str | os.PathLike, data: bytes) -> None:
+        self.add(path, lambda fh: fh.write(data))
+
+    def commit(self) -> None:
+        """Rename every staged file into place (a rename does not need free space)."""
+        staged, self._staged = self._staged, []
+        for i, (tmp, path) in enumerate(staged):
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                for rest, _ in staged[i:]:
+                    _unlink_quietly(rest)
+                raise _describe_failure(path, exc) from exc
+        for folder in dict.fromkeys(path.parent for _, path in staged):
+            _fsync_dir(folder)
+
+    def discard(self) -> None:
+        staged, self._staged = self._staged, []
+        for tmp, _ in staged:
+            _unlink_quietly(tmp)
+
+    def __enter__(self) -> StagedWrites:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.discard()
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
     """Write ``path`` atomically; ``write`` receives an open binary file."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ProjectError(f"cannot create folder {path.parent}: {exc.strerror}") from exc
-    tmp = temp_name(path)
-    try:
-        with open(tmp, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or (
-                isinstance(exc, Exception) and not isinstance(exc, OSError)
-                and _nearly_full(path.parent)):  # e.g. torch.save's RuntimeError
-            raise DiskFullError(
-                f"disk full while writing {path}: the previous version is intact; "
-                "free some space and save again"
-            ) from exc
-        if isinstance(exc, OSError):
-            raise ProjectError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
-    _fsync_dir(path.parent)
+    with StagedWrites() as staged:
+        staged.add(path, write)
+        staged.commit()
 
 
 def _nearly_full(folder: Path) -> bool:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import threading
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator
 
 from .errors import DiskFullError, ProjectError, SegStudioError
 
@@ -147,7 +147,7 @@ class Database:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     @contextmanager
-    def transaction(self) -> Iterator["_Cursor"]:
+    def transaction(self) -> Iterator[_Cursor]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
         with self._lock:
             self.conn.execute("BEGIN IMMEDIATE")
@@ -178,10 +178,8 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
-            try:
+            with suppress(sqlite3.Error):
                 self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
-                pass
             self.conn.close()
 
 

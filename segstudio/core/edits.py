@@ -32,7 +32,7 @@ Region rules (exact, tested against OpenCV / brute force):
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -323,7 +323,8 @@ def replace_class(mask: np.ndarray, from_id: int, to_id: int, *,
     table = combine(overwritable([_check_value(from_id)]), _as_table(allowed))
     if polygon is not None:
         return fill_polygon(mask, polygon, to_id, allowed=table, name=name)
-    return paint_region(mask, 0, 0, np.ones(mask.shape, dtype=bool), to_id, allowed=table, name=name)
+    return paint_region(mask, 0, 0, np.ones(mask.shape, dtype=bool), to_id, allowed=table,
+                        name=name)
 
 
 def accept_prediction(mask: np.ndarray, prediction: np.ndarray, *,
@@ -357,7 +358,8 @@ def flood_region(mask: np.ndarray, x: float, y: float, *, image: np.ndarray | No
                 image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3)):
             raise MaskError(f"the image is {image.dtype} {image.shape}, the mask {mask.shape}: "
                             "colour fill needs the uint8 gray or RGB image of this mask")
-        src = image if image.flags.writeable and image.flags.c_contiguous else np.ascontiguousarray(image)
+        usable = image.flags.writeable and image.flags.c_contiguous
+        src = image if usable else np.ascontiguousarray(image)
         if not src.flags.writeable:
             src = src.copy()
         tol = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), (3,))

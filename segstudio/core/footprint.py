@@ -32,7 +32,7 @@ border or the box, so clipping never changes a pixel inside the image.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -49,7 +49,8 @@ def pixel_of(x: float, y: float) -> Point:
 
 def pixel_points(points: Iterable[Sequence[float]]) -> np.ndarray:
     """(N, 2) int64 array of the pixels (x, y) under the given positions."""
-    arr = np.asarray(list(points) if not isinstance(points, np.ndarray) else points, dtype=np.float64)
+    arr = np.asarray(points if isinstance(points, np.ndarray) else list(points),
+                     dtype=np.float64)
     if arr.size == 0:
         return np.zeros((0, 2), dtype=np.int64)
     if arr.ndim != 2 or arr.shape[1] != 2:

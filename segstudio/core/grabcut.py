@@ -17,7 +17,7 @@ off the GUI thread and applies the returned region with
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np

@@ -26,8 +26,6 @@ same patches in ``QUndoCommand`` objects on a ``QUndoStack`` per image.
 
 from __future__ import annotations
 
-from typing import Union
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -37,7 +35,7 @@ TILE = 64
 Rect = tuple[int, int, int, int]
 """(y0, x0, y1, x1): rows y0..y1-1 and columns x0..x1-1 of the mask."""
 
-Values = Union[int, np.ndarray]
+Values = int | np.ndarray
 
 _OBJECT_OVERHEAD = 256  # rough bytes of the Python objects of one patch
 
@@ -153,7 +151,8 @@ class _TilePart:
 
     @property
     def nbytes(self) -> int:
-        return self.ty.nbytes + self.tx.nbytes + self.bits.nbytes + sum(_vbytes(v) for v in self.vals)
+        return (self.ty.nbytes + self.tx.nbytes + self.bits.nbytes
+                + sum(_vbytes(v) for v in self.vals))
 
     def changed_blocks(self) -> np.ndarray:
         t = self.t
@@ -317,7 +316,7 @@ class StrokeRecorder:
         sub = self._saved[ty0:ty1, tx0:tx1]
         if sub.all():
             return
-        for dy, dx in zip(*np.nonzero(~sub)):
+        for dy, dx in zip(*np.nonzero(~sub), strict=True):
             ty, tx = ty0 + int(dy), tx0 + int(dx)
             self._ty.append(ty)
             self._tx.append(tx)
@@ -346,9 +345,9 @@ class StrokeRecorder:
         if not keep.any():
             return None
         if not keep.all():
-            ty, tx, before, after, changed = ty[keep], tx[keep], before[keep], after[keep], changed[keep]
+            ty, tx, before, after, changed = (a[keep] for a in (ty, tx, before, after, changed))
         order = np.lexsort((tx, ty))
-        ty, tx, before, after, changed = ty[order], tx[order], before[order], after[order], changed[order]
+        ty, tx, before, after, changed = (a[order] for a in (ty, tx, before, after, changed))
         ri, rr = np.nonzero(changed.any(axis=2))
         ci, cc = np.nonzero(changed.any(axis=1))
         ys, xs = ty[ri] * t + rr, tx[ci] * t + cc
@@ -362,7 +361,7 @@ class StrokeRecorder:
         """Put back every saved tile; returns the rect to repaint."""
         self._done = True
         t = self.tile
-        for ty, tx, b in zip(self._ty, self._tx, self._blocks):
+        for ty, tx, b in zip(self._ty, self._tx, self._blocks, strict=True):
             self.mask[ty * t:ty * t + b.shape[0], tx * t:tx * t + b.shape[1]] = b
         self._blocks = []
         return self.dirty
@@ -441,7 +440,8 @@ class UndoStack:
         if patch is None:
             return False
         if patch.shape != self.mask.shape:
-            raise ValueError(f"patch {patch.name!r} is for a {patch.shape} mask, not {self.mask.shape}")
+            raise ValueError(f"patch {patch.name!r} is for a {patch.shape} mask, "
+                             f"not {self.mask.shape}")
         if self._index < len(self._patches):
             del self._patches[self._index:]
             if self._clean > self._index:

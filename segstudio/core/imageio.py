@@ -281,7 +281,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                if ";16" in _rawmode(im) and im.mode not in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+                wide_modes = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+                if ";16" in _rawmode(im) and im.mode not in wide_modes:
                     arr = stretch_to_uint8(_decode_with_opencv(path))
                 else:
                     im.load()

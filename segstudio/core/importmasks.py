@@ -11,11 +11,14 @@ already differs is never overwritten unless ``overwrite`` is set.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .classes import ClassTable
-from .errors import ClassTableError
-from .formats.common import ImportReport
-from .formats.indexpng import import_index_masks, match_masks
+from .errors import ClassTableError, SegStudioError
+from .formats import import_masks
+from .formats.common import CancelFn, ImageMatcher, ImportReport, ProgressFn
 from .project import Project
+from .scan import walk_images
 
 __all__ = ["ImportReport", "apply_class_table", "import_index_masks", "match_masks"]
 
@@ -32,3 +35,32 @@ def apply_class_table(project: Project, table: ClassTable) -> None:
                 "remap or delete those classes first"
             )
     project.set_classes(table)
+
+
+def import_index_masks(project: Project, masks_dir, overwrite: bool = False,
+                       unknown_to_ignore: bool = False, progress: ProgressFn | None = None,
+                       cancelled: CancelFn | None = None, mapping=None,
+                       classes_json=None) -> ImportReport:
+    """Import a folder of index (or colour) PNG label maps as corrected masks."""
+    masks_dir = Path(masks_dir)
+    if not masks_dir.is_dir():
+        raise SegStudioError(f"{masks_dir}: no such folder of masks")
+    return import_masks(project, masks_dir, "index", mapping=mapping, overwrite=overwrite,
+                        unknown_to_ignore=unknown_to_ignore, classes_json=classes_json,
+                        progress=progress, cancelled=cancelled)
+
+
+def match_masks(project: Project, masks_dir: Path) -> tuple[dict[int, Path], list[tuple[str, str]]]:
+    """Map image id -> label-map file; also the label maps that match no image."""
+    masks_dir = Path(masks_dir)
+    matcher = ImageMatcher(project.images())
+    matches: dict[int, Path] = {}
+    orphans = []
+    for f in walk_images(masks_dir):
+        rec = matcher.find([f.relpath])
+        if rec is None or rec.id in matches:
+            orphans.append((str(masks_dir / f.relpath),
+                            "no image with this path or name in the project"))
+        else:
+            matches[rec.id] = masks_dir / f.relpath
+    return matches, orphans

@@ -40,8 +40,10 @@ def write_mask(path: str | os.PathLike, mask: np.ndarray, palette: np.ndarray | 
     atomic_write_bytes(path, encode_mask_png(mask, palette))
 
 
-def _colour_to_ids(rgb: np.ndarray, palette: np.ndarray, known: np.ndarray, path: Path) -> np.ndarray:
-    codes = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+def _colour_to_ids(rgb: np.ndarray, palette: np.ndarray, known: np.ndarray,
+                   path: Path) -> np.ndarray:
+    codes = ((rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8)
+             | rgb[..., 2])
     lookup: dict[int, int] = {}
     for cid in np.flatnonzero(known):
         r, g, b = (int(v) for v in palette[cid])
@@ -102,7 +104,8 @@ def read_mask(
             return np.array(im.getchannel(0), dtype=np.uint8)
         if mode in ("RGB", "RGBA"):
             rgb = np.asarray(im)[..., :3]
-            if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+            r_, g_, b_ = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+            if np.array_equal(r_, g_) and np.array_equal(g_, b_):
                 gray = np.ascontiguousarray(rgb[..., 0])
                 if palette is None:
                     return gray

@@ -22,14 +22,14 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
 from . import maskio
-from .atomic import atomic_write_bytes, sweep_temp_files
+from .atomic import StagedWrites, atomic_write_bytes, sweep_temp_files
 from .classes import ClassInfo, ClassTable, default_classes
 from .db import Database
 from .errors import MaskError, ProjectError
@@ -128,7 +128,7 @@ class Project(TrainingRecords):
     # -- opening -------------------------------------------------------------
     @classmethod
     def open(cls, folder: str | os.PathLike, project_dir: str | os.PathLike | None = None,
-             scan: bool = True, progress: Callable[[int, int], None] | None = None) -> "Project":
+             scan: bool = True, progress: Callable[[int, int], None] | None = None) -> Project:
         folder = Path(folder)
         if not folder.exists():
             raise ProjectError(f"{folder}: no such folder")
@@ -183,7 +183,7 @@ class Project(TrainingRecords):
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Project":
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -320,7 +320,8 @@ class Project(TrainingRecords):
     def empty_mask(self, rec: ImageRecord) -> np.ndarray:
         return np.full((rec.height, rec.width), self.classes.unlabelled_value(), np.uint8)
 
-    def save_mask(self, rec: ImageRecord, mask: np.ndarray, status: str = "corrected") -> ImageRecord:
+    def save_mask(self, rec: ImageRecord, mask: np.ndarray,
+                  status: str = "corrected") -> ImageRecord:
         """Write a human mask atomically and mark the image corrected (or reviewed)."""
         if status not in HUMAN_STATUSES:
             raise ValueError(f"a human mask has status corrected or reviewed, not {status}")
@@ -391,17 +392,23 @@ class Project(TrainingRecords):
         """Write a model prediction; a human mask is never touched."""
         path = self.prediction_path(rec)
         labels = self._check_mask(rec, labels, path)
-        maskio.write_mask(path, labels, self.classes.palette())
-        if entropy_map is not None:
-            maskio.write_mask(self.uncertainty_path(rec), np.asarray(entropy_map, np.uint8), None)
         now = time.time()
         unc = None if uncertainty is None or not math.isfinite(uncertainty) else float(uncertainty)
-        self.db.execute(
-            "UPDATE images SET predicted_at=?, predicted_by=?, uncertainty=?,"
-            " status=CASE WHEN status IN ('unlabelled','predicted') THEN 'predicted' ELSE status END,"
-            " status_at=CASE WHEN status='unlabelled' THEN ? ELSE status_at END WHERE id=?",
-            (now, checkpoint, unc, now, rec.id),
-        )
+        # the prediction, its entropy map and the database row appear together or not at
+        # all: a full disk at any step leaves no prediction file the database does not know
+        with StagedWrites() as staged:
+            staged.add_bytes(path, maskio.encode_mask_png(labels, self.classes.palette()))
+            if entropy_map is not None:
+                staged.add_bytes(self.uncertainty_path(rec), maskio.encode_mask_png(
+                    np.asarray(entropy_map, np.uint8), None))
+            self.db.execute(
+                "UPDATE images SET predicted_at=?, predicted_by=?, uncertainty=?,"
+                " status=CASE WHEN status IN ('unlabelled','predicted') THEN 'predicted'"
+                " ELSE status END,"
+                " status_at=CASE WHEN status='unlabelled' THEN ? ELSE status_at END WHERE id=?",
+                (now, checkpoint, unc, now, rec.id),
+            )
+            staged.commit()
         return self.image(rec.id)
 
     def check_trainable(self) -> int:

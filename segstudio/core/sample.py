@@ -110,7 +110,8 @@ def draw_scene(seed: int, size: tuple[int, int] = SIZE) -> tuple[np.ndarray, np.
     for t in sorted(rng.uniform(0.2, 0.95, int(rng.integers(1, 4)))):
         y = int(horizon + t * (h - horizon))
         lane = rng.uniform(-0.35, 0.35)
-        cx = int(vx + t * ((left_bottom + right_bottom) / 2 - vx) + lane * t * (right_bottom - left_bottom))
+        cx = int(vx + t * ((left_bottom + right_bottom) / 2 - vx)
+                 + lane * t * (right_bottom - left_bottom))
         cw, ch = max(4, int((20 + 150 * t) * sc)), max(3, int((14 + 85 * t) * sc))
         cv2.rectangle(lab, (cx - cw // 2, y - ch), (cx + cw // 2, y), CAR, -1)
         cv2.rectangle(lab, (cx - cw // 3, y - int(ch * 1.45)), (cx + cw // 3, y - ch), CAR, -1)
@@ -122,7 +123,8 @@ def _paint(lab: np.ndarray, horizon: int, rng: np.random.Generator) -> np.ndarra
     h, w = lab.shape
     base = {
         SKY: (150, 190, 235), BUILDING: (150, 120, 100), ROAD: (85, 85, 90),
-        SIDEWALK: (165, 160, 150), TREE: (50, 110, 45), CAR: tuple(int(v) for v in rng.integers(30, 220, 3)),
+        SIDEWALK: (165, 160, 150), TREE: (50, 110, 45),
+        CAR: tuple(int(v) for v in rng.integers(30, 220, 3)),
         POLE: (110, 110, 115), MARKING: (235, 235, 225),
     }
     lut = np.zeros((256, 3), np.float32)

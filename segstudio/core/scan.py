@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .errors import SegStudioError
 from .imageio import PIXEL_LIMIT_MARK, is_image_file, max_pixels, read_info

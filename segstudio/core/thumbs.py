@@ -10,6 +10,7 @@ disposable: a broken one is remade.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -60,7 +61,8 @@ def make_thumbnail(path: str | os.PathLike, size: int = THUMB_SIZE) -> np.ndarra
                 im.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
                 return np.asarray(im.convert("RGB"))
             except (OSError, SyntaxError, ValueError, EOFError) as exc:
-                raise ImageReadError(f"{path}: cannot decode ({exc}); replace or remove it") from exc
+                raise ImageReadError(
+                    f"{path}: cannot decode ({exc}); replace or remove it") from exc
     # 16-bit and float images: the full reader applies the display stretch
     arr = to_rgb(read_image(path))
     tw, th = _fit(arr.shape[1], arr.shape[0], size)
@@ -88,8 +90,6 @@ def load_thumbnail(image_path: str | os.PathLike, relpath: str, cache_dir: str |
     if cached is not None:
         buf = io.BytesIO()
         Image.fromarray(thumb).save(buf, format="JPEG", quality=88)
-        try:
+        with contextlib.suppress(SegStudioError):  # a read-only or full cache costs speed only
             atomic_write_bytes(cached, buf.getvalue())
-        except SegStudioError:
-            pass  # a read-only or full cache only costs speed
     return thumb

@@ -46,14 +46,15 @@ class TrainingRecords:
                            key=lambda r: _stable_hash(r["relpath"], seed))
             need = max(0, target - n_val)
             cur.executemany("UPDATE images SET split=? WHERE id=?",
-                            [("val" if i < need else "train", r["id"]) for i, r in enumerate(fresh)])
+                            [("val" if i < need else "train", r["id"])
+                             for i, r in enumerate(fresh)])
         counts = {"train": 0, "val": 0, "test": 0}
         for row in self.db.query("SELECT split, COUNT(*) AS n FROM images WHERE missing=0 AND"
                                  " split IS NOT NULL GROUP BY split"):
             counts[row["split"]] = row["n"]
         return counts
 
-    def set_split(self, rec: "ImageRecord", split: str | None) -> None:
+    def set_split(self, rec: ImageRecord, split: str | None) -> None:
         self.db.execute("UPDATE images SET split=? WHERE id=?", (split, rec.id))
 
     # -- settings -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -86,6 +86,9 @@ class Predictor:
         self.max_whole_pixels = max_whole_pixels
         self.memory_budget = memory_budget_mb * 2**20
         self.checkpoint_path = checkpoint_path
+        # called as (bands done, bands in all) after each row band of a tiled prediction,
+        # so that one huge image shows progress (the CLI's bar, the window's status)
+        self.band_progress: Callable[[int, int], None] | None = None
         self.channel_ids = classes.channel_ids()
         self.mean = tuple(float(v) for v in mean)
         self.std = tuple(float(v) for v in std)
@@ -185,6 +188,7 @@ class Predictor:
         cols_per_strip = max(1, int(self.memory_budget // max(per_col, 1)))
         groups = [list(range(a, min(a + cols_per_strip, len(xs))))
                   for a in range(0, len(xs), cols_per_strip)]
+        bands, bands_done = len(groups) * len(ys), 0
         for g in groups:
             a, b = g[0], g[-1] + 1
             sx0 = xs[a] if a > 0 else 0
@@ -214,4 +218,7 @@ class Predictor:
                 if carry:
                     acc[:, :carry] = acc[:, done:hr].clone()
                 acc[:, carry:] = 0
+                bands_done += 1
+                if self.band_progress is not None:
+                    self.band_progress(bands_done, bands)
         return labels, ent, total, tiles

@@ -103,7 +103,8 @@ def test_core_nn_and_cli_never_import_qt(tmp_path):
         f"for m in {modules!r}: importlib.import_module(m)\n"
         "from segstudio.cli import main\n"
         f"assert main(['info', {str(folder)!r}, '--json']) == 0\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'))\n"
+        "bad = sorted(m for m in sys.modules\n"
+        "             if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'))\n"
         "assert not bad, bad\n"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO))

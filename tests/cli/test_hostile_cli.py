@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -111,8 +110,12 @@ def test_an_empty_checkpoint_is_one_line_everywhere(tmp_path, capsys, cmd):
 
 def test_a_checkpoint_with_zero_std_is_refused(tmp_path):
     from segstudio.core.classes import default_classes
-    from segstudio.nn.checkpoint import (CheckpointError, checkpoint_dict, load_checkpoint,
-                                         save_checkpoint)
+    from segstudio.nn.checkpoint import (
+        CheckpointError,
+        checkpoint_dict,
+        load_checkpoint,
+        save_checkpoint,
+    )
     from segstudio.nn.segnet import SegNetBasic
 
     model = SegNetBasic(num_classes=2, in_channels=3, width=0.25)
@@ -193,7 +196,7 @@ def test_an_unwritable_out_is_refused_before_training(tmp_path, capsys):
 def test_a_pixel_limit_verdict_is_rechecked_when_the_limit_changes(tmp_path, capsys):
     folder = _images(tmp_path / "imgs", 2, h=10, w=10)  # 100 pixels each
     assert main(["info", str(folder), "--max-pixels", "99"]) == 0
-    captured = capsys.readouterr()
+    capsys.readouterr()
     with Project.open(folder) as p:
         assert all("is above the limit of 99" in r.error for r in p.images())
     assert main(["info", str(folder), "--max-pixels", "100"]) == 0
@@ -241,3 +244,25 @@ def test_names_that_would_break_the_split_lists_are_escaped(tmp_path, capsys, fm
     with Project.open(tmp_path / "again") as q:
         for rel, m in want.items():
             assert np.array_equal(q.load_mask(q.find(rel)), m), rel
+
+
+def test_auto_detect_on_unknown_json_says_what_it_found(tmp_path, capsys):
+    folder = _images(tmp_path / "imgs", 1)
+    ann = tmp_path / "ann"
+    ann.mkdir()
+    (ann / "a.json").write_text('{"foo": [1, 2], "items": []}')
+    (ann / "notes.txt").write_text("x")
+    assert main(["import-masks", str(folder), str(ann)]) == 1
+    line = _one_error_line(capsys)
+    assert (f"{ann}: no masks found: 1 JSON file that is neither COCO nor labelme (a.json holds "
+            "an object with keys 'foo', 'items'); 1 other file (.txt); give a folder") in line
+    (ann / "b.json").write_text("not json")
+    assert main(["import-masks", str(folder), str(ann / "b.json")]) == 1
+    assert "b.json: not a COCO or labelme JSON file (it is not valid JSON: Expecting value" \
+        in _one_error_line(capsys)
+    for f in ann.iterdir():
+        f.unlink()
+    assert main(["import-masks", str(folder), str(ann)]) == 1
+    assert f"{ann}: no masks found: the folder is empty" in _one_error_line(capsys)
+    with Project.open(folder) as p:
+        assert [r.has_human_mask for r in p.images()] == [False]

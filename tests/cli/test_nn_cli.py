@@ -75,7 +75,8 @@ def test_train_predict_eval_export(tiny, capsys, tmp_path):
     res = json.loads(report.read_text())
     assert res["images"] == 2
     assert set(res["per_class_iou"]) == {c.name for c in
-                                         ClassTable.load_json(tiny.parent / "classes.json").trainable}
+                                         ClassTable.load_json(tiny.parent / "classes.json"
+                                                              ).trainable}
     m = np.array(res["confusion_matrix"])
     assert m.shape == (11, 11) and m.sum() == res["pixels"]
     assert res["global_accuracy"] == pytest.approx(np.trace(m) / m.sum())

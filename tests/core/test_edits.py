@@ -28,7 +28,9 @@ def ref_line(a, b):
         if bx < ax:
             ax, ay, bx, by = bx, by, ax, ay
         for x in range(ax, bx + 1):
-            out.append((x, ay if bx == ax else ay + ((2 * (x - ax) * (by - ay) + (bx - ax)) // (2 * (bx - ax)))))
+            y = ay if bx == ax else ay + ((2 * (x - ax) * (by - ay) + (bx - ax))
+                                          // (2 * (bx - ax)))
+            out.append((x, y))
     else:
         if by < ay:
             ax, ay, bx, by = bx, by, ax, ay
@@ -44,7 +46,7 @@ def ref_stroke(points, r, shape):
     yy, xx = np.mgrid[:h, :w].astype(np.int64)
     pts = [(int(np.floor(x)), int(np.floor(y))) for x, y in points]
     out = np.zeros(shape, bool)
-    segs = [(pts[0], pts[0])] + list(zip(pts[:-1], pts[1:]))
+    segs = [(pts[0], pts[0])] + list(zip(pts[:-1], pts[1:], strict=True))
     for (ax, ay), (bx, by) in segs:
         dx, dy = bx - ax, by - ay
         l2 = dx * dx + dy * dy
@@ -244,12 +246,15 @@ def test_preserve_other_classes_for_every_tool(labels):
     ops = {
         "brush": (lambda m: edits.paint_stroke(m, [(0, 50), (127, 50)], 20, 3, allowed=keep),
                   ref_stroke([(0, 50), (127, 50)], 20, labels.shape), 3),
-        "accept": (lambda m: edits.paint_stroke(m, [(0, 50), (127, 50)], 20, source=pred, allowed=keep),
+        "accept": (lambda m: edits.paint_stroke(m, [(0, 50), (127, 50)], 20, source=pred,
+                                                allowed=keep),
                    ref_stroke([(0, 50), (127, 50)], 20, labels.shape), 2),
-        "polygon": (lambda m: edits.fill_polygon(m, poly, 3, allowed=keep), ref_poly(poly, labels.shape), 3),
+        "polygon": (lambda m: edits.fill_polygon(m, poly, 3, allowed=keep),
+                    ref_poly(poly, labels.shape), 3),
         "rect": (lambda m: edits.fill_rect(m, (0, 0), (127, 95), 3, allowed=keep),
                  np.ones(labels.shape, bool), 3),
-        "colour fill": (lambda m: edits.flood_fill(m, 0, 0, 3, image=img, tolerance=0, allowed=keep),
+        "colour fill": (lambda m: edits.flood_fill(m, 0, 0, 3, image=img, tolerance=0,
+                                                   allowed=keep),
                         np.ones(labels.shape, bool), 3),
     }
     for name, (op, region, val) in ops.items():
@@ -292,7 +297,8 @@ def test_flood_fill_by_class_is_the_4_connected_component(labels):
 
 def _check_colour_fills(img, base):
     img_before = img.copy()
-    for seed, tol in [((10, 10), 12), ((70, 50), 25), ((40, 30), 0), ((5, 55), 40), ((60, 5), (5, 30, 60))]:
+    for seed, tol in [((10, 10), 12), ((70, 50), 25), ((40, 30), 0), ((5, 55), 40),
+                      ((60, 5), (5, 30, 60))]:
         mask = base.copy()
         patch = edits.flood_fill(mask, *seed, 9, image=img, tolerance=tol)
         region = ref_colour_region(img, seed, np.asarray(tol))
@@ -349,7 +355,8 @@ def test_polygon_and_lasso_equal_fillpoly(labels, name):
 
 
 def test_rectangle_includes_both_corners(labels):
-    for a, b in [((10.5, 20.5), (40.2, 30.9)), ((40, 30), (10, 20)), ((-10, -10), (500, 5)), ((7, 7), (7, 7))]:
+    for a, b in [((10.5, 20.5), (40.2, 30.9)), ((40, 30), (10, 20)), ((-10, -10), (500, 5)),
+                 ((7, 7), (7, 7))]:
         mask = labels.copy()
         patch = edits.fill_rect(mask, a, b, 8)
         (ax, ay), (bx, by) = pixel_of(*a), pixel_of(*b)

@@ -52,10 +52,11 @@ def test_uniform_values_cost_no_value_bytes():
 
 def test_stroke_recorder_with_partial_edge_tiles():
     rng = np.random.default_rng(1)
-    base = rng.integers(0, 3, (100, 150)).astype(np.uint8)      # 100 and 150 are not multiples of 64
+    base = rng.integers(0, 3, (100, 150)).astype(np.uint8)  # 100, 150: not multiples of 64
     mask = base.copy()
     rec = StrokeRecorder(mask, tile=64)
-    writes = [(90, 140, 100, 150), (0, 0, 5, 5), (60, 60, 70, 70), (95, 0, 100, 150), (-5, -5, 3, 200)]
+    writes = [(90, 140, 100, 150), (0, 0, 5, 5), (60, 60, 70, 70), (95, 0, 100, 150),
+              (-5, -5, 3, 200)]
     for k, (y0, x0, y1, x1) in enumerate(writes):
         rec.touch((y0, x0, y1, x1))
         mask[max(y0, 0):y1, max(x0, 0):x1] = 3 + k
@@ -121,7 +122,7 @@ def test_undo_stack_limit_clean_state_and_redo_truncation():
     stack.undo()
     assert stack.is_clean()
     stack.undo()
-    stack.push(edits.fill_rect(mask, (0, 0), (1, 1), 9))      # drops the redo side, with the clean state
+    stack.push(edits.fill_rect(mask, (0, 0), (1, 1), 9))  # drops the redo side and clean state
     assert stack.count() == 1 and not stack.can_redo() and stack.clean_index() == -1
     stack.undo()
     assert np.array_equal(mask, states[2])
@@ -133,10 +134,27 @@ def test_undo_stack_byte_budget_drops_oldest():
     mask = np.zeros((200, 200), np.uint8)
     rng = np.random.default_rng(0)
     stack = UndoStack(mask, limit=100, max_bytes=20_000)
-    for _ in range(10):
-        stack.push(edits.accept_prediction(mask, rng.integers(0, 4, mask.shape).astype(np.uint8)))
-    assert stack.nbytes <= 20_000 or stack.count() == 1
-    assert 1 <= stack.count() < 10
+    states, pushed = [mask.copy()], []
+    for i in range(10):  # patches of different sizes, each one told apart by identity
+        side = 40 + 15 * (i % 4)
+        pred = mask.copy()
+        pred[:side, :side] = rng.integers(0, 4, (side, side)).astype(np.uint8)
+        patch = edits.accept_prediction(mask, pred)
+        assert stack.push(patch)
+        pushed.append(patch)
+        states.append(mask.copy())
+    # what must stay: the newest patches whose bytes fit the budget (at least one)
+    keep, total = 0, 0
+    for p in reversed(pushed):
+        if keep and total + p.nbytes > 20_000:
+            break
+        keep, total = keep + 1, total + p.nbytes
+    assert 1 < keep < 10  # the case really drops some and keeps some
+    assert stack.count() == keep and stack.nbytes == total <= 20_000
+    for k in range(10, 10 - keep, -1):  # the newest come back in order, the oldest are gone
+        assert stack.undo() is pushed[k - 1]
+        assert np.array_equal(mask, states[k - 1])
+    assert stack.undo() is None and np.array_equal(mask, states[10 - keep])
 
 
 def _random_op(rng, mask, image, pred, shape):
@@ -213,7 +231,8 @@ def test_mixed_sequence_on_a_camvid_image(camvid):
     from segstudio.core.imageio import read_image
 
     name = sorted((camvid / "train").iterdir())[3].name
-    _run_mixed_sequence(read_image(camvid / "trainannot" / name), read_image(camvid / "train" / name), seed=2)
+    _run_mixed_sequence(read_image(camvid / "trainannot" / name),
+                        read_image(camvid / "train" / name), seed=2)
 
 
 def test_100_brush_strokes_on_a_4096_mask_stay_under_50_mb():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pathlib
 import sqlite3
 import stat
 
@@ -25,7 +26,8 @@ def _digest(folder):
             if ".segstudio" in p:
                 continue
             st = os.stat(p)
-            out[p] = (hashlib.sha256(open(p, "rb").read()).hexdigest(), st.st_mtime_ns, st.st_mode)
+            digest = hashlib.sha256(pathlib.Path(p).read_bytes()).hexdigest()
+            out[p] = (digest, st.st_mtime_ns, st.st_mode)
     return out
 
 

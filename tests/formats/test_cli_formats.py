@@ -56,7 +56,8 @@ def test_selection_list_file_and_opacity(tmp_path, project, capsys):
     listing.write_text("# chosen\nsub/b.png\n", encoding="utf-8")
     assert main(["export", str(project.root), "--format", "overlay", "--out",
                  str(tmp_path / "ov"), "--images-from", str(listing), "--opacity", "0.3"]) == 0
-    manifest = json.loads((tmp_path / "ov/segstudio_export_overlay.json").read_text(encoding="utf-8"))
+    manifest = json.loads((tmp_path / "ov/segstudio_export_overlay.json").read_text(
+        encoding="utf-8"))
     assert [e["image"] for e in manifest["images"]] == ["sub/b.png"]
     assert (tmp_path / "ov/sub/b.png").is_file() and not (tmp_path / "ov/a.png").exists()
 

@@ -7,8 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from segstudio.core.formats import FormatError, UnknownClassesError, UnknownValuesError, \
-    detect_format, export_masks, import_masks
+from segstudio.core.formats import (
+    FormatError,
+    UnknownClassesError,
+    UnknownValuesError,
+    detect_format,
+    export_masks,
+    import_masks,
+)
 from segstudio.core.importmasks import import_index_masks, match_masks
 from segstudio.core.maskio import write_mask
 

@@ -106,7 +106,8 @@ def test_index_and_voc_files_hold_ids_and_palette(tmp_path):
     assert (tmp_path / "voc/JPEGImages/a.jpg").read_bytes()[:2] == b"\xff\xd8"
     with Image.open(tmp_path / "camvid/trainannot/a.png") as im:
         assert im.mode == "L" and np.array_equal(np.array(im), m)
-    assert (tmp_path / "camvid/train/a.png").read_bytes() == (tmp_path / "images/a.png").read_bytes()
+    copied = (tmp_path / "camvid/train/a.png").read_bytes()
+    assert copied == (tmp_path / "images/a.png").read_bytes()
     assert (tmp_path / "camvid/classes.txt").read_text(encoding="utf-8").splitlines()[:2] == [
         "0 background", "1 Straße"]
     with Image.open(tmp_path / "color/a.png") as im:

@@ -19,9 +19,10 @@ from pathlib import Path
 from .. import maskio
 from ..project import Project
 from .common import CancelFn, FormatError, ProgressFn, flat_names, list_files
-from .importer import ImportOptions, ScanResult
+from .labelmaps import scan_folder
 from .output import ExportContext, ExportItem, run_items
-from .voc import escape_unlistable, split_lists
+from .splitlists import escape_unlistable, split_lists
+from .types import Format, ImportOptions, Probe, ScanResult
 
 
 def export_camvid(ctx: ExportContext, items: list[ExportItem], progress: ProgressFn | None,
@@ -57,10 +58,7 @@ def export_camvid(ctx: ExportContext, items: list[ExportItem], progress: Progres
 
 
 def scan_camvid(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
-    from .indexpng import scan_folder
-
-    annots = sorted(p.name for p in src.iterdir()
-                    if p.is_dir() and p.name.lower().endswith("annot"))
+    annots = _annot_dirs(src)
     if not annots:
         raise FormatError(f"{src}: no *annot/ folder (trainannot/, valannot/...); this is not a "
                           "CamVid layout")
@@ -72,3 +70,19 @@ def scan_camvid(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
         return [f"{split}/{name}", name]
 
     return scan_folder(src, project, opts, files=files, keys=keys)
+
+
+def _annot_dirs(src: Path) -> list[str]:
+    return sorted(p.name for p in src.iterdir() if p.is_dir() and p.name.lower().endswith("annot"))
+
+
+def _is_camvid(probe: Probe) -> bool:
+    return probe.head is None and bool(_annot_dirs(probe.path))
+
+
+FORMAT = Format(
+    "camvid", "CamVid (SegNet layout)",
+    "train/ + trainannot/, val/ + valannot/ grey label maps and train.txt / val.txt lists, "
+    "as in the SegNet tutorial.",
+    export_camvid, scan_camvid, _is_camvid, import_label="CamVid folder", title="CamVid",
+    copies_images=True, plain_values=True)

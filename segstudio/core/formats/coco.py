@@ -28,10 +28,10 @@ import numpy as np
 from ..errors import SegStudioError
 from ..project import Project
 from . import rle
-from .common import CancelFn, FormatError, ProgressFn, UnsafePathError, resolve_names, \
-    safe_member
-from .importer import Candidate, ImportOptions, ScanResult, coco_or_labelme_files, _peek_json
+from .common import CancelFn, FormatError, ProgressFn, UnsafePathError, resolve_names, safe_member
 from .output import ExportContext, ExportItem, run_items
+from .sources import annotation_files, read_head
+from .types import Candidate, Format, ImportOptions, Probe, ScanResult
 
 ANNOTATIONS = "annotations.json"
 IMAGES_DIR = "images"
@@ -64,7 +64,7 @@ def export_coco(ctx: ExportContext, items: list[ExportItem], progress: ProgressF
     if ctx.report.cancelled:
         return
     images, annotations = [], []
-    for item, res in zip(items, results):
+    for item, res in zip(items, results, strict=True):
         if res is None:
             continue
         h, w, anns = res
@@ -185,7 +185,7 @@ def scan_coco(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
     if src.is_file():
         files = [src]
     else:
-        files = [src / r for r in coco_or_labelme_files(src) if _peek_json(src / r) == "coco"]
+        files = [src / r for r in annotation_files(src) if _is_coco_file(src / r)]
         if not files:
             raise FormatError(f"{src}: no COCO JSON file found (looked for .json files with "
                               "'images' and 'annotations')")
@@ -194,7 +194,7 @@ def scan_coco(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
     docs = [(f, _load_json(f)) for f in files]
     used = set()
     declared = set()
-    for f, doc in docs:
+    for _f, doc in docs:
         names = {c.get("id"): str(c.get("name", "")) for c in doc["categories"]
                  if isinstance(c, dict)}
         used |= {names.get(a.get("category_id"), "") for a in doc["annotations"]
@@ -241,3 +241,21 @@ def scan_coco(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
             result.notes.append(f"{f}: {stray} annotations without a known category or "
                                 "image were left out")
     return result
+
+
+def _is_coco(probe: Probe) -> bool:
+    head = probe.head
+    return head is not None and '"shapes"' not in head and (
+        '"annotations"' in head or '"images"' in head or '"categories"' in head)
+
+
+def _is_coco_file(path: Path) -> bool:
+    return _is_coco(Probe(path, read_head(path) or ""))
+
+
+FORMAT = Format(
+    "coco", "COCO (RLE JSON)",
+    "annotations.json with one RLE segmentation per class and image (pycocotools, "
+    "Detectron2, MMSegmentation read it).",
+    export_coco, scan_coco, _is_coco, import_label="COCO JSON", title="COCO",
+    copies_images=True, named_classes=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -126,7 +126,8 @@ def resolve_names(names: Iterable[str], table: ClassTable, mapping: Mapping[str,
                           f"in {source} (names there: {shown or 'none'})")
     known = table.known_lut()
     for name, cid in mapping.items():
-        if not isinstance(cid, (int, np.integer)) or not 0 <= int(cid) <= 255 or not known[int(cid)]:
+        if (not isinstance(cid, (int, np.integer)) or not 0 <= int(cid) <= 255
+                or not known[int(cid)]):
             raise FormatError(f"the mapping sends {name!r} to {cid!r}, which is not a class id "
                               "of the project")
     folded = {str(k).strip().casefold(): int(v) for k, v in mapping.items()}
@@ -140,9 +141,7 @@ def resolve_names(names: Iterable[str], table: ClassTable, mapping: Mapping[str,
         info = table.by_name(str(name))
         if info is not None:
             out[name] = info.id
-        elif key == UNLABELLED_NAME:
-            out[name] = table.unlabelled_value()
-        elif unknown_to_ignore:
+        elif key == UNLABELLED_NAME or unknown_to_ignore:
             out[name] = table.unlabelled_value()
         else:
             unknown.append(str(name))

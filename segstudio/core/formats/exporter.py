@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..project import HUMAN_STATUSES, Project
-from .common import LAYER_HUMAN, LAYER_PREDICTION, CancelFn, FormatError, ProgressFn, \
-    safe_member
-from .importer import manifest_name
+from .common import LAYER_HUMAN, LAYER_PREDICTION, CancelFn, FormatError, ProgressFn, safe_member
 from .output import ExportContext, ExportItem, ExportOptions, ExportReport, OutputDir
+from .registry import get_format
+from .sources import manifest_name
 
-EXPORT_FORMATS = ("index", "color", "overlay", "voc", "camvid", "coco", "labelme")
 EXPORTABLE_STATUSES = ("corrected", "reviewed", "predicted")
 
 
@@ -74,8 +73,7 @@ def export_masks(project: Project, out_dir: str | os.PathLike, fmt: str,
     ``cancelled()`` is polled between images.  Raises FormatError for bad
     options or an empty selection; per-image problems go to the report."""
     options = options or ExportOptions()
-    if fmt not in EXPORT_FORMATS:
-        raise FormatError(f"unknown export format {fmt!r}; use one of " + ", ".join(EXPORT_FORMATS))
+    record = get_format(fmt)
     if fmt == "overlay" and not 0.0 <= float(options.opacity) <= 1.0:
         raise FormatError(f"the overlay opacity must be between 0 and 1, not {options.opacity}")
     classes_rel = safe_member(options.classes_json, "--classes-json: ")
@@ -100,21 +98,7 @@ def export_masks(project: Project, out_dir: str | os.PathLike, fmt: str,
     report = ExportReport(format=fmt, out_dir=str(out), skipped=list(skipped))
     writer = OutputDir(out, options.overwrite, report, protected=project.root)
     ctx = ExportContext(project, writer, options, report)
-    if fmt in ("index", "color", "overlay"):
-        from .indexpng import export_index
-        export_index(ctx, items, progress, cancelled, kind=fmt)
-    elif fmt == "voc":
-        from .voc import export_voc
-        export_voc(ctx, items, progress, cancelled)
-    elif fmt == "camvid":
-        from .camvid import export_camvid
-        export_camvid(ctx, items, progress, cancelled)
-    elif fmt == "coco":
-        from .coco import export_coco
-        export_coco(ctx, items, progress, cancelled)
-    else:
-        from .labelme import export_labelme
-        export_labelme(ctx, items, progress, cancelled)
+    record.export(ctx, items, progress, cancelled)
     if not report.cancelled and not report.exported and report.skipped:
         first = report.skipped[0]
         raise FormatError(f"nothing exported: none of the {len(items)} selected masks could be "

@@ -1,77 +1,27 @@
-"""Importing masks in any supported format: detection, matching, checks, saving.
+"""Importing masks in any registered format: matching, checks, saving.
 
-Each format module turns its files into :class:`Candidate` s (a file, the
-image keys it may belong to, and a loader giving a label map in project ids);
-:func:`run_import` matches them to project images and saves each as a
-*corrected* mask, or records why it was skipped.
+Each format's ``scan`` (see :mod:`.registry`) turns its files into
+:class:`~.types.Candidate` s (a file, the image keys it may belong to, and a
+loader giving a label map in project ids); :func:`run_import` matches them to
+project images and saves each as a *corrected* mask, or records why it was
+skipped.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 
 from .. import maskio
 from ..errors import SegStudioError
 from ..project import Project
-from .common import CancelFn, FormatError, ImageMatcher, ImportReport, ProgressFn, list_files
+from .common import CancelFn, FormatError, ImageMatcher, ImportReport, ProgressFn
+from .registry import detect_format, get_format
+from .types import ImportOptions, ScanResult
 from .values import VALUES_SETTING
-
-IMPORT_FORMATS = ("index", "voc", "camvid", "coco", "labelme")
-MANIFEST_PREFIX = "segstudio_export_"
-
-
-def manifest_name(fmt: str) -> str:
-    """The manifest an export writes: which image and layer each file came from.
-    One per format, so several formats can share a folder."""
-    return f"{MANIFEST_PREFIX}{fmt}.json"
-
-
-def _manifests(src: Path) -> dict[str, dict]:
-    out = {}
-    for path in sorted(src.glob(f"{MANIFEST_PREFIX}*.json")):
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(doc, dict) and isinstance(doc.get("format"), str):
-            out[doc["format"]] = doc
-    return out
-
-
-@dataclass
-class ImportOptions:
-    mapping: Mapping[str, int] | None = None  # class name in the files -> project class id
-    overwrite: bool = False  # replace human masks that differ
-    unknown_to_ignore: bool = False  # unknown ids / names become the unlabelled value
-    classes_json: Path | None = None  # the files' own class table (default: found in the folder)
-    value_map: Mapping[int, int] | None = None  # value in the files -> project class id
-    propose: bool = True  # a project with no labels yet takes a class table from the values
-    classes: object | None = None  # the proposed ClassTable as the user renamed it
-
-
-@dataclass
-class Candidate:
-    file: str  # shown in the report
-    keys: list[str]  # image paths it may belong to, best first
-    load: Callable[[], np.ndarray]  # label map in project ids; raises SegStudioError
-    size: tuple[int, int] | None = None  # (height, width) the file declares
-    error: str | None = None  # known to be unusable, and why
-    note: str = ""  # said in the report even when imported (e.g. shapes left out)
-
-
-@dataclass
-class ScanResult:
-    candidates: list[Candidate] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    plan: object | None = None  # a values.ValuePlan when the files hold plain values
-    adopt: object | None = None  # a ClassTable the project takes before the first mask
-    stored_values: dict[int, int] | None = None  # {class id: value in the files}, with adopt
 
 
 def split_mapping(mapping: Mapping | None) -> tuple[dict[str, int], dict[int, int]]:
@@ -178,70 +128,6 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
     return report
 
 
-# -- detection --------------------------------------------------------------------------
-
-def _peek_json(path: Path) -> str | None:
-    """'coco', 'labelme' or None from the first bytes of a JSON file."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(1 << 16).decode("utf-8", "replace")
-    except OSError:
-        return None
-    if '"shapes"' in head:
-        return "labelme"
-    if '"annotations"' in head or '"images"' in head or '"categories"' in head:
-        return "coco"
-    return None
-
-
-def detect_format(source: str | os.PathLike) -> str:
-    """The import format of a file or folder: index, voc, camvid, coco or labelme."""
-    src = Path(source)
-    if src.is_file():
-        kind = _peek_json(src) if src.suffix.lower() == ".json" else None
-        if kind is None:
-            raise FormatError(f"{src}: not a COCO or labelme JSON file; give a folder of label "
-                              "maps or a JSON annotation file")
-        return kind
-    if not src.is_dir():
-        raise FormatError(f"{src}: no such file or folder")
-    manifests = _manifests(src)
-    if len(manifests) == 1:
-        fmt = next(iter(manifests))
-        if fmt == "overlay":
-            raise FormatError(f"{src}: holds overlay pictures, not masks; import the index, "
-                              "colour or another mask export instead")
-        if fmt in ("index", "color"):
-            return "index"
-        if fmt in IMPORT_FORMATS:
-            return fmt
-    if (src / "SegmentationClass").is_dir():
-        return "voc"
-    if any(p.is_dir() and p.name.lower().endswith("annot") for p in src.iterdir()):
-        return "camvid"
-    for rel in coco_or_labelme_files(src):
-        kind = _peek_json(src / rel)
-        if kind is not None:
-            return kind
-    return "index"
-
-
-def manifest_images(src: Path) -> dict[str, str]:
-    """{exported file: project image} from the manifests of segstudio exports."""
-    out: dict[str, str] = {}
-    for doc in _manifests(src).values():
-        try:
-            out.update({str(f): str(e["image"]) for e in doc["images"] for f in e["files"]})
-        except (KeyError, TypeError):
-            continue
-    return out
-
-
-def coco_or_labelme_files(src: Path) -> list[str]:
-    return [r for r in list_files(src, (".json",)) if r != "classes.json"
-            and not r.startswith(MANIFEST_PREFIX)]
-
-
 # -- the entry point ----------------------------------------------------------------------
 
 def import_masks(project: Project, source: str | os.PathLike, fmt: str = "auto", *,
@@ -285,11 +171,9 @@ def _scan(project, source, fmt, mapping, overwrite, unknown_to_ignore, classes_j
         raise FormatError(f"{src}: no such folder of masks or annotation file")
     if fmt == "auto":
         fmt = detect_format(src)
-    if fmt not in IMPORT_FORMATS:
-        raise FormatError(f"unknown import format {fmt!r}; use one of auto, "
-                          + ", ".join(IMPORT_FORMATS))
+    record = get_format(fmt, importing=True)
     names, values = split_mapping(mapping)
-    if fmt in ("coco", "labelme"):  # names only; "7" is a name there
+    if record.named_classes:  # names only; "7" is a name there
         names.update({str(v): c for v, c in values.items()})
         values = {}
     opts = ImportOptions(mapping=names, overwrite=overwrite, unknown_to_ignore=unknown_to_ignore,
@@ -297,21 +181,6 @@ def _scan(project, source, fmt, mapping, overwrite, unknown_to_ignore, classes_j
                          value_map=values, propose=propose, classes=classes)
     if opts.classes_json is not None and not opts.classes_json.is_file():
         raise FormatError(f"{opts.classes_json}: class table not found")
-    if fmt == "index":
-        from .indexpng import scan_folder
-        if not src.is_dir():
-            raise FormatError(f"{src}: index masks are read from a folder")
-        scan = scan_folder(src, project, opts)
-    elif fmt == "voc":
-        from .voc import scan_voc
-        scan = scan_voc(src, project, opts)
-    elif fmt == "camvid":
-        from .camvid import scan_camvid
-        scan = scan_camvid(src, project, opts)
-    elif fmt == "coco":
-        from .coco import scan_coco
-        scan = scan_coco(src, project, opts)
-    else:
-        from .labelme import scan_labelme
-        scan = scan_labelme(src, project, opts)
+    assert record.scan is not None  # get_format(importing=True) gives readable ones
+    scan = record.scan(src, project, opts)
     return fmt, scan, opts

@@ -7,29 +7,26 @@
 * ``overlay``: the image with the class colours blended in at a chosen opacity;
   unlabelled pixels are left as they are.  Pictures, not masks: not importable.
 
-Import reads a folder of label maps (index, grayscale or colour-coded PNGs),
-matched to images by relative path, export name or file stem.  A
-``classes.json`` in the folder (or given) maps its ids to the project's by name.
+Import reads a folder of label maps (index, grayscale or colour-coded PNGs,
+:mod:`.labelmaps`), matched to images by relative path, export name or file
+stem.  A ``classes.json`` in the folder (or given) maps its ids to the
+project's by name.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .. import maskio
-from ..errors import MaskError, SegStudioError
-from ..imageio import to_rgb
+from ..imageio import IMAGE_EXTENSIONS, to_rgb
 from ..project import Project
-from ..scan import walk_images
-from .common import CancelFn, FormatError, ImportReport, ProgressFn, file_values, \
-    load_file_table, table_lut, tree_names
-from .importer import Candidate, ImportOptions, ScanResult, manifest_images
-from .values import VALUES_SETTING, ValuePlan, export_values, iter_stored, count_values, describe, has_no_labels, plan_values, read_values
+from .common import CancelFn, FormatError, ProgressFn, list_files, tree_names
+from .labelmaps import scan_folder
 from .output import ExportContext, ExportItem, encode_png, run_items
-
+from .types import Format, ImportOptions, Probe, ScanResult
+from .values import VALUES_SETTING, export_values, iter_stored
 
 # -- export ---------------------------------------------------------------------------
 
@@ -92,163 +89,37 @@ def overlay(image: np.ndarray, mask: np.ndarray, palette: np.ndarray, opacity: f
     return (out + 0.5).astype(np.uint8)
 
 
-# -- import ---------------------------------------------------------------------------
-
-def scan_folder(masks_dir: Path, project: Project, opts: ImportOptions,
-                files: list[str] | None = None, keys: Callable[[str], list[str]] | None = None,
-                void: int | None = None) -> ScanResult:
-    """Candidates for the label maps under ``masks_dir`` (or the listed ones).
-
-    With the files' own ``classes.json`` their ids are mapped to the project's by
-    name; without one, the values of every file are counted first and a
-    :class:`ValuePlan` says which class each value becomes (see
-    :mod:`.values`).  ``void``: a value the layout reserves for "unlabelled"
-    (VOC's 255 border)."""
-    if files is None:
-        files = [f.relpath for f in walk_images(masks_dir)]
-    table_path = opts.classes_json or masks_dir / "classes.json"
-    file_table = load_file_table(table_path)
-    exported = manifest_images(masks_dir)
-
-    def names_of(rel: str) -> list[str]:
-        names = keys(rel) if keys else [rel]
-        if rel in exported:  # a segstudio export names the image each file came from
-            names.insert(0, exported[rel])
-        return names
-
-    if file_table is not None:
-        return _scan_with_table(masks_dir, project, opts, files, names_of, file_table,
-                                table_path)
-    return _scan_by_value(masks_dir, project, opts, files, names_of, void)
+def scan_index(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
+    if not src.is_dir():
+        raise FormatError(f"{src}: index masks are read from a folder")
+    return scan_folder(src, project, opts)
 
 
-def _scan_with_table(masks_dir, project, opts, files, names_of, file_table, table_path
-                     ) -> ScanResult:
-    if opts.value_map:
-        v = next(iter(opts.value_map))
-        raise FormatError(f"--map {v}={opts.value_map[v]}: {table_path} names the classes of "
-                          "these files; map them by name (--map NAME=ID)")
-    table = project.classes
-    back = file_values(table_path)  # an index export that gave imported masks their values
-    result = ScanResult()
-    if opts.propose and not opts.mapping and has_no_labels(project):
-        # a project with no labels yet takes the files' own class table
-        table = file_table
-        result.adopt = file_table
-        if back is not None:
-            result.stored_values = {int(back[v]): int(v) for v in np.flatnonzero(back >= 0)
-                                    if int(back[v]) != int(v)}
-        result.notes.append(f"the project had no labels yet: took the class table of "
-                            f"{table_path}")
-    lut = table_lut(file_table, table, opts.mapping, opts.unknown_to_ignore, str(table_path))
-    palette, known = file_table.palette(), file_table.known_lut()
-    for rel in files:
-        path = masks_dir / rel
-
-        def load(path=path) -> np.ndarray:
-            if back is None:
-                return lut[maskio.read_mask(path, palette, known)]
-            values = read_values(path)
-            if values is None:
-                return lut[maskio.read_mask(path, palette, known)]
-            ids = back[values]
-            if (ids < 0).any():
-                bad = sorted(count_values(values[ids < 0]))
-                raise MaskError(f"{path}: holds values {describe(bad)} that {table_path} "
-                                "does not list")
-            return lut[ids.astype(np.uint8)]
-
-        result.candidates.append(Candidate(str(path), names_of(rel), load))
-    result.notes.append(f"class ids mapped by name from {table_path}")
-    return result
+def _label_maps(probe: Probe) -> bool:
+    """A folder holding images (the registry asks this after every other format)."""
+    return probe.head is None and bool(list_files(probe.path, tuple(IMAGE_EXTENSIONS)))
 
 
-def _scan_by_value(masks_dir, project, opts, files, names_of, void) -> ScanResult:
-    table = project.classes
-    if opts.mapping:
-        name = next(iter(opts.mapping))
-        raise FormatError(f"--map {name}={opts.mapping[name]}: the masks in {masks_dir} hold "
-                          "plain values, not class names; map a value instead (--map VALUE=ID)")
-    result = ScanResult()
-    counts: dict[int, int] = {}
-    readable = []
-    for rel in files:
-        path = masks_dir / rel
-        try:
-            values = read_values(path)
-        except MaskError as exc:
-            result.candidates.append(Candidate(str(path), names_of(rel), lambda: None,
-                                               error=_short(exc, path)))
-            continue
-        if values is None:  # colour-coded: the project's class colours say the ids
-            result.candidates.append(Candidate(
-                str(path), names_of(rel),
-                lambda path=path: maskio.read_mask(path, table.palette(), table.known_lut())))
-            continue
-        for v, n in count_values(values).items():
-            counts[v] = counts.get(v, 0) + n
-        readable.append((rel, path))
-    if not counts:
-        return result
-    propose = opts.propose and has_no_labels(project)
-    plan = plan_values(counts, table, propose, opts.value_map, opts.unknown_to_ignore,
-                       str(masks_dir), void if propose else None)
-    if plan.proposed and opts.classes is not None:
-        if sorted(opts.classes.ids) != sorted(plan.table.ids):
-            raise FormatError("the class table given for the import does not have the ids the "
-                              f"values were given ({', '.join(map(str, plan.table.ids))})")
-        plan = ValuePlan(plan.counts, plan.mapping, opts.classes, True, plan.chosen)
-    lut = plan.lut()
-    for rel, path in readable:
-        def load(path=path) -> np.ndarray:
-            values = read_values(path)
-            if values is None:
-                raise MaskError(f"{path}: changed into a colour image during the import")
-            ids = lut[values]
-            if (ids < 0).any():
-                bad = sorted(count_values(values[ids < 0]))
-                raise MaskError(f"{path}: holds values {describe(bad)} that were not there when "
-                                "the import started; import again")
-            return ids.astype(np.uint8)
-
-        result.candidates.append(Candidate(str(path), names_of(rel), load))
-    result.plan = plan
-    return result
+def _export_as(kind: str):
+    def export(ctx: ExportContext, items: list[ExportItem], progress: ProgressFn | None,
+               cancelled: CancelFn | None) -> None:
+        export_index(ctx, items, progress, cancelled, kind=kind)
+    return export
 
 
-def _short(exc: Exception, path: Path) -> str:
-    msg, prefix = str(exc), f"{path}: "
-    return msg[len(prefix):] if msg.startswith(prefix) else msg
-
-
-def import_index_masks(project: Project, masks_dir, overwrite: bool = False,
-                       unknown_to_ignore: bool = False, progress: ProgressFn | None = None,
-                       cancelled: CancelFn | None = None, mapping=None,
-                       classes_json=None) -> ImportReport:
-    """Import a folder of index (or colour) PNG label maps as corrected masks."""
-    from .importer import import_masks
-
-    masks_dir = Path(masks_dir)
-    if not masks_dir.is_dir():
-        raise SegStudioError(f"{masks_dir}: no such folder of masks")
-    return import_masks(project, masks_dir, "index", mapping=mapping, overwrite=overwrite,
-                        unknown_to_ignore=unknown_to_ignore, classes_json=classes_json,
-                        progress=progress, cancelled=cancelled)
-
-
-def match_masks(project: Project, masks_dir: Path) -> tuple[dict[int, Path], list[tuple[str, str]]]:
-    """Map image id -> label-map file; also the label maps that match no image."""
-    from .common import ImageMatcher
-
-    masks_dir = Path(masks_dir)
-    matcher = ImageMatcher(project.images())
-    matches: dict[int, Path] = {}
-    orphans = []
-    for f in walk_images(masks_dir):
-        rec = matcher.find([f.relpath])
-        if rec is None or rec.id in matches:
-            orphans.append((str(masks_dir / f.relpath),
-                            "no image with this path or name in the project"))
-        else:
-            matches[rec.id] = masks_dir / f.relpath
-    return matches, orphans
+FORMATS = (
+    Format("index", "Index PNG",
+           "One 8-bit PNG per image whose pixel values are the class ids (class colours "
+           "as palette). Folders of the project are kept.",
+           _export_as("index"), scan_index, _label_maps,
+           import_label="Index / grey / colour PNG folder", title="label-map PNG",
+           plain_values=True),
+    Format("color", "Colour PNG",
+           "One RGB PNG per image painted in the class colours. Readable back only when "
+           "every class has its own colour.", _export_as("color"), imports_as="index",
+           title="colour PNG"),
+    Format("overlay", "Overlay pictures",
+           "Each image with its mask blended on top, for viewing and reports "
+           "(pictures, not masks: they cannot be imported back).", _export_as("overlay"),
+           title="overlay picture"),
+)

@@ -35,10 +35,19 @@ from PIL import Image, ImageDraw
 
 from ..errors import SegStudioError
 from ..project import Project
-from .common import UNLABELLED_NAME, CancelFn, FormatError, ProgressFn, UnsafePathError, \
-    resolve_names, safe_member, tree_names
-from .importer import Candidate, ImportOptions, ScanResult, coco_or_labelme_files, _peek_json
+from .common import (
+    UNLABELLED_NAME,
+    CancelFn,
+    FormatError,
+    ProgressFn,
+    UnsafePathError,
+    resolve_names,
+    safe_member,
+    tree_names,
+)
 from .output import ExportContext, ExportItem, run_items
+from .sources import annotation_files, read_head
+from .types import Candidate, Format, ImportOptions, Probe, ScanResult
 
 LABELME_VERSION = "5.4.1"
 MAX_PIL_POINTS = 20_000  # larger polygons are filled with OpenCV (see paint)
@@ -87,7 +96,7 @@ def _outer_contours(binary: np.ndarray) -> list[np.ndarray]:
                                       cv2.CHAIN_APPROX_SIMPLE)
     if hier is None:
         return []
-    return [c.reshape(-1, 2) for c, h in zip(contours, hier[0]) if h[3] == -1]
+    return [c.reshape(-1, 2) for c, h in zip(contours, hier[0], strict=True) if h[3] == -1]
 
 
 def mask_to_polygons(mask: np.ndarray, unlabelled: int) -> tuple[list[tuple[int, np.ndarray]],
@@ -196,7 +205,7 @@ def scan_labelme(src: Path, project: Project, opts: ImportOptions) -> ScanResult
         root, rels = src.parent, [src.name]
     else:
         root = src
-        rels = [r for r in coco_or_labelme_files(src) if _peek_json(src / r) == "labelme"]
+        rels = [r for r in annotation_files(src) if _is_labelme_file(src / r)]
         if not rels:
             raise FormatError(f"{src}: no labelme JSON file found (.json files with 'shapes')")
     table = project.classes
@@ -267,3 +276,18 @@ def scan_labelme(src: Path, project: Project, opts: ImportOptions) -> ScanResult
             label, keys, lambda polys=polys, h=h, w=w: paint(polys, h, w, fill), size=(h, w),
             note=note))
     return result
+
+
+def _is_labelme(probe: Probe) -> bool:
+    return probe.head is not None and '"shapes"' in probe.head
+
+
+def _is_labelme_file(path: Path) -> bool:
+    return _is_labelme(Probe(path, read_head(path) or ""))
+
+
+FORMAT = Format(
+    "labelme", "labelme (polygons)",
+    "One labelme JSON per image with a polygon per region, beside a copy of the image.",
+    export_labelme, scan_labelme, _is_labelme, import_label="labelme JSON", title="labelme",
+    copies_images=True, named_classes=True)

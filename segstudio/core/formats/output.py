@@ -7,10 +7,10 @@ import json
 import os
 import threading
 from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -90,7 +90,8 @@ class ExportReport:
                      f"identical, {len(self.refused)} refused (differ from existing files)")
         if pred:
             names = [img for img, layer in self.exported if layer != "human"]
-            shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+            more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+            shown = ", ".join(names[:10]) + more
             lines.append(f"from predictions (not checked by a person): {shown}")
         if self.skipped:
             lines.append(f"{len(self.skipped)} images skipped")

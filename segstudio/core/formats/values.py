@@ -24,9 +24,9 @@ unless the user chose that.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError

@@ -19,54 +19,15 @@ from pathlib import Path
 from .. import maskio
 from ..project import Project
 from .common import CancelFn, FormatError, ProgressFn, flat_names, list_files
-from .importer import ImportOptions, ScanResult
+from .labelmaps import scan_folder
 from .output import ExportContext, ExportItem, run_items
+from .splitlists import escape_unlistable, split_lists
+from .types import Format, ImportOptions, Probe, ScanResult
 
 MASK_DIR = "SegmentationClass"
 IMAGE_DIR = "JPEGImages"
 SETS_DIR = "ImageSets/Segmentation"
 VOC_VOID = 255  # VOC's object borders and hard pixels: unlabelled
-
-
-def escape_unlistable(names: dict[str, str], bad_chars: str, report) -> dict[str, str]:
-    """The split lists hold one name a line (CamVid: two names split by a blank), so a
-    name with a line break (or, for CamVid, a blank) would be read back wrong: such
-    names are percent-escaped (``%0A``, ``%20``; ``%`` itself as ``%25``) in the file
-    names and the lists, and the report says so.  The manifest still names each image."""
-    out = {}
-    changed = []
-    for rel, name in names.items():
-        if any(ch in name for ch in bad_chars):
-            esc = name.replace("%", "%25")
-            for ch in bad_chars:
-                esc = esc.replace(ch, f"%{ord(ch):02X}")
-            out[rel] = esc
-            changed.append(rel)
-        else:
-            out[rel] = name
-    if changed:
-        shown = ", ".join(repr(c) for c in changed[:5]) + (f" and {len(changed) - 5} more"
-                                                           if len(changed) > 5 else "")
-        report.notes.append(f"{len(changed)} image names hold characters the split lists "
-                            f"cannot: written percent-escaped (%0A line break, %20 blank): "
-                            f"{shown}")
-    return out
-
-
-def split_lists(items: list[ExportItem], names: dict[str, str], results: list) -> tuple[
-        dict[str, list[str]], int]:
-    """Names per split (train/val/test) and how many images had no split."""
-    out: dict[str, list[str]] = {"train": [], "val": [], "test": []}
-    unsplit = 0
-    for item, res in zip(items, results):
-        if res is None:
-            continue
-        split = item.rec.split
-        if split not in out:
-            split = "train"
-            unsplit += 1
-        out[split].append(names[item.rec.relpath])
-    return out, unsplit
 
 
 def export_voc(ctx: ExportContext, items: list[ExportItem], progress: ProgressFn | None,
@@ -100,11 +61,21 @@ def export_voc(ctx: ExportContext, items: list[ExportItem], progress: ProgressFn
 
 
 def scan_voc(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
-    from .indexpng import scan_folder
-
     masks = src / MASK_DIR
     if not masks.is_dir():
         raise FormatError(f"{src}: no {MASK_DIR}/ folder; this is not a Pascal VOC layout")
     files = [f"{MASK_DIR}/{r}" for r in list_files(masks, (".png",))]
     return scan_folder(src, project, opts, files=files,
                        keys=lambda rel: [rel[len(MASK_DIR) + 1:]], void=VOC_VOID)
+
+
+def _is_voc(probe: Probe) -> bool:
+    return probe.head is None and (probe.path / MASK_DIR).is_dir()
+
+
+FORMAT = Format(
+    "voc", "Pascal VOC",
+    "JPEGImages/, SegmentationClass/ palette PNGs and ImageSets/Segmentation/ split lists "
+    "following the project's train/val split.",
+    export_voc, scan_voc, _is_voc, import_label="Pascal VOC folder", title="Pascal VOC",
+    copies_images=True, plain_values=True)

@@ -1,4 +1,5 @@
-"""The mask editor (issue 5, GUI half): tools, undo per image, autosave, provenance.
+"""The mask editor in the window (the edits themselves are in core.edits): tools, undo
+per image, autosave, provenance.
 
 Modules:
 

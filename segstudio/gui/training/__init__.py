@@ -1,4 +1,4 @@
-"""Training and inference in the window (issue 6).
+"""Training and inference in the window.
 
 Modules:
 

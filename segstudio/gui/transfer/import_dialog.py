@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialogButtonBox, QFileDial
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-from ...core.formats import IMPORT_FORMATS, ImportReport
+from ...core.formats import ImportReport
 from .common import ReportModel, RunPanel, TaskDialog, report_view
 from ...core.formats.values import rename
 from .jobs import IMPORT_LABELS, NeedsClasses, NeedsMapping, detect_job, import_job
@@ -162,8 +162,8 @@ class ImportDialog(TaskDialog):
 
         self.format_box = QComboBox(self)
         self.format_box.addItem("Detect automatically", "auto")
-        for key in IMPORT_FORMATS:
-            self.format_box.addItem(IMPORT_LABELS[key], key)
+        for key, label in IMPORT_LABELS.items():
+            self.format_box.addItem(label, key)
         self.detected_label = QLabel(self)
         fmt_row = QHBoxLayout()
         fmt_row.addWidget(self.format_box)

@@ -1,7 +1,7 @@
 """What the import and export dialogs run on workers (no Qt here).
 
 The dialogs describe the formats with :data:`EXPORT_CHOICES` /
-:data:`IMPORT_CHOICES` and run :func:`export_job`, :func:`count_job`,
+:data:`IMPORT_LABELS` (built from the format registry) and run :func:`export_job`, :func:`count_job`,
 :func:`detect_job` and :func:`import_job` through ``controller.runner``.  A
 dialog's Cancel sets its own ``threading.Event`` (passed as ``stop``), so the
 core functions stop between images and still return their report (which says
@@ -15,17 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ...core.formats import (EXPORT_FORMATS, IMPORT_FORMATS, ExportOptions, ExportReport,
-                             ImportReport, UnknownClassesError, detect_format, export_masks,
-                             import_masks, select_items)
 from ...core.classes import ClassTable
-from ...core.formats.importer import preview_import
+from ...core.formats import (FORMATS, ExportOptions, ExportReport, ImportReport,
+                             UnknownClassesError, detect_format, export_masks, import_masks,
+                             preview_import, select_items)
 from ...core.formats.output import OutputDir
 from ...core.formats.values import ValuePlan
 from ...core.project import Project
 
 CLASS_TABLE = "classes"  # the dialog's extra "format": the class table JSON alone
-VALUE_FORMATS = ("index", "voc", "camvid")  # files of plain values (a table may be proposed)
 
 
 @dataclass(frozen=True)
@@ -37,42 +35,15 @@ class ExportChoice:
     per_image: bool = True  # which images / masks apply
 
 
-EXPORT_CHOICES = (
-    ExportChoice("index", "Index PNG",
-                 "One 8-bit PNG per image whose pixel values are the class ids (class colours "
-                 "as palette). Folders of the project are kept."),
-    ExportChoice("color", "Colour PNG",
-                 "One RGB PNG per image painted in the class colours. Readable back only when "
-                 "every class has its own colour."),
-    ExportChoice("overlay", "Overlay pictures",
-                 "Each image with its mask blended on top, for viewing and reports "
-                 "(pictures, not masks: they cannot be imported back)."),
-    ExportChoice("voc", "Pascal VOC",
-                 "JPEGImages/, SegmentationClass/ palette PNGs and ImageSets/Segmentation/ "
-                 "split lists following the project's train/val split.", copies_images=True),
-    ExportChoice("camvid", "CamVid (SegNet layout)",
-                 "train/ + trainannot/, val/ + valannot/ grey label maps and train.txt / "
-                 "val.txt lists, as in the SegNet tutorial.", copies_images=True),
-    ExportChoice("coco", "COCO (RLE JSON)",
-                 "annotations.json with one RLE segmentation per class and image "
-                 "(pycocotools, Detectron2, MMSegmentation read it).", copies_images=True),
-    ExportChoice("labelme", "labelme (polygons)",
-                 "One labelme JSON per image with a polygon per region, beside a copy of the "
-                 "image.", copies_images=True),
+# the dialogs' lists come from the format registry, plus the class table on its own
+EXPORT_CHOICES = tuple(ExportChoice(f.name, f.label, f.description, f.copies_images)
+                       for f in FORMATS) + (
     ExportChoice(CLASS_TABLE, "Class table JSON",
                  "Only classes.json: class ids, names, colours and the ignore id.",
                  per_image=False),
 )
-assert {c.key for c in EXPORT_CHOICES} == set(EXPORT_FORMATS) | {CLASS_TABLE}
-
-IMPORT_LABELS = {
-    "index": "Index / grey / colour PNG folder",
-    "voc": "Pascal VOC folder",
-    "camvid": "CamVid folder",
-    "coco": "COCO JSON",
-    "labelme": "labelme JSON",
-}
-assert set(IMPORT_LABELS) == set(IMPORT_FORMATS)
+IMPORT_LABELS = {f.name: f.import_label or f.label for f in FORMATS if f.scan is not None}
+VALUE_FORMATS = tuple(f.name for f in FORMATS if f.plain_values)  # a table may be proposed
 
 
 def export_choice(key: str) -> ExportChoice:

@@ -6,16 +6,17 @@ already mapped to image coordinates.  A tool returns True when it used the
 event.  Tools may add their own items (a brush outline, a polygon in
 progress) to ``canvas.scene()`` and must remove them in :meth:`deactivate`.
 
-    class BrushTool(CanvasTool):
-        name = "brush"
+    class DotTool(CanvasTool):  # one brush dab per click (core.edits does the work)
+        name = "dot"
         def mouse_press(self, ev):
             if ev.button != Qt.LeftButton or not ev.inside:
                 return False
-            rect = paint_disc(self.canvas.mask(), ev.x, ev.y, radius, cls)
-            self.canvas.mask_changed(rect)
+            patch = edits.paint_stroke(self.canvas.mask(), [(ev.x, ev.y)], radius, cls)
+            if patch is not None:
+                self.canvas.mask_changed(QRect(*patch.rect_xywh))
             return True
 
-    canvas.set_tool(BrushTool())
+    canvas.set_tool(DotTool())
 """
 
 from __future__ import annotations
