@@ -155,11 +155,10 @@ def build_config(args, device_type: str, warm: bool = False):
 def run(args) -> int:
     import threading
 
+    from ..nn import distributed
     from ..nn.device import resolve_device
     from ..nn.engine import fit
     from ..nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
-
-    from ..nn import distributed
 
     if args.out:
         _check_out(args.out)

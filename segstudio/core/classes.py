@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -153,13 +153,13 @@ class ClassTable:
         return [(c.id, c.name) for c in self.trainable]
 
     # -- edits (return new tables) ------------------------------------------
-    def with_class(self, info: ClassInfo) -> "ClassTable":
+    def with_class(self, info: ClassInfo) -> ClassTable:
         rest = [c for c in self.classes if c.id != info.id]
         if info.ignore:
             rest = [replace(c, ignore=False) for c in rest]
         return replace(self, classes=tuple(rest + [info]))
 
-    def with_background(self, ids: Iterable[int]) -> "ClassTable":
+    def with_background(self, ids: Iterable[int]) -> ClassTable:
         """The table with exactly ``ids`` marked background (the ignore class and ids
         that are not in the table are left out)."""
         keep = {int(i) for i in ids}
@@ -167,10 +167,10 @@ class ClassTable:
                         for c in self.classes)
         return replace(self, classes=classes)
 
-    def without(self, class_id: int) -> "ClassTable":
+    def without(self, class_id: int) -> ClassTable:
         return replace(self, classes=tuple(c for c in self.classes if c.id != class_id))
 
-    def reordered(self, ids: Iterable[int]) -> "ClassTable":
+    def reordered(self, ids: Iterable[int]) -> ClassTable:
         order = list(ids)
         by = {c.id: c for c in self.classes}
         if sorted(order) != sorted(by):
@@ -207,10 +207,11 @@ class ClassTable:
         return data
 
     def save_json(self, path: str | os.PathLike) -> None:
-        atomic_write_text(path, json.dumps(self.to_json_dict(), indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(self.to_json_dict(), indent=2, ensure_ascii=False)
+        atomic_write_text(path, text + "\n")
 
     @classmethod
-    def from_json_dict(cls, data: dict, source: str = "class table") -> "ClassTable":
+    def from_json_dict(cls, data: dict, source: str = "class table") -> ClassTable:
         if not isinstance(data, dict) or not isinstance(data.get("classes"), list):
             raise ClassTableError(f"{source}: expected an object with a 'classes' list")
         ignore_index = data.get("ignore_index")
@@ -246,7 +247,7 @@ class ClassTable:
         return table
 
     @classmethod
-    def load_json(cls, path: str | os.PathLike) -> "ClassTable":
+    def load_json(cls, path: str | os.PathLike) -> ClassTable:
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

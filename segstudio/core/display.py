@@ -31,7 +31,7 @@ class DisplayAdjust:
     low: float = 0.0          # display range: values <= low show black ...
     high: float = 255.0       # ... values >= high show white
 
-    def validated(self) -> "DisplayAdjust":
+    def validated(self) -> DisplayAdjust:
         """The same settings clipped to their ranges (low < high)."""
         low = float(np.clip(self.low, 0.0, 254.0))
         high = float(np.clip(self.high, low + 1.0, 255.0))
@@ -59,14 +59,14 @@ class DisplayAdjust:
             raise ValueError(f"display adjustment needs uint8 pixels, got {image.dtype}")
         return np.ascontiguousarray(self.lut()[image])
 
-    def with_range(self, low: float, high: float) -> "DisplayAdjust":
+    def with_range(self, low: float, high: float) -> DisplayAdjust:
         return replace(self, low=float(low), high=float(high)).validated()
 
     def as_dict(self) -> dict:
         return asdict(self.validated())
 
     @classmethod
-    def from_dict(cls, data) -> "DisplayAdjust":
+    def from_dict(cls, data) -> DisplayAdjust:
         """From :meth:`as_dict` (missing or bad fields take their defaults)."""
         if not isinstance(data, dict):
             return cls()

@@ -5,8 +5,13 @@ Qt-free.  The GUI drives :func:`fit` (a generator of events, see
 for masks; the CLI commands train/predict/eval/export-model use the same code.
 """
 
-from .checkpoint import (Checkpoint, CheckpointError, check_compatible, checkpoint_summary,
-                         load_checkpoint)
+from .checkpoint import (
+                         Checkpoint,
+                         CheckpointError,
+                         check_compatible,
+                         checkpoint_summary,
+                         load_checkpoint,
+)
 from .config import TrainConfig, default_train_config
 from .data import project_channels
 from .device import DeviceChoice, DeviceError, available_devices, resolve_device
@@ -18,7 +23,8 @@ from .segnet import SegNet, SegNetBasic, build_model, count_parameters
 
 __all__ = [
     "Checkpoint", "CheckpointError", "check_compatible", "checkpoint_summary", "load_checkpoint",
-    "TrainConfig", "default_train_config", "project_channels", "DeviceChoice", "DeviceError", "available_devices",
+    "TrainConfig", "default_train_config", "project_channels", "DeviceChoice", "DeviceError",
+    "available_devices",
     "resolve_device", "fit", "evaluate_project", "predict_project", "EpochEnd", "EpochStarted",
     "Event", "Finished", "Message", "RunStarted", "Step", "PredictionResult", "Predictor",
     "SegNet", "SegNetBasic", "build_model", "count_parameters",

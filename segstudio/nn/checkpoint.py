@@ -216,7 +216,7 @@ def checkpoint_summary(ckpt: Checkpoint) -> str:
 
 # -- run files ----------------------------------------------------------------------
 
-def checkpoint_paths(project: "Project", run_id: int | None, out: str | Path | None
+def checkpoint_paths(project: Project, run_id: int | None, out: str | Path | None
                      ) -> tuple[Path, Path]:
     """(last, best).  ``out`` names the best checkpoint; the last one sits beside it."""
     if out is not None:

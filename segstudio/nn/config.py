@@ -53,7 +53,7 @@ class TrainConfig:
     cache_mb: int = 2048  # decoded-image cache budget
     val_max_pixels: int = 2_400_000  # validation images above this are tiled
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         if self.arch not in ARCHS:
             raise ConfigError(f"unknown model {self.arch!r}; choose {' or '.join(ARCHS)}")
         if not 0.0625 <= self.width <= 2.0:
@@ -99,7 +99,7 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         kw = {k: v for k, v in data.items() if k in known}
         if kw.get("crop") is not None:
@@ -108,7 +108,7 @@ class TrainConfig:
             kw["scale"] = tuple(float(v) for v in kw["scale"])
         return cls(**kw)
 
-    def replace(self, **changes) -> "TrainConfig":
+    def replace(self, **changes) -> TrainConfig:
         return replace(self, **changes)
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -357,7 +357,7 @@ def to_tensor(images: np.ndarray, mean: Sequence[float], std: Sequence[float],
     if not images.flags.writeable:
         images = images.copy()
     x = torch.from_numpy(images)
-    if device.type == "cuda":
+    if device.type == "cuda":  # noqa: SIM108
         x = x.pin_memory().to(device, non_blocking=True)
     else:
         x = x.to(device)

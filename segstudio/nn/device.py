@@ -55,7 +55,7 @@ def configure_cpu_threads(threads: int | None = None) -> int:
     global _threads_set
     env = os.environ.get("SEGSTUDIO_THREADS")
     if env:
-        try:
+        try:  # noqa: SIM105
             threads = max(1, int(env))
         except ValueError:
             pass

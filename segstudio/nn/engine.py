@@ -19,8 +19,8 @@ import math
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -29,22 +29,44 @@ from ..core.atomic import atomic_write
 from ..core.errors import SegStudioError
 from ..core.project import Project
 from . import data as D
-from .checkpoint import (Checkpoint, CheckpointError, check_compatible, checkpoint_dict,
-                         checkpoint_paths, copy_into, rng_state,
-                         save_checkpoint)
+from .checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    check_compatible,
+    checkpoint_dict,
+    checkpoint_paths,
+    copy_into,
+    rng_state,
+    save_checkpoint,
+)
 from .config import TrainConfig
 from .device import describe, resolve_device
-from .events import (EpochEnd, EpochStarted, Event, Finished, Message, RunStarted, Step)
-from .losses import IGNORE, MedianFrequency, choose_class_weights, rare_classes
-from .segnet import (GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD, ImagenetWeightsError,
-                     build_model, count_parameters, load_imagenet_encoder)
-from .step import (TrainStep, amp_settings, is_out_of_memory, lr_factor, make_optimizer,
-                   recalibrate_batchnorm, use_channels_last)
 from .distributed import Distributed, device_for
 from .distributed import from_env as dist_from_env
 from .distributed import wrap as ddp_wrap
+from .events import EpochEnd, EpochStarted, Event, Finished, Message, RunStarted, Step
 from .guard import Guard, comparable_active_model
+from .losses import IGNORE, MedianFrequency, choose_class_weights, rare_classes
 from .run_config import restore_train_state, run_config
+from .segnet import (
+    GRAY_MEAN,
+    GRAY_STD,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ImagenetWeightsError,
+    build_model,
+    count_parameters,
+    load_imagenet_encoder,
+)
+from .step import (
+    TrainStep,
+    amp_settings,
+    is_out_of_memory,
+    lr_factor,
+    make_optimizer,
+    recalibrate_batchnorm,
+    use_channels_last,
+)
 from .validation import validate
 
 
@@ -225,7 +247,8 @@ class _Trainer:
         if self.cfg.rare_crops > 0 and self.counts.class_pixels.sum() > 0 and rare.any():
             # crops around the rare classes only: a mild imbalance keeps uniform crops
             self.focus = D.CropFocus(self.cfg.rare_crops,
-                                     tuple(float(v) if r else 0.0 for v, r in zip(mf, rare)))
+                                     tuple(float(v) if r else 0.0
+                                           for v, r in zip(mf, rare, strict=True)))
         w, note = choose_class_weights(self.cfg.class_weights, mf, self.classes.weights,
                                        self.names)
         if note:
@@ -324,13 +347,15 @@ class _Trainer:
                             raise
                         if self.dist is not None:  # the processes must take equal steps
                             raise _Stop("failed", f"out of memory with {len(imgs)} images per "
-                                                  "process; choose a smaller --batch-size")
+                                                  "process; choose a smaller --batch-size") \
+                                from exc
                         self.opt.zero_grad(set_to_none=True)
                         if self.device.type == "cuda":
                             torch.cuda.empty_cache()
                         if len(imgs) <= 1:
                             raise _Stop("failed", "out of memory even with one image per batch "
-                                        f"at crop {cfg.crop}; choose a smaller --crop or --width")
+                                        f"at crop {cfg.crop}; choose a smaller --crop or --width") \
+                                from exc
                         half = max(1, len(imgs) // 2)
                         self.batch_size = half
                         yield Message("warning", f"out of memory with {len(imgs)} images per "
@@ -444,7 +469,7 @@ class _Trainer:
         last = str(self.last_path) if self.have_last else None
         best = str(self.best_path) if self.have_best else None
         if self.run_id is not None:
-            try:
+            try:  # noqa: SIM105
                 self.project.finish_run(self.run_id, status, last, best, self.best_miou, message)
             except SegStudioError:
                 pass
@@ -528,7 +553,8 @@ def fit(project: Project, config: TrainConfig | None = None, *, device: str | to
         raise
     except Exception as exc:  # noqa: BLE001 - the GUI must never crash on a training error
         tb = traceback.format_exc(limit=6)
-        msg = f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        msg = f"training failed: {type(exc).__name__}: {first}"
         yield Message("error", tb)
         if trainer is None:
             yield Finished("failed", None, 0, None, None, None, msg, time.perf_counter() - t0)

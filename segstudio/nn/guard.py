@@ -10,9 +10,9 @@ checkpoint becomes the project's active model and what to tell the user.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

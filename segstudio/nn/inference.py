@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -106,7 +106,7 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike | Checkpoint, device: str = "auto",
                         classes: ClassTable | None = None, in_channels: int | None = None,
-                        **kw) -> "Predictor":
+                        **kw) -> Predictor:
         """Load a checkpoint; with ``classes``/``in_channels`` it must fit them."""
         ckpt = path if isinstance(path, Checkpoint) else load_checkpoint(path)
         if classes is not None or in_channels is not None:
@@ -175,7 +175,7 @@ class Predictor:
 
     def _tiled(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int]:
         H, W = img.shape[:2]
-        T, O, K = self.tile, self.overlap, self.num_classes
+        T, O, K = self.tile, self.overlap, self.num_classes  # noqa: E741
         S = T - O
         ys, xs = _starts(H, T, S), _starts(W, T, S)
         labels = np.empty((H, W), np.uint8)

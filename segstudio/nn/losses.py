@@ -16,7 +16,7 @@ the clipped form segstudio trains with by default.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -221,4 +221,5 @@ def choose_class_weights(kind: str, median_frequency: np.ndarray,
         w = np.asarray(median_frequency)
     what = ("balanced (rare classes up by the square root of median frequency, at most 5)"
             if kind == "auto" else "median-frequency")
-    return w, f"{what} class weights: " + ", ".join(f"{n} {v:.3f}" for n, v in zip(names, w))
+    listed = ", ".join(f"{n} {v:.3f}" for n, v in zip(names, w, strict=False))
+    return w, f"{what} class weights: {listed}"

@@ -12,7 +12,7 @@ Pixels whose target is the ignore index are excluded everywhere.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -38,7 +38,7 @@ class ConfusionMatrix:
         counts = torch.bincount(codes, minlength=self.k * self.k)
         self.matrix += counts.reshape(self.k, self.k).cpu()
 
-    def merge(self, other: "ConfusionMatrix") -> None:
+    def merge(self, other: ConfusionMatrix) -> None:
         self.matrix += other.matrix
 
     @property
@@ -68,9 +68,10 @@ def metrics_from_confusion(matrix: np.ndarray, names: Sequence[str] | None = Non
         "global_accuracy": float(tp.sum() / total) if total > 0 else None,
         "class_accuracy": _mean(recall),
         "miou": _mean(iou),
-        "per_class_iou": {n: (None if np.isnan(v) else float(v)) for n, v in zip(names, iou)},
+        "per_class_iou": {n: (None if np.isnan(v) else float(v))
+                          for n, v in zip(names, iou, strict=False)},
         "per_class_accuracy": {n: (None if np.isnan(v) else float(v))
-                               for n, v in zip(names, recall)},
+                               for n, v in zip(names, recall, strict=False)},
         "pixels": int(total),
         "confusion_matrix": m.astype(np.int64).tolist(),
         "class_names": names,

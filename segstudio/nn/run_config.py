@@ -8,8 +8,13 @@ from pathlib import Path
 import torch
 
 from ..core.errors import SegStudioError
-from .checkpoint import (Checkpoint, CheckpointError, check_compatible, load_checkpoint,
-                         set_rng_state)
+from .checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    check_compatible,
+    load_checkpoint,
+    set_rng_state,
+)
 from .config import TrainConfig, default_train_config
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import List
 
 import torch
 import torch.nn.functional as F
@@ -76,8 +75,8 @@ class _Net(nn.Module):
                 "dropout": float(self.dropout)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        sizes: List[List[int]] = []
-        indices: List[torch.Tensor] = []
+        sizes: list[list[int]] = []
+        indices: list[torch.Tensor] = []
         drop = self.dropout > 0 and (self.training or self.mc_dropout)
         n = self.depth
         i = 0
@@ -88,7 +87,7 @@ class _Net(nn.Module):
             indices.append(idx)
             if drop and i >= n - self.central:
                 x = F.dropout2d(x, self.dropout, True)
-            i += 1
+            i += 1  # noqa: SIM113 - TorchScript scripts this loop
         i = 0
         for dec in self.decoders:
             x = F.max_unpool2d(x, indices[n - 1 - i], kernel_size=2, stride=2,
@@ -96,7 +95,7 @@ class _Net(nn.Module):
             x = dec(x)
             if drop and i < self.central:
                 x = F.dropout2d(x, self.dropout, True)
-            i += 1
+            i += 1  # noqa: SIM113 - TorchScript scripts this loop
         return self.classifier(x)
 
 
@@ -168,7 +167,8 @@ def _check(num_classes: int, in_channels: int, width: float) -> None:
     if num_classes < 1:
         raise ModelConfigError("the model needs at least one class")
     if in_channels not in (1, 3):
-        raise ModelConfigError(f"input channels must be 1 (grayscale) or 3 (RGB), not {in_channels}")
+        raise ModelConfigError(f"input channels must be 1 (grayscale) or 3 (RGB), "
+                               f"not {in_channels}")
     if not 0.0625 <= width <= 2.0:
         raise ModelConfigError(f"width {width} is outside 0.0625..2 (use 0.25, 0.5 or 1.0)")
 
@@ -244,7 +244,6 @@ def load_imagenet_encoder(model: SegNet, path: str | os.PathLike | None = None) 
         state = torch.load(src, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
         import pickle
-
         import zipfile
 
         if isinstance(exc, pickle.UnpicklingError) and zipfile.is_zipfile(src):

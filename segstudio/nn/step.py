@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from contextlib import nullcontext
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ def use_channels_last(device: torch.device, width: float, batch_size: int,
 
 
 def amp_settings(device: torch.device, enabled: bool = True
-                 ) -> tuple[torch.dtype | None, "torch.amp.GradScaler | None"]:
+                 ) -> tuple[torch.dtype | None, torch.amp.GradScaler | None]:
     """Mixed precision on CUDA: bf16 where supported, else fp16 with a GradScaler."""
     if device.type != "cuda" or not enabled:
         return None, None
@@ -86,7 +86,7 @@ def recalibrate_batchnorm(model: torch.nn.Module, batches: Sequence[torch.Tensor
             for x in batches:
                 model(x)
     finally:
-        for m, mom in zip(bns, momenta):
+        for m, mom in zip(bns, momenta, strict=False):
             m.momentum = mom
         if dropout:
             model.dropout = dropout
@@ -99,7 +99,7 @@ class TrainStep:
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                  device: torch.device, mean: Sequence[float], std: Sequence[float],
                  channels_last: bool = False, amp_dtype: torch.dtype | None = None,
-                 scaler: "torch.amp.GradScaler | None" = None,
+                 scaler: torch.amp.GradScaler | None = None,
                  weights: torch.Tensor | None = None, loss: str = "ce"):
         self.model, self.opt, self.device = model, optimizer, device
         self.mean, self.std = tuple(mean), tuple(std)

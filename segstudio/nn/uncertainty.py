@@ -19,7 +19,7 @@ full-resolution prediction and whose ``uncertainty`` is the chosen score.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

@@ -12,8 +12,13 @@ import pytest
 import torch
 
 from segstudio.core.classes import ClassInfo, ClassTable
-from segstudio.nn.checkpoint import (CheckpointError, check_compatible, checkpoint_dict,
-                                     load_checkpoint, save_checkpoint)
+from segstudio.nn.checkpoint import (
+    CheckpointError,
+    check_compatible,
+    checkpoint_dict,
+    load_checkpoint,
+    save_checkpoint,
+)
 from segstudio.nn.inference import Predictor
 from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNetBasic
 
@@ -45,7 +50,7 @@ def test_round_trip(tmp_path):
     torch.manual_seed(0)
     ref = SegNetBasic(3, 3, width=0.25)
     model = ck.build_model()
-    for (k, a), (_, b) in zip(ref.state_dict().items(), model.state_dict().items()):
+    for (k, a), (_, b) in zip(ref.state_dict().items(), model.state_dict().items(), strict=False):
         assert torch.equal(a, b), k
     check_compatible(ck, CLASSES, 3)
 
@@ -108,7 +113,8 @@ def test_malicious_pickle_never_runs(tmp_path, container):
     # the payload is real: a plain pickle load in a child process does create the marker
     probe = tmp_path / "probe.pt"
     probe.write_bytes(pickle.dumps(_Payload(tmp_path / "probe-ran"), protocol=2))
-    subprocess.run([sys.executable, "-c", f"import pickle; pickle.load(open({str(probe)!r}, 'rb'))"],
+    code = f"import pickle; pickle.load(open({str(probe)!r}, 'rb'))"
+    subprocess.run([sys.executable, "-c", code],
                    check=True)
     assert (tmp_path / "probe-ran").exists()
     with pytest.raises(CheckpointError, match="refused to load.*nothing in it was executed"):

@@ -8,8 +8,7 @@ import torch
 
 from segstudio.nn import data as D
 from segstudio.nn.config import ConfigError, TrainConfig, default_train_config
-from segstudio.nn.device import (DeviceError, available_devices, physical_cores,
-                                 resolve_device)
+from segstudio.nn.device import DeviceError, available_devices, physical_cores, resolve_device
 from segstudio.nn.losses import IGNORE
 
 
@@ -65,7 +64,7 @@ def test_batches_are_the_same_with_or_without_worker_processes(camvid_project):
 
     a, b = run(0), run(1)
     assert [x.ids for x in a] == [x.ids for x in b] and len(a) == 3
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         assert np.array_equal(x.images, y.images) and np.array_equal(x.targets, y.targets)
     assert loader.cache.used > 0  # decoded images stay in memory
 

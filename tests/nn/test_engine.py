@@ -14,7 +14,7 @@ from segstudio.nn import engine as engine_mod
 from segstudio.nn.checkpoint import load_checkpoint
 from segstudio.nn.config import TrainConfig
 from segstudio.nn.engine import fit
-from segstudio.nn.events import (EpochEnd, EpochStarted, Finished, Message, RunStarted, Step)
+from segstudio.nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
 
 from .conftest import label_project
 
@@ -208,7 +208,7 @@ def test_run_is_recorded_in_the_project(camvid_project):
     ends = _of(events, EpochEnd)
     assert [r["epoch"] for r in rows] == [1, 2]
     assert camvid_project.epoch_counts() == {fin.run_id: 2}
-    for row, ev in zip(rows, ends):
+    for row, ev in zip(rows, ends, strict=False):
         assert row["val_miou"] == pytest.approx(ev.metrics["miou"])
         assert row["train_loss"] == pytest.approx(ev.train_loss)
         assert row["train_images"] == 6 and row["compute_seconds"] > 0

@@ -65,8 +65,8 @@ def test_portable_unpooling_matches_pytorch_including_ties():
 
 def test_onnx_output_equals_pytorch(ckpt_path, tmp_path):
     pytest.importorskip("onnx", reason="ONNX export needs the optional onnx package")
-    from onnx.reference import ReferenceEvaluator
     import onnx
+    from onnx.reference import ReferenceEvaluator
 
     out = tmp_path / "model.onnx"
     meta = export_model(ckpt_path, "onnx", out)

@@ -11,8 +11,7 @@ import torch
 
 from segstudio.core.classes import ClassTable
 from segstudio.core.maskio import read_mask
-from segstudio.nn.losses import IGNORE, MedianFrequency, median_frequency_weights, \
-    segmentation_loss
+from segstudio.nn.losses import IGNORE, MedianFrequency, median_frequency_weights, segmentation_loss
 from segstudio.nn.metrics import ConfusionMatrix
 
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from segstudio.nn.segnet import (SegNet, SegNetBasic, _Net, build_model, count_parameters,
-                                 fold_batchnorm, imagenet_cache_path, load_imagenet_encoder,
-                                 vgg16_bn_features, ImagenetWeightsError)
+from segstudio.nn.segnet import (
+    ImagenetWeightsError,
+    SegNet,
+    SegNetBasic,
+    _Net,
+    build_model,
+    count_parameters,
+    fold_batchnorm,
+    imagenet_cache_path,
+    load_imagenet_encoder,
+    vgg16_bn_features,
+)
 
 
 def test_parameter_counts_match_the_paper_layouts():

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
 from segstudio.core.classes import ClassTable
 from segstudio.core.imageio import read_image
 from segstudio.core.maskio import read_mask

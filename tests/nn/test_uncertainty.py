@@ -95,4 +95,4 @@ def test_a_scorer_stores_its_score_through_predict_project(camvid_project):
     again = [Scorer(pred, "tta")(project.load_image(r)).uncertainty for r in recs]
     assert stored == pytest.approx(again, rel=1e-9)
     assert all(not math.isclose(s, pred.predict(project.load_image(r)).uncertainty)
-               for s, r in zip(stored, recs))
+               for s, r in zip(stored, recs, strict=False))
