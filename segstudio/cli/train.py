@@ -171,6 +171,11 @@ def run(args) -> int:
     status = None
     with open_project(args, scan=distributed.rank() == 0) as project:
         project.check_trainable()  # every mask missing: fail now, not "complete" on nothing
+        if distributed.restart_count() > 0 and not args.resume:
+            args.resume = distributed.restart_checkpoint(project)
+            if args.resume:
+                print(f"info: torchrun restart {distributed.restart_count()}: resuming from "
+                      f"{args.resume}")
         start, note = start_checkpoint(project, args)
         if note:
             print(f"info: {note}")

@@ -11,7 +11,9 @@ The training engine then wraps the model in
 processes), gives each process its shard of the epoch's training images through
 a :class:`torch.utils.data.DistributedSampler` (``set_epoch`` every epoch),
 and lets rank 0 alone write the project store: the run record, epochs,
-checkpoints and the active model.  Validation runs on rank 0 on the whole
+checkpoints and the active model.  After an elastic restart (``torchrun
+--max-restarts N``) the job resumes from the failed attempt's last checkpoint.
+Validation runs on rank 0 on the whole
 validation split while the other ranks wait at a barrier.  Every process
 trains with the per-process batch size, so the effective batch is
 ``batch x world size``; the learning rate is not scaled (the log says so).
@@ -81,6 +83,26 @@ def rank() -> int:
         return int(os.environ.get("RANK", "0"))
     except ValueError:
         return 0
+
+
+def restart_count() -> int:
+    """How often torchrun has restarted this job (``--max-restarts``); 0 outside it."""
+    try:
+        return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) if launched() else 0
+    except ValueError:
+        return 0
+
+
+def restart_checkpoint(project) -> str | None:
+    """After an elastic restart: the last checkpoint of the newest run that did not
+    complete (the attempt that failed), to resume from; None when there is none."""
+    for run in reversed(project.runs()):
+        if run["status"] == "completed":
+            return None
+        path = run.get("checkpoint")
+        if path and os.path.isfile(path):
+            return str(path)
+    return None
 
 
 def device_for(device: torch.device) -> torch.device:

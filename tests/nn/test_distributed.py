@@ -63,3 +63,49 @@ def test_torchrun_two_processes_train_one_run(camvid, tmp_path):
     # each process took one step of 2 images per epoch (the sampler's shard), so two
     # optimizer steps in all, not four
     assert load_checkpoint(ckdir / "last.pt").train_state["global_step"] == 2
+
+
+@pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
+                    reason="torchrun is not installed beside this Python")
+def test_an_elastic_restart_resumes_from_the_last_checkpoint(camvid, tmp_path):
+    import signal
+    import time
+
+    folder = tmp_path / "imgs"
+    _tiny_camvid(camvid, folder)
+    torchrun = str(Path(sys.executable).parent / "torchrun")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).parents[2]))
+    proc = subprocess.Popen(
+        [torchrun, "--standalone", "--nproc_per_node", "2", "--max-restarts", "1", "-m",
+         "segstudio", "train", str(folder), "--epochs", "30", "--batch-size", "2", "--crop",
+         "64x96", "--device", "cpu", "--val-split", "0.34", "--imagenet", "none",
+         "--from", "scratch"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        # wait for rank 0's first checkpoint, then kill rank 0 as a node failure would
+        deadline = time.monotonic() + 300
+        pid = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            with Project.open(folder, scan=False) as project:
+                runs = project.runs()
+                if runs and runs[0]["checkpoint"] and project.epochs(runs[0]["id"]):
+                    pid = runs[0]["pid"]
+                    break
+            time.sleep(0.5)
+        assert pid is not None, "the first attempt wrote no checkpoint"
+        os.kill(pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    assert "info: torchrun restart 1: resuming from " in out
+    with Project.open(folder, scan=False) as project:
+        runs = project.runs()
+        first, last = runs[0], runs[-1]
+        assert first["status"] == "interrupted"
+        assert last["status"] == "completed" and last["config"]["resumed_from"] == \
+            first["checkpoint"]
+        done = project.epochs(last["id"])
+    # the resumed run continued after the killed one's last epoch, up to 30 in all
+    assert done[0]["epoch"] > 1 and done[-1]["epoch"] == 30
