@@ -102,7 +102,10 @@ def count_values(values: np.ndarray) -> dict[int, int]:
 
 def has_no_labels(project) -> bool:
     """True for a project nobody has labelled yet: default classes, no mask, no prediction."""
-    if project.classes != default_classes():
+    def shape(table):  # the background tick is the editor's (kept beside the table)
+        return [(c.id, c.name, c.color, c.ignore) for c in table.classes]
+
+    if shape(project.classes) != shape(default_classes()):
         return False
     counts = project.status_counts()
     return not any(counts[s] for s in ("predicted", "corrected", "reviewed"))
