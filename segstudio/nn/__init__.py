@@ -5,21 +5,30 @@ Qt-free.  The GUI drives :func:`fit` (a generator of events, see
 for masks; the CLI commands train/predict/eval/export-model use the same code.
 """
 
-from .checkpoint import (
-                         Checkpoint,
-                         CheckpointError,
-                         check_compatible,
-                         checkpoint_summary,
-                         load_checkpoint,
-)
-from .config import TrainConfig, default_train_config
-from .data import project_channels
-from .device import DeviceChoice, DeviceError, available_devices, resolve_device
-from .engine import fit
-from .evaluate import evaluate_project, predict_project
-from .events import EpochEnd, EpochStarted, Event, Finished, Message, RunStarted, Step
-from .inference import PredictionResult, Predictor
-from .segnet import SegNet, SegNetBasic, build_model, count_parameters
+import importlib
+
+# Imported on first use (PEP 562): ``segstudio.nn.config`` and friends stay light, so the
+# window can build its training defaults without importing torch on the GUI thread.
+_WHERE = {
+    "Checkpoint": "checkpoint", "CheckpointError": "checkpoint",
+    "check_compatible": "checkpoint", "checkpoint_summary": "checkpoint",
+    "load_checkpoint": "checkpoint", "TrainConfig": "config",
+    "default_train_config": "config", "project_channels": "data",
+    "DeviceChoice": "device", "DeviceError": "device", "available_devices": "device",
+    "resolve_device": "device", "fit": "engine", "evaluate_project": "evaluate",
+    "predict_project": "evaluate", "EpochEnd": "events", "EpochStarted": "events",
+    "Event": "events", "Finished": "events", "Message": "events", "RunStarted": "events",
+    "Step": "events", "PredictionResult": "inference", "Predictor": "inference",
+    "SegNet": "segnet", "SegNetBasic": "segnet", "build_model": "segnet",
+    "count_parameters": "segnet",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Checkpoint", "CheckpointError", "check_compatible", "checkpoint_summary", "load_checkpoint",

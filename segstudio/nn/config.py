@@ -6,8 +6,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from ..core.errors import SegStudioError
-from .losses import LOSSES
-from .segnet import ARCHS
+from .names import ARCHS, LOSSES
 
 
 class ConfigError(SegStudioError):

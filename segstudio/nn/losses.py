@@ -22,9 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-IGNORE = 255  # the target value of ignored pixels after ClassTable.train_lut()
+from .names import LOSSES  # noqa: F401 - re-exported
 
-LOSSES = ("ce", "ce+dice", "ce+lovasz", "focal")
+IGNORE = 255  # the target value of ignored pixels after ClassTable.train_lut()
 
 
 class MedianFrequency:

@@ -29,7 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ARCHS = ("segnet", "segnet-basic")
+from .names import ARCHS  # noqa: F401 - re-exported
+
 WIDTHS = (0.25, 0.5, 1.0)
 VGG16_BLOCKS = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
