@@ -17,12 +17,11 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QSizePolicy, QStackedWidget, QStyle, QToolBar)
+                               QProgressBar, QSizePolicy, QStackedWidget, QToolBar)
 
 from .. import __version__
 from ..core.project import ImageRecord
@@ -33,21 +32,12 @@ from .focus import FocusKeeper
 from .icons import app_icon
 from .settings import AppSettings
 from .thumbnails import ThumbnailLoader
-from .transfer import open_export_dialog, open_import_dialog
 from .widgets.browser import ImageBrowser
 from .widgets.canvas import Canvas
 from .widgets.class_panel import ClassPanel
 from .widgets.display_panel import attach_display_panel
 from .widgets.welcome import WelcomeView
-
-# (style field, text, shortcut, tip)
-LAYER_TOGGLES = (
-    ("show_mask", "Human mask", "M", "Show the human mask"),
-    ("show_prediction", "Prediction", "Shift+P", "Show the model's prediction"),  # P: polygon
-    ("outline", "Outlines", "O", "Draw class boundaries only"),
-    ("difference", "Difference", "X", "Highlight pixels where prediction and mask disagree"),
-    ("uncertainty", "Uncertainty", "U", "Heat map of the prediction's uncertainty"),
-)
+from .window_actions import build_actions, build_menus, window_action
 
 
 class MainWindow(QMainWindow):
@@ -122,87 +112,14 @@ class MainWindow(QMainWindow):
             dock.hide()
         return dock
 
-    def _action(self, text: str, slot=None, shortcuts=(), tip: str = "", checkable=False,
-                icon=None) -> QAction:
-        act = QAction(text, self)
-        if shortcuts:
-            act.setShortcuts([QKeySequence(s) for s in shortcuts])
-        if tip:
-            act.setStatusTip(tip)
-            act.setToolTip(f"{tip} ({shortcuts[0]})" if shortcuts else tip)
-        if icon is not None:
-            act.setIcon(self.style().standardIcon(icon))
-        act.setCheckable(checkable)
-        if slot is not None:
-            (act.toggled if checkable else act.triggered).connect(slot)
-        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.addAction(act)  # shortcuts work whichever widget has the focus
-        return act
+    def _action(self, *args, **kw) -> QAction:
+        return window_action(self, *args, **kw)
 
     def _setup_actions(self) -> None:
-        SP = QStyle.StandardPixmap
-        a = SimpleNamespace()
-        a.open = self._action("&Open folder…", self.choose_folder, ["Ctrl+O"],
-                              "Open a folder of images", icon=SP.SP_DirOpenIcon)
-        a.sample = self._action("Open the &sample project", self.open_sample)
-        a.close = self._action("&Close project", self.close_project, ["Ctrl+W"])
-        a.quit = self._action("&Quit", self.close, ["Ctrl+Q"])
-        a.fit = self._action("&Fit to window", self.canvas.fit, ["Ctrl+0"], "Fit the image to the window")
-        a.actual = self._action("&Actual pixels (100 %)", self.canvas.actual_size, ["Ctrl+1"],
-                                "One image pixel per screen pixel")
-        a.zoom_in = self._action("Zoom &in", lambda: self.canvas.zoom_by(1.25), ["Ctrl++", "+", "="])
-        a.zoom_out = self._action("Zoom &out", lambda: self.canvas.zoom_by(0.8), ["Ctrl+-", "-"])
-        a.next = self._action("&Next image", self.next_image, ["PgDown", "D"], "Next image")
-        a.previous = self._action("&Previous image", self.previous_image, ["PgUp", "A"],
-                                  "Previous image")
-        a.find = self._action("&Filter images…", self.browser.focus_filter, ["Ctrl+F"])
-        a.layers = {}
-        for field, text, key, tip in LAYER_TOGGLES:
-            a.layers[field] = self._action(text, lambda on, f=field: self._toggle_layer(f, on),
-                                           [key], tip, checkable=True)
-        a.classes = [self._action(f"Class {n}", lambda _=False, n=n: self.class_panel.select_by_key(n),
-                                  [str(n)]) for n in range(1, 10)]
-        a.import_masks = self._action("&Import masks…", lambda: open_import_dialog(self), ["Ctrl+I"],
-                                      "Import masks from a folder or a COCO / labelme JSON file")
-        a.export_masks = self._action("&Export masks…", lambda: open_export_dialog(self), ["Ctrl+E"],
-                                      "Export masks for other tools (PNG, VOC, CamVid, COCO, labelme)")
-        a.import_classes = self._action("Import class &table…", self._import_classes, [],
-                                        "Adopt the classes of a JSON file (e.g. classes.json)")
-        a.export_classes = self._action("Export class ta&ble…", self._export_classes, [],
-                                        "Write the project's classes as JSON")
-        a.about = self._action("&About segstudio", self._about)
-        self.actions_ = a
+        self.actions_ = build_actions(self)
 
     def _setup_menus(self) -> None:
-        a = self.actions_
-        file_menu = self.menuBar().addMenu("&File")
-        for act in (a.open, a.sample):
-            file_menu.addAction(act)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addSeparator()
-        file_menu.addAction(a.import_masks)
-        file_menu.addAction(a.export_masks)
-        file_menu.addAction(a.import_classes)
-        file_menu.addAction(a.export_classes)
-        file_menu.addSeparator()
-        file_menu.addAction(a.close)
-        file_menu.addAction(a.quit)
-        view = self.menuBar().addMenu("&View")
-        for act in (a.fit, a.actual, a.zoom_in, a.zoom_out):
-            view.addAction(act)
-        view.addSeparator()
-        for act in a.layers.values():
-            view.addAction(act)
-        view.addSeparator()
-        self.panels_menu = view.addMenu("&Panels")
-        for dock in self.docks.values():
-            self.panels_menu.addAction(dock.toggleViewAction())
-        image = self.menuBar().addMenu("&Image")
-        for act in (a.next, a.previous, a.find):
-            image.addAction(act)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(a.about)
+        build_menus(self)
 
     def _setup_toolbar(self) -> None:
         a = self.actions_
