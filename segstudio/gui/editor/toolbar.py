@@ -39,6 +39,12 @@ class EditorUI:
         for act in (self.undo, self.redo):
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             win.addAction(act)
+        # the tool bar's buttons keep a fixed text so nothing after them moves; the
+        # step's name ("Undo Accept prediction") is in their tooltip and the Edit menu
+        self.bar_undo = self._bar_twin(self.undo, "Undo", group.undo, group.canUndoChanged,
+                                       group.undoTextChanged, "Ctrl+Z")
+        self.bar_redo = self._bar_twin(self.redo, "Redo", group.redo, group.canRedoChanged,
+                                       group.redoTextChanged, "Ctrl+Shift+Z")
         self.save = self._action("&Save now", editor.save_now, ["Ctrl+S"],
                                  "Save the mask of this image now (edits also save by themselves)")
         self.reviewed = self._action("Mark &reviewed", editor.mark_reviewed, ["Ctrl+Return"],
@@ -103,6 +109,23 @@ class EditorUI:
         win.addAction(act)
         return act
 
+    def _bar_twin(self, menu_act: QAction, word: str, slot, can_changed, text_changed,
+                  key: str) -> QAction:
+        act = QAction(word, self.window)  # no shortcut: the Edit menu's action has it
+        act.triggered.connect(slot)
+
+        def sync(*_):
+            act.setEnabled(menu_act.isEnabled())
+            name = menu_act.text().replace("&", "")
+            act.setToolTip(f"{name} ({key})" if menu_act.isEnabled()
+                           else f"{word}: nothing to {word.lower()}")
+
+        can_changed.connect(sync)
+        text_changed.connect(sync)
+        menu_act.changed.connect(sync)
+        sync()
+        return act
+
     def _build_options(self) -> None:
         e, win = self.editor, self.window
         self.radius = QSpinBox(win)
@@ -133,8 +156,8 @@ class EditorUI:
         bar.setObjectName("toolbar-editor")
         bar.setIconSize(QSize(18, 18))
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        bar.addAction(self.undo)
-        bar.addAction(self.redo)
+        bar.addAction(self.bar_undo)
+        bar.addAction(self.bar_redo)
         bar.addSeparator()
         for act in self.tool_actions.values():
             bar.addAction(act)
