@@ -10,7 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QStyle
 
+from .shortcuts import show_shortcuts
 from .transfer import open_export_dialog, open_import_dialog
+from .widgets.class_panel import KEYED_ROWS, class_key
 
 # (style field, text, shortcut, tip)
 LAYER_TOGGLES = (
@@ -63,7 +65,7 @@ def build_actions(win) -> SimpleNamespace:
         a.layers[field] = window_action(win, text, lambda on, f=field: win._toggle_layer(f, on),
                                         [key], tip, checkable=True)
     a.classes = [window_action(win, f"Class {n}", lambda _=False, n=n: win.class_panel.select_by_key(n),
-                               [str(n)]) for n in range(1, 10)]
+                               [class_key(n - 1)]) for n in range(1, KEYED_ROWS + 1)]
     a.import_masks = window_action(win, "&Import masks…", lambda: open_import_dialog(win), ["Ctrl+I"],
                                    "Import masks from a folder or a COCO / labelme JSON file")
     a.export_masks = window_action(win, "&Export masks…", lambda: open_export_dialog(win), ["Ctrl+E"],
@@ -73,6 +75,8 @@ def build_actions(win) -> SimpleNamespace:
     a.export_classes = window_action(win, "Export class ta&ble…", win._export_classes, [],
                                      "Write the project's classes as JSON")
     a.about = window_action(win, "&About segstudio", win._about)
+    a.shortcuts = window_action(win, "&Keyboard shortcuts", lambda: show_shortcuts(win),
+                                ["?", "F1"], "Every key of the window, by menu")
     return a
 
 
@@ -105,5 +109,6 @@ def build_menus(win) -> None:
     for act in (a.next, a.previous, a.find):
         image.addAction(act)
     help_menu = win.menuBar().addMenu("&Help")
+    help_menu.addAction(a.shortcuts)
     help_menu.addAction(a.about)
 

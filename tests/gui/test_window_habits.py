@@ -42,3 +42,49 @@ def test_undo_redo_buttons_keep_their_text_and_nothing_after_them_moves(qtbot, w
     assert not undo_act.isEnabled()
     _button(bar, redo_act).click()
     assert not np.array_equal(canvas.mask(), before)
+
+
+def test_shortcut_list_opens_on_question_mark_and_keys_reach_beyond_nine_classes(
+        qtbot, window, street_project):
+    from segstudio.gui.widgets.class_panel import COL_ID, COL_KEY, COL_NAME
+
+    folder, _images, _labels = street_project
+    canvas = open_editor(qtbot, window, folder)
+    panel = window.class_panel
+    while len(panel.table().classes) < 12:
+        panel.add_class()
+        qtbot.waitUntil(lambda n=len(panel.table().classes): len(
+            window.controller.classes().classes) == n)
+    panel.list.closePersistentEditor(panel.list.currentItem())
+    classes = panel.table().classes
+    assert len({c.color for c in classes}) == len(classes)  # no two added classes alike
+    # the panel shows each class's id and key
+    for row, c in enumerate(classes):
+        assert panel.list.item(row, COL_ID).text() == str(c.id)
+        assert panel.list.item(row, COL_NAME).text() == c.name
+    assert panel.list.item(8, COL_KEY).text() == "9"
+    assert panel.list.item(9, COL_KEY).text() == "⇧1"
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_1, Qt.KeyboardModifier.ShiftModifier)
+    assert panel.active_class() == classes[9].id
+    qtbot.keyClick(canvas, Qt.Key.Key_2, Qt.KeyboardModifier.ShiftModifier)
+    assert panel.active_class() == classes[10].id
+    qtbot.keyClick(canvas, Qt.Key.Key_2)
+    assert panel.active_class() == classes[1].id
+
+    # ? opens the list, built from the window's own actions
+    qtbot.keyClick(canvas, "?")
+    dialog = window.shortcuts_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    assert dialog.keys_of("Brush") == "B"
+    assert dialog.keys_of("Undo") == "Ctrl+Z"
+    assert dialog.keys_of("Class 10") == "Shift+1"
+    assert dialog.keys_of("Keyboard shortcuts") == "?, F1"
+    assert dialog.keys_of("Fill the polygon") == "Enter, double-click"
+    dialog.filter.setText("grabcut")
+    shown = [dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())
+             if not dialog.table.isRowHidden(r)]
+    assert "GrabCut" in shown and "Brush" not in shown
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    assert window.actions_.shortcuts in help_menu.actions()
+    dialog.reject()
