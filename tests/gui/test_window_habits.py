@@ -88,3 +88,67 @@ def test_shortcut_list_opens_on_question_mark_and_keys_reach_beyond_nine_classes
     help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
     assert window.actions_.shortcuts in help_menu.actions()
     dialog.reject()
+
+
+def _light(rgb_image, p, reach: int = 1) -> bool:
+    """A near-white pixel within ``reach`` of viewport point ``p``."""
+    patch = rgb_image[p.y() - reach:p.y() + reach + 1, p.x() - reach:p.x() + reach + 1]
+    return bool((patch.min(axis=2) >= 200).any())
+
+
+def test_polygon_and_grabcut_say_the_next_step_and_the_polygon_shows_corners_and_closing_edge(
+        qtbot, window, street_project):
+    from dataclasses import replace
+
+    from segstudio.core.display import DisplayAdjust
+    from segstudio.core.sample import TREE
+
+    from .conftest import qimage_rgb
+
+    folder, _images, _labels = street_project
+    canvas = open_editor(qtbot, window, folder)
+    ed = window.editor
+    hint_label = ed.ui.hint_label
+    # nothing but the overlay is light: image and masks hidden
+    window.controller.set_style(replace(window.controller.style, show_mask=False,
+                                        show_prediction=False))
+    canvas.set_display(DisplayAdjust(), show_image=False)
+    window.class_panel.set_active_class(CAR)
+    qtbot.keyClick(canvas, Qt.Key.Key_P)
+    assert canvas.hint() == hint_label.text() == "Polygon: click the first corner"
+    corners = [(20.5, 10.5), (70.5, 12.5), (45.5, 40.5)]
+    vps = [view_point(canvas, *c) for c in corners]
+    click(qtbot, canvas, vps[0])
+    click(qtbot, canvas, vps[1])
+    assert canvas.hint().startswith("Polygon: click corner 3 (at least 3)")
+    click(qtbot, canvas, vps[2])
+    assert canvas.hint() == hint_label.text() == (
+        "Polygon: Enter or double-click fills with Car; click to add corners, "
+        "Backspace removes the last, Esc cancels")
+    window.class_panel.set_active_class(TREE)
+    assert "fills with Tree;" in canvas.hint()
+    shot = qimage_rgb(canvas.viewport().grab().toImage())
+    assert all(_light(shot, p) for p in vps)  # a dot on each corner
+    # the dashed closing edge (corner 3 back to corner 1): light pixels along it
+    n = 40
+    along = [vps[2] + (vps[0] - vps[2]) * (i / n) for i in range(4, n - 3)]
+    lit = sum(_light(shot, p, 0) for p in along)
+    assert 0.25 * len(along) <= lit <= 0.85 * len(along)   # dashes, not a solid line
+    assert canvas.hint_rect.width() > 0 and canvas.hint_rect.top() == 10
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert ed.current_session().stack.count() == 1
+    assert canvas.hint() == "Polygon: click the first corner"
+
+    # GrabCut: rectangle, then Enter, then running, then back to the start
+    qtbot.keyClick(canvas, Qt.Key.Key_G)
+    assert canvas.hint() == hint_label.text() == "GrabCut: drag a rectangle round the object"
+    from .editor_helpers import drag
+    drag(qtbot, canvas, [view_point(canvas, 38.5, 14.5), view_point(canvas, 88.5, 34.5)])
+    assert canvas.hint().startswith("GrabCut: Enter fills the object with Tree; optional strokes")
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert ed.tool.running is not None and canvas.hint() == "GrabCut running … (Esc drops it)"
+    qtbot.waitUntil(lambda: ed.tool.running is None, timeout=15000)
+    assert canvas.hint() == "GrabCut: drag a rectangle round the object"
+    # a one-step tool has no hint: the box goes
+    qtbot.keyClick(canvas, Qt.Key.Key_B)
+    assert canvas.hint() == hint_label.text() == ""

@@ -80,6 +80,9 @@ class EditorUI:
         self._build_options()
         self._build_toolbar()
         self._build_menu()
+        self.hint_label = QLabel(win)  # the tool's next step; a note covers it for a while
+        self.hint_label.setObjectName("tool-hint")
+        win.statusBar().addWidget(self.hint_label, 1)
         self.state_label = QLabel(win)
         self.state_label.setMinimumWidth(120)
         win.statusBar().addPermanentWidget(self.state_label)
@@ -238,6 +241,10 @@ class EditorUI:
         else:
             text = "All changes saved"
         self.state_label.setText(text)
+
+    def set_hint(self, text: str) -> None:
+        self.hint_label.setText(text)
+        self.hint_label.setToolTip(text)
 
     def set_busy_text(self, text: str) -> None:
         self.busy_label.setText(text)

@@ -462,6 +462,7 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         super().focusOutEvent(event)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        self._draw_hint(painter)
         if not self._message:
             return
         painter.save()

@@ -1,19 +1,58 @@
 """What the canvas shows of the image and says about the pixel under the cursor:
-the display adjustment (brightness, contrast, gamma, range; hiding the image) and
-the hover readout, kept apart from the layers and tools of :mod:`.canvas`."""
+the display adjustment (brightness, contrast, gamma, range; hiding the image),
+the hover readout and the notes drawn over the view (the next step of a
+multi-step tool), kept apart from the layers and tools of :mod:`.canvas`."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter
 
 from ...core.display import DisplayAdjust
 from ..document import describe_pixel
 from .tools import ToolEvent
 
 
+HINT_MARGIN = 10
+HINT_PAD = 6
+
+
 class CanvasViewMixin:
     """Mixed into :class:`~.canvas.Canvas` (uses its ``_doc``, ``_image``, ``_table``,
     ``_hover`` and ``pixel_hovered``)."""
+
+    _hint = ""
+    hint_rect = QRectF()  # viewport rectangle of the hint box last drawn (empty: none)
+
+    def set_hint(self, text: str) -> None:
+        """The next step of the tool in use, in a box at the top left ('' removes it)."""
+        if text != self._hint:
+            self._hint = text
+            self.viewport().update()
+
+    def hint(self) -> str:
+        return self._hint
+
+    def _draw_hint(self, painter: QPainter) -> None:
+        if not self._hint:
+            self.hint_rect = QRectF()
+            return
+        painter.save()
+        painter.resetTransform()
+        metrics = painter.fontMetrics()
+        width = min(self.viewport().width() - 2 * HINT_MARGIN - 2 * HINT_PAD, 720)
+        text_rect = metrics.boundingRect(0, 0, max(width, 50), 10000,
+                                         int(Qt.TextFlag.TextWordWrap), self._hint)
+        box = QRectF(HINT_MARGIN, HINT_MARGIN, text_rect.width() + 2 * HINT_PAD,
+                     text_rect.height() + 2 * HINT_PAD)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(20, 20, 24, 215))
+        painter.drawRoundedRect(box, 4, 4)
+        painter.setPen(QColor(250, 250, 250))
+        painter.drawText(box.adjusted(HINT_PAD, HINT_PAD, -HINT_PAD, -HINT_PAD),
+                         int(Qt.TextFlag.TextWordWrap), self._hint)
+        painter.restore()
+        self.hint_rect = box
 
     def set_display(self, adjust: DisplayAdjust, show_image: bool = True) -> None:
         """How the image is shown (brightness, contrast, gamma, range) and whether it is
@@ -44,3 +83,8 @@ class CanvasViewMixin:
 
     def describe_pixel(self, x: int, y: int) -> str:
         return describe_pixel(self._doc, self._table, x, y)
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        if self._hint:  # the box stays put while the view scrolls under it
+            self.viewport().update()
