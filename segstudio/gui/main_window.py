@@ -37,7 +37,7 @@ from .widgets.canvas import Canvas
 from .widgets.class_panel import ClassPanel
 from .widgets.display_panel import attach_display_panel
 from .widgets.welcome import WelcomeView
-from .window_actions import build_actions, build_menus, window_action
+from .window_actions import LAYER_TOGGLES, build_actions, build_menus, window_action
 
 
 class MainWindow(QMainWindow):
@@ -135,8 +135,8 @@ class MainWindow(QMainWindow):
         a.actual.setIconText("1:1")
         bar.addSeparator()
         bar.addWidget(QLabel(" Show: ", bar))
-        for act in a.layers.values():
-            bar.addAction(act)
+        for field, *_ in LAYER_TOGGLES:
+            bar.addAction(a.layers[field])
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.toolbar = bar
 

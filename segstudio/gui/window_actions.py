@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QStyle
 
@@ -21,6 +21,11 @@ LAYER_TOGGLES = (
     ("outline", "Outlines", "O", "Draw class boundaries only"),
     ("difference", "Difference", "X", "Highlight pixels where prediction and mask disagree"),
     ("uncertainty", "Uncertainty", "U", "Heat map of the prediction's uncertainty"),
+)
+# (style field, text, tip): View menu switches without a tool bar button
+VIEW_SWITCHES = (
+    ("hatch_prediction", "Hatch the prediction",
+     "Show the prediction on diagonal stripes, the human mask solid"),
 )
 
 
@@ -64,6 +69,11 @@ def build_actions(win) -> SimpleNamespace:
     for field, text, key, tip in LAYER_TOGGLES:
         a.layers[field] = window_action(win, text, lambda on, f=field: win._toggle_layer(f, on),
                                         [key], tip, checkable=True)
+    for field, text, tip in VIEW_SWITCHES:
+        a.layers[field] = window_action(win, text, lambda on, f=field: win._toggle_layer(f, on),
+                                        [], tip, checkable=True)
+        with QSignalBlocker(a.layers[field]):
+            a.layers[field].setChecked(getattr(win.controller.style, field))
     a.classes = [window_action(win, f"Class {n}", lambda _=False, n=n: win.class_panel.select_by_key(n),
                                [class_key(n - 1)]) for n in range(1, KEYED_ROWS + 1)]
     a.import_masks = window_action(win, "&Import masks…", lambda: open_import_dialog(win), ["Ctrl+I"],

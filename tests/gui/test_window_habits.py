@@ -8,6 +8,9 @@ from PySide6.QtCore import Qt
 from segstudio.core.sample import CAR
 
 from .editor_helpers import click, open_editor, view_point
+from .training_helpers import streets, trained
+
+__all__ = ["streets", "trained"]
 
 
 def _button(bar, act):
@@ -152,3 +155,73 @@ def test_polygon_and_grabcut_say_the_next_step_and_the_polygon_shows_corners_and
     # a one-step tool has no hint: the box goes
     qtbot.keyClick(canvas, Qt.Key.Key_B)
     assert canvas.hint() == hint_label.text() == ""
+
+
+def test_prediction_is_hatched_and_named_in_a_legend(qtbot, window, street_project):
+    from segstudio.core.project import Project
+    from segstudio.core.sample import SAMPLE_CLASSES
+    from segstudio.gui.widgets.layers import hatch_mask
+
+    from .conftest import expected_over, open_and_wait, qimage_rgb
+
+    folder, images, labels = street_project
+    pred = np.full_like(labels[0], CAR)
+    entropy = np.tile(np.arange(120, dtype=np.uint8) * 2, (80, 1))
+    with Project.open(folder) as p:
+        p.save_prediction(p.images()[0], pred, "ckpt", uncertainty=0.5, entropy_map=entropy)
+    open_and_wait(qtbot, window, folder, relpath="scene_1.png")
+    canvas, acts = window.canvas, window.actions_.layers
+    assert window.controller.style.hatch_prediction and acts["hatch_prediction"].isChecked()
+    assert canvas.legend_entries() == ["Human mask", "Prediction (hatched)"]
+    canvas.viewport().grab()
+    assert canvas.legend_rect.height() > 0
+    # mask hidden: the prediction shows on the stripes only, the photo between them
+    acts["show_mask"].setChecked(False)
+    assert canvas.legend_entries() == []  # one label layer needs no telling apart
+    got = qimage_rgb(canvas.render_scene())
+    stripes = hatch_mask(120, 80)
+    assert 0.5 < stripes.mean() < 0.75
+    alpha = canvas.style().class_alpha(CAR, SAMPLE_CLASSES)
+    car = SAMPLE_CLASSES.by_id(CAR).color
+    assert np.array_equal(got[stripes], expected_over(images[0][stripes], car, alpha))
+    assert np.array_equal(got[~stripes], images[0][~stripes])
+    # the switch in the View menu: solid again
+    acts["hatch_prediction"].setChecked(False)
+    got = qimage_rgb(canvas.render_scene())
+    assert np.array_equal(got.reshape(-1, 3), expected_over(images[0].reshape(-1, 3), car, alpha))
+    # the uncertainty map gets its legend (low to high)
+    acts["uncertainty"].setChecked(True)
+    assert canvas.legend_entries() == ["Prediction", "Uncertainty"]
+    acts["show_prediction"].setChecked(False)
+    assert canvas.legend_entries() == ["Uncertainty"]
+    shot = qimage_rgb(canvas.viewport().grab().toImage())
+    box = canvas.legend_rect
+    assert box.height() > 0
+    row = shot[int(box.center().y()), int(box.left()) + 8:int(box.left()) + 34]
+    assert row[0].sum() < row[-1].sum()  # dark (certain) on the left, bright on the right
+
+
+def test_a_prediction_does_not_switch_its_layer_on_while_the_user_paints(qtbot, window, trained):
+    from dataclasses import replace
+
+    from .conftest import wait_document
+    from .training_helpers import open_ready
+
+    folder, _ckpt = trained
+    open_ready(qtbot, window, folder)
+    svc = window.training.service
+    window.controller.set_style(replace(window.controller.style, show_prediction=False))
+    rec = next(r for r in window.controller.records if r.relpath == "scene_7.png")
+    window.browser.select_image(rec.id)
+    wait_document(qtbot, window, "scene_7.png")
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_B)          # the user is painting
+    with qtbot.waitSignal(svc.saved, timeout=30000):
+        qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    assert window.canvas.document().prediction is not None
+    assert not window.controller.style.show_prediction
+    assert not window.canvas._prediction.isVisible()
+    assert window.statusBar().currentMessage() == "the prediction is ready: Shift+P shows it"
+    assert window.actions_.layers["show_prediction"].isEnabled()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
+    assert window.controller.style.show_prediction and window.canvas._prediction.isVisible()

@@ -142,7 +142,11 @@ class PredictService(QObject):
             layers[name].setEnabled(True)
         style = self.controller.style
         if not style.show_prediction:
-            self.controller.set_style(replace(style, show_prediction=True))
+            editor = getattr(self.window, "editor", None)
+            if editor is not None and editor.tool is not None:  # painting: stay out of the way
+                self.message("the prediction is ready: Shift+P shows it")
+            else:
+                self.controller.set_style(replace(style, show_prediction=True))
         return True
 
     def _saved(self, rec: ImageRecord) -> None:

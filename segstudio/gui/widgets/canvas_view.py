@@ -5,8 +5,11 @@ multi-step tool), kept apart from the layers and tools of :mod:`.canvas`."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QImage, QLinearGradient, QPainter
+
+from ..overlay import heat_colors
+from .layers import HATCH_PERIOD, _hatch
 
 from ...core.display import DisplayAdjust
 from ..document import describe_pixel
@@ -86,5 +89,84 @@ class CanvasViewMixin:
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
-        if self._hint:  # the box stays put while the view scrolls under it
+        if self._hint or self.legend_entries():  # the boxes stay put while the view scrolls
             self.viewport().update()
+
+    # -- legend: which layer is which ------------------------------------------------------
+    legend_rect = QRectF()
+
+    def legend_entries(self) -> list[str]:
+        """The layers on screen that the legend names, bottom-left of the view."""
+        doc = self._doc
+        if doc is None or not doc.ok:
+            return []
+        out = []
+        if self._mask.isVisible() or self._mask_outline.isVisible():
+            out.append("Human mask")
+        if self._prediction.isVisible():
+            out.append("Prediction (hatched)" if self._prediction.hatched else "Prediction")
+        elif self._prediction_outline.isVisible():
+            out.append("Prediction (outline)")
+        if self._uncertainty.isVisible():
+            out.append("Uncertainty")
+        # both labels on one image only need telling apart
+        return out if len(out) > 1 or "Uncertainty" in out else []
+
+    def _draw_legend(self, painter: QPainter) -> None:
+        entries = self.legend_entries()
+        if not entries:
+            self.legend_rect = QRectF()
+            return
+        painter.save()
+        painter.resetTransform()
+        fm = painter.fontMetrics()
+        line, sw = fm.height() + 4, 28
+        width = 2 * HINT_PAD + sw + 6 + max(fm.horizontalAdvance(e + "  low ▸ high")
+                                             for e in entries)
+        height = 2 * HINT_PAD + line * len(entries)
+        vp = self.viewport().rect()
+        box = QRectF(HINT_MARGIN, vp.height() - HINT_MARGIN - height, width, height)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(20, 20, 24, 215))
+        painter.drawRoundedRect(box, 4, 4)
+        light = QColor(235, 235, 235)
+        for i, entry in enumerate(entries):
+            y = box.top() + HINT_PAD + i * line
+            swatch = QRectF(box.left() + HINT_PAD, y + 3, sw, line - 6)
+            if entry == "Uncertainty":
+                grad = QLinearGradient(swatch.topLeft(), swatch.topRight())
+                heat = heat_colors()
+                for stop in (0, 64, 128, 192, 255):
+                    grad.setColorAt(stop / 255, QColor(*(int(v) for v in heat[stop])))
+                painter.fillRect(swatch, grad)
+                label = "Uncertainty  low ▸ high"
+            elif entry == "Human mask":
+                painter.fillRect(swatch, light)
+                label = entry
+            elif entry.endswith("(outline)"):
+                painter.setPen(light)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRect(swatch.adjusted(0, 0, -1, -1))
+                painter.setPen(Qt.PenStyle.NoPen)
+                label = entry
+            else:
+                painter.fillRect(swatch, _legend_hatch(light) if self._prediction.hatched
+                                 else light)
+                label = entry
+            painter.setPen(light)
+            painter.drawText(QPointF(swatch.right() + 6, y + fm.ascent() + 2), label)
+            painter.setPen(Qt.PenStyle.NoPen)
+        painter.restore()
+        self.legend_rect = box
+
+
+def _legend_hatch(color: QColor) -> QBrush:
+    """The prediction's stripes in ``color`` (the legend's swatch)."""
+    image = QImage(HATCH_PERIOD, HATCH_PERIOD, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(0)
+    p = QPainter(image)
+    p.fillRect(image.rect(), color)
+    p.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationIn)
+    p.fillRect(image.rect(), _hatch())
+    p.end()
+    return QBrush(image)
