@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self.welcome.open_sample_requested.connect(self.open_sample)
         self.welcome.open_recent_requested.connect(
             lambda r: self.open_folder(r.folder, r.project_dir))
+        self.welcome.forget_missing_requested.connect(self.forget_missing_recent)
 
     def _setup_docks(self) -> None:
         self.browser = ImageBrowser(self.thumbs, self)
@@ -340,12 +341,25 @@ class MainWindow(QMainWindow):
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
-        for r in self.settings.recent_projects():
-            act = self.recent_menu.addAction(r.folder)
+        recent = self.settings.recent_projects()
+        for r in recent:
+            act = self.recent_menu.addAction(r.folder + ("" if r.exists() else "  (missing)"))
             act.setEnabled(r.exists())
             act.triggered.connect(lambda _=False, r=r: self.open_folder(r.folder, r.project_dir))
+        if any(not r.exists() for r in recent):
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Forget missing folders", self.forget_missing_recent)
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def forget_missing_recent(self) -> int:
+        """Drop the recent projects whose folder is gone; how many were dropped."""
+        gone = [r for r in self.settings.recent_projects() if not r.exists()]
+        for r in gone:
+            self.settings.remove_recent(r.folder)
+        self.welcome.set_recent(self.settings.recent_projects())
+        self.show_message(f"{len(gone)} missing folder(s) removed from the recent projects")
+        return len(gone)
 
     def _import_classes(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import a class table", "",

@@ -225,3 +225,46 @@ def test_a_prediction_does_not_switch_its_layer_on_while_the_user_paints(qtbot, 
     assert window.actions_.layers["show_prediction"].isEnabled()
     qtbot.keyClick(window.canvas, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
     assert window.controller.style.show_prediction and window.canvas._prediction.isVisible()
+
+
+def test_recent_projects_mark_missing_folders_and_offer_to_forget_them(qtbot, window, tmp_path):
+    here = tmp_path / "here"
+    here.mkdir()
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    window.settings.add_recent(here, None)
+    window.settings.add_recent(gone, None)
+    gone.rmdir()
+    window._show_welcome()
+    welcome = window.welcome
+    assert welcome.forget_button.isVisibleTo(window)
+    texts = [welcome.recent.item(i).text() for i in range(welcome.recent.count())]
+    assert texts[0].startswith("gone  (missing)") and texts[1].startswith("here\n")
+    window._fill_recent_menu()
+    menu = [a.text() for a in window.recent_menu.actions() if not a.isSeparator()]
+    assert menu == [f"{gone.resolve()}  (missing)", str(here.resolve()), "Forget missing folders"]
+    welcome.forget_button.click()
+    assert [r.folder for r in window.settings.recent_projects()] == [str(here.resolve())]
+    assert welcome.recent.count() == 1 and not welcome.forget_button.isVisibleTo(window)
+    window._fill_recent_menu()
+    assert [a.text() for a in window.recent_menu.actions()] == [str(here.resolve())]
+
+
+def test_dragging_a_class_opacity_slider_leaves_the_active_class(qtbot, window, street_project):
+    from segstudio.core.sample import SKY, TREE
+    from segstudio.gui.widgets.class_panel import COL_OPACITY
+
+    folder, _images, _labels = street_project
+    open_editor(qtbot, window, folder)
+    panel = window.class_panel
+    panel.set_active_class(SKY)
+    slider = panel.list.cellWidget(panel.row_of(TREE), COL_OPACITY)
+    qtbot.waitUntil(slider.isVisible)
+    r = slider.rect()
+    left = r.topLeft() + (r.bottomLeft() - r.topLeft()) / 2  # the groove left of the handle
+    qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=left)
+    qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=left)
+    assert slider.value() < 100
+    qtbot.keyClick(slider, Qt.Key.Key_Left)
+    assert panel.style().class_opacity(TREE) < 1.0
+    assert panel.active_class() == SKY and window.editor.active_class == SKY

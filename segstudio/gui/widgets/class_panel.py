@@ -256,6 +256,8 @@ class ClassPanel(QWidget):
             slider.setRange(0, 100)
             slider.setValue(round(self._style.class_opacity(c.id) * 100))
             slider.setToolTip(f"Opacity of {c.name}")
+            # a drag here must not make the row current (= the class to paint with)
+            slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             slider.valueChanged.connect(lambda v, cid=c.id: self.set_class_opacity(cid, v / 100))
             self.list.setCellWidget(row, COL_OPACITY, slider)
             self._sliders[c.id] = slider
