@@ -268,3 +268,35 @@ def test_dragging_a_class_opacity_slider_leaves_the_active_class(qtbot, window, 
     qtbot.keyClick(slider, Qt.Key.Key_Left)
     assert panel.style().class_opacity(TREE) < 1.0
     assert panel.active_class() == SKY and window.editor.active_class == SKY
+
+
+def test_brush_radius_replace_target_and_deleting_a_class_say_what_they_do(
+        qtbot, window, street_project):
+    from segstudio.core.sample import BUILDING, SAMPLE_CLASSES, TREE
+    from segstudio.gui.widgets.class_panel import RemapDialog
+
+    folder, _images, _labels = street_project
+    canvas = open_editor(qtbot, window, folder)
+    ed, ui = window.editor, window.editor.ui
+    labels = [w.text() for w in ui.toolbar.findChildren(type(ui.replace_to))]
+    assert " Radius " in labels and " Size " not in labels
+    ed.set_radius(6)
+    assert ui.radius.toolTip().startswith("Brush radius in image pixels: the brush is 13 px across")
+    window.class_panel.set_active_class(BUILDING)
+    assert ui.replace_to.text() == " → Building "
+    window.class_panel.set_active_class(TREE)
+    assert ui.replace_to.text() == " → Tree "
+
+    # deleting a class clears the undo history: the dialog and the final message say so
+    dialog = RemapDialog(SAMPLE_CLASSES, CAR, window)
+    assert "undo history" in dialog.findChild(type(ui.replace_to)).text()
+    dialog.deleteLater()
+    qtbot.keyClick(canvas, Qt.Key.Key_B)
+    click(qtbot, canvas, view_point(canvas, 30.5, 20.5))
+    assert ed.current_session().stack.count() == 1
+    assert window.controller.delete_class(CAR, TREE)
+    qtbot.waitUntil(lambda: not window.controller.remapping, timeout=10000)
+    msg = window.statusBar().currentMessage()
+    assert msg.startswith("Deleted class 'Car': its pixels are now 'Tree'")
+    assert msg.endswith("; the undo history of 1 image(s) was cleared (their masks were "
+                        "rewritten; the edits themselves are saved)")

@@ -421,6 +421,11 @@ class EditorController(QObject):
             self.tool.abort()
         for session, reason in self.saver.flush():
             self.message(f"the edits of {session.rec.relpath} were not saved: {reason}")
+        with_history = sum(1 for session in self.sessions if session.stack.count())
+        if with_history:  # said in the message that ends the delete (never silently)
+            self.controller.remap_notes.append(
+                f"the undo history of {with_history} image(s) was cleared (their masks were "
+                "rewritten; the edits themselves are saved)")
         self.sessions.clear()
         self.state_changed.emit()
 

@@ -134,7 +134,6 @@ class EditorUI:
         self.radius = QSpinBox(win)
         self.radius.setRange(0, MAX_RADIUS)
         self.radius.setSuffix(" px")
-        self.radius.setToolTip("Brush radius in image pixels ([ and ])")
         self.radius.setValue(e.radius)
         self.radius.valueChanged.connect(e.set_radius)
         self.tolerance = QSpinBox(win)
@@ -147,6 +146,9 @@ class EditorUI:
         self.replace_from.setToolTip("The class the Replace tool turns into the active class")
         self.replace_from.currentIndexChanged.connect(
             lambda _i: e.set_replace_from(self.replace_from.currentData()))
+        self.replace_to = QLabel(win)  # "→ Building": what Replace turns the class into
+        self.replace_to.setToolTip("Replace turns the chosen class into the active class")
+        self._show_radius_and_target()
         self.preserve_box = QCheckBox("Preserve others", win)
         self.preserve_box.setToolTip(self.preserve.toolTip())
         self.preserve_box.setChecked(e.preserve)
@@ -165,10 +167,11 @@ class EditorUI:
         for act in self.tool_actions.values():
             bar.addAction(act)
         bar.addSeparator()
-        for label, widget in (("Size", self.radius), ("Tolerance", self.tolerance),
+        for label, widget in (("Radius", self.radius), ("Tolerance", self.tolerance),
                               ("Replace", self.replace_from)):
             bar.addWidget(QLabel(f" {label} ", bar))
             bar.addWidget(widget)
+        bar.addWidget(self.replace_to)
         bar.addWidget(self.preserve_box)
         bar.addSeparator()
         bar.addAction(self.reviewed)
@@ -215,6 +218,15 @@ class EditorUI:
         if idx >= 0 and idx != self.replace_from.currentIndex():
             with QSignalBlocker(self.replace_from):
                 self.replace_from.setCurrentIndex(idx)
+        self._show_radius_and_target()
+
+    def _show_radius_and_target(self) -> None:
+        e = self.editor
+        r = e.radius
+        self.radius.setToolTip(f"Brush radius in image pixels: the brush is {2 * r + 1} px "
+                               "across ([ and ])")
+        info = e.class_table().by_id(e.active_class) if e.active_class is not None else None
+        self.replace_to.setText(f" → {info.name} " if info is not None else " → active class ")
 
     def _fill_classes(self, table) -> None:
         combo = self.replace_from

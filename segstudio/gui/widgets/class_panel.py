@@ -61,7 +61,8 @@ class RemapDialog(QDialog):
             if c.id != class_id and not c.ignore:
                 self.target.addItem(f"{c.name} (id {c.id})", c.id)
         text = QLabel(f"Every mask and prediction that uses <b>{info.name}</b> will be "
-                      "rewritten. Its pixels become:", self)
+                      "rewritten, and the undo history of the images edited so far is "
+                      "cleared (their edits are saved first). Its pixels become:", self)
         text.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel, self)
