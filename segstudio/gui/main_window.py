@@ -40,6 +40,9 @@ from .widgets.welcome import WelcomeView
 from .window_actions import LAYER_TOGGLES, build_actions, build_menus, window_action
 
 
+BUSY_MAX_WIDTH = 420  # the status bar's progress bar, at most
+
+
 class MainWindow(QMainWindow):
     project_shown = Signal(object)  # Project, once its records are in the browser
 
@@ -148,7 +151,6 @@ class MainWindow(QMainWindow):
         self.zoom_label = QLabel(self)
         self.zoom_label.setMinimumWidth(80)
         self.busy_bar = QProgressBar(self)
-        self.busy_bar.setMaximumWidth(180)
         self.busy_bar.setVisible(False)
         bar.addPermanentWidget(self.pixel_label)
         bar.addPermanentWidget(self.busy_bar)
@@ -274,7 +276,12 @@ class MainWindow(QMainWindow):
         if running:
             self.busy_bar.setRange(0, total)
             self.busy_bar.setValue(done)
-            self.busy_bar.setFormat(f"{label} %p%")
+            fm = self.busy_bar.fontMetrics()
+            text = fm.elidedText(label, Qt.TextElideMode.ElideMiddle, BUSY_MAX_WIDTH - 60)
+            self.busy_bar.setFormat(f"{text} %p%")
+            # wide enough for its whole text (it was clipped at 180 px)
+            self.busy_bar.setFixedWidth(min(BUSY_MAX_WIDTH,
+                                            fm.horizontalAdvance(f"{text} 100%") + 40))
             self.busy_bar.setToolTip(label)
 
     def _open_failed(self, message: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from segstudio.core.sample import CAR
 
@@ -300,3 +301,29 @@ def test_brush_radius_replace_target_and_deleting_a_class_say_what_they_do(
     assert msg.startswith("Deleted class 'Car': its pixels are now 'Tree'")
     assert msg.endswith("; the undo history of 1 image(s) was cleared (their masks were "
                         "rewritten; the edits themselves are saved)")
+
+
+def test_status_bar_progress_shows_its_whole_text_and_filtering_keeps_the_images_dock_width(
+        qtbot, window, street_project):
+    from .conftest import open_and_wait
+
+    folder, _images, _labels = street_project
+    open_and_wait(qtbot, window, folder)
+    label = "Predicting the unlabelled images of the training split"
+    window._busy(label, 1, 4)
+    bar = window.busy_bar
+    need = bar.fontMetrics().horizontalAdvance(f"{label} 25%")
+    qtbot.waitUntil(lambda: bar.isVisible() and bar.width() >= need + 20)
+    assert bar.format() == f"{label} %p%"
+    window._busy(label, 0, 0)
+    assert not bar.isVisible()
+
+    browser = window.browser
+    row = browser.layout().itemAt(1).layout()  # sort box and count
+    assert browser.count_label.text() == "4"
+    before = row.minimumSize().width(), browser.minimumSizeHint().width()
+    browser.set_name_filter("scene_1")
+    assert browser.count_label.text() == "1 of 4"
+    QApplication.sendPostedEvents()  # the label's layout request
+    browser.layout().activate()
+    assert (row.minimumSize().width(), browser.minimumSizeHint().width()) == before

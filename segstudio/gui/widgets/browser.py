@@ -362,6 +362,11 @@ class ImageBrowser(QWidget):
     def _update_count(self) -> None:
         shown, total = self.model.rowCount(), self.model.total()
         self.count_label.setText(f"{shown:,}" if shown == total else f"{shown:,} of {total:,}")
+        # room for the widest count from the start: filtering never widens the dock
+        widest = self.count_label.fontMetrics().horizontalAdvance(f"{total:,} of {total:,}")
+        if self.count_label.minimumWidth() != widest:
+            self.count_label.setMinimumWidth(widest)
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
     def clear(self) -> None:
         self._current_id = None
