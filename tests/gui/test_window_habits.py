@@ -327,3 +327,29 @@ def test_status_bar_progress_shows_its_whole_text_and_filtering_keeps_the_images
     QApplication.sendPostedEvents()  # the label's layout request
     browser.layout().activate()
     assert (row.minimumSize().width(), browser.minimumSizeHint().width()) == before
+
+
+def test_label_next_says_when_it_changes_the_list_sort(qtbot, window, street_project):
+    from segstudio.core.project import Project
+
+    from .conftest import open_and_wait, wait_document
+
+    folder, _images, labels = street_project
+    with Project.open(folder) as p:
+        recs = {r.relpath: r for r in p.images()}
+        p.save_prediction(recs["scene_2.png"], labels[1], "ckpt", uncertainty=0.2)
+        p.save_prediction(recs["scene_4.png"], labels[3], "ckpt", uncertainty=0.7)
+    open_and_wait(qtbot, window, folder)
+    browser = window.browser
+    browser.set_sort("name")
+    assert browser.model.sort_key == "name"
+    qtbot.keyClick(window.canvas, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    wait_document(qtbot, window, "scene_4.png")
+    assert browser.model.sort_key == "label_next"
+    assert window.statusBar().currentMessage() == (
+        "Label next: scene_4.png (uncertainty 0.700); the image list is now sorted by Label "
+        "next (the Sort box changes it back)")
+    # already sorted so: nothing more to say
+    qtbot.keyClick(window.canvas, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert window.statusBar().currentMessage() == "Label next: scene_4.png (uncertainty 0.700)"
+
