@@ -104,6 +104,7 @@ class ProjectController(QObject):
         self._save_style_timer.timeout.connect(self._save_style_later)
         self._style_lock = threading.Lock()
         self.remapping = False
+        self.remap_notes: list[str] = []
         self.name_keys: dict[str, tuple] = {}  # natural sort keys by relpath
         self.document_hooks: list = []
         self.prefetch = Prefetcher(self)
@@ -355,6 +356,7 @@ class ProjectController(QObject):
             self.message.emit(f"cannot delete {info.name!r}: {exc}")
             return False
         project = self.project
+        self.remap_notes = []  # what else the rewrite cost (the editor adds its undo history)
         self.remapping = True
         label = f"Deleting class {info.name}"
         self.busy.emit(label, 0, 1)
@@ -375,8 +377,9 @@ class ProjectController(QObject):
             self.classes_changed.emit(project_classes(project))
             self.style_changed.emit(self.style)
             target = new_table.by_id(target_id)
+            notes = "".join(f"; {n}" for n in self.remap_notes)
             self.message.emit(f"Deleted class {info.name!r}: its pixels are now "
-                              f"{target.name!r} in {result} mask files")
+                              f"{target.name!r} in {result} mask files{notes}")
             self.reload_current()
 
         def failed(msg: str) -> None:

@@ -17,12 +17,11 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QSizePolicy, QStackedWidget, QStyle, QToolBar)
+                               QProgressBar, QSizePolicy, QStackedWidget, QToolBar)
 
 from .. import __version__
 from ..core.project import ImageRecord
@@ -33,21 +32,15 @@ from .focus import FocusKeeper
 from .icons import app_icon
 from .settings import AppSettings
 from .thumbnails import ThumbnailLoader
-from .transfer import open_export_dialog, open_import_dialog
 from .widgets.browser import ImageBrowser
 from .widgets.canvas import Canvas
 from .widgets.class_panel import ClassPanel
 from .widgets.display_panel import attach_display_panel
 from .widgets.welcome import WelcomeView
+from .window_actions import LAYER_TOGGLES, build_actions, build_menus, window_action
 
-# (style field, text, shortcut, tip)
-LAYER_TOGGLES = (
-    ("show_mask", "Human mask", "M", "Show the human mask"),
-    ("show_prediction", "Prediction", "Shift+P", "Show the model's prediction"),  # P: polygon
-    ("outline", "Outlines", "O", "Draw class boundaries only"),
-    ("difference", "Difference", "X", "Highlight pixels where prediction and mask disagree"),
-    ("uncertainty", "Uncertainty", "U", "Heat map of the prediction's uncertainty"),
-)
+
+BUSY_MAX_WIDTH = 420  # the status bar's progress bar, at most
 
 
 class MainWindow(QMainWindow):
@@ -95,6 +88,7 @@ class MainWindow(QMainWindow):
         self.welcome.open_sample_requested.connect(self.open_sample)
         self.welcome.open_recent_requested.connect(
             lambda r: self.open_folder(r.folder, r.project_dir))
+        self.welcome.forget_missing_requested.connect(self.forget_missing_recent)
 
     def _setup_docks(self) -> None:
         self.browser = ImageBrowser(self.thumbs, self)
@@ -122,87 +116,14 @@ class MainWindow(QMainWindow):
             dock.hide()
         return dock
 
-    def _action(self, text: str, slot=None, shortcuts=(), tip: str = "", checkable=False,
-                icon=None) -> QAction:
-        act = QAction(text, self)
-        if shortcuts:
-            act.setShortcuts([QKeySequence(s) for s in shortcuts])
-        if tip:
-            act.setStatusTip(tip)
-            act.setToolTip(f"{tip} ({shortcuts[0]})" if shortcuts else tip)
-        if icon is not None:
-            act.setIcon(self.style().standardIcon(icon))
-        act.setCheckable(checkable)
-        if slot is not None:
-            (act.toggled if checkable else act.triggered).connect(slot)
-        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.addAction(act)  # shortcuts work whichever widget has the focus
-        return act
+    def _action(self, *args, **kw) -> QAction:
+        return window_action(self, *args, **kw)
 
     def _setup_actions(self) -> None:
-        SP = QStyle.StandardPixmap
-        a = SimpleNamespace()
-        a.open = self._action("&Open folder…", self.choose_folder, ["Ctrl+O"],
-                              "Open a folder of images", icon=SP.SP_DirOpenIcon)
-        a.sample = self._action("Open the &sample project", self.open_sample)
-        a.close = self._action("&Close project", self.close_project, ["Ctrl+W"])
-        a.quit = self._action("&Quit", self.close, ["Ctrl+Q"])
-        a.fit = self._action("&Fit to window", self.canvas.fit, ["Ctrl+0"], "Fit the image to the window")
-        a.actual = self._action("&Actual pixels (100 %)", self.canvas.actual_size, ["Ctrl+1"],
-                                "One image pixel per screen pixel")
-        a.zoom_in = self._action("Zoom &in", lambda: self.canvas.zoom_by(1.25), ["Ctrl++", "+", "="])
-        a.zoom_out = self._action("Zoom &out", lambda: self.canvas.zoom_by(0.8), ["Ctrl+-", "-"])
-        a.next = self._action("&Next image", self.next_image, ["PgDown", "D"], "Next image")
-        a.previous = self._action("&Previous image", self.previous_image, ["PgUp", "A"],
-                                  "Previous image")
-        a.find = self._action("&Filter images…", self.browser.focus_filter, ["Ctrl+F"])
-        a.layers = {}
-        for field, text, key, tip in LAYER_TOGGLES:
-            a.layers[field] = self._action(text, lambda on, f=field: self._toggle_layer(f, on),
-                                           [key], tip, checkable=True)
-        a.classes = [self._action(f"Class {n}", lambda _=False, n=n: self.class_panel.select_by_key(n),
-                                  [str(n)]) for n in range(1, 10)]
-        a.import_masks = self._action("&Import masks…", lambda: open_import_dialog(self), ["Ctrl+I"],
-                                      "Import masks from a folder or a COCO / labelme JSON file")
-        a.export_masks = self._action("&Export masks…", lambda: open_export_dialog(self), ["Ctrl+E"],
-                                      "Export masks for other tools (PNG, VOC, CamVid, COCO, labelme)")
-        a.import_classes = self._action("Import class &table…", self._import_classes, [],
-                                        "Adopt the classes of a JSON file (e.g. classes.json)")
-        a.export_classes = self._action("Export class ta&ble…", self._export_classes, [],
-                                        "Write the project's classes as JSON")
-        a.about = self._action("&About segstudio", self._about)
-        self.actions_ = a
+        self.actions_ = build_actions(self)
 
     def _setup_menus(self) -> None:
-        a = self.actions_
-        file_menu = self.menuBar().addMenu("&File")
-        for act in (a.open, a.sample):
-            file_menu.addAction(act)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addSeparator()
-        file_menu.addAction(a.import_masks)
-        file_menu.addAction(a.export_masks)
-        file_menu.addAction(a.import_classes)
-        file_menu.addAction(a.export_classes)
-        file_menu.addSeparator()
-        file_menu.addAction(a.close)
-        file_menu.addAction(a.quit)
-        view = self.menuBar().addMenu("&View")
-        for act in (a.fit, a.actual, a.zoom_in, a.zoom_out):
-            view.addAction(act)
-        view.addSeparator()
-        for act in a.layers.values():
-            view.addAction(act)
-        view.addSeparator()
-        self.panels_menu = view.addMenu("&Panels")
-        for dock in self.docks.values():
-            self.panels_menu.addAction(dock.toggleViewAction())
-        image = self.menuBar().addMenu("&Image")
-        for act in (a.next, a.previous, a.find):
-            image.addAction(act)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(a.about)
+        build_menus(self)
 
     def _setup_toolbar(self) -> None:
         a = self.actions_
@@ -218,8 +139,8 @@ class MainWindow(QMainWindow):
         a.actual.setIconText("1:1")
         bar.addSeparator()
         bar.addWidget(QLabel(" Show: ", bar))
-        for act in a.layers.values():
-            bar.addAction(act)
+        for field, *_ in LAYER_TOGGLES:
+            bar.addAction(a.layers[field])
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.toolbar = bar
 
@@ -230,7 +151,6 @@ class MainWindow(QMainWindow):
         self.zoom_label = QLabel(self)
         self.zoom_label.setMinimumWidth(80)
         self.busy_bar = QProgressBar(self)
-        self.busy_bar.setMaximumWidth(180)
         self.busy_bar.setVisible(False)
         bar.addPermanentWidget(self.pixel_label)
         bar.addPermanentWidget(self.busy_bar)
@@ -356,7 +276,12 @@ class MainWindow(QMainWindow):
         if running:
             self.busy_bar.setRange(0, total)
             self.busy_bar.setValue(done)
-            self.busy_bar.setFormat(f"{label} %p%")
+            fm = self.busy_bar.fontMetrics()
+            text = fm.elidedText(label, Qt.TextElideMode.ElideMiddle, BUSY_MAX_WIDTH - 60)
+            self.busy_bar.setFormat(f"{text} %p%")
+            # wide enough for its whole text (it was clipped at 180 px)
+            self.busy_bar.setFixedWidth(min(BUSY_MAX_WIDTH,
+                                            fm.horizontalAdvance(f"{text} 100%") + 40))
             self.busy_bar.setToolTip(label)
 
     def _open_failed(self, message: str) -> None:
@@ -423,12 +348,25 @@ class MainWindow(QMainWindow):
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
-        for r in self.settings.recent_projects():
-            act = self.recent_menu.addAction(r.folder)
+        recent = self.settings.recent_projects()
+        for r in recent:
+            act = self.recent_menu.addAction(r.folder + ("" if r.exists() else "  (missing)"))
             act.setEnabled(r.exists())
             act.triggered.connect(lambda _=False, r=r: self.open_folder(r.folder, r.project_dir))
+        if any(not r.exists() for r in recent):
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Forget missing folders", self.forget_missing_recent)
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def forget_missing_recent(self) -> int:
+        """Drop the recent projects whose folder is gone; how many were dropped."""
+        gone = [r for r in self.settings.recent_projects() if not r.exists()]
+        for r in gone:
+            self.settings.remove_recent(r.folder)
+        self.welcome.set_recent(self.settings.recent_projects())
+        self.show_message(f"{len(gone)} missing folder(s) removed from the recent projects")
+        return len(gone)
 
     def _import_classes(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import a class table", "",

@@ -51,6 +51,7 @@ class OverlayStyle:
     outline: bool = False
     difference: bool = False
     uncertainty: bool = False
+    hatch_prediction: bool = True  # the prediction on stripes: told apart from the mask
 
     def is_visible(self, class_id: int, table: ClassTable) -> bool:
         if class_id in self.visible:
@@ -80,7 +81,7 @@ class OverlayStyle:
             "opacity": {str(k): v for k, v in self.opacity.items()},
             "show_mask": self.show_mask, "show_prediction": self.show_prediction,
             "outline": self.outline, "difference": self.difference,
-            "uncertainty": self.uncertainty,
+            "uncertainty": self.uncertainty, "hatch_prediction": self.hatch_prediction,
         }
 
     @classmethod
@@ -93,7 +94,8 @@ class OverlayStyle:
             style.visible = {int(k): bool(v) for k, v in dict(data.get("visible", {})).items()}
             style.opacity = {int(k): min(1.0, max(0.0, float(v)))
                              for k, v in dict(data.get("opacity", {})).items()}
-            for name in ("show_mask", "show_prediction", "outline", "difference", "uncertainty"):
+            for name in ("show_mask", "show_prediction", "outline", "difference", "uncertainty",
+                         "hatch_prediction"):
                 if name in data:
                     setattr(style, name, bool(data[name]))
         except (TypeError, ValueError):

@@ -7,6 +7,7 @@ import json
 from segstudio.core.classes import ClassTable
 from segstudio.core.project import Project
 from segstudio.core.sample import SAMPLE_CLASSES
+from segstudio.gui.widgets.class_panel import COL_NAME
 
 from .conftest import open_and_wait
 
@@ -34,7 +35,7 @@ def test_export_edit_import_and_a_refused_table(qtbot, window, street_project, t
     car = table.classes[5]
     assert (car.name, car.color) == ("Vehicle", (1, 2, 3))
     panel = window.class_panel
-    assert panel.list.item(panel.row_of(car.id), 3).text() == "Vehicle"
+    assert panel.list.item(panel.row_of(car.id), COL_NAME).text() == "Vehicle"
     with Project.open(folder, scan=False) as again:
         assert again.classes == table
     assert messages[-1] == f"Classes from {edited}: {len(table.classes)} classes"

@@ -8,7 +8,6 @@ import numpy as np
 from PySide6.QtCore import QTimer, Qt
 from PySide6.QtWidgets import QApplication
 
-from segstudio.core.project import Project
 from segstudio.core.sample import SAMPLE_CLASSES, draw_scene
 from segstudio.gui.dialogs import ProjectDirQuestion, suggested_project_dir
 from segstudio.gui.main_window import MainWindow

@@ -4,7 +4,7 @@ of the class colour at the alpha the style asks for."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtCore import QPoint, Qt
 
 from segstudio.core.sample import CAR, ROAD, SAMPLE_CLASSES, SKY
 from segstudio.gui.overlay import alpha_of

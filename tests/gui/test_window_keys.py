@@ -5,7 +5,7 @@ as a user would close them; the key goes to whatever widget has the focus then."
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QFileDialog
+from PySide6.QtWidgets import QApplication, QDialog
 
 from segstudio.core.sample import SKY
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .controller import EditorController
 
 OVERLAY_Z = 1000
+VERTEX_PX = 5  # screen pixels of a polygon corner's dot
 LIGHT = QColor(255, 255, 255, 230)
 DARK = QColor(0, 0, 0, 200)
 
@@ -82,12 +83,16 @@ class BrushOutline(QGraphicsItem):
 class PathOverlay(QGraphicsItem):
     """A polyline or polygon (image coordinates) with an optional rubber band end."""
 
-    def __init__(self, closed: bool = False, light: QColor = LIGHT) -> None:
+    def __init__(self, closed: bool = False, light: QColor = LIGHT,
+                 vertices: bool = False) -> None:
         super().__init__()
         self.setZValue(OVERLAY_Z)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.closed = closed
         self.light = light
+        self.vertices = vertices        # a dot on each given point (not the rubber end)
+        self._points = QPolygonF()
+        self._closing = QPainterPath()  # dashed edge back to the first point (open paths)
         self._path = QPainterPath()
         self._rect = QRectF()
         self.pad = 2.0
@@ -95,19 +100,28 @@ class PathOverlay(QGraphicsItem):
     def set_pad(self, pad: float) -> None:
         self.pad = pad
 
-    def set_points(self, points: list[QPointF], rubber: QPointF | None = None) -> None:
+    def set_points(self, points: list[QPointF], rubber: QPointF | None = None,
+                   closing: bool = False) -> None:
+        """The polyline through ``points`` (and ``rubber``); ``closing`` adds the dashed
+        edge that closing the polygon would draw, once it has three points."""
         # called per mouse move with the whole lasso so far: the path is built in C++
         path = QPainterPath()
+        self._points = QPolygonF(points) if self.vertices else QPolygonF()
         pts = QPolygonF(points)
         if rubber is not None:
             pts.append(rubber)
+        self._closing = QPainterPath()
         if not pts.isEmpty():
             path.addPolygon(pts)
             if self.closed and pts.size() > 2:
                 path.closeSubpath()
+            elif closing and pts.size() > 2:
+                self._closing.moveTo(pts.last())
+                self._closing.lineTo(pts.first())
         self._set_path(path)
 
     def set_rect(self, rect: QRectF | None) -> None:
+        self._points, self._closing = QPolygonF(), QPainterPath()
         path = QPainterPath()
         if rect is not None:
             path.addRect(rect)
@@ -127,11 +141,23 @@ class PathOverlay(QGraphicsItem):
         for pen in _pens(self.light):
             painter.setPen(pen)
             painter.drawPath(self._path)
+            if not self._closing.isEmpty():
+                dashed = QPen(pen)
+                dashed.setDashPattern([4, 4])
+                painter.setPen(dashed)
+                painter.drawPath(self._closing)
+        if not self._points.isEmpty():  # vertices: a dark-rimmed light square each
+            for color, width in ((DARK, VERTEX_PX + 2), (self.light, VERTEX_PX)):
+                pen = QPen(color, width)
+                pen.setCosmetic(True)
+                pen.setCapStyle(Qt.PenCapStyle.SquareCap)
+                painter.setPen(pen)
+                painter.drawPoints(self._points)
 
 
-def pen_pad(canvas) -> float:
-    """Scene units covered by 2 screen pixels at the canvas's zoom (pen width margin)."""
-    return 2.0 / max(canvas.zoom(), 1e-6) + 0.5
+def pen_pad(canvas, screen_px: float = 2.0) -> float:
+    """Scene units covered by ``screen_px`` screen pixels at the canvas's zoom (pen margin)."""
+    return screen_px / max(canvas.zoom(), 1e-6) + 0.5
 
 
 def pixel_box(a: QPointF, b: QPointF) -> QRectF:
@@ -175,6 +201,15 @@ class EditTool(CanvasTool):
             if item.scene() is not None:
                 item.scene().removeItem(item)
         super().deactivate()
+
+    # -- the next step, said in the status bar and on the canvas ----------------------------
+    def hint(self) -> str:
+        """What to do next with this tool ('' for one-step tools)."""
+        return ""
+
+    def hint_changed(self) -> None:
+        if self.canvas is not None:
+            self.editor.show_hint(self.hint())
 
     # -- state ----------------------------------------------------------------------------
     @property

@@ -110,6 +110,7 @@ class EditorController(QObject):
             return
         self.tool = tool
         self.canvas.set_tool(tool)
+        self.show_hint(tool.hint() if tool is not None else "")
         self.tool_changed.emit(name or "")
         self.canvas.setFocus()
 
@@ -152,6 +153,8 @@ class EditorController(QObject):
     def _active_class_changed(self, class_id: int) -> None:
         self.active_class = class_id
         self._options_changed()
+        if self.tool is not None:  # hints name the class Enter fills with
+            self.tool.hint_changed()
 
     def _classes_changed(self, table) -> None:
         self._allowed_cache = None
@@ -198,6 +201,15 @@ class EditorController(QObject):
 
     def message(self, text: str) -> None:
         self.window.show_message(text)
+
+    def show_hint(self, text: str) -> None:
+        """The next step of a multi-step tool: in the status bar and on the canvas."""
+        self.canvas.set_hint(text)
+        self.ui.set_hint(text)
+
+    def class_name(self, class_id: int | None) -> str:
+        info = self.class_table().by_id(class_id) if class_id is not None else None
+        return info.name if info is not None else "the active class"
 
     def busy_message(self, text: str) -> None:
         self.ui.set_busy_text(text)
@@ -409,6 +421,11 @@ class EditorController(QObject):
             self.tool.abort()
         for session, reason in self.saver.flush():
             self.message(f"the edits of {session.rec.relpath} were not saved: {reason}")
+        with_history = sum(1 for session in self.sessions if session.stack.count())
+        if with_history:  # said in the message that ends the delete (never silently)
+            self.controller.remap_notes.append(
+                f"the undo history of {with_history} image(s) was cleared (their masks were "
+                "rewritten; the edits themselves are saved)")
         self.sessions.clear()
         self.state_changed.emit()
 

@@ -46,6 +46,15 @@ class GrabCutTool(EditTool):
     def busy(self) -> bool:
         return self._drag is not None
 
+    def hint(self) -> str:
+        if self.running is not None:
+            return "GrabCut running … (Esc drops it)"
+        if self.corners is None or self._drag == "rect":
+            return "GrabCut: drag a rectangle round the object"
+        return (f"GrabCut: Enter fills the object with "
+                f"{self.editor.class_name(self.editor.active_class)}; optional strokes: "
+                "left drag = object, right or Shift drag = background; Esc clears")
+
     # -- drawing ------------------------------------------------------------------------
     def _pad(self) -> float:
         return pen_pad(self.canvas) if self.canvas is not None else 2.0
@@ -111,6 +120,7 @@ class GrabCutTool(EditTool):
             (self.fg if self._drag == "fg" else self.bg).append(self._current)
         self._drag = None
         self._current = []
+        self.hint_changed()
         return True
 
     def key_press(self, event) -> bool:
@@ -157,6 +167,7 @@ class GrabCutTool(EditTool):
         def done(region):
             self.running = None
             self.editor.busy_message("")
+            self.hint_changed()
             shown = self.editor.document()
             if shown is None or shown is not doc or shown.rec.id != image_id:
                 self.editor.message("the GrabCut result was dropped: another image is shown")
@@ -173,11 +184,13 @@ class GrabCutTool(EditTool):
         def failed(message: str):
             self.running = None
             self.editor.busy_message("")
+            self.hint_changed()
             self.editor.message(f"GrabCut failed: {message}")
 
         self.editor.busy_message("GrabCut running …")
         self.running = self.editor.runner.submit(job, key="grabcut", on_result=done,
                                                  on_error=failed)
+        self.hint_changed()
         return True
 
     def clear(self) -> None:
@@ -194,6 +207,7 @@ class GrabCutTool(EditTool):
             self._remove_item(item)
         self._stroke_items = []
         self._redraw_rect()
+        self.hint_changed()
 
     def abort(self) -> None:
         """Only a drag in progress is dropped (switching tools keeps the rectangle)."""

@@ -34,16 +34,31 @@ class PolygonTool(EditTool):
     def __init__(self, editor) -> None:
         super().__init__(editor)
         self.points: list[QPointF] = []
-        self.overlay = self.add_item(PathOverlay())
+        self.overlay = self.add_item(PathOverlay(vertices=True))
 
     @property
     def busy(self) -> bool:
         return bool(self.points)
 
+    def corners(self) -> int:
+        return len({_pixel(p) for p in self.points})
+
+    def hint(self) -> str:
+        n = self.corners()
+        if not self.points:
+            return "Polygon: click the first corner"
+        if n < MIN_VERTICES:
+            return (f"Polygon: click corner {n + 1} (at least {MIN_VERTICES}); "
+                    "Backspace removes the last, Esc cancels")
+        return (f"Polygon: Enter or double-click fills with "
+                f"{self.editor.class_name(self.editor.active_class)}; "
+                "click to add corners, Backspace removes the last, Esc cancels")
+
     def _redraw(self, rubber: QPointF | None = None) -> None:
         if self.canvas is not None:
-            self.overlay.set_pad(pen_pad(self.canvas))
-        self.overlay.set_points(self.points, rubber)
+            self.overlay.set_pad(pen_pad(self.canvas, 5.0))
+        self.overlay.set_points(self.points, rubber, closing=True)
+        self.hint_changed()
 
     def _add(self, pos: QPointF) -> None:
         if not self.points or _pixel(self.points[-1]) != _pixel(pos):

@@ -39,6 +39,12 @@ class EditorUI:
         for act in (self.undo, self.redo):
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             win.addAction(act)
+        # the tool bar's buttons keep a fixed text so nothing after them moves; the
+        # step's name ("Undo Accept prediction") is in their tooltip and the Edit menu
+        self.bar_undo = self._bar_twin(self.undo, "Undo", group.undo, group.canUndoChanged,
+                                       group.undoTextChanged, "Ctrl+Z")
+        self.bar_redo = self._bar_twin(self.redo, "Redo", group.redo, group.canRedoChanged,
+                                       group.redoTextChanged, "Ctrl+Shift+Z")
         self.save = self._action("&Save now", editor.save_now, ["Ctrl+S"],
                                  "Save the mask of this image now (edits also save by themselves)")
         self.reviewed = self._action("Mark &reviewed", editor.mark_reviewed, ["Ctrl+Return"],
@@ -74,6 +80,9 @@ class EditorUI:
         self._build_options()
         self._build_toolbar()
         self._build_menu()
+        self.hint_label = QLabel(win)  # the tool's next step; a note covers it for a while
+        self.hint_label.setObjectName("tool-hint")
+        win.statusBar().addWidget(self.hint_label, 1)
         self.state_label = QLabel(win)
         self.state_label.setMinimumWidth(120)
         win.statusBar().addPermanentWidget(self.state_label)
@@ -103,12 +112,28 @@ class EditorUI:
         win.addAction(act)
         return act
 
+    def _bar_twin(self, menu_act: QAction, word: str, slot, can_changed, text_changed,
+                  key: str) -> QAction:
+        act = QAction(word, self.window)  # no shortcut: the Edit menu's action has it
+        act.triggered.connect(slot)
+
+        def sync(*_):
+            act.setEnabled(menu_act.isEnabled())
+            name = menu_act.text().replace("&", "")
+            act.setToolTip(f"{name} ({key})" if menu_act.isEnabled()
+                           else f"{word}: nothing to {word.lower()}")
+
+        can_changed.connect(sync)
+        text_changed.connect(sync)
+        menu_act.changed.connect(sync)
+        sync()
+        return act
+
     def _build_options(self) -> None:
         e, win = self.editor, self.window
         self.radius = QSpinBox(win)
         self.radius.setRange(0, MAX_RADIUS)
         self.radius.setSuffix(" px")
-        self.radius.setToolTip("Brush radius in image pixels ([ and ])")
         self.radius.setValue(e.radius)
         self.radius.valueChanged.connect(e.set_radius)
         self.tolerance = QSpinBox(win)
@@ -121,6 +146,9 @@ class EditorUI:
         self.replace_from.setToolTip("The class the Replace tool turns into the active class")
         self.replace_from.currentIndexChanged.connect(
             lambda _i: e.set_replace_from(self.replace_from.currentData()))
+        self.replace_to = QLabel(win)  # "→ Building": what Replace turns the class into
+        self.replace_to.setToolTip("Replace turns the chosen class into the active class")
+        self._show_radius_and_target()
         self.preserve_box = QCheckBox("Preserve others", win)
         self.preserve_box.setToolTip(self.preserve.toolTip())
         self.preserve_box.setChecked(e.preserve)
@@ -133,16 +161,17 @@ class EditorUI:
         bar.setObjectName("toolbar-editor")
         bar.setIconSize(QSize(18, 18))
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        bar.addAction(self.undo)
-        bar.addAction(self.redo)
+        bar.addAction(self.bar_undo)
+        bar.addAction(self.bar_redo)
         bar.addSeparator()
         for act in self.tool_actions.values():
             bar.addAction(act)
         bar.addSeparator()
-        for label, widget in (("Size", self.radius), ("Tolerance", self.tolerance),
+        for label, widget in (("Radius", self.radius), ("Tolerance", self.tolerance),
                               ("Replace", self.replace_from)):
             bar.addWidget(QLabel(f" {label} ", bar))
             bar.addWidget(widget)
+        bar.addWidget(self.replace_to)
         bar.addWidget(self.preserve_box)
         bar.addSeparator()
         bar.addAction(self.reviewed)
@@ -189,6 +218,15 @@ class EditorUI:
         if idx >= 0 and idx != self.replace_from.currentIndex():
             with QSignalBlocker(self.replace_from):
                 self.replace_from.setCurrentIndex(idx)
+        self._show_radius_and_target()
+
+    def _show_radius_and_target(self) -> None:
+        e = self.editor
+        r = e.radius
+        self.radius.setToolTip(f"Brush radius in image pixels: the brush is {2 * r + 1} px "
+                               "across ([ and ])")
+        info = e.class_table().by_id(e.active_class) if e.active_class is not None else None
+        self.replace_to.setText(f" → {info.name} " if info is not None else " → active class ")
 
     def _fill_classes(self, table) -> None:
         combo = self.replace_from
@@ -215,6 +253,10 @@ class EditorUI:
         else:
             text = "All changes saved"
         self.state_label.setText(text)
+
+    def set_hint(self, text: str) -> None:
+        self.hint_label.setText(text)
+        self.hint_label.setToolTip(text)
 
     def set_busy_text(self, text: str) -> None:
         self.busy_label.setText(text)

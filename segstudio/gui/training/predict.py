@@ -142,7 +142,11 @@ class PredictService(QObject):
             layers[name].setEnabled(True)
         style = self.controller.style
         if not style.show_prediction:
-            self.controller.set_style(replace(style, show_prediction=True))
+            editor = getattr(self.window, "editor", None)
+            if editor is not None and editor.tool is not None:  # painting: stay out of the way
+                self.message("the prediction is ready: Shift+P shows it")
+            else:
+                self.controller.set_style(replace(style, show_prediction=True))
         return True
 
     def _saved(self, rec: ImageRecord) -> None:
@@ -246,15 +250,18 @@ class PredictService(QObject):
                          "unlabelled images first (Ctrl+Shift+P)")
             return None
         browser = self.window.browser
+        resorted = ""
         if browser.model.sort_key == "label_next":
             browser.set_records(list(self.controller.records))  # re-sort with new values
         else:
-            browser.set_sort("label_next")
+            browser.set_sort("label_next")  # said below: never a silent change of the list
+            resorted = "; the image list is now sorted by Label next (the Sort box changes it back)"
         if not browser.select_image(target.id):
             browser.set_status_filter("all")
             browser.set_name_filter("")
             browser.select_image(target.id)
-        self.message(f"Label next: {target.relpath} (uncertainty {target.uncertainty:.3f})")
+        self.message(f"Label next: {target.relpath} (uncertainty {target.uncertainty:.3f})"
+                     + resorted)
         return target
 
     # -- closing ---------------------------------------------------------------------------------

@@ -214,6 +214,12 @@ class ImageBrowser(QWidget):
         for key in SORT_KEYS:
             self.sort_box.addItem(f"Sort: {SORT_LABELS[key]}", key)
         self.count_label = QLabel(self)
+        # the sort box may shrink (it stretches to the dock's width anyway): its long labels
+        # set the dock's minimum width, which the count's room would otherwise raise
+        self.sort_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.sort_box.setMinimumContentsLength(16)
+        self.sort_box.setToolTip("The order of the image list")
         self.view = QListView(self)
         self.view.setModel(self.model)
         self.view.setItemDelegate(BrowserDelegate(self.view))
@@ -362,6 +368,11 @@ class ImageBrowser(QWidget):
     def _update_count(self) -> None:
         shown, total = self.model.rowCount(), self.model.total()
         self.count_label.setText(f"{shown:,}" if shown == total else f"{shown:,} of {total:,}")
+        # room for the widest count from the start: filtering never widens the dock
+        widest = self.count_label.fontMetrics().horizontalAdvance(f"{total:,} of {total:,}")
+        if self.count_label.minimumWidth() != widest:
+            self.count_label.setMinimumWidth(widest)
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
     def clear(self) -> None:
         self._current_id = None

@@ -231,10 +231,12 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         self._mask.setVisible(st.show_mask and not st.outline and has("mask"))
         self._mask_outline.setVisible(st.show_mask and st.outline and has("outline_mask"))
         self._prediction.setVisible(st.show_prediction and not st.outline and has("prediction"))
+        self._prediction.set_hatched(st.hatch_prediction)
         self._prediction_outline.setVisible(st.show_prediction and st.outline
                                             and has("outline_prediction"))
         self._uncertainty.setVisible(st.uncertainty and has("uncertainty"))
         self._difference.setVisible(st.difference and has("difference"))
+        self.viewport().update()  # the legend names the layers now shown
         need_outline = st.outline and ((has("mask") and not has("outline_mask")) or (
             has("prediction") and not has("outline_prediction")))
         need_diff = st.difference and has("mask") and has("prediction") and not has("difference")
@@ -462,6 +464,8 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         super().focusOutEvent(event)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        self._draw_hint(painter)
+        self._draw_legend(painter)
         if not self._message:
             return
         painter.save()

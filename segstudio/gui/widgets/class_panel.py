@@ -5,7 +5,8 @@ opacity, a colour-table change on the canvas), ``table_edited`` (add, rename,
 recolour, reorder: the controller saves it to the project) and
 ``delete_requested(class_id, target_id)`` (the controller remaps the pixels
 on a worker, then saves the table).  ``active_class_changed(id)`` tells the
-mask editor which class it paints with; keys 1-9 pick the n-th row.
+mask editor which class it paints with; keys 1-9 pick rows 1-9 and Shift+1-9
+rows 10-18 (:func:`class_key`); the Id column shows the value the masks store.
 The "BG" box marks a class as background: the editor's "preserve other
 classes" paints over unlabelled pixels and those classes only.
 """
@@ -23,8 +24,17 @@ from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QComboBox, QDial
 from ...core.classes import ClassInfo, ClassTable, default_classes
 from ..overlay import OverlayStyle
 
-COL_SHOW, COL_COLOR, COL_KEY, COL_NAME, COL_BG, COL_OPACITY = range(6)
+COL_SHOW, COL_COLOR, COL_KEY, COL_ID, COL_NAME, COL_BG, COL_OPACITY = range(7)
 UNLABELLED_TARGET = -1
+KEYED_ROWS = 18  # 1-9, then Shift+1-9
+
+
+def class_key(row: int) -> str:
+    """The key that picks the class of ``row`` (0-based): "1".."9", "Shift+1".."Shift+9"
+    for rows 10-18, "" beyond."""
+    if row < 9:
+        return str(row + 1)
+    return f"Shift+{row - 8}" if row < KEYED_ROWS else ""
 
 
 def swatch_icon(rgb: tuple[int, int, int]) -> QIcon:
@@ -51,7 +61,8 @@ class RemapDialog(QDialog):
             if c.id != class_id and not c.ignore:
                 self.target.addItem(f"{c.name} (id {c.id})", c.id)
         text = QLabel(f"Every mask and prediction that uses <b>{info.name}</b> will be "
-                      "rewritten. Its pixels become:", self)
+                      "rewritten, and the undo history of the images edited so far is "
+                      "cleared (their edits are saved first). Its pixels become:", self)
         text.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel, self)
@@ -88,8 +99,12 @@ class ClassPanel(QWidget):
         self._active: int | None = None
         self._sliders: dict[int, QSlider] = {}
 
-        self.list = ClassList(0, 6, self)
-        self.list.setHorizontalHeaderLabels(["", "", "Key", "Class", "BG", "Opacity"])
+        self.list = ClassList(0, 7, self)
+        self.list.setHorizontalHeaderLabels(["", "", "Key", "Id", "Class", "BG", "Opacity"])
+        self.list.horizontalHeaderItem(COL_KEY).setToolTip(
+            "The key that makes the class active (Shift+1-9 for the 10th to 18th class)")
+        self.list.horizontalHeaderItem(COL_ID).setToolTip(
+            "The class id: the value its pixels have in the mask files")
         self.list.horizontalHeaderItem(COL_BG).setToolTip(
             "Background: with Preserve others on, the editor paints over unlabelled pixels "
             "and the classes ticked here only")
@@ -103,6 +118,7 @@ class ClassPanel(QWidget):
         for col, mode in ((COL_SHOW, QHeaderView.ResizeMode.ResizeToContents),
                           (COL_COLOR, QHeaderView.ResizeMode.Fixed),
                           (COL_KEY, QHeaderView.ResizeMode.ResizeToContents),
+                          (COL_ID, QHeaderView.ResizeMode.ResizeToContents),
                           (COL_NAME, QHeaderView.ResizeMode.Stretch),
                           (COL_BG, QHeaderView.ResizeMode.ResizeToContents),
                           (COL_OPACITY, QHeaderView.ResizeMode.Fixed)):
@@ -206,10 +222,17 @@ class ClassPanel(QWidget):
             swatch.setIcon(swatch_icon(c.color))
             swatch.setToolTip("Double-click to change the colour")
             self.list.setItem(row, COL_COLOR, swatch)
-            key = QTableWidgetItem(str(row + 1) if row < 9 else "")
+            key = QTableWidgetItem(class_key(row).replace("Shift+", "⇧"))
             key.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
             key.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            if class_key(row):
+                key.setToolTip(f"{class_key(row)} makes {c.name} the active class")
             self.list.setItem(row, COL_KEY, key)
+            ident = QTableWidgetItem(str(c.id))
+            ident.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            ident.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            ident.setToolTip(f"{c.name} is stored as {c.id} in the mask files")
+            self.list.setItem(row, COL_ID, ident)
             name = QTableWidgetItem(c.name)
             name.setData(Qt.ItemDataRole.UserRole, c.id)
             if c.ignore:
@@ -234,6 +257,8 @@ class ClassPanel(QWidget):
             slider.setRange(0, 100)
             slider.setValue(round(self._style.class_opacity(c.id) * 100))
             slider.setToolTip(f"Opacity of {c.name}")
+            # a drag here must not make the row current (= the class to paint with)
+            slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             slider.valueChanged.connect(lambda v, cid=c.id: self.set_class_opacity(cid, v / 100))
             self.list.setCellWidget(row, COL_OPACITY, slider)
             self._sliders[c.id] = slider
@@ -288,8 +313,8 @@ class ClassPanel(QWidget):
         return True
 
     def select_by_key(self, number: int) -> bool:
-        """Keys 1-9: the n-th class of the list becomes the active class."""
-        if not 1 <= number <= min(9, len(self._table.classes)):
+        """Keys 1-9 and Shift+1-9 (10-18): the n-th class of the list becomes active."""
+        if not 1 <= number <= min(KEYED_ROWS, len(self._table.classes)):
             return False
         return self.set_active_class(self._table.classes[number - 1].id)
 

@@ -10,13 +10,18 @@ copy at screen resolution (one entry per screen pixel, refreshed per dirty
 rectangle), because Qt's untransformed blit of an Indexed8 image is about
 twice as fast as its scaled one.  The colour table stays the only thing a
 style change touches.
+
+A hatched layer (the prediction, so that it is told apart from the human
+mask at a glance) shows only on diagonal stripes of the screen, anchored to
+the image's origin: screen pixel (u, v) from the image's top-left corner
+shows the layer when ``(u + v) % HATCH_PERIOD < HATCH_ON``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QImage, QPainter, QTransform
+from PySide6.QtGui import QBrush, QImage, QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
 _FORMATS = {
@@ -38,6 +43,29 @@ def wrap_array(arr: np.ndarray, kind: str) -> QImage:
         raise ValueError(f"a {kind} layer needs a 2-D array, got {arr.shape}")
     h, w = arr.shape[:2]
     return QImage(arr.data, w, h, arr.strides[0], _FORMATS[kind])
+
+
+HATCH_PERIOD = 8
+HATCH_ON = 5
+
+
+def hatch_mask(width: int, height: int, ox: int = 0, oy: int = 0) -> np.ndarray:
+    """(H, W) bool: the pixels a hatched layer shows, for an image origin at (ox, oy)."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    return (xx - ox + yy - oy) % HATCH_PERIOD < HATCH_ON
+
+
+_hatch_brush: QBrush | None = None
+
+
+def _hatch() -> QBrush:
+    global _hatch_brush
+    if _hatch_brush is None:
+        tile = np.where(hatch_mask(HATCH_PERIOD, HATCH_PERIOD), 0xFF000000, 0).astype(np.uint32)
+        image = QImage(tile.data, HATCH_PERIOD, HATCH_PERIOD, HATCH_PERIOD * 4,
+                       QImage.Format.Format_ARGB32_Premultiplied).copy()
+        _hatch_brush = QBrush(image)
+    return _hatch_brush
 
 
 class _Reduced:
@@ -75,6 +103,7 @@ class ArrayLayer(QGraphicsItem):
         self._kind = ""
         self._colors: list[int] | None = None
         self._reduced: _Reduced | None = None
+        self.hatched = False
 
     # -- content ----------------------------------------------------------------
     @property
@@ -129,6 +158,11 @@ class ArrayLayer(QGraphicsItem):
             return QRectF()
         return QRectF(0, 0, self._image.width(), self._image.height())
 
+    def set_hatched(self, on: bool) -> None:
+        if bool(on) != self.hatched:
+            self.hatched = bool(on)
+            self.update()
+
     def paint(self, painter: QPainter, option, widget=None) -> None:
         if self._image is None:
             return
@@ -136,6 +170,35 @@ class ArrayLayer(QGraphicsItem):
         exposed = option.exposedRect.intersected(bounds)
         if exposed.isEmpty():
             return
+        if self.hatched:
+            self._paint_hatched(painter, exposed)
+        else:
+            self._paint(painter, exposed)
+
+    def _paint_hatched(self, painter: QPainter, exposed: QRectF) -> None:
+        """Draw into a scratch image of the exposed screen rectangle, keep the stripes
+        only (DestinationIn), then put that on screen."""
+        t = painter.worldTransform()
+        device = t.mapRect(exposed).toAlignedRect()
+        if device.isEmpty():
+            return
+        buf = QImage(device.size(), QImage.Format.Format_ARGB32_Premultiplied)
+        buf.fill(0)
+        p = QPainter(buf)
+        p.setWorldTransform(t * QTransform.fromTranslate(-device.x(), -device.y()))
+        self._paint(p, exposed)
+        p.resetTransform()
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationIn)
+        p.setBrushOrigin(round(t.dx()) - device.x(), round(t.dy()) - device.y())
+        p.fillRect(buf.rect(), _hatch())
+        p.end()
+        painter.save()
+        painter.resetTransform()
+        painter.drawImage(device.topLeft(), buf)
+        painter.restore()
+
+    def _paint(self, painter: QPainter, exposed: QRectF) -> None:
+        bounds = self.boundingRect()
         t = painter.worldTransform()
         scale = t.m11()
         if (self._kind == "indexed" and 0 < scale < 1.0 and t.m12() == 0 and t.m21() == 0

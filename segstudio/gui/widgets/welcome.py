@@ -13,6 +13,7 @@ class WelcomeView(QWidget):
     open_folder_requested = Signal()
     open_sample_requested = Signal()
     open_recent_requested = Signal(object)  # RecentProject
+    forget_missing_requested = Signal()     # drop the recent entries whose folder is gone
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -34,6 +35,11 @@ class WelcomeView(QWidget):
         self.recent.setMinimumHeight(160)
         self.recent.itemActivated.connect(self._recent_activated)
         self.recent_label = QLabel("<b>Recent projects</b>", self)
+        self.forget_button = QPushButton("Forget missing folders", self)
+        self.forget_button.setToolTip("Remove the recent projects whose folder no longer "
+                                      "exists from this list (nothing on disk changes)")
+        self.forget_button.clicked.connect(self.forget_missing_requested)
+        self.forget_button.setVisible(False)
 
         self.status = QLabel(self)
         self.status.setWordWrap(True)
@@ -56,7 +62,10 @@ class WelcomeView(QWidget):
         buttons.addWidget(self.sample_button, 1)
         inner.addLayout(buttons)
         inner.addSpacing(8)
-        inner.addWidget(self.recent_label)
+        recent_head = QHBoxLayout()
+        recent_head.addWidget(self.recent_label, 1)
+        recent_head.addWidget(self.forget_button)
+        inner.addLayout(recent_head)
         inner.addWidget(self.recent, 1)
         inner.addWidget(self.progress)
         inner.addWidget(self.status)
@@ -87,6 +96,7 @@ class WelcomeView(QWidget):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
             self.recent.addItem(item)
         empty = not items
+        self.forget_button.setVisible(any(not r.exists() for r in items))
         self.recent.setVisible(not empty)
         self.recent_label.setText("<b>Recent projects</b>" if not empty else
                                   "No recent projects yet: open a folder or the sample.")
