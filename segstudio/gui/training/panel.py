@@ -19,24 +19,33 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from .plots import fmt_seconds
 
-ARCH_LABELS = (("segnet", "SegNet (VGG16 encoder)"), ("segnet-basic", "SegNet-Basic"))
+# (key, the short text the closed combo shows, the full description as its tooltip)
+ARCH_LABELS = (("segnet", "SegNet", "SegNet with the VGG16-BN encoder (the paper's model)"),
+               ("segnet-basic", "SegNet-Basic", "SegNet-Basic: 4 + 4 layers, 7x7 kernels"))
 WIDTHS = (0.25, 0.5, 1.0)
-WEIGHTS = (("auto", "Balanced where classes are rare (from the masks)"), ("none", "None"),
-           ("median", "Median frequency (from the masks)"),
-           ("table", "Class table weights"))
-OPTIMIZERS = (("sgd", "SGD, momentum 0.9"), ("adamw", "AdamW"))
-SCORES = (("entropy", "Entropy"), ("mc-dropout", "MC dropout (model with dropout)"),
-          ("tta", "Flip/scale disagreement (TTA)"), ("rare", "Entropy, rare classes first"))
-START = (("active", "Continue from the active model (¼ of the epochs, half the rate)"),
-         ("scratch", "From scratch (He initialisation)"),
-         ("imagenet", "ImageNet encoder (VGG16-BN)"),
-         ("resume", "Continue from a checkpoint"))
+WEIGHTS = (("auto", "Auto", "Rare classes weighted up, the others 1 (from the masks)"),
+           ("none", "None", "No class weights"),
+           ("median", "Median freq.", "Median-frequency weights from the masks (SegNet)"),
+           ("table", "Class table", "The weights stored with the class table"))
+OPTIMIZERS = (("sgd", "SGD", "SGD with momentum 0.9"), ("adamw", "AdamW", "AdamW"))
+SCORES = (("entropy", "Entropy", "Mean pixel entropy of the prediction"),
+          ("mc-dropout", "MC dropout", "Disagreement of stochastic passes (a model trained "
+                                       "with dropout)"),
+          ("tta", "TTA", "Disagreement between the image, its mirror and 3/4 scale"),
+          ("rare", "Rare classes", "Entropy weighted towards the rare classes"))
+START = (("active", "Active model", "Continue from the active model: a short round with a "
+                                    "quarter of the epochs at half the learning rate"),
+         ("scratch", "Scratch", "From scratch (He initialisation)"),
+         ("imagenet", "ImageNet", "ImageNet encoder (VGG16-BN)"),
+         ("resume", "Checkpoint", "Continue a run from its checkpoint"))
 
 
 def _combo(parent, items) -> QComboBox:
     box = QComboBox(parent)
-    for key, label in items:
+    for key, label, *tip in items:
         box.addItem(label, key)
+        if tip:
+            box.setItemData(box.count() - 1, tip[0], Qt.ItemDataRole.ToolTipRole)
     return box
 
 
@@ -61,6 +70,7 @@ class TrainingPanel(QWidget):
         self._prev_train: set[int] = set()
         self.epochs_total = 0
         self._build()
+        _select(self.start_mode, "scratch")  # "Active model" once the project has one
         self.set_ready(False, "Detecting devices …")
         self.set_running(False, False)
 
