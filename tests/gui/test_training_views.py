@@ -235,3 +235,35 @@ def test_a_chosen_checkpoint_file_survives_a_refresh_of_the_runs(qtbot, tmp_path
     view.set_checkpoints(items)
     assert view.checkpoint_path() == chosen
     assert view.checkpoint.count() == 1 + len(items) + 1
+
+
+def test_evaluation_shows_every_class_row_the_pixels_column_and_whole_matrix_labels(qtbot, camvid):
+    from PySide6.QtGui import QFontMetrics
+
+    from segstudio.core.classes import ClassTable
+    from segstudio.gui.training.evaluation import EvaluationView
+    from segstudio.nn.metrics import metrics_from_confusion
+
+    names = [c.name for c in ClassTable.load_json(camvid / "classes.json").trainable]
+    k = len(names)
+    m = np.full((k, k), 1000, np.int64) + np.eye(k, dtype=np.int64) * 123456
+    result = dict(metrics_from_confusion(m, names), images=101, split="val", seconds=1.0)
+    view = EvaluationView(None)
+    qtbot.addWidget(view)
+    view.resize(760, 420)
+    view.show()
+    view.show_result(result)
+    qtbot.wait(50)
+    table = view.table
+    assert table.rowCount() == 11
+    # every class row fits in the height the rows used to show 5 of
+    rows_h = sum(table.rowHeight(r) for r in range(k))
+    assert rows_h <= 11 * (table.fontMetrics().height() + 6)
+    assert table.rowHeight(0) < 30
+    # the table is never narrower than its columns: Pixels stays whole
+    cols = sum(table.columnWidth(c) for c in range(4))
+    assert table.minimumWidth() >= cols and table.width() >= cols
+    # the matrix's left axis has room for the longest class name
+    font = view.heat_plot.getAxis("left").style["tickFont"]
+    longest = max(QFontMetrics(font).horizontalAdvance(n) for n in names)
+    assert view.heat_plot.getAxis("left").width() >= longest

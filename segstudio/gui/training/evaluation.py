@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout,
                                QHeaderView, QLabel, QProgressBar, QPushButton, QSizePolicy,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -61,6 +61,10 @@ class EvaluationView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # compact rows: CamVid's 11 classes fit where default rows showed 5
+        row_h = self.table.fontMetrics().height() + 6
+        self.table.verticalHeader().setMinimumSectionSize(row_h)
+        self.table.verticalHeader().setDefaultSectionSize(row_h)
         self.heat = pg.GraphicsLayoutWidget(self)
         self.heat.setBackground("w")
         self.heat_plot = self.heat.addPlot()
@@ -218,6 +222,11 @@ class EvaluationView(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                           | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, col, item)
+        # the splitter may not squeeze the table below its columns (Pixels was cut off)
+        self.table.resizeColumnsToContents()
+        cols = sum(self.table.columnWidth(c) for c in range(self.table.columnCount()))
+        bar = self.table.verticalScrollBar().sizeHint().width()
+        self.table.setMinimumWidth(cols + bar + 2 * self.table.frameWidth() + 2)
         self._heat_map(m, names)
         self.evaluated.emit(result)
 
@@ -244,9 +253,14 @@ class EvaluationView(QWidget):
                 self.cell_texts.append(t)
         ticks = [(i + 0.5, n) for i, n in enumerate(names)]
         short = [(i + 0.5, n[:5]) for i, n in enumerate(names)]
+        metrics = QFontMetrics(font)
         for axis, t in (("left", ticks), ("bottom", short)):
             ax = self.heat_plot.getAxis(axis)
             ax.setTicks([t])
             ax.setTickFont(font)
+        # room for the longest class name, so no label is cut
+        self.heat_plot.getAxis("left").setWidth(
+            max(metrics.horizontalAdvance(n) for n in names) + 14)
+        self.heat_plot.getAxis("bottom").setHeight(metrics.height() + 12)
         self.heat_plot.setXRange(0, k, padding=0)
         self.heat_plot.setYRange(0, k, padding=0)
