@@ -167,9 +167,13 @@ def test_export_coco_and_voc_through_the_window(qtbot, window, tmp_path):
     changed = expected["scene_001.png"].copy()
     changed[20:30, 20:30] = 5
     project.save_mask(rec, changed, "reviewed")
+    size, buttons = dialog.size(), dialog.buttons.geometry()
     report = run_export(qtbot, dialog, "voc", tmp_path / "voc")
     assert report.refused == ["SegmentationClass/scene_001.png"]
     assert dialog.problem_view.isVisible()
+    # the result and the problem list fit in the room kept for them: nothing grows or moves
+    qtbot.wait(20)
+    assert dialog.size() == size and dialog.buttons.geometry() == buttons
     assert dialog.problems.rows[0] == ("SegmentationClass/scene_001.png", "refused",
                                        "differs from the existing file")
     assert "1 refused" in dialog.summary.text()

@@ -192,6 +192,20 @@ class ExportDialog(TaskDialog):
         for box in self.status_checks.values():
             box.toggled.connect(lambda _on: self._choices_changed())
         self.folder.textChanged.connect(lambda _t: self._update_buttons())
+        self._reserve_result_room()
+
+    def _reserve_result_room(self) -> None:
+        """Size the window for its result (summary lines and the problem list) from the
+        start, so that an export does not make it grow and move its buttons."""
+        self.summary.setText("\n".join(["Files: 0 written, 0 already identical."] * 3))
+        for w in (self.summary, self.problem_view):
+            w.setVisible(True)
+        hint = self.sizeHint()
+        for w in (self.summary, self.problem_view):
+            w.setVisible(False)
+        self.summary.setText("")
+        self.setMinimumHeight(hint.height())
+        self.resize(max(self.width(), hint.width()), hint.height())
 
     def _scope_options(self) -> dict[str, tuple[str, list[str] | None]]:
         """The image choices this window offers: label and relative paths (None: all)."""
