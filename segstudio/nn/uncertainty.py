@@ -18,6 +18,7 @@ full-resolution prediction and whose ``uncertainty`` is the chosen score.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 
@@ -66,6 +67,13 @@ class Scorer:
             w = np.asarray(rare_weights, np.float32)
             w = w / max(float(w.max()), 1e-12)
         self.rare = torch.from_numpy(w).to(predictor.device) if w is not None else None
+        self._mc = None
+        if strategy == "mc-dropout":
+            # a private copy with dropout on: the shared predictor (the window's cache)
+            # never sees dropout switched on, even while another thread predicts with it
+            self._mc = copy.copy(predictor)
+            self._mc.model = copy.deepcopy(model)
+            self._mc.model.mc_dropout = True
 
     @torch.inference_mode()
     def __call__(self, image: np.ndarray) -> PredictionResult:
@@ -106,14 +114,10 @@ class Scorer:
         return out[:, :, None] if out.ndim == 2 else out
 
     def _mc_passes(self, img: np.ndarray) -> torch.Tensor:
-        model = self.predictor.model
-        model.mc_dropout = True
-        try:  # the same seed gives the same passes, without touching the global RNG
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed)
-                return torch.stack([self.predictor._probs(img) for _ in range(self.passes)])
-        finally:
-            model.mc_dropout = False
+        # the same seed gives the same passes, without touching the global RNG
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            return torch.stack([self._mc._probs(img) for _ in range(self.passes)])
 
     def _tta_views(self, img: np.ndarray) -> torch.Tensor:
         import cv2

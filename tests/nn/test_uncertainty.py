@@ -55,6 +55,9 @@ def test_mc_dropout_passes_differ_and_the_score_is_deterministic_under_a_seed(ca
     # dropout is off again for ordinary prediction: two predictions are identical
     assert np.array_equal(pred.predict(frame).labels, pred.predict(frame).labels)
     assert pred.model.mc_dropout is False
+    # the passes run on a private copy: a predictor shared with other threads never has
+    # dropout switched on
+    assert scorer._mc.model is not pred.model and scorer._mc.model.mc_dropout is True
 
 
 def test_mc_dropout_refuses_a_model_without_dropout(camvid):
