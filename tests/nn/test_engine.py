@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from segstudio.core.maskio import read_mask
-from segstudio.nn import engine as engine_mod
+from segstudio.nn import run_loop as engine_mod  # the run loop that fit drives
 from segstudio.nn.checkpoint import load_checkpoint
 from segstudio.nn.config import TrainConfig
 from segstudio.nn.engine import fit
