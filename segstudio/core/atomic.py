@@ -146,15 +146,25 @@ def _writer_alive(name: str) -> bool:
         pid = int(name.rsplit(TEMP_MARK, 1)[1].split("-", 1)[0])
     except (IndexError, ValueError):
         return False
+    return process_alive(pid)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs on this machine (a zombie -- killed, not yet
+    reaped -- counts as gone; a process of another user as running)."""
     if pid == os.getpid():
         return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    except OSError:  # exists, owned by someone else
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
     except OSError:
         return True
-    return True
 
 
 def sweep_temp_files(folder: str | os.PathLike) -> int:

@@ -62,6 +62,27 @@ def _colour_to_ids(rgb: np.ndarray, palette: np.ndarray, known: np.ndarray,
     return ids[inverse].reshape(codes.shape)
 
 
+def open_label_image(path: Path, redo: str = "re-import") -> Image.Image:
+    """The decoded image of a label map file, or one MaskError line that says what is
+    wrong (empty, missing, not an image, broken) and what to do (``redo`` it)."""
+    try:
+        if path.stat().st_size == 0:
+            raise MaskError(f"{path}: the mask file is empty (0 bytes); delete it or {redo}")
+        im = Image.open(path)
+    except FileNotFoundError as exc:
+        raise MaskError(f"{path}: mask file not found") from exc
+    except UnidentifiedImageError as exc:
+        raise MaskError(f"{path}: not a readable image; delete it or {redo}") from exc
+    except OSError as exc:
+        raise MaskError(f"{path}: cannot read ({exc})") from exc
+    try:
+        im.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        im.close()
+        raise MaskError(f"{path}: cannot decode ({exc}); the file is broken") from exc
+    return im
+
+
 def read_mask(
     path: str | os.PathLike,
     palette: np.ndarray | None = None,
@@ -73,21 +94,7 @@ def read_mask(
     RGB colour-coded maps.
     """
     path = Path(path)
-    try:
-        if path.stat().st_size == 0:
-            raise MaskError(f"{path}: the mask file is empty (0 bytes); delete it or re-import")
-        im = Image.open(path)
-    except FileNotFoundError as exc:
-        raise MaskError(f"{path}: mask file not found") from exc
-    except UnidentifiedImageError as exc:
-        raise MaskError(f"{path}: not a readable image; delete it or re-import") from exc
-    except OSError as exc:
-        raise MaskError(f"{path}: cannot read ({exc})") from exc
-    with im:
-        try:
-            im.load()
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise MaskError(f"{path}: cannot decode ({exc}); the file is broken") from exc
+    with open_label_image(path) as im:
         mode = im.mode
         if mode in ("P", "L"):
             return np.array(im, dtype=np.uint8)

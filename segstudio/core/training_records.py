@@ -154,16 +154,6 @@ def _stable_hash(text: str, seed: int) -> int:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    try:  # a zombie (killed, not yet reaped) is gone too
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
+    from .atomic import process_alive
+
+    return process_alive(pid)

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from ..classes import DISTINCT_COLORS, ClassInfo, ClassTable, default_classes
 from ..errors import MaskError
+from ..maskio import open_label_image
 from .common import FormatError
 
 MAX_VALUE = 65535
@@ -58,21 +58,7 @@ def read_values(path: str | os.PathLike) -> np.ndarray | None:
     """The raw values of a label map: 2-D uint8 or uint16; None for a colour-coded
     RGB map (its colours are looked up in a class table instead)."""
     path = Path(path)
-    try:
-        if path.stat().st_size == 0:
-            raise MaskError(f"{path}: the mask file is empty (0 bytes); delete it or re-export")
-        im = Image.open(path)
-    except FileNotFoundError as exc:
-        raise MaskError(f"{path}: mask file not found") from exc
-    except UnidentifiedImageError as exc:
-        raise MaskError(f"{path}: not a readable image; delete it or re-export") from exc
-    except OSError as exc:
-        raise MaskError(f"{path}: cannot read ({exc})") from exc
-    with im:
-        try:
-            im.load()
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise MaskError(f"{path}: cannot decode ({exc}); the file is broken") from exc
+    with open_label_image(path, "re-export") as im:
         mode = im.mode
         if mode in ("P", "L"):
             return np.array(im, dtype=np.uint8)
