@@ -22,6 +22,7 @@ COMMANDS = {
     "import-masks": "import_masks",
     "export": "export",
     "train": "train",
+    "control": "control",
     "predict": "predict",
     "eval": "eval",
     "export-model": "export_model",

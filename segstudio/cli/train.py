@@ -121,6 +121,11 @@ def add_parser(sub) -> None:
                    help=f"random seed, 0..{MAX_SEED} (default 0)")
     p.add_argument("--workers", type=int, metavar="N", help="data-loading processes (default 0)")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    p.add_argument("--config", metavar="FILE",
+                   help="settings as a JSON file (as the window writes them); the options "
+                        "given here override it")
+    p.add_argument("--add-epochs", type=_positive(int), metavar="N",
+                   help="with --resume: train N epochs more than the checkpoint has")
     add_common(p)
     p.set_defaults(run=run)
 
@@ -130,7 +135,7 @@ def build_config(args, device_type: str, warm: bool = False):
     ``warm``), then what the user gave."""
     from ..nn.config import default_train_config, round_config, switch_optimizer
 
-    cfg = default_train_config(device_type)
+    cfg = default_train_config(device_type) if not args.config else _config_file(args.config)
     if warm:
         cfg = round_config(cfg)
     if args.optimizer is not None:  # its weight decay, and its default rate unless --lr
@@ -152,6 +157,32 @@ def build_config(args, device_type: str, warm: bool = False):
     return cfg.replace(**changes).validate()
 
 
+def _config_file(path: str):
+    import json
+
+    from ..nn.config import TrainConfig
+
+    try:
+        data = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
+        return TrainConfig.from_dict(data.get("config", data))
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise SegStudioError(f"--config {path}: not a readable settings file ({exc}); write "
+                             "it again or leave --config out") from None
+
+
+def _resume_epochs(args) -> None:
+    """--add-epochs: the epochs the resumed run trains to."""
+    if args.add_epochs is None:
+        return
+    if not args.resume:
+        raise SegStudioError("--add-epochs continues a run: give its checkpoint with --resume")
+    from ..nn.checkpoint import load_checkpoint
+
+    state = load_checkpoint(args.resume).train_state
+    done = int(state.get("epoch", 0)) if state else 0
+    args.epochs = done + args.add_epochs
+
+
 def run(args) -> int:
     import threading
 
@@ -162,6 +193,7 @@ def run(args) -> int:
 
     if args.out:
         _check_out(args.out)
+    _resume_epochs(args)
     if distributed.launched() and distributed.rank() != 0:
         # torchrun: rank 0 reports (and alone writes the project); the others train quietly
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process

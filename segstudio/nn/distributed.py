@@ -63,6 +63,14 @@ class Distributed:
         dist.all_reduce(t)
         return float(t.item())
 
+    def from_main(self, *flags: bool) -> list[bool]:
+        """Rank 0's value of each flag, in every process (one small broadcast)."""
+        t = torch.tensor([float(bool(f)) for f in flags], dtype=torch.float64)
+        if self.backend == "nccl":
+            t = t.cuda()
+        dist.broadcast(t, src=0)
+        return [bool(v) for v in t.tolist()]
+
     def note(self, batch_size: int) -> str:
         return (f"distributed: {self.world_size} processes, backend {self.backend}; this is "
                 f"rank {self.rank}; effective batch {batch_size} x {self.world_size} = "

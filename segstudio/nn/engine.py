@@ -26,6 +26,7 @@ import torch
 from ..core.errors import SegStudioError
 from ..core.project import Project
 from .config import TrainConfig
+from .control import RunChannel
 from .device import resolve_device
 from .distributed import device_for
 from .distributed import from_env as dist_from_env
@@ -58,9 +59,27 @@ def fit(project: Project, config: TrainConfig | None = None, *, device: str | to
     project has instead of starting over (:func:`config.round_config` gives the
     short schedule).  The run is compared with that model on the same
     validation images, and its best checkpoint becomes the active model only
-    when it is not worse (see :mod:`guard`)."""
-    t0 = time.perf_counter()
+    when it is not worse (see :mod:`guard`).
+
+    A recorded run writes its events to its journal and obeys its control file
+    (:mod:`journal`, :mod:`control`), so another process can follow and steer it."""
     cancel = cancel if cancel is not None else threading.Event()
+    pause = pause if pause is not None else threading.Event()
+    channel = RunChannel(project, cancel, pause)
+    events = _fit(project, config, device, cancel, pause, resume, out, record_run, batch_hook,
+                  start_from)
+    try:
+        for ev in events:
+            channel.see(ev)
+            yield ev
+    finally:
+        events.close()
+        channel.close()
+
+
+def _fit(project, config, device, cancel, pause, resume, out, record_run, batch_hook,
+         start_from) -> Iterator[Event]:
+    t0 = time.perf_counter()
     trainer = None
     try:
         dev = device_for(resolve_device(device))

@@ -76,6 +76,9 @@ class _Trainer:
         self.device = device
         self.cancel = cancel
         self.pause = pause
+        self.requests = (cancel, pause)  # set by the caller or the control file
+        if dist is not None:  # torchrun: every process acts on rank 0's requests, in step
+            self.cancel, self.pause = threading.Event(), threading.Event()
         self.resume = resume
         self.out = out
         self.record_run = record_run
@@ -260,13 +263,27 @@ class _Trainer:
             yield Message("warning", text)
 
     # -- one step ------------------------------------------------------------------------
+    def _sync_control(self) -> None:
+        """Under torchrun every process follows rank 0's stop and pause (its control file)."""
+        if self.dist is None:
+            return
+        stop, hold = self.dist.from_main(*(bool(e and e.is_set()) for e in self.requests))
+        if stop:
+            self.cancel.set()
+        self.pause.set() if hold else self.pause.clear()
+
     def _wait_if_paused(self) -> Iterator[Event]:
+        self._sync_control()
         if self.pause is None or not self.pause.is_set():
             return
         yield Message("info", "paused")
         t0 = time.perf_counter()
         while self.pause.is_set() and not self.cancel.is_set():
-            self.cancel.wait(0.05)
+            if self.dist is None:
+                self.cancel.wait(0.05)
+            else:  # every process takes the same turns, so they all resume together
+                time.sleep(0.2)
+                self._sync_control()
         self.paused_s += time.perf_counter() - t0  # a pause is not training time
         if not self.cancel.is_set():
             yield Message("info", "resumed")
@@ -276,6 +293,7 @@ class _Trainer:
         cfg = self.cfg
         epoch_times: list[float] = []
         for epoch in range(self.start_epoch, cfg.epochs):
+            self._sync_control()
             if self.cancel.is_set():
                 raise _Stop("cancelled", "cancelled")
             t_epoch = time.perf_counter()

@@ -66,8 +66,13 @@ def stop_training(window, monkeypatch):
 
     monkeypatch.setattr(QMessageBox, "question",
                         staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    external = window.training.trainer.external
     yield
+    proc = external.proc
     window.training.trainer.stop_and_wait(60000)
+    if proc is not None and proc.poll() is None:  # a separate process must not outlive it
+        proc.kill()
+        proc.wait(30)
 
 
 def open_ready(qtbot, window, folder) -> None:

@@ -172,3 +172,12 @@ def saved_config(project: Project | None):
         return device, TrainConfig.from_dict(saved.get("config") or {}).validate()
     except (SegStudioError, TypeError, ValueError, AttributeError):
         return device, None
+
+
+def freeze_heap() -> None:
+    """Exempt the objects alive now (torch, Qt, pyqtgraph: some 350,000) from the
+    garbage collector: a full collection over them holds the GIL for ~120 ms, which
+    stalled the window while training ran.  New objects are still collected."""
+    import gc
+
+    gc.freeze()

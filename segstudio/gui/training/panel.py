@@ -27,6 +27,10 @@ WEIGHTS = (("auto", "Auto", "Rare classes weighted up, the others 1 (from the ma
            ("none", "None", "No class weights"),
            ("median", "Median freq.", "Median-frequency weights from the masks (SegNet)"),
            ("table", "Class table", "The weights stored with the class table"))
+RUN_IN = (("thread", "This window", "Training runs inside the window and stops with it"),
+          ("process", "Separate process",
+           "Training runs as 'segstudio train' in its own process: it goes on when the window "
+           "closes, and a crash of it never takes the window down"))
 OPTIMIZERS = (("sgd", "SGD", "SGD with momentum 0.9"), ("adamw", "AdamW", "AdamW"))
 SCORES = (("entropy", "Entropy", "Mean pixel entropy of the prediction"),
           ("mc-dropout", "MC dropout", "Disagreement of stochastic passes (a model trained "
@@ -98,6 +102,10 @@ class TrainingPanel(QWidget):
         self.score.setToolTip("How prediction scores images for Label next (stored per image, "
                               "shown in the browser)")
         self.start_mode = _combo(self, START)
+        self.run_in = _combo(self, RUN_IN)
+        self.run_in.setToolTip("Where training runs.  In a separate process it goes on when "
+                               "the window closes, and the window follows it through the "
+                               "project (as it follows runs started with segstudio train)")
         self.checkpoint = QComboBox(self)
         self.checkpoint.setToolTip("The checkpoint to continue from (its settings are kept; "
                                    "the epochs above are added to it)")
@@ -126,6 +134,7 @@ class TrainingPanel(QWidget):
         form.addRow("Crop (H x W)", crop)
         form.addRow("Validation", row(self.val_split, "weights", self.weights))
         form.addRow("Start", self.start_mode)
+        form.addRow("Run in", self.run_in)
         form.addRow("Label next by", self.score)
         ckpt = row(self.checkpoint)
         ckpt.addWidget(self.browse)
@@ -328,6 +337,9 @@ class TrainingPanel(QWidget):
     def start_from(self) -> str | None:
         """"auto" to continue from the active model (when it fits), else None."""
         return "auto" if self.mode() == "active" else None
+
+    def separate_process(self) -> bool:
+        return self.run_in.currentData() == "process"
 
     def resume_path(self) -> str | None:
         return self.checkpoint.currentData() if self.mode() == "resume" else None

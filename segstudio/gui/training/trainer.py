@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from ...nn.events import Message
+from .external import ExternalRun
+
 
 @dataclass(frozen=True)
 class GpuMemory:
@@ -112,29 +115,47 @@ class Trainer(QObject):
         self.cancel = threading.Event()
         self.pause_flag = threading.Event()
         self.device = ""
+        # a run in another process (started here or found running), followed through the store
+        self.external = ExternalRun(self)
+        self.external.event.connect(self.event)
+        self.external.running_changed.connect(self.running_changed)
+        self.external.paused_changed.connect(self.paused_changed)
 
     # -- state ---------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self._thread is not None or self.external.running
+
+    @property
+    def separate(self) -> bool:
+        """The run under way is in another process."""
+        return self.external.running
 
     @property
     def paused(self) -> bool:
+        if self.external.running:
+            return self.external.paused
         return self.running and self.pause_flag.is_set()
 
     @property
     def on_cpu(self) -> bool:
+        if self.external.running:
+            return self.external.device == "cpu" and self.external.proc is not None
         return self.running and self.device == "cpu"
 
     # -- control ---------------------------------------------------------------------
     def start(self, project, config, device: str, resume: str | None = None,
               threads: int | None = None, add_epochs: int | None = None,
-              start_from: str | None = None) -> bool:
+              start_from: str | None = None, separate: bool = False) -> bool:
         """Start training (False when a run is already going).  ``threads``: torch's
         intra-op threads of the training thread; with ``resume``, ``add_epochs``
-        more epochs than the checkpoint has."""
+        more epochs than the checkpoint has; ``separate``: in its own process."""
         if self.running:
             return False
+        if separate:
+            self.device = str(device)
+            return self.external.start(project, config, self.device, resume, add_epochs,
+                                       start_from)
         self.cancel = threading.Event()
         self.pause_flag = threading.Event()
         self.device = str(device)
@@ -151,13 +172,21 @@ class Trainer(QObject):
         self.running_changed.emit(True)
         return True
 
+    def attach(self, project, run: dict) -> bool:
+        """Follow a run that another process trains (a row of ``project.runs()``)."""
+        return not self.running and self.external.attach(project, run)
+
     def pause(self) -> None:
-        if self.running and not self.pause_flag.is_set():
+        if self.external.running:
+            self.external.pause()
+        elif self.running and not self.pause_flag.is_set():
             self.pause_flag.set()
             self.paused_changed.emit(True)
 
     def resume(self) -> None:
-        if self.pause_flag.is_set():
+        if self.external.running:
+            self.external.resume()
+        elif self.pause_flag.is_set():
             self.pause_flag.clear()
             self.paused_changed.emit(False)
 
@@ -166,14 +195,20 @@ class Trainer(QObject):
 
     def stop(self) -> None:
         """Ask the run to stop after the batch under way (returns at once)."""
-        if self.running:
+        if self.external.running:
+            self.external.stop()
+        elif self.running:
             self.cancel.set()
             if self.pause_flag.is_set():
                 self.pause_flag.clear()
                 self.paused_changed.emit(False)
 
     def stop_and_wait(self, msecs: int = -1) -> bool:
-        """Stop and wait for the thread (closing); True when it has ended."""
+        """Stop and wait for the thread (closing); True when it has ended.  A run in
+        another process is not stopped: the window stops following it and says so."""
+        note = self.external.detach()
+        if note:
+            self.event.emit(Message("info", note))
         if self._thread is None:
             return True
         self.stop()

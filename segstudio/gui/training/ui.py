@@ -17,12 +17,13 @@ next start shows them at once); pyqtgraph when the project view is first
 needed, so the welcome window starts without either.  The engine's
 epoch seconds and ETA leave pauses out.  Closing the window or the project
 while training asks first, then stops the run after its current batch (the
-last epoch's checkpoint is kept).
+last epoch's checkpoint is kept); a run in a separate process goes on, and the
+window follows it again, or any run another process trains, when the project
+opens (:mod:`.external`).
 """
 
 from __future__ import annotations
 
-import gc
 import time
 
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -32,8 +33,9 @@ from PySide6.QtWidgets import (QGridLayout, QMenu, QMessageBox, QSizePolicy, QTo
 
 from ...core.errors import SegStudioError
 from ..workers import TaskRunner
-from .jobs import (CONFIG_SETTING, active_checkpoint, cpu_threads, imagenet_available,
-                   saved_config)
+from .external import run_in_progress
+from .jobs import (CONFIG_SETTING, active_checkpoint, cpu_threads, freeze_heap,
+                   imagenet_available, saved_config)
 from .panel import TrainingPanel
 from .predict import PredictService
 from .remembered import (fmt_age, remember_devices, remember_form, remembered_devices,
@@ -43,13 +45,6 @@ from .trainer import Trainer
 
 Area = Qt.DockWidgetArea
 ASK_STOP_AFTER_S = 60.0                # Ctrl+T asks before stopping a run longer than this
-
-
-def freeze_heap() -> None:
-    """Exempt the objects alive now (torch, Qt, pyqtgraph: some 350,000) from the
-    garbage collector: a full collection over them holds the GIL for ~120 ms, which
-    stalled the window while training ran.  New objects are still collected."""
-    gc.freeze()
 
 
 class TrainingUI(QObject):
@@ -345,14 +340,16 @@ class TrainingUI(QObject):
         self.window.editor.saver.save_all()  # open edits join the first epoch
         freeze_heap()
         self.ensure_views()
-        threads = cpu_threads() if dev == "cpu" else None
+        separate = self.panel.separate_process()
+        threads = cpu_threads() if dev == "cpu" and not separate else None
         self.panel.log.clear()
         remember_form(self.window.settings, dev, cfg)
         self._run_started_at = self.clock()
         self.service.training_checkpoint = None
         return self.trainer.start(project, cfg, dev, resume, threads,
                                   add_epochs=self.panel.epochs.value() if resume else None,
-                                  start_from=None if resume else self.panel.start_from())
+                                  start_from=None if resume else self.panel.start_from(),
+                                  separate=separate)
 
     def _event(self, ev) -> None:
         kind = type(ev).__name__
@@ -453,6 +450,9 @@ class TrainingUI(QObject):
         self.runs.set_project(project)
         self.evaluation.set_project(project)
         self.plots.clear()
+        run = run_in_progress(project)
+        if run is not None and self.trainer.attach(project, run):
+            self.ensure_views()
         if self.ready:
             self._apply_saved_config()
             self.panel.set_ready(True)
@@ -486,6 +486,10 @@ class TrainingUI(QObject):
         """Ask before a running training is stopped (closing the window or project)."""
         if not self.trainer.running:
             return True
+        if self.trainer.separate:
+            return self.confirm("Training goes on", f"Training goes on in "
+                                f"{self.trainer.external.describe()} after the window closes. "
+                                "Open the project again to follow it.")
         return self.confirm("Training is running",
                             "Stop training? It stops after the batch under way; the checkpoint "
                             "of the last completed epoch is kept.")
