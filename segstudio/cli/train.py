@@ -203,6 +203,10 @@ def run(args) -> int:
     status = None
     with open_project(args, scan=distributed.rank() == 0) as project:
         project.check_trainable()  # every mask missing: fail now, not "complete" on nothing
+        if distributed.rank() == 0 and distributed.restart_hazard():
+            print("warning: torchrun --max-restarts without TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1"
+                  ": restarted processes can fail to connect (pytorch#135712); set it before "
+                  "torchrun")
         if distributed.restart_count() > 0 and not args.resume:
             args.resume = distributed.restart_checkpoint(project)
             if args.resume:

@@ -101,6 +101,14 @@ def restart_count() -> int:
         return 0
 
 
+def restart_hazard() -> bool:
+    """torchrun may restart the job but shares its rendezvous store with the workers: after
+    a restart gloo then connects to the old addresses and fails (pytorch#135712)."""
+    restarts = int(os.environ.get("TORCHELASTIC_MAX_RESTARTS", "0") or 0)
+    return launched() and restarts > 0 and \
+        os.environ.get("TORCH_DISABLE_SHARE_RDZV_TCP_STORE", "0") in ("", "0")
+
+
 def restart_checkpoint(project) -> str | None:
     """After an elastic restart: the last checkpoint of the newest run that did not
     complete (the attempt that failed), to resume from; None when there is none."""

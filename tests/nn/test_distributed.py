@@ -64,3 +64,56 @@ def test_torchrun_two_processes_train_one_run(camvid, tmp_path):
     # optimizer steps in all, not four
     assert load_checkpoint(ckdir / "last.pt").train_state["global_step"] == 2
 
+
+
+@pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
+                    reason="torchrun is not installed beside this Python")
+def test_an_elastic_restart_resumes_from_the_last_checkpoint(camvid, tmp_path):
+    """Rank 0 is killed after two epochs; torchrun (--max-restarts 1) starts the processes
+    again and the job resumes from the killed attempt's last checkpoint."""
+    import signal
+    import time
+
+    folder = tmp_path / "imgs"
+    _tiny_camvid(camvid, folder)
+    torchrun = str(Path(sys.executable).parent / "torchrun")
+    # pytorch#135712: without it the restarted processes can hang in the gloo set-up
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).parents[2]),
+               TORCH_DISABLE_SHARE_RDZV_TCP_STORE="1")
+    log = open(tmp_path / "torchrun.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [torchrun, "--standalone", "--nproc_per_node", "2", "--max-restarts", "1", "-m",
+         "segstudio", "train", str(folder), "--epochs", "5", "--batch-size", "2", "--crop",
+         "64x96", "--device", "cpu", "--val-split", "0.34", "--imagenet", "none", "--from",
+         "scratch"], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    killed = None
+    try:
+        deadline = time.monotonic() + 600
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.3)
+            if killed is None:
+                with Project.open(folder, scan=False) as project:
+                    runs = project.runs()
+                    if runs and len(project.epochs(runs[0]["id"])) >= 2:
+                        killed = runs[0]["pid"]
+                        os.kill(killed, signal.SIGKILL)
+        rc = proc.poll()
+    finally:
+        if proc.poll() is None:  # never leave a hung job behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+        log.close()
+    out = (tmp_path / "torchrun.log").read_text()
+    assert killed is not None, out[-3000:]
+    assert rc == 0, out[-3000:]
+    assert "info: torchrun restart 1: resuming from" in out
+    with Project.open(folder, scan=False) as project:
+        runs = project.runs()
+        first, second = runs[0], runs[-1]
+        assert first["status"] == "interrupted" and len(runs) == 2
+        assert second["status"] == "completed"
+        done = [e["epoch"] for e in project.epochs(first["id"])]
+        # the second attempt starts after the first one's last completed epoch
+        assert [e["epoch"] for e in project.epochs(second["id"])] == list(range(done[-1] + 1,
+                                                                               6))
+    assert load_checkpoint(Path(second["checkpoint"])).epoch == 5

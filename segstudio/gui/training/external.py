@@ -132,7 +132,8 @@ class ExternalRun(QObject):
         nproc = _gpu_count(device)
         cmd = train_command(str(project.root), cfg_file, device, resume, add_epochs, start_from,
                             nproc)
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # pytorch#135712: torchrun's restarted processes can hang without it
+        env = dict(os.environ, PYTHONUNBUFFERED="1", TORCH_DISABLE_SHARE_RDZV_TCP_STORE="1")
         env.pop("QT_QPA_PLATFORM", None)
         with open(self.log_path, "ab") as log:
             log.write((" ".join(cmd) + "\n").encode())
