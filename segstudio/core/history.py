@@ -4,9 +4,7 @@ Every edit of a mask (a uint8 (H, W) array of class ids, edited in place)
 yields one :class:`Patch`: the pixels that changed, their values before and
 after, and the bounding box the canvas repaints.  ``patch.revert(mask)``
 undoes the edit and ``patch.apply(mask)`` redoes it, bit-exactly; both only
-touch the bounding box.  ``apply`` is idempotent, so a Qt ``QUndoCommand``
-may call it from its first ``redo()`` (which ``QUndoStack.push`` triggers
-right after the edit was already made).
+touch the bounding box, and ``apply`` is idempotent.
 
 Memory per patch is proportional to the changed area, not to the mask:
 
@@ -19,9 +17,9 @@ Memory per patch is proportional to the changed area, not to the mask:
   64x64 tiles it touched, so a long diagonal stroke does not pay for its
   bounding box.
 
-:class:`UndoStack` is the plain-Python reference of the undo behaviour
-(bounded, oldest dropped, clean state like ``QUndoStack``); the GUI wraps the
-same patches in ``QUndoCommand`` objects on a ``QUndoStack`` per image.
+:class:`UndoStack` is the undo history of one mask (bounded, oldest dropped,
+a clean state for the saved mask); :mod:`.editing` gives every edited image
+one, and the window runs exactly that.
 """
 
 from __future__ import annotations
@@ -368,7 +366,7 @@ class StrokeRecorder:
 
 
 class UndoStack:
-    """A bounded undo/redo stack of patches for one mask (QUndoStack's rules).
+    """A bounded undo/redo stack of patches for one mask (the rules of Qt's undo stack).
 
     ``push`` takes a patch of an edit already made.  When more than ``limit``
     patches (or more than ``max_bytes`` bytes, if set) are held, the oldest
@@ -417,6 +415,10 @@ class UndoStack:
 
     def set_clean(self) -> None:
         self._clean = self._index
+
+    def reset_clean(self) -> None:
+        """No position of the stack is the saved state any more."""
+        self._clean = -1
 
     def undo_limit(self) -> int:
         return self._limit

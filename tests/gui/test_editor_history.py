@@ -120,7 +120,7 @@ def test_hundred_steps_on_a_4096_mask_cost_little_memory(qtbot, window, tmp_path
     grown = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     session = ed.current_session()
-    assert session.stack.count() == 100 and session.stack.undoLimit() >= 100
+    assert session.stack.count() == 100 and session.stack.undo_limit() >= 100
     patch_bytes = session.patch_bytes()
     print(f"100 steps: patches {patch_bytes / 1e6:.1f} MB, traced growth {grown / 1e6:.1f} MB")
     assert patch_bytes < 50e6 and grown < 50e6, (patch_bytes, grown)

@@ -55,7 +55,7 @@ def test_edit_of_a_prediction_autosaves_within_2s_as_corrected(qtbot, window, st
     assert project.image(rec.id).status == "corrected"
     assert window.browser.model.record(window.browser.model.row_of(rec.id)).status == "corrected"
     assert ed.ui.state_label.text() == "All changes saved"
-    assert ed.current_session().stack.isClean()
+    assert ed.current_session().stack.is_clean()
 
 
 def test_switching_and_closing_save_at_once(qtbot, window, street_project):

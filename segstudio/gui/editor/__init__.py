@@ -5,7 +5,7 @@ Modules:
 
 * :mod:`.controller` -- :class:`EditorController`, made once by the main window
   (``window.editor``): tool options, editing entry points, provenance actions;
-* :mod:`.session` -- per-image mask + QUndoStack (one QUndoGroup), the undo command;
+* :mod:`.session` -- Qt signals of the Qt-free edit sessions (:mod:`segstudio.core.editing`);
 * :mod:`.autosave` -- saves off the GUI thread, 2 s after the last change, in order;
 * :mod:`.provenance` -- mark reviewed, reset to prediction;
 * :mod:`.brush_tools`, :mod:`.shape_tools`, :mod:`.click_tools`,

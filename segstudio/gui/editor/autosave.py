@@ -110,7 +110,7 @@ class AutoSaver(QObject):
             # every edit was undone and nothing of this session is on disk: the mask
             # is what it started from (the prediction or unlabelled), nothing to keep
             session.saved_version = session.version
-            session.stack.setClean()
+            session.set_clean()
             self.state_changed.emit()
             return False
         if status is None:
@@ -153,9 +153,9 @@ class AutoSaver(QObject):
         session.saved_version = version
         session.rec = new_rec
         if session.version == version:
-            session.stack.setClean()
+            session.set_clean()
         else:
-            session.stack.resetClean()  # the disk holds another state than any index
+            session.reset_clean()  # the disk holds another state than any index
             if not self.timer.isActive():
                 self.timer.start()      # the newer state still needs its save
         self.saved.emit(session, new_rec)
@@ -192,7 +192,7 @@ class AutoSaver(QObject):
                 # written; the queued result signal has not arrived yet
                 session.saved_version = session.version
                 session.on_disk = True
-                session.stack.setClean()
+                session.set_clean()
             else:
                 failures.append((session, err[1] if err else "the write did not finish"))
         self.state_changed.emit()

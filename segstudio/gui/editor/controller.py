@@ -4,8 +4,9 @@
 (``window.editor``).  It owns
 
 * the tools (:attr:`tools`, by name) and the active one (:meth:`set_tool`);
-* the edit sessions (:class:`~.session.SessionStore`: per image mask array
-  + QUndoStack in one QUndoGroup) and the saver (:class:`~.autosave.AutoSaver`);
+* the edit sessions (the Qt-free :class:`segstudio.core.editing.SessionStore`:
+  per image mask array + patch undo stack, reporting through
+  :class:`~.session.SessionSignals`) and the saver (:class:`~.autosave.AutoSaver`);
 * the tool options: :attr:`radius`, :attr:`tolerance`, :attr:`preserve`,
   :attr:`replace_from`, and the class to paint (the class panel's active class);
 * the actions of the Edit menu and the editor tool bar (:mod:`.toolbar`).
@@ -36,7 +37,7 @@ from .autosave import AutoSaver
 from .brush_tools import AcceptPredictionTool, BrushTool, EraserTool, ReplaceClassTool
 from .click_tools import EyedropperTool, FillTool
 from .grabcut_tool import GrabCutTool
-from .session import EditSession, SessionStore, qrect
+from .session import EditSession, SessionSignals, make_store, qrect
 from .shape_tools import LassoTool, PolygonTool, RectangleTool
 
 TOOL_CLASSES = (BrushTool, EraserTool, FillTool, PolygonTool, LassoTool, RectangleTool,
@@ -66,8 +67,9 @@ class EditorController(QObject):
         self.controller = window.controller
         self.class_panel = window.class_panel
         self.runner = self.controller.runner
-        self.sessions = SessionStore(self)
-        self.sessions.changed.connect(self._mask_touched)
+        self.session_signals = SessionSignals(self)
+        self.sessions = make_store(self.session_signals)
+        self.session_signals.changed.connect(self._mask_touched)
         self.sessions.before_history_hook = self._before_history
         self.saver = AutoSaver(lambda: self.controller.project, self)
         self.saver.set_sessions(lambda: list(self.sessions))
@@ -75,7 +77,7 @@ class EditorController(QObject):
         self.saver.failed.connect(lambda _s, msg: self.message(msg))
         self.saver.state_changed.connect(self.state_changed)
         self.saver.settled.connect(lambda _s: self._trim())
-        self.sessions.group.cleanChanged.connect(lambda _clean: self.state_changed.emit())
+        self.session_signals.history.connect(self.state_changed)
         self.confirm = self._confirm  # (title, text) -> bool; tests replace it
 
         settings = window.settings
@@ -296,10 +298,10 @@ class EditorController(QObject):
         return cid
 
     def undo(self) -> None:
-        self.sessions.group.undo()
+        self.sessions.undo()
 
     def redo(self) -> None:
-        self.sessions.group.redo()
+        self.sessions.redo()
 
     # -- session events ------------------------------------------------------------------------
     def _before_history(self, session: EditSession) -> None:

@@ -30,21 +30,23 @@ class EditorUI:
         self.editor = editor
         win = editor.window
         self.window = win
-        group = editor.sessions.group
+        signals = editor.session_signals
 
-        self.undo = group.createUndoAction(win, "Undo")
+        self.undo = QAction("Undo", win)
         self.undo.setShortcuts([QKeySequence("Ctrl+Z")])
-        self.redo = group.createRedoAction(win, "Redo")
+        self.undo.triggered.connect(lambda _=False: editor.undo())
+        self.redo = QAction("Redo", win)
         self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.redo.triggered.connect(lambda _=False: editor.redo())
         for act in (self.undo, self.redo):
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             win.addAction(act)
+        signals.history.connect(self._sync_history)
+        self._sync_history()
         # the tool bar's buttons keep a fixed text so nothing after them moves; the
         # step's name ("Undo Accept prediction") is in their tooltip and the Edit menu
-        self.bar_undo = self._bar_twin(self.undo, "Undo", group.undo, group.canUndoChanged,
-                                       group.undoTextChanged, "Ctrl+Z")
-        self.bar_redo = self._bar_twin(self.redo, "Redo", group.redo, group.canRedoChanged,
-                                       group.redoTextChanged, "Ctrl+Shift+Z")
+        self.bar_undo = self._bar_twin(self.undo, "Undo", editor.undo, "Ctrl+Z")
+        self.bar_redo = self._bar_twin(self.redo, "Redo", editor.redo, "Ctrl+Shift+Z")
         self.save = self._action("&Save now", editor.save_now, ["Ctrl+S"],
                                  "Save the mask of this image now (edits also save by themselves)")
         self.reviewed = self._action("Mark &reviewed", editor.mark_reviewed, ["Ctrl+Return"],
@@ -112,10 +114,17 @@ class EditorUI:
         win.addAction(act)
         return act
 
-    def _bar_twin(self, menu_act: QAction, word: str, slot, can_changed, text_changed,
-                  key: str) -> QAction:
+    def _sync_history(self) -> None:
+        """The Edit menu's Undo / Redo: enabled when possible, named after the step."""
+        store = self.editor.sessions
+        for act, word, can, text in ((self.undo, "Undo", store.can_undo(), store.undo_text()),
+                                     (self.redo, "Redo", store.can_redo(), store.redo_text())):
+            act.setEnabled(can)
+            act.setText(f"{word} {text}" if can and text else word)
+
+    def _bar_twin(self, menu_act: QAction, word: str, slot, key: str) -> QAction:
         act = QAction(word, self.window)  # no shortcut: the Edit menu's action has it
-        act.triggered.connect(slot)
+        act.triggered.connect(lambda _=False: slot())
 
         def sync(*_):
             act.setEnabled(menu_act.isEnabled())
@@ -123,8 +132,6 @@ class EditorUI:
             act.setToolTip(f"{name} ({key})" if menu_act.isEnabled()
                            else f"{word}: nothing to {word.lower()}")
 
-        can_changed.connect(sync)
-        text_changed.connect(sync)
         menu_act.changed.connect(sync)
         sync()
         return act
