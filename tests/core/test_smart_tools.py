@@ -29,6 +29,7 @@ from segstudio.core.smart.wand import EDGE, INSIDE, preview_array, wand_fill, wa
 from segstudio.core.smart.watershed import (
     BACKGROUND,
     paint_labels,
+    watershed_crop,
     watershed_fill,
     watershed_labels,
 )
@@ -183,6 +184,8 @@ def test_watershed_object_stroke_alone_uses_the_crop_frame_as_background():
     img, want = disc_scene()
     y0, x0, labels = watershed_labels(img, [(CAR, [(80.5, 60.5)])], margin=40)
     assert (y0, x0) == (60 - 2 - 40, 80 - 2 - 40)  # a radius-2 dot plus 40 px
+    assert watershed_crop(img.shape, [[(80.5, 60.5)]], 2, 40) == (
+        x0, y0, x0 + labels.shape[1], y0 + labels.shape[0])
     assert np.array_equal(placed(want.shape, (y0, x0, labels == CAR)), want)
 
 

@@ -123,6 +123,21 @@ def test_scissors_anchors_on_the_corners_fill_exactly_the_rectangle(
     assert tool.anchors == [] and tool.segments == []
 
 
+def test_scissors_double_click_closes_at_once(qtbot, window, shapes_project):
+    folder, _images = shapes_project
+    canvas, ed, tool = start(qtbot, window, folder, Qt.Key.Key_S, name="scissors")
+    window.class_panel.set_active_class(CAR)
+    x0, y0, x1, y1 = RECT
+    for x, y in ((x0, y0), (x1 - 1, y0), (x1 - 1, y1 - 1)):   # no waiting for the maps
+        click(qtbot, canvas, view_point(canvas, x + 0.5, y + 0.5))
+    qtbot.mouseDClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=view_point(
+        canvas, x0 + 0.5, y1 - 0.5))
+    qtbot.waitUntil(lambda: steps(window) == 1, timeout=10000)
+    # straight or snapped, every segment runs along the rectangle's own edge pixels
+    assert np.array_equal(canvas.mask(), np.where(rect_pixels(), CAR, IGNORE))
+    assert not tool.anchors and tool.running is None
+
+
 def test_scissors_result_after_switching_image_is_dropped(qtbot, window, shapes_project):
     folder, _images = shapes_project
     canvas, ed, tool = start(qtbot, window, folder, Qt.Key.Key_S, name="scissors")
@@ -130,6 +145,7 @@ def test_scissors_result_after_switching_image_is_dropped(qtbot, window, shapes_
     x0, y0, x1, y1 = RECT
     for x, y in ((x0, y0), (x1 - 1, y0), (x1 - 1, y1 - 1)):
         click(qtbot, canvas, view_point(canvas, x + 0.5, y + 0.5))
+    qtbot.waitUntil(lambda: tool.map is not None, timeout=10000)
     qtbot.keyClick(canvas, Qt.Key.Key_Return)
     assert tool.running is not None
     switch_image_now(qtbot, window, canvas)

@@ -17,14 +17,14 @@ import numpy as np
 OFFSETS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0))
 
 
-def as_rgb_float(image: np.ndarray) -> np.ndarray:
-    """(H, W, C) float32 copy of a uint8 gray or colour image (first 3 channels)."""
-    f = image.astype(np.float32)
-    return f[..., None] if f.ndim == 2 else f[..., :3]
+def channels(image: np.ndarray) -> np.ndarray:
+    """(H, W, C) view of a gray or colour image (its first 3 channels); no copy."""
+    return image[..., None] if image.ndim == 2 else image[..., :3]
 
 
 def _neighbours(labels: np.ndarray, col: np.ndarray, ys: np.ndarray, xs: np.ndarray):
-    """Labels (k, 8; -1 outside) and colours (k, 8, C) of the 8-neighbours of (ys, xs)."""
+    """Labels (k, 8; -1 outside) and float colours (k, 8, C) of the 8-neighbours of
+    (ys, xs); only these pixels' colours are read (no float copy of the image)."""
     h, w = labels.shape
     k = len(ys)
     nl = np.full((k, 8), -1, np.int32)
@@ -64,7 +64,7 @@ def assign_by_colour(image: np.ndarray, labels: np.ndarray, pending: np.ndarray,
     out = labels.astype(np.int32, copy=True)
     pend = pending.astype(bool, copy=True)
     out[pend] = -1
-    col = as_rgb_float(image)
+    col = channels(image)
     while pend.any():
         ys, xs = np.nonzero(pend)
         nl, nc = _neighbours(out, col, ys, xs)
@@ -73,7 +73,7 @@ def assign_by_colour(image: np.ndarray, labels: np.ndarray, pending: np.ndarray,
             break  # nothing decided anywhere near: leave them undecided (-1)
         ys, xs = ys[ready], xs[ready]
         pref = None if prefer is None else np.full(len(ys), prefer, np.int32)
-        out[ys, xs] = _vote(col[ys, xs], nl[ready], nc[ready], pref)
+        out[ys, xs] = _vote(col[ys, xs].astype(np.float32), nl[ready], nc[ready], pref)
         pend[ys, xs] = False
     return out
 
@@ -95,7 +95,7 @@ def settle_edges(image: np.ndarray, labels: np.ndarray,
     ys, xs = np.nonzero(border)
     if len(ys) == 0:
         return out
-    col = as_rgb_float(image)
+    col = channels(image)
     nl, nc = _neighbours(out, col, ys, xs)
-    out[ys, xs] = _vote(col[ys, xs], nl, nc, out[ys, xs])
+    out[ys, xs] = _vote(col[ys, xs].astype(np.float32), nl, nc, out[ys, xs])
     return out

@@ -49,6 +49,26 @@ def _stamp(markers: np.ndarray, pts: np.ndarray, radius: int, value: int,
             markers[y0:y0 + sel.shape[0], x0:x0 + sel.shape[1]][sel] = value
 
 
+def watershed_crop(shape: tuple[int, int], strokes: Iterable[Sequence[Sequence[float]]],
+                   radius: int = 2, margin: int | None = None) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), end-exclusive: the crop watershed works on for these strokes
+    (their box, grown by the brush ``radius`` and ``margin``, clipped to the image)."""
+    h, w = shape[:2]
+    pts = [pixel_points(p) for p in strokes]
+    pts = [p for p in pts if len(p)]
+    if not pts:
+        return (0, 0, 0, 0)
+    allpts = np.vstack(pts)
+    r = max(0, int(radius))
+    if margin is None:
+        span = np.ptp(allpts, axis=0).max() + 2 * r + 1
+        margin = max(MIN_MARGIN, int(span) // 2)
+    return (max(int(allpts[:, 0].min()) - r - margin, 0),
+            max(int(allpts[:, 1].min()) - r - margin, 0),
+            min(int(allpts[:, 0].max()) + r + margin + 1, w),
+            min(int(allpts[:, 1].max()) + r + margin + 1, h))
+
+
 def watershed_labels(image: np.ndarray, strokes: Iterable[Stroke], *, radius: int = 2,
                      margin: int | None = None) -> tuple[int, int, np.ndarray] | None:
     """(y0, x0, int16 labels over the crop): the class id of every crop pixel, or
@@ -65,17 +85,10 @@ def watershed_labels(image: np.ndarray, strokes: Iterable[Stroke], *, radius: in
             raise ValueError(f"a class id is 0..255, got {cid!r}")
     if not strokes:
         return None
-    allpts = np.vstack([pts for _, pts in strokes])
-    r = max(0, int(radius))
-    if margin is None:
-        span = np.ptp(allpts, axis=0).max() + 2 * r + 1
-        margin = max(MIN_MARGIN, int(span) // 2)
-    x0 = max(int(allpts[:, 0].min()) - r - margin, 0)
-    y0 = max(int(allpts[:, 1].min()) - r - margin, 0)
-    x1 = min(int(allpts[:, 0].max()) + r + margin + 1, w)
-    y1 = min(int(allpts[:, 1].max()) + r + margin + 1, h)
+    x0, y0, x1, y1 = watershed_crop((h, w), [pts for _, pts in strokes], radius, margin)
     if x1 <= x0 or y1 <= y0:
         return None
+    r = max(0, int(radius))
     # marker ids: 1 background, 2.. the classes in order of first stroke
     ids: dict[int, int] = {}
     markers = np.zeros((y1 - y0, x1 - x0), np.int32)

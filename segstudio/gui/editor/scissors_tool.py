@@ -6,9 +6,10 @@
   ready the live outline is a straight line).  On images larger than the window
   the outline snaps within the window round the last anchor and runs straight
   beyond it (the hint says so).
-* Clicking near the first anchor, double-clicking or Enter closes the outline:
-  the enclosed region (:func:`~segstudio.core.smart.scissors.scissors_region`,
-  on a worker) is painted with the class active at closing, as one undo step.
+* Clicking near the first anchor, double-clicking or Enter closes the outline
+  (once the last anchor's map is built, so the way back snaps too): the enclosed
+  region (:func:`~segstudio.core.smart.scissors.scissors_region`, on a worker) is
+  painted with the class active at closing, as one undo step.
 * Backspace removes the last anchor, Esc clears (and drops a run in progress).
   A result that comes back after another image was asked for is dropped.
 """
@@ -48,6 +49,7 @@ class ScissorsTool(EditTool):
         self.live_item = self.add_item(PathOverlay(light=LIVE_COLOR))
         self.dots = self.add_item(DotsOverlay())
         self.building = None                   # TaskHandle of the map of the last anchor
+        self._close_when_ready = False         # closing waits for that map (snapped way back)
         self.running = None                    # TaskHandle of the fill
 
     @property
@@ -150,11 +152,15 @@ class ScissorsTool(EditTool):
             self.map = pm
             self._update_live()
             self.hint_changed()
+            if self._close_when_ready:
+                self.close_outline()
 
         def failed(message: str):
             self.building = None
             self.editor.busy_message("")
             self.editor.message(f"the scissors could not read the edges: {message}")
+            if self._close_when_ready:
+                self.close_outline()   # with a straight way back
 
         self.editor.busy_message("Scissors: reading the edges round the anchor …")
         self.building = self.editor.runner.submit(job, key="scissors-map", on_result=done,
@@ -190,7 +196,8 @@ class ScissorsTool(EditTool):
     def mouse_double_click(self, ev) -> bool:
         if ev.button != Qt.MouseButton.LeftButton or self.running is not None:
             return False
-        self.close_outline()  # the press before it already added the anchor here
+        self.add_anchor(ev.pos.x(), ev.pos.y())  # nothing new when its press added it
+        self.close_outline()
         return True
 
     def key_press(self, event) -> bool:
@@ -217,6 +224,10 @@ class ScissorsTool(EditTool):
         value = self.editor.require_class()
         if doc is None or not doc.ok or value is None:
             return False
+        if self.map is None and self.building is not None:
+            self._close_when_ready = True  # the way back snaps too, once the map is there
+            return True
+        self._close_when_ready = False
         outline = self.outline()
         image, allowed, image_id = doc.display, self.editor.allowed(), doc.rec.id
 
@@ -262,6 +273,7 @@ class ScissorsTool(EditTool):
         if self.building is not None or self.running is not None:
             self.editor.busy_message("")
         self.building = self.running = None
+        self._close_when_ready = False
         self.anchors, self.segments = [], []
         self.map, self.live = None, None
         self._redraw()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 
-from ...core.smart.watershed import paint_labels, watershed_labels
+from ...core.smart.watershed import paint_labels, watershed_crop, watershed_labels
 from .base import EditTool, PathOverlay, pen_pad
 from .smart_overlay import class_qcolor, still_shown
 
@@ -159,7 +159,9 @@ class WatershedTool(EditTool):
             self.hint_changed()
             self.editor.message(f"watershed: {message}")
 
-        self.editor.busy_message("Watershed running …")
+        x0, y0, x1, y1 = watershed_crop((doc.height, doc.width), [p for _, p in strokes],
+                                        STROKE_RADIUS)
+        self.editor.busy_message(f"Watershed running on a {x1 - x0} x {y1 - y0} crop …")
         self.running = self.editor.runner.submit(job, key="watershed", on_result=done,
                                                  on_error=failed)
         self.hint_changed()
