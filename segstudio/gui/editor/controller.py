@@ -37,11 +37,16 @@ from .autosave import AutoSaver
 from .brush_tools import AcceptPredictionTool, BrushTool, EraserTool, ReplaceClassTool
 from .click_tools import EyedropperTool, FillTool
 from .grabcut_tool import GrabCutTool
+from .scissors_tool import ScissorsTool
 from .session import EditSession, SessionSignals, make_store, qrect
 from .shape_tools import LassoTool, PolygonTool, RectangleTool
+from .superpixel_tool import SuperpixelTool
+from .wand_tool import WandTool
+from .watershed_tool import WatershedTool
 
 TOOL_CLASSES = (BrushTool, EraserTool, FillTool, PolygonTool, LassoTool, RectangleTool,
-                EyedropperTool, AcceptPredictionTool, ReplaceClassTool, GrabCutTool)
+                EyedropperTool, AcceptPredictionTool, ReplaceClassTool, GrabCutTool,
+                ScissorsTool, WatershedTool, SuperpixelTool, WandTool)
 MAX_RADIUS = 400
 SETTING = "editor/"
 
