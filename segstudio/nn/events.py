@@ -96,4 +96,15 @@ class Finished:
     details: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class GpuMemory:
+    """CUDA memory after a training step (MiB); the window sends one after each step's event."""
+
+    global_step: int
+    x: float  # fractional epoch of the step
+    allocated_mb: float
+    reserved_mb: float
+    peak_mb: float
+
+
 Event = RunStarted | EpochStarted | Step | EpochEnd | Message | Finished

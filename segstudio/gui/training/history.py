@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...nn.events import EpochEnd, EpochStarted, GpuMemory, RunStarted, Step
+
 SMOOTH = 0.9  # exponential smoothing of the step loss (bias-corrected)
 
 
@@ -77,23 +79,30 @@ class RunHistory:
 
     # -- events ------------------------------------------------------------------------
     def add(self, ev) -> None:
-        kind = type(ev).__name__
-        handler = getattr(self, "_on_" + kind, None)
-        if handler is not None:
-            handler(ev)
+        match ev:
+            case RunStarted():
+                self._on_run_started(ev)
+            case EpochStarted():
+                self._on_epoch_started(ev)
+            case Step():
+                self._on_step(ev)
+            case EpochEnd():
+                self._on_epoch_end(ev)
+            case GpuMemory():
+                self._on_gpu_memory(ev)
 
-    def _on_RunStarted(self, ev) -> None:
+    def _on_run_started(self, ev) -> None:
         if not ev.start_epoch:
             self.reset()
         self.run_id = ev.run_id
         self.epochs = ev.epochs
         self.device = ev.device
 
-    def _on_EpochStarted(self, ev) -> None:
+    def _on_epoch_started(self, ev) -> None:
         self.epoch = ev.epoch
         self.epochs = ev.epochs
 
-    def _on_Step(self, ev) -> None:
+    def _on_step(self, ev) -> None:
         s = self.series
         x = ev.epoch - 1 + ev.step / max(ev.steps_per_epoch, 1)
         s["loss"].append(x, ev.loss)
@@ -106,7 +115,7 @@ class RunHistory:
         self.last_ips = ev.images_per_sec
         self.dirty |= {"loss", "speed", "step_time"}
 
-    def _on_EpochEnd(self, ev) -> None:
+    def _on_epoch_end(self, ev) -> None:
         s = self.series
         e = ev.epoch
         s["train_loss"].append(e, ev.train_loss)
@@ -125,7 +134,7 @@ class RunHistory:
         self.best_miou = ev.best_miou
         self.dirty |= {"loss", "iou", "epoch", "speed"}
 
-    def _on_GpuMemory(self, ev) -> None:
+    def _on_gpu_memory(self, ev) -> None:
         self.series["gpu_allocated"].append(ev.x, ev.allocated_mb)
         self.series["gpu_reserved"].append(ev.x, ev.reserved_mb)
         self.dirty.add("gpu")

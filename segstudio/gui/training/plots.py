@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, 
                                QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
 
 from ...core.atomic import atomic_write_bytes
+from ...nn.events import EpochEnd, Finished, RunStarted
 from .history import RunHistory
 
 REDRAW_MS = 100
@@ -237,11 +238,11 @@ class TrainingPlots(QWidget):
         self.redraw(everything=True)
 
     def add_event(self, ev) -> None:
-        if type(ev).__name__ == "RunStarted" and not ev.start_epoch:
+        if isinstance(ev, RunStarted) and not ev.start_epoch:
             self._ranges.clear()
             self._manual.clear()
         self.history.add(ev)
-        if type(ev).__name__ in ("RunStarted", "EpochEnd", "Finished"):
+        if isinstance(ev, RunStarted | EpochEnd | Finished):
             self._update_summary(ev)
         self._schedule()
 
@@ -266,15 +267,14 @@ class TrainingPlots(QWidget):
 
     def _update_summary(self, ev) -> None:
         h = self.history
-        kind = type(ev).__name__
-        if kind == "RunStarted":
+        if isinstance(ev, RunStarted):
             self.summary.setText(f"Run {ev.run_id} on {ev.device_name}: {ev.train_images} train "
                                  f"/ {ev.val_images} val images")
             if str(ev.device).startswith("cuda"):
                 self._gpu_plot()
             return
         parts = [f"Run {h.run_id}", f"epoch {h.epoch}/{h.epochs}"]
-        if kind == "EpochEnd":
+        if isinstance(ev, EpochEnd):
             parts.append(f"{ev.images_per_sec:.1f} img/s")
             parts.append(f"{ev.seconds:.1f} s/epoch")
             parts.append(f"ETA {fmt_seconds(ev.eta_seconds)}")

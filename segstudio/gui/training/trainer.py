@@ -13,23 +13,11 @@ cancelled and keeps the last epoch's checkpoint.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ...nn.events import Message
+from ...nn.events import GpuMemory, Message
 from .external import ExternalRun
-
-
-@dataclass(frozen=True)
-class GpuMemory:
-    """CUDA memory after a training step (MiB), sent after the step's event."""
-
-    global_step: int
-    x: float  # fractional epoch of the step
-    allocated_mb: float
-    reserved_mb: float
-    peak_mb: float
 
 
 class TrainerWorker(QObject):

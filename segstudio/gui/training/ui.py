@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (QGridLayout, QMenu, QMessageBox, QSizePolicy, QTo
                                QVBoxLayout, QWidget)
 
 from ...core.errors import SegStudioError
+from ...nn.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
 from ..workers import TaskRunner
 from .external import run_in_progress
 from .jobs import (CONFIG_SETTING, active_checkpoint, cpu_threads, freeze_heap,
@@ -352,28 +353,28 @@ class TrainingUI(QObject):
                                   separate=separate)
 
     def _event(self, ev) -> None:
-        kind = type(ev).__name__
-        if kind != "GpuMemory":
+        if not isinstance(ev, GpuMemory):
             self.panel.show_event(ev)
         if self.plots is not None:
             self.plots.add_event(ev)
-        if kind == "Message":
-            text = ev.text.strip().splitlines()[-1] if ev.text.strip() else ""
-            self.window.show_message(f"Training: {text}")
-        elif kind == "RunStarted":
-            self.runs.refresh()
-        elif kind == "EpochEnd":
-            self.runs.refresh()
-            self.service.training_checkpoint = (ev.last_checkpoint, ev.epoch)
-            if self.panel.refresh.isChecked():
-                self.service.predict_current(ev.last_checkpoint, quiet=True)
-        elif kind == "Finished":
-            self.service.training_checkpoint = None
-            self.runs.refresh()
-            text = f"Training {ev.status}: {ev.message}"
-            if ev.best_checkpoint:
-                text += f"; the active model is {ev.best_checkpoint}"
-            self.window.show_message(text, 20000)
+        match ev:
+            case Message():
+                text = ev.text.strip().splitlines()[-1] if ev.text.strip() else ""
+                self.window.show_message(f"Training: {text}")
+            case RunStarted():
+                self.runs.refresh()
+            case EpochEnd():
+                self.runs.refresh()
+                self.service.training_checkpoint = (ev.last_checkpoint, ev.epoch)
+                if self.panel.refresh.isChecked():
+                    self.service.predict_current(ev.last_checkpoint, quiet=True)
+            case Finished():
+                self.service.training_checkpoint = None
+                self.runs.refresh()
+                text = f"Training {ev.status}: {ev.message}"
+                if ev.best_checkpoint:
+                    text += f"; the active model is {ev.best_checkpoint}"
+                self.window.show_message(text, 20000)
 
     def _running_changed(self, running: bool) -> None:
         self.panel.set_running(running, self.trainer.paused)
