@@ -34,6 +34,10 @@ from .errors import ClassTableError
 Color = tuple[int, int, int]
 
 
+# the project setting that holds the ids the user marked background (the class panel's BG)
+BACKGROUND_SETTING = "classes.background"
+
+
 @dataclass(frozen=True)
 class ClassInfo:
     id: int

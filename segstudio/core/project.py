@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import maskio
+from . import class_delete, maskio
 from .atomic import StagedWrites, atomic_write_bytes, sweep_temp_files
 from .classes import ClassInfo, ClassTable, default_classes
 from .db import Database
@@ -156,6 +156,7 @@ class Project(TrainingRecords):
         project._init_meta()
         project.mark_interrupted_runs()
         sweep_temp_files(pdir)
+        class_delete.finish_pending(project)  # a class deletion a crash interrupted
         if scan:
             project.scan(progress)
         return project
@@ -271,8 +272,16 @@ class Project(TrainingRecords):
                 )
             return self._classes
 
-    def set_classes(self, table: ClassTable) -> None:
+    def set_classes(self, table: ClassTable, also: dict | None = None) -> None:
+        """Store ``table``; ``also``: settings written in the same transaction (None
+        deletes one)."""
         with self._lock, self.db.transaction() as cur:
+            for key, value in (also or {}).items():
+                if value is None:
+                    cur.execute("DELETE FROM settings WHERE key=?", (key,))
+                else:
+                    cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+                                (key, json.dumps(value)))
             cur.execute("DELETE FROM classes")
             cur.executemany(
                 "INSERT INTO classes (id, name, r, g, b, ignore, position) VALUES (?,?,?,?,?,?,?)",
@@ -428,6 +437,13 @@ class Project(TrainingRecords):
 
     def set_iou(self, rec: ImageRecord, iou: float | None) -> None:
         self.db.execute("UPDATE images SET iou=? WHERE id=?", (iou, rec.id))
+
+    def delete_class(self, class_id: int, target_id: int, table: ClassTable | None = None,
+                     progress: Callable[[int, int], None] | None = None
+                     ) -> tuple[int, ClassTable]:
+        """Delete a class, its pixels rewritten to ``target_id``, crash-safe
+        (:mod:`.class_delete`); returns (files rewritten, the new table)."""
+        return class_delete.delete_class(self, class_id, target_id, table, progress)
 
     def remap_class(self, old_id: int, new_id: int,
                     progress: Callable[[int, int], None] | None = None) -> int:

@@ -25,7 +25,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.browse import natural_key
-from ..core.classes import ClassInfo, ClassTable
+from ..core.class_delete import plan_delete
+from ..core.classes import BACKGROUND_SETTING, ClassTable
 from ..core.errors import ClassTableError, SegStudioError
 from ..core.project import ImageRecord, Project, resolve_project_dir
 from .document import ImageDocument, load_document
@@ -37,7 +38,6 @@ STYLE_SETTING = "gui.overlay"
 LAST_IMAGE_SETTING = "gui.last_image"
 # ids of the classes marked "background" (the project's classes table has no column
 # for the flag): a list of ids; absent in projects from before the flag
-BACKGROUND_SETTING = "classes.background"
 
 
 def project_classes(project: Project) -> ClassTable:
@@ -346,12 +346,7 @@ class ProjectController(QObject):
         if info is None or target_id == class_id:
             return False
         try:
-            new_table = table.without(class_id)
-            if new_table.by_id(target_id) is None:
-                if target_id != table.unlabelled_value() or info.ignore:
-                    raise ClassTableError(f"class id {target_id} is not in the class table")
-                new_table = new_table.with_class(
-                    ClassInfo(target_id, "unlabelled", (0, 0, 0), ignore=True))
+            new_table = plan_delete(table, class_id, target_id)
         except ClassTableError as exc:
             self.message.emit(f"cannot delete {info.name!r}: {exc}")
             return False
@@ -364,12 +359,11 @@ class ProjectController(QObject):
         def progress(done: int, total: int) -> None:
             self.busy.emit(label, done, max(total, 1))
 
-        def finished(result: int) -> None:
+        def finished(result: tuple[int, object]) -> None:
             self.remapping = False
             self.busy.emit(label, 0, 0)
             if self.project is not project:
                 return
-            save_project_classes(project, new_table)
             self.style = replace(self.style,
                                  visible={k: v for k, v in self.style.visible.items() if k != class_id},
                                  opacity={k: v for k, v in self.style.opacity.items() if k != class_id})
@@ -379,7 +373,7 @@ class ProjectController(QObject):
             target = new_table.by_id(target_id)
             notes = "".join(f"; {n}" for n in self.remap_notes)
             self.message.emit(f"Deleted class {info.name!r}: its pixels are now "
-                              f"{target.name!r} in {result} mask files{notes}")
+                              f"{target.name!r} in {result[0]} mask files{notes}")
             self.reload_current()
 
         def failed(msg: str) -> None:
@@ -394,7 +388,8 @@ class ProjectController(QObject):
 
         self.masks_rewriting.emit()
         self.prefetch.clear()
-        self.runner.submit(lambda ctx: project.remap_class(class_id, target_id, ctx.progress),
+        self.runner.submit(lambda ctx: project.delete_class(class_id, target_id, table,
+                                                            ctx.progress),
                            on_result=finished, on_error=failed, on_progress=progress,
                            on_finished=stopped)
         return True
