@@ -25,6 +25,17 @@ CANVAS_KEYS = (
     ("GrabCut", "Redraw the rectangle", "Ctrl + drag"),
     ("GrabCut", "Remove the last stroke", "Backspace"),
     ("GrabCut", "Clear the rectangle and strokes", "Esc"),
+    ("Scissors", "Close and fill the outline", "Enter, double-click, click the first anchor"),
+    ("Scissors", "Remove the last anchor", "Backspace"),
+    ("Scissors", "Cancel", "Esc"),
+    ("Watershed", "Fill the regions of the strokes", "Enter"),
+    ("Watershed", "Background stroke", "Right drag, Shift + drag"),
+    ("Watershed", "Remove the last stroke", "Backspace"),
+    ("Watershed", "Clear the strokes", "Esc"),
+    ("Superpixels", "Take superpixels back to unlabelled", "Right click, Shift + click"),
+    ("Superpixels", "Superpixel size", "[ and ]"),
+    ("Wand", "Apply the previewed region", "Enter, click the same pixel again"),
+    ("Wand", "Drop the preview", "Esc"),
 )
 
 
