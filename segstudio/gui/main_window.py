@@ -20,8 +20,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QSizePolicy, QStackedWidget, QToolBar)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSizePolicy,
+    QStackedWidget,
+    QToolBar,
+)
 
 from .. import __version__
 from ..core.project import ImageRecord
@@ -38,7 +47,6 @@ from .widgets.class_panel import ClassPanel
 from .widgets.display_panel import attach_display_panel
 from .widgets.welcome import WelcomeView
 from .window_actions import LAYER_TOGGLES, build_actions, build_menus, window_action
-
 
 BUSY_MAX_WIDTH = 420  # the status bar's progress bar, at most
 

@@ -85,7 +85,7 @@ class OverlayStyle:
         }
 
     @classmethod
-    def from_json(cls, data) -> "OverlayStyle":
+    def from_json(cls, data) -> OverlayStyle:
         style = cls()
         if not isinstance(data, dict):
             return style

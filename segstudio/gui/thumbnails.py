@@ -8,7 +8,7 @@ scrolling through 10,000 images never queues 10,000 decodes.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal

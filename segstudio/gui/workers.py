@@ -27,8 +27,9 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
@@ -42,7 +43,7 @@ class Cancelled(Exception):
 class TaskContext:
     """What a job sees of its task: cancel flag and progress reports."""
 
-    def __init__(self, task_id: int, bus: "_Bus", token: threading.Event,
+    def __init__(self, task_id: int, bus: _Bus, token: threading.Event,
                  min_interval: float = 0.05):
         self.task_id = task_id
         self._bus = bus

@@ -15,8 +15,15 @@ from segstudio.core.project import Project
 from segstudio.core.sample import BUILDING, CAR, IGNORE, ROAD, SIDEWALK, SKY, TREE
 
 from .conftest import wait_document
-from .editor_helpers import (CTRL, click, drag, image_pos, open_editor, segment_disc_brute,
-                             view_point)
+from .editor_helpers import (
+    CTRL,
+    click,
+    drag,
+    image_pos,
+    open_editor,
+    segment_disc_brute,
+    view_point,
+)
 
 SHAPE = (80, 120)
 

@@ -16,8 +16,15 @@ from segstudio.nn.checkpoint import load_checkpoint
 
 from .conftest import wait_document
 from .editor_helpers import drag, view_point
-from .training_helpers import (Recorder, StallProbe, open_ready, set_panel, stop_training, streets,
-                               tiny_config)
+from .training_helpers import (
+    Recorder,
+    StallProbe,
+    open_ready,
+    set_panel,
+    stop_training,
+    streets,
+    tiny_config,
+)
 
 __all__ = ["stop_training", "streets"]
 LEFT = Qt.MouseButton.LeftButton

@@ -177,7 +177,7 @@ class EditTool(CanvasTool):
     tip = ""
     cursor = Qt.CursorShape.CrossCursor
 
-    def __init__(self, editor: "EditorController") -> None:
+    def __init__(self, editor: EditorController) -> None:
         super().__init__()
         self.editor = editor
         self._items: list[QGraphicsItem] = []

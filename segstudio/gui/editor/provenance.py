@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .controller import EditorController
 
 
-def mark_reviewed(editor: "EditorController") -> bool:
+def mark_reviewed(editor: EditorController) -> bool:
     """Save the image on screen with status reviewed (an image with only a prediction:
     the prediction becomes its mask).  False when there is nothing to mark."""
     doc = editor.document()
@@ -48,7 +48,7 @@ def mark_reviewed(editor: "EditorController") -> bool:
     return True
 
 
-def reset_to_prediction(editor: "EditorController") -> bool:
+def reset_to_prediction(editor: EditorController) -> bool:
     """After the user confirms: the human mask goes to the trash folder, the undo
     history of the image is cleared and the prediction (or nothing) is shown."""
     doc = editor.document()

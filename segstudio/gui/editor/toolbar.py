@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 class EditorUI:
     """Builds and updates the editor's widgets; holds no editing state."""
 
-    def __init__(self, editor: "EditorController"):
+    def __init__(self, editor: EditorController):
         self.editor = editor
         win = editor.window
         self.window = win
@@ -252,7 +252,7 @@ class EditorUI:
         for act in (self.save, self.reviewed, self.reset):
             act.setEnabled(ok)
 
-    def show_state(self, session: "EditSession | None") -> None:
+    def show_state(self, session: EditSession | None) -> None:
         if session is None:
             text = ""
         elif session.dirty:

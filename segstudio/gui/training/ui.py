@@ -28,19 +28,37 @@ import time
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QGridLayout, QMenu, QMessageBox, QSizePolicy, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QMenu,
+    QMessageBox,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.errors import SegStudioError
 from ...nn.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
 from ..workers import TaskRunner
 from .external import run_in_progress
-from .jobs import (CONFIG_SETTING, active_checkpoint, cpu_threads, freeze_heap,
-                   imagenet_available, saved_config)
+from .jobs import (
+    CONFIG_SETTING,
+    active_checkpoint,
+    cpu_threads,
+    freeze_heap,
+    imagenet_available,
+    saved_config,
+)
 from .panel import TrainingPanel
 from .predict import PredictService
-from .remembered import (fmt_age, remember_devices, remember_form, remembered_devices,
-                         remembered_form)
+from .remembered import (
+    fmt_age,
+    remember_devices,
+    remember_form,
+    remembered_devices,
+    remembered_form,
+)
 from .runs import RunsView
 from .trainer import Trainer
 

@@ -13,14 +13,27 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.formats import ImportReport
-from .common import ReportModel, RunPanel, TaskDialog, report_view
 from ...core.formats.values import rename
+from .common import ReportModel, RunPanel, TaskDialog, report_view
 from .jobs import IMPORT_LABELS, NeedsClasses, NeedsMapping, detect_job, import_job
 
 SOURCE_KEY = "transfer/import_source"

@@ -11,14 +11,23 @@ core functions stop between images and still return their report (which says
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from ...core.classes import ClassTable
-from ...core.formats import (FORMATS, ExportOptions, ExportReport, ImportReport,
-                             UnknownClassesError, detect_format, export_masks, import_masks,
-                             preview_import, select_items)
+from ...core.formats import (
+    FORMATS,
+    ExportOptions,
+    ExportReport,
+    ImportReport,
+    UnknownClassesError,
+    detect_format,
+    export_masks,
+    import_masks,
+    preview_import,
+    select_items,
+)
 from ...core.formats.output import OutputDir
 from ...core.formats.values import ValuePlan
 from ...core.project import Project

@@ -8,11 +8,20 @@ for 10,000 images) via :mod:`segstudio.core.browse`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import (QAbstractListModel, QModelIndex, QPoint, QRect, QSize, Qt,
-                            QTimer, Signal)
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QLineEdit,
-                               QListView, QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.browse import SORT_KEYS, SORT_LABELS, STATUS_FILTERS, filter_records, sort_records
 from ...core.project import ImageRecord

@@ -24,13 +24,18 @@ from PySide6.QtGui import QColor, QImage, QPainter, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsScene, QGraphicsView
 
 from ...core.classes import ClassTable, default_classes
-from ...core.labelmaps import boundaries
 from ...core.display import DisplayAdjust
+from ...core.labelmaps import boundaries
 from ..document import ImageDocument, update_derived
-from .canvas_view import CanvasViewMixin
-from ..overlay import (OverlayStyle, class_color_table, difference_color_table,
-                       heat_color_table, outline_color_table)
+from ..overlay import (
+    OverlayStyle,
+    class_color_table,
+    difference_color_table,
+    heat_color_table,
+    outline_color_table,
+)
 from ..workers import TaskRunner
+from .canvas_view import CanvasViewMixin
 from .layers import ArrayLayer
 from .tools import CanvasTool, ToolEvent
 

@@ -8,13 +8,11 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QLinearGradient, QPainter
 
-from ..overlay import heat_colors
-from .layers import HATCH_PERIOD, _hatch
-
 from ...core.display import DisplayAdjust
 from ..document import describe_pixel
+from ..overlay import heat_colors
+from .layers import HATCH_PERIOD, _hatch
 from .tools import ToolEvent
-
 
 HINT_MARGIN = 10
 HINT_PAD = 6

@@ -11,8 +11,17 @@ emits ``changed(DisplayAdjust, show_image)``; the window gives it to the canvas.
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.display import DisplayAdjust, auto_range
 
@@ -170,7 +179,6 @@ def attach_display_panel(window) -> DisplayPanel:
     (debounced; at once when the project closes)."""
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QAction, QKeySequence
-
     from PySide6.QtWidgets import QScrollArea
 
     panel = DisplayPanel(window)

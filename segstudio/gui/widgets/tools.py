@@ -65,9 +65,9 @@ class CanvasTool:
     cursor = Qt.CursorShape.CrossCursor
 
     def __init__(self) -> None:
-        self.canvas: "Canvas | None" = None
+        self.canvas: Canvas | None = None
 
-    def activate(self, canvas: "Canvas") -> None:
+    def activate(self, canvas: Canvas) -> None:
         self.canvas = canvas
 
     def deactivate(self) -> None:
