@@ -7,9 +7,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-# ruff covers everything but the window for now (segstudio/gui and tests/gui are next)
-LINT_PATHS ?= segstudio/core segstudio/cli segstudio/nn tests/core tests/formats tests/cli tests/nn
-LINT_LATER ?= segstudio/gui
+# ruff covers the whole package and its tests (benchmarks are next)
+LINT_PATHS ?= segstudio tests
+LINT_LATER ?= .venv
 
 .PHONY: run test lint bench clean-venv
 

@@ -19,7 +19,8 @@ def run_and_kill(script: Path, args: list[str], delay: float, ready_prefix: str 
                  start_timeout: float = 30.0, **env) -> list[list[str]]:
     """Start ``script args``; once it printed a line (starting with ``ready_prefix``
     when given), sleep ``delay`` s and SIGKILL it.  Returns its stdout, split per line."""
-    full_env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    path = str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    full_env = dict(os.environ, PYTHONPATH=path,
                     **env)
     proc = subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=full_env)

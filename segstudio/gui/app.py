@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -18,11 +19,9 @@ def _excepthook(kind, value, tb) -> None:
     """An unexpected error in a slot: print it, say so in the status bar, keep running."""
     traceback.print_exception(kind, value, tb, file=sys.stderr)
     if _window is not None:
-        try:
+        with contextlib.suppress(Exception):  # never fail while reporting
             _window.show_message(f"unexpected error ({kind.__name__}: {value}); "
                                  "details are in the terminal")
-        except Exception:  # noqa: BLE001 - never fail while reporting
-            pass
 
 
 def has_display() -> bool:

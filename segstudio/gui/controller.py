@@ -364,9 +364,10 @@ class ProjectController(QObject):
             self.busy.emit(label, 0, 0)
             if self.project is not project:
                 return
-            self.style = replace(self.style,
-                                 visible={k: v for k, v in self.style.visible.items() if k != class_id},
-                                 opacity={k: v for k, v in self.style.opacity.items() if k != class_id})
+            st = self.style
+            self.style = replace(st,
+                                 visible={k: v for k, v in st.visible.items() if k != class_id},
+                                 opacity={k: v for k, v in st.opacity.items() if k != class_id})
             self._save_style_timer.start()
             self.classes_changed.emit(project_classes(project))
             self.style_changed.emit(self.style)

@@ -3,8 +3,9 @@
 :func:`load_document` decodes the image and reads the human mask, the
 prediction and the uncertainty map (in parallel with the image decode), and
 keeps the image as decoded (RGB or gray, wrapped by the canvas without a copy:
-the canvas caches its rendering of the photo, so no conversion pays off).  An unreadable image gives a document with ``error``
-set; an unreadable mask or prediction gives a warning and no layer.
+the canvas caches its rendering of the photo, so no conversion pays off).  An
+unreadable image gives a document with ``error`` set; an unreadable mask or
+prediction gives a warning and no layer.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def load_document(project: Project, rec: ImageRecord, outlines: bool = False,
         for name in ("mask", "prediction", "uncertainty"):
             arr = getattr(doc, name)
             if arr is not None and arr.shape != (doc.height, doc.width):
-                doc.warnings.append(f"the {name} of {rec.relpath} does not fit the image; not shown")
+                doc.warnings.append(f"the {name} of {rec.relpath} does not fit the image; "
+                                    "not shown")
                 setattr(doc, name, None)
         table = project.classes
         update_derived(doc, outlines, difference, table.unlabelled_value(), table.ignore_index)

@@ -245,7 +245,8 @@ class MainWindow(QMainWindow):
         pred = doc is not None and doc.prediction is not None
         self.actions_.layers["show_prediction"].setEnabled(pred)
         self.actions_.layers["difference"].setEnabled(pred)
-        self.actions_.layers["uncertainty"].setEnabled(doc is not None and doc.uncertainty is not None)
+        has_uncertainty = doc is not None and doc.uncertainty is not None
+        self.actions_.layers["uncertainty"].setEnabled(has_uncertainty)
         if doc is not None:
             name = doc.rec.relpath
             self.setWindowTitle(f"{name}[*] — {self.controller.project.root.name} — segstudio"

@@ -97,8 +97,9 @@ class ThumbnailLoader(QObject):
             if rec.id in self._cache or (self._wanted is not None and not self._wanted(image_id)):
                 continue
             self._inflight.add(image_id)
+            path = project.image_path(rec)
             self.runner.submit(
-                lambda ctx, p=project.image_path(rec), r=rec.relpath: load_thumbnail(
+                lambda ctx, p=path, r=rec.relpath: load_thumbnail(
                     p, r, project.cache_dir / "thumbs", self.size),
                 on_result=lambda arr, i=image_id: self._done(i, arr),
                 on_error=lambda msg, i=image_id: self._failed(i, msg),

@@ -56,10 +56,12 @@ def build_actions(win) -> SimpleNamespace:
     a.sample = window_action(win, "Open the &sample project", win.open_sample)
     a.close = window_action(win, "&Close project", win.close_project, ["Ctrl+W"])
     a.quit = window_action(win, "&Quit", win.close, ["Ctrl+Q"])
-    a.fit = window_action(win, "&Fit to window", win.canvas.fit, ["Ctrl+0"], "Fit the image to the window")
+    a.fit = window_action(win, "&Fit to window", win.canvas.fit, ["Ctrl+0"],
+                          "Fit the image to the window")
     a.actual = window_action(win, "&Actual pixels (100 %)", win.canvas.actual_size, ["Ctrl+1"],
                              "One image pixel per screen pixel")
-    a.zoom_in = window_action(win, "Zoom &in", lambda: win.canvas.zoom_by(1.25), ["Ctrl++", "+", "="])
+    a.zoom_in = window_action(win, "Zoom &in", lambda: win.canvas.zoom_by(1.25),
+                              ["Ctrl++", "+", "="])
     a.zoom_out = window_action(win, "Zoom &out", lambda: win.canvas.zoom_by(0.8), ["Ctrl+-", "-"])
     a.next = window_action(win, "&Next image", win.next_image, ["PgDown", "D"], "Next image")
     a.previous = window_action(win, "&Previous image", win.previous_image, ["PgUp", "A"],
@@ -74,11 +76,14 @@ def build_actions(win) -> SimpleNamespace:
                                         [], tip, checkable=True)
         with QSignalBlocker(a.layers[field]):
             a.layers[field].setChecked(getattr(win.controller.style, field))
-    a.classes = [window_action(win, f"Class {n}", lambda _=False, n=n: win.class_panel.select_by_key(n),
+    a.classes = [window_action(win, f"Class {n}",
+                               lambda _=False, n=n: win.class_panel.select_by_key(n),
                                [class_key(n - 1)]) for n in range(1, KEYED_ROWS + 1)]
-    a.import_masks = window_action(win, "&Import masks…", lambda: open_import_dialog(win), ["Ctrl+I"],
+    a.import_masks = window_action(win, "&Import masks…", lambda: open_import_dialog(win),
+                                   ["Ctrl+I"],
                                    "Import masks from a folder or a COCO / labelme JSON file")
-    a.export_masks = window_action(win, "&Export masks…", lambda: open_export_dialog(win), ["Ctrl+E"],
+    a.export_masks = window_action(win, "&Export masks…", lambda: open_export_dialog(win),
+                                   ["Ctrl+E"],
                                    "Export masks for other tools (PNG, VOC, CamVid, COCO, labelme)")
     a.import_classes = window_action(win, "Import class &table…", win._import_classes, [],
                                      "Adopt the classes of a JSON file (e.g. classes.json)")

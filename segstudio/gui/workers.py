@@ -22,6 +22,7 @@ instead; see docs/architecture.md.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 import threading
@@ -80,10 +81,8 @@ class _Bus(QObject):
 
 
 def _emit(signal, *args) -> None:
-    try:
+    with contextlib.suppress(RuntimeError):  # the runner is gone (window closed)
         signal.emit(*args)
-    except RuntimeError:  # the runner is gone (window closed): nobody to tell
-        pass
 
 
 def describe_error(exc: BaseException) -> str:

@@ -65,7 +65,8 @@ def segment_disc_brute(points: list[tuple[float, float]], radius: int,
     pts = [(int(np.floor(x)), int(np.floor(y))) for x, y in points]
     out = np.zeros(shape, bool)
     r2 = radius * radius
-    for (ax, ay), (bx, by) in zip(pts, pts[1:] + pts[-1:]) if len(pts) > 1 else [(pts[0], pts[0])]:
+    pairs = zip(pts, pts[1:], strict=False) if len(pts) > 1 else [(pts[0], pts[0])]
+    for (ax, ay), (bx, by) in pairs:
         for cx, cy in ((ax, ay), (bx, by)):
             out |= (xx - cx) ** 2 + (yy - cy) ** 2 <= r2
         dx, dy = bx - ax, by - ay

@@ -98,7 +98,8 @@ def test_outline_difference_and_uncertainty_layers(qtbot, window, street_project
     a = canvas.style().outline_alpha(ROAD, SAMPLE_CLASSES)
     assert a == 255  # outlines get twice the global opacity (50 %)
     assert edge.any()
-    assert np.array_equal(got[edge], expected_over(images[0][edge], SAMPLE_CLASSES.by_id(ROAD).color, a))
+    road = SAMPLE_CLASSES.by_id(ROAD).color
+    assert np.array_equal(got[edge], expected_over(images[0][edge], road, a))
 
     # difference: magenta exactly where prediction and mask disagree, the rest dimmed
     acts["outline"].setChecked(False)
@@ -128,7 +129,8 @@ def test_outline_difference_and_uncertainty_layers(qtbot, window, street_project
     assert tuple(got[5, 0]) == tuple(images[0][5, 0])  # zero uncertainty is clear
     # the status bar reads both layers under the cursor
     text = canvas.describe_pixel(15, 45)
-    assert "prediction: Car" in text and f"mask: {SAMPLE_CLASSES.by_id(int(labels[0][45, 15])).name}" in text
+    under = SAMPLE_CLASSES.by_id(int(labels[0][45, 15])).name
+    assert "prediction: Car" in text and f"mask: {under}" in text
 
 
 def test_ignore_pixels_are_transparent_by_default(qtbot, window, street_project):

@@ -168,7 +168,8 @@ def test_stop_keeps_the_last_checkpoint_and_ctrl_t_toggles(qtbot, window, street
     assert rec2.finished().status == "cancelled"
 
 
-def test_closing_during_training_asks_then_stops_cleanly(qtbot, window, streets, stop_training, monkeypatch):
+def test_closing_during_training_asks_then_stops_cleanly(qtbot, window, streets, stop_training,
+                                                         monkeypatch):
     folder = streets[0]
     open_ready(qtbot, window, folder)
     ui = window.training

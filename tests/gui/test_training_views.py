@@ -77,7 +77,7 @@ def test_runs_active_model_csv_png_and_past_run(qtbot, window, trained, tmp_path
         rows = list(csv.DictReader(fh))
     epochs = project.epochs(run["id"])
     assert [int(r["epoch"]) for r in rows] == [e["epoch"] for e in epochs] == [1, 2]
-    for r, e in zip(rows, epochs):
+    for r, e in zip(rows, epochs, strict=True):
         assert float(r["train_loss"]) == e["train_loss"]
         assert float(r["val_miou"]) == e["val_miou"]
         assert float(r["iou_Road"]) == e["per_class_iou"]["Road"]
@@ -133,7 +133,7 @@ def test_use_a_checkpoint_file_as_the_active_model(qtbot, window, trained, tmp_p
     for bad, why in ((junk, "not a segstudio checkpoint"), (other, "trained for other classes")):
         n = len(messages)
         runs.use_checkpoint_file(bad)
-        qtbot.waitUntil(lambda: len(messages) > n, timeout=20000)
+        qtbot.waitUntil(lambda n=n: len(messages) > n, timeout=20000)
         assert str(bad) in messages[-1] and why in messages[-1]
         assert project.get_setting("active_checkpoint") == str(elsewhere)
 

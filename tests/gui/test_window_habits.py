@@ -42,7 +42,8 @@ def test_undo_redo_buttons_keep_their_text_and_nothing_after_them_moves(qtbot, w
     # the tool bar button undoes like Ctrl+Z
     _button(bar, undo_act).click()
     assert np.array_equal(canvas.mask(), before)
-    assert _button(bar, redo_act).text() == "Redo" and redo_act.toolTip() == "Redo Brush (Ctrl+Shift+Z)"
+    assert _button(bar, redo_act).text() == "Redo"
+    assert redo_act.toolTip() == "Redo Brush (Ctrl+Shift+Z)"
     assert not undo_act.isEnabled()
     _button(bar, redo_act).click()
     assert not np.array_equal(canvas.mask(), before)
@@ -57,8 +58,8 @@ def test_shortcut_list_opens_on_question_mark_and_keys_reach_beyond_nine_classes
     panel = window.class_panel
     while len(panel.table().classes) < 12:
         panel.add_class()
-        qtbot.waitUntil(lambda n=len(panel.table().classes): len(
-            window.controller.classes().classes) == n)
+        want = len(panel.table().classes)
+        qtbot.waitUntil(lambda n=want: len(window.controller.classes().classes) == n)
     panel.list.closePersistentEditor(panel.list.currentItem())
     classes = panel.table().classes
     assert len({c.color for c in classes}) == len(classes)  # no two added classes alike

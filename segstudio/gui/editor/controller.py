@@ -110,7 +110,7 @@ class EditorController(QObject):
         c.classes_changed.connect(self._classes_changed)
         self.state_changed.connect(self._show_state)
 
-    # -- tools and options ------------------------------------------------------------
+    # -- tools and options ---------------------------------------------------------------------
     def set_tool(self, name: str | None) -> None:
         tool = self.tools.get(name) if name else None
         if tool is self.tool:
@@ -169,7 +169,7 @@ class EditorController(QObject):
             self.replace_from = None
         self._options_changed()
 
-    # -- what tools ask -------------------------------------------------------------------
+    # -- what tools ask ------------------------------------------------------------------------
     def document(self):
         return self.canvas.document()
 
@@ -221,7 +221,7 @@ class EditorController(QObject):
     def busy_message(self, text: str) -> None:
         self.ui.set_busy_text(text)
 
-    # -- editing ------------------------------------------------------------------------------
+    # -- editing -------------------------------------------------------------------------------
     def current_session(self) -> EditSession | None:
         doc = self.document()
         return None if doc is None else self.sessions.get(doc.rec.id)
@@ -339,7 +339,7 @@ class EditorController(QObject):
             if session.dirty and not session.saving:
                 self.saver.save(session)
 
-    # -- documents --------------------------------------------------------------------------------
+    # -- documents -----------------------------------------------------------------------------
     def _prepare_document(self, doc) -> None:
         """Before a document is shown: an image with a session shows the session's mask."""
         session = self.sessions.get(doc.rec.id)
@@ -372,7 +372,7 @@ class EditorController(QObject):
         if session is not None:
             self.saver.save(session)
 
-    # -- provenance actions --------------------------------------------------------------------------
+    # -- provenance actions --------------------------------------------------------------------
     def save_now(self) -> None:
         """Ctrl+S: save the image on screen now."""
         if self.tool is not None and self.tool.holds_mask:
@@ -389,11 +389,12 @@ class EditorController(QObject):
 
     def _confirm(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self.window, title, text,
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Yes
+                                      | QMessageBox.StandardButton.Cancel,
                                       QMessageBox.StandardButton.Cancel)
         return answer == QMessageBox.StandardButton.Yes
 
-    # -- closing ------------------------------------------------------------------------------------
+    # -- closing -------------------------------------------------------------------------------
     def _finish_tool(self) -> None:
         if self.tool is not None and self.tool.holds_mask:
             self.tool.document_changed()  # a held stroke becomes an undo step

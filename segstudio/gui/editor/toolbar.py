@@ -59,8 +59,8 @@ class EditorUI:
         self.larger = self._action("Brush larger", lambda: editor.grow_radius(1), ["]"],
                                    "Larger brush")
         self.preserve = self._action("Preserve other &classes", editor.set_preserve, [],
-                                     "Paint only over unlabelled pixels and the classes ticked BG (background) in "
-                                     "the class panel",
+                                     "Paint only over unlabelled pixels and the classes ticked "
+                                     "BG (background) in the class panel",
                                      checkable=True, toggled=True)
         self.preserve.setIconText("Preserve")
         self.preserve.setChecked(editor.preserve)

@@ -216,7 +216,10 @@ class EvaluationView(QWidget):
     def show_result(self, result: dict) -> None:
         self.clear()
         self.result = result
-        pct = (lambda v: "-" if v is None else f"{v * 100:.1f} %")
+
+        def pct(v):
+            return "-" if v is None else f"{v * 100:.1f} %"
+
         skipped = result.get("skipped") or []
         self.summary.setText(
             f"{result['images']} images of the {result['split']} split in "

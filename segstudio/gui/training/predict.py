@@ -16,6 +16,7 @@ once a prediction of the image on screen is on the canvas.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import replace
 
@@ -182,10 +183,8 @@ class PredictService(QObject):
         score = self.score
 
         def on_result(rec, res) -> None:
-            try:
+            with contextlib.suppress(RuntimeError):  # the window is gone
                 relay.emit(project.image(rec.id), res)
-            except RuntimeError:  # the window is gone
-                pass
 
         def job(ctx):
             from ...nn.evaluate import predict_project

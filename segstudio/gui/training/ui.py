@@ -93,7 +93,7 @@ class TrainingUI(QObject):
         self._build_actions()
         self._connect()
 
-    # -- building -----------------------------------------------------------------------------
+    # -- building ------------------------------------------------------------------------------
     def _holder(self) -> QWidget:
         w = QWidget()
         lay = QVBoxLayout(w)
@@ -224,7 +224,7 @@ class TrainingUI(QObject):
         c.classes_changed.connect(self._classes_changed)
         self.window.project_shown.connect(self._first_layout)
 
-    # -- devices and settings -----------------------------------------------------------------------
+    # -- devices and settings ------------------------------------------------------------------
     def device(self) -> str:
         return self.panel.device_id() if self.ready else "auto"
 
@@ -301,7 +301,7 @@ class TrainingUI(QObject):
 
         self.panel.set_config(default_train_config(self.panel.device_id()))
 
-    # -- training -----------------------------------------------------------------------------
+    # -- training ------------------------------------------------------------------------------
     def toggle_training(self) -> None:
         """Ctrl+T: start, or stop the run under way (asking first when it has gone on
         for more than a minute: one key press should not end a long run)."""
@@ -403,7 +403,7 @@ class TrainingUI(QObject):
         self.panel.set_running(self.trainer.running, paused)
         self.actions["pause"].setText("&Resume training" if paused else "&Pause training")
 
-    # -- views -----------------------------------------------------------------------------------
+    # -- views ---------------------------------------------------------------------------------
     def _show_dock(self, dock) -> None:
         self.ensure_views()
         dock.show()
@@ -463,7 +463,7 @@ class TrainingUI(QObject):
                       [min(640, w.width() // 2), max(200, w.width() - 640)],
                       Qt.Orientation.Horizontal)
 
-    # -- project ---------------------------------------------------------------------------------
+    # -- project -------------------------------------------------------------------------------
     def _project_opened(self, project) -> None:
         self.ensure_views()
         self.runs.set_project(project)
@@ -493,7 +493,7 @@ class TrainingUI(QObject):
             self.evaluation.set_project(None)
         self.panel.set_ready(False, "Open a project to train")
 
-    # -- closing ---------------------------------------------------------------------------------
+    # -- closing -------------------------------------------------------------------------------
     def _confirm(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self.window, title, text,
                                       QMessageBox.StandardButton.Yes

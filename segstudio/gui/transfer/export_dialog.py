@@ -174,12 +174,13 @@ class ExportDialog(TaskDialog):
         self.problem_view.setVisible(False)
 
         self.buttons = QDialogButtonBox(self)
-        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        role = QDialogButtonBox.ButtonRole
+        self.export_button = self.buttons.addButton("Export", role.AcceptRole)
         self.export_button.setDefault(True)
         self.open_button = self.buttons.addButton("Open folder",
                                                   QDialogButtonBox.ButtonRole.ActionRole)
         self.open_button.setEnabled(False)
-        self.cancel_button = self.buttons.addButton("Cancel", QDialogButtonBox.ButtonRole.RejectRole)
+        self.cancel_button = self.buttons.addButton("Cancel", role.RejectRole)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.cancel_button.setVisible(False)
         self.export_button.clicked.connect(self.start)

@@ -224,9 +224,10 @@ class ImportDialog(TaskDialog):
         self.result_view.setVisible(False)
 
         self.buttons = QDialogButtonBox(self)
-        self.import_button = self.buttons.addButton("Import", QDialogButtonBox.ButtonRole.AcceptRole)
+        role = QDialogButtonBox.ButtonRole
+        self.import_button = self.buttons.addButton("Import", role.AcceptRole)
         self.import_button.setDefault(True)
-        self.cancel_button = self.buttons.addButton("Cancel", QDialogButtonBox.ButtonRole.RejectRole)
+        self.cancel_button = self.buttons.addButton("Cancel", role.RejectRole)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.cancel_button.setVisible(False)
         self.import_button.clicked.connect(self.start)
@@ -327,9 +328,8 @@ class ImportDialog(TaskDialog):
         if not source:
             self.panel.show_error("Choose a folder of masks or a JSON file to import.")
             return
-        if self.mapping_box.isVisible():
-            if not self._take_mapping():
-                return
+        if self.mapping_box.isVisible() and not self._take_mapping():
+            return
         classes = None
         if self.proposal is not None and self.values_box.isVisible():
             problem = self.value_table.problem()

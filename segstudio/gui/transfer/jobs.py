@@ -1,8 +1,9 @@
 """What the import and export dialogs run on workers (no Qt here).
 
 The dialogs describe the formats with :data:`EXPORT_CHOICES` /
-:data:`IMPORT_LABELS` (built from the format registry) and run :func:`export_job`, :func:`count_job`,
-:func:`detect_job` and :func:`import_job` through ``controller.runner``.  A
+:data:`IMPORT_LABELS` (built from the format registry) and run
+:func:`export_job`, :func:`count_job`, :func:`detect_job` and :func:`import_job`
+through ``controller.runner``.  A
 dialog's Cancel sets its own ``threading.Event`` (passed as ``stop``), so the
 core functions stop between images and still return their report (which says
 ``cancelled``); the runner's own cancel (project closing) aborts outright.

@@ -232,7 +232,10 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         self._difference.set_color_table(difference_color_table(st))
         self._uncertainty.set_color_table(heat_color_table(st))
         doc = self._doc
-        has = (lambda name: doc is not None and doc.ok and getattr(doc, name) is not None)
+
+        def has(name: str) -> bool:
+            return doc is not None and doc.ok and getattr(doc, name) is not None
+
         self._mask.setVisible(st.show_mask and not st.outline and has("mask"))
         self._mask_outline.setVisible(st.show_mask and st.outline and has("outline_mask"))
         self._prediction.setVisible(st.show_prediction and not st.outline and has("prediction"))
@@ -352,7 +355,8 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         self.zoom_changed.emit(z)
         self.refresh_hover()
 
-    def render_scene(self, rect: QRect | None = None, background: QColor = QColor(0, 0, 0)) -> QImage:
+    def render_scene(self, rect: QRect | None = None,
+                     background: QColor = QColor(0, 0, 0)) -> QImage:
         """The layers of ``rect`` (image pixels) rendered at 100 % into an ARGB32 image."""
         if rect is None:
             rect = QRect(0, 0, self._doc.width, self._doc.height) if self._doc else QRect()
@@ -390,10 +394,9 @@ class Canvas(CanvasViewMixin, QGraphicsView):
             self._update_cursor()
             e.accept()
             return
-        if self._tool is not None and self._doc is not None and self._doc.ok:
-            if self._tool.mouse_press(self._tool_event(e, e.button())):
-                e.accept()
-                return
+        if self._tool_ready() and self._tool.mouse_press(self._tool_event(e, e.button())):
+            e.accept()
+            return
         super().mousePressEvent(e)
 
     def mouseMoveEvent(self, e) -> None:
@@ -422,18 +425,19 @@ class Canvas(CanvasViewMixin, QGraphicsView):
             self._update_cursor()
             e.accept()
             return
-        if self._tool is not None and self._doc is not None and self._doc.ok:
-            if self._tool.mouse_release(self._tool_event(e, e.button())):
-                e.accept()
-                return
+        if self._tool_ready() and self._tool.mouse_release(self._tool_event(e, e.button())):
+            e.accept()
+            return
         super().mouseReleaseEvent(e)
 
     def mouseDoubleClickEvent(self, e) -> None:
-        if self._tool is not None and self._doc is not None and self._doc.ok:
-            if self._tool.mouse_double_click(self._tool_event(e, e.button())):
-                e.accept()
-                return
+        if self._tool_ready() and self._tool.mouse_double_click(self._tool_event(e, e.button())):
+            e.accept()
+            return
         super().mouseDoubleClickEvent(e)
+
+    def _tool_ready(self) -> bool:
+        return self._tool is not None and self._doc is not None and self._doc.ok
 
     def leaveEvent(self, event) -> None:
         self._hover = None

@@ -149,7 +149,8 @@ class ArrayLayer(QGraphicsItem):
             self.update()
             return
         if self._reduced is not None and self._array is not None:
-            self._reduced.refresh(self._array, rect.intersected(self.boundingRect().toAlignedRect()))
+            inside = rect.intersected(self.boundingRect().toAlignedRect())
+            self._reduced.refresh(self._array, inside)
         self.update(QRectF(rect))
 
     # -- QGraphicsItem --------------------------------------------------------------
