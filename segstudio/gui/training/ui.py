@@ -27,13 +27,8 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QGridLayout,
-    QMenu,
     QMessageBox,
-    QSizePolicy,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -50,6 +45,7 @@ from .jobs import (
     imagenet_available,
     saved_config,
 )
+from .model_menu import build_model_menu
 from .panel import TrainingPanel
 from .predict import PredictService
 from .remembered import (
@@ -90,7 +86,7 @@ class TrainingUI(QObject):
         self._detecting = False
         self._start_queued = False
         self._build_docks()
-        self._build_actions()
+        self.actions, self.menu = build_model_menu(self)
         self._connect()
 
     # -- building ------------------------------------------------------------------------------
@@ -134,70 +130,6 @@ class TrainingUI(QObject):
         if project is not None:
             self._classes_changed(project.classes)
         self._update_checkpoints()
-
-    def _action(self, text: str, slot, shortcut: str | None = None, tip: str = "") -> QAction:
-        act = QAction(text, self.window)
-        if shortcut:
-            act.setShortcut(QKeySequence(shortcut))
-        if tip:
-            act.setStatusTip(tip)
-            act.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
-        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        act.triggered.connect(lambda _checked=False: slot())
-        self.window.addAction(act)
-        return act
-
-    def _build_actions(self) -> None:
-        a = self.actions = {}
-        a["train"] = self._action("Start &training", self.toggle_training, "Ctrl+T",
-                                  "Train with the Training panel's settings; again to stop")
-        a["pause"] = self._action("&Pause training", self.trainer.toggle_pause, None,
-                                  "Pause training between batches, or resume it")
-        a["predict"] = self._action("&Predict this image", self.service.predict_current,
-                                    "Ctrl+P", "Predict the image on screen with the active model")
-        a["predict_all"] = self._action("Predict all &unlabelled images",
-                                        self.service.predict_unlabelled, "Ctrl+Shift+P",
-                                        "Predict every image without mask or prediction")
-        a["predict_listed"] = self._action("Predict the &listed images",
-                                           self.service.predict_listed, None,
-                                           "Predict the images the browser lists (its filter)")
-        a["stop_predict"] = self._action("&Stop predicting", self.service.cancel_batch, None,
-                                         "Stop predicting many images (those done are kept)")
-        a["label_next"] = self._action("Label &next (most uncertain)", self.service.label_next,
-                                       "Ctrl+L", "Show the unlabelled image the model is least "
-                                                 "sure about")
-        a["evaluate"] = self._action("&Evaluate a checkpoint…", lambda: self._show_dock(
-            self.eval_dock), None, "Per-class IoU and confusion matrix on a split")
-        a["runs"] = self._action("&Runs…", lambda: self._show_dock(self.runs_dock), None,
-                                 "Training runs and the active model")
-        a["save_png"] = self._action("Save training plots as P&NG…", self._save_png)
-        a["save_csv"] = self._action("Save run metrics as &CSV…", self.save_csv)
-        a["stop_predict"].setEnabled(False)
-        a["pause"].setEnabled(False)
-        menu = QMenu("&Model", self.window)
-        for key in ("train", "pause", None, "predict", "predict_all", "predict_listed",
-                    "stop_predict", "label_next", None, "evaluate", "runs", None, "save_png",
-                    "save_csv"):
-            menu.addSeparator() if key is None else menu.addAction(a[key])
-        bar = self.window.menuBar()
-        menus = bar.actions()
-        if menus:
-            bar.insertMenu(menus[-1], menu)  # before Help
-        else:
-            bar.addMenu(menu)
-        self.menu = menu
-        for key, short in (("predict", "This image"), ("predict_all", "All unlabelled"),
-                           ("predict_listed", "Listed images"), ("label_next", "Label next")):
-            a[key].setIconText(short)
-        grid = QGridLayout()
-        grid.setContentsMargins(4, 2, 4, 2)
-        for i, key in enumerate(("predict", "predict_all", "predict_listed", "label_next")):
-            b = QToolButton(self.panel)
-            b.setDefaultAction(a[key])
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-            grid.addWidget(b, i // 2, i % 2)
-        self.panel.add_buttons(grid)
 
     def _connect(self) -> None:
         c = self.controller
