@@ -34,13 +34,14 @@ from ...core.errors import SegStudioError
 from . import provenance
 from .autosave import AutoSaver
 from .brush_tools import AcceptPredictionTool, BrushTool, EraserTool, ReplaceClassTool
+from .click_model_tool import ClickModelTool
 from .click_tools import EyedropperTool, FillTool
 from .grabcut_tool import GrabCutTool
 from .session import EditSession, SessionStore, qrect
 from .shape_tools import LassoTool, PolygonTool, RectangleTool
 
 TOOL_CLASSES = (BrushTool, EraserTool, FillTool, PolygonTool, LassoTool, RectangleTool,
-                EyedropperTool, AcceptPredictionTool, ReplaceClassTool, GrabCutTool)
+                EyedropperTool, AcceptPredictionTool, ReplaceClassTool, GrabCutTool, ClickModelTool)
 MAX_RADIUS = 400
 SETTING = "editor/"
 
