@@ -15,7 +15,8 @@ NoC@85 / NoC@90: the clicks needed to reach 85 / 90 % IoU (20 when never).
 
 * click model: segstudio's click model, trained here on CamVid *train* only
   (the engine as ``segstudio train --task click``; ``--quick``: every 4th train
-  image, 128x128 boxes, at most 12 epochs or 9 minutes, the best epoch so far;
+  image, 96x96 boxes, one simulated-click round at most before a step, at most 12
+  epochs or 10 minutes, the best epoch so far;
   the checkpoint is cached in ~/.cache/segstudio/ or at ``--ckpt``;
   ``--retrain`` trains again).
 * GrabCut: OpenCV's GrabCut (segstudio.core.grabcut) in the object's bounding
@@ -59,7 +60,8 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every: int):
+def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every: int,
+                      iters: int):
     """Train the click model on every ``every``-th image of CamVid train (the engine, as
     ``--task click``), for ``epochs`` or ``minutes`` (then the best epoch so far)."""
     from segstudio.nn.config import default_click_config
@@ -67,7 +69,7 @@ def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every:
     from segstudio.nn.events import EpochEnd, Finished, Message, RunStarted
 
     cfg = default_click_config("cpu").replace(epochs=epochs, crop=(crop, crop), val_split=0.05,
-                                              val_objects=24, val_clicks=3)
+                                              val_objects=24, val_clicks=3, click_iters=iters)
     cancel = threading.Event()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -187,14 +189,15 @@ def main() -> None:
     quick = args.quick
     per_class = args.per_class or (6 if quick else 25)
     epochs = args.epochs or (12 if quick else 30)
-    crop = args.crop or (128 if quick else 160)
-    minutes = args.train_minutes or (9.0 if quick else 240.0)
+    crop = args.crop or (96 if quick else 160)
+    minutes = args.train_minutes or (10.0 if quick else 240.0)
     ckpt = args.ckpt or CACHE / f"bench-click-camvid-{'quick' if quick else 'full'}.pt"
     t_start = time.perf_counter()
     trained = None
     if args.retrain or not ckpt.is_file():
         ckpt.parent.mkdir(parents=True, exist_ok=True)
-        trained = train_click_model(ckpt, epochs, crop, minutes, args.every or (4 if quick else 1))
+        trained = train_click_model(ckpt, epochs, crop, minutes, args.every or (4 if quick else 1),
+                                    1 if quick else 3)
     else:
         log(f"using the cached click model {ckpt} (--retrain trains again)")
 

@@ -10,7 +10,7 @@ at inference (:func:`clicks.click_box`): a third of the time the window round a
 lone first click, else the object's extent with a random margin (x1.15-1.8)
 and a small random shift, as the zoom-in round a previous mask gives.  The box
 is resized to the model's square input; the sample holds the image channels,
-the first click's disk, an empty negative map and an empty previous mask, and
+the first click's distance map, an empty negative map and an empty previous mask, and
 the target: 1 object, 0 not, 255 ignored.  Further clicks are added during the
 training step from the model's own errors (:class:`click_model.ClickTrainStep`).
 """

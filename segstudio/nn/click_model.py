@@ -4,10 +4,10 @@ predictor (RITM's zoom-in) and the simulated-user evaluation (mean IoU after k c
 NoC@85 / NoC@90).
 
 The model's input channels are the image's C channels followed by the positive
-disks, the negative disks and the previous mask (0 / 1 each).  The checkpoint's
-normalisation covers all C + 3: the image's mean and std, then mean 0 and std
-1/255 for the three maps, so the ordinary uint8 -> float normalisation leaves
-them 0 / 1.
+and the negative clicks' distance maps and the previous mask (uint8, 0..255).  The
+checkpoint's normalisation covers all C + 3: the image's mean and std, then mean 0
+and std 1 for the three maps, so the ordinary uint8 -> float normalisation puts
+them in [0, 1].
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .losses import IGNORE
 from .segnet import fold_batchnorm, min_input_size
 
 MAP_MEAN = (0.0,) * C.CLICK_CHANNELS
-MAP_STD = (1 / 255,) * C.CLICK_CHANNELS
+MAP_STD = (1.0,) * C.CLICK_CHANNELS
 
 
 def click_normalization(mean: Sequence[float], std: Sequence[float]
@@ -92,7 +92,7 @@ class ClickTrainStep:
     def add_error_clicks(self, images: np.ndarray, targets: np.ndarray, rounds: int) -> None:
         """``rounds`` simulated clicks per sample, written into ``images`` (in place)."""
         c = images.shape[3] - C.CLICK_CHANNELS
-        r = C.disk_radius(images.shape[1])
+        reach = C.click_reach(images.shape[1])
         for _ in range(rounds):
             with torch.no_grad():
                 pred = (self._forward(images)[:, 0] > 0).cpu().numpy()
@@ -100,8 +100,8 @@ class ClickTrainStep:
                 click = C.error_click(targets[b] == 1, pred[b], targets[b] != IGNORE)
                 if click is not None:
                     x, y, positive = click
-                    C.draw_disks(images[b, :, :, c if positive else c + 1], [(x, y)], r)
-                images[b, :, :, c + 2] = pred[b]
+                    C.draw_cones(images[b, :, :, c if positive else c + 1], [(x, y)], reach)
+                images[b, :, :, c + 2] = pred[b] * 255
 
     def __call__(self, images: np.ndarray, targets: np.ndarray, lr: float | None = None
                  ) -> tuple[float, float | None]:

@@ -4,10 +4,13 @@ Free of torch and Qt: numpy and OpenCV only.
 
 * Objects: the connected regions (8-connected) of each class of a label map, without
   the ignore id and without regions below ``min_area`` pixels (:func:`find_objects`).
-* Click encoding: a positive and a negative map holding disks of radius ``r`` around
-  the clicks, and the previous mask -- three extra input channels.  Disks rather than
-  distance maps: RITM measured them as good or better (their Table 2), a click then
-  only changes pixels near it, and a disk is exact to draw and to test.
+* Click encoding: a positive and a negative map holding the clicks' clipped distance
+  maps (255 at a click, falling linearly to 0 at a quarter of the model's input size;
+  Xu et al. 2016 and DEXTR use such ramps), and the previous mask (0 / 255) -- three
+  extra input channels.  A ramp rather than RITM's small disks: every pixel within
+  reach knows how far the click is from the first layer on, so a model trained from
+  scratch on a CPU learns from it sooner (disks are kept as :func:`draw_disks`); a
+  click still only changes the pixels near it.
 * Click simulation (RITM's protocol): the next click lies in the largest error region
   (false negative: a positive click; false positive: a negative one), at its pixel
   farthest from the region's boundary (``cv2.distanceTransform``; the image border
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-CLICK_CHANNELS = 3  # positive disks, negative disks, previous mask
+CLICK_CHANNELS = 3  # positive clicks, negative clicks, previous mask
 MIN_AREA = 64  # objects smaller than this many pixels are not clicked (nor trained on)
 FIRST_WINDOW = 0.4  # a lone first click: a window of this share of the image's short side
 EXPAND = 1.4  # the zoom-in box: the clicks' and previous mask's extent times this
@@ -101,6 +104,28 @@ def click_maps(shape: tuple[int, int], pos: Sequence[tuple[float, float]],
 def disk_radius(size: int) -> float:
     """The click disks' radius in a model frame of ``size`` pixels (5 at 160)."""
     return max(3.0, size / 32.0)
+
+
+def click_reach(size: int) -> float:
+    """How far a click's distance map reaches in a model frame of ``size`` (40 at 160)."""
+    return size / 4.0
+
+
+def draw_cones(plane: np.ndarray, centres: Sequence[tuple[float, float]],
+               reach: float) -> None:
+    """The clipped distance map of the clicks, in place: each pixel holds
+    ``round(255 * (1 - d / reach))`` for its distance ``d`` to the nearest centre
+    (integer pixel centres; 0 beyond ``reach``; the larger value where maps meet)."""
+    h, w = plane.shape[:2]
+    for cx, cy in centres:
+        x0, x1 = max(int(np.floor(cx - reach)), 0), min(int(np.ceil(cx + reach)) + 1, w)
+        y0, y1 = max(int(np.floor(cy - reach)), 0), min(int(np.ceil(cy + reach)) + 1, h)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        yy, xx = np.ogrid[y0:y1, x0:x1]
+        d = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2)
+        v = np.rint(255.0 * np.clip(1.0 - d / reach, 0.0, 1.0)).astype(np.uint8)
+        np.maximum(plane[y0:y1, x0:x1], v, out=plane[y0:y1, x0:x1])
 
 
 # -- simulation -----------------------------------------------------------------------
@@ -249,8 +274,8 @@ def to_frame(box: Box, size: int, clicks: Sequence[Click]) -> list[tuple[float, 
 
 def model_input(image: np.ndarray, box: Box, size: int, pos: Sequence[Click],
                 neg: Sequence[Click], prev: np.ndarray | None = None) -> np.ndarray:
-    """(size, size, C + 3) uint8: the box of ``image`` resized, the click disks and the
-    previous mask (0 / 1) in the same frame."""
+    """(size, size, C + 3) uint8: the box of ``image`` resized, the clicks' distance maps
+    (:func:`draw_cones`) and the previous mask (0 / 255) in the same frame."""
     y0, x0, y1, x1 = box
     img = image if image.ndim == 3 else image[:, :, None]
     crop = img[y0:y1, x0:x1]
@@ -261,13 +286,13 @@ def model_input(image: np.ndarray, box: Box, size: int, pos: Sequence[Click],
     c = small.shape[2]
     out = np.zeros((size, size, c + CLICK_CHANNELS), np.uint8)
     out[:, :, :c] = small
-    r = disk_radius(size)
-    draw_disks(out[:, :, c], to_frame(box, size, pos), r)
-    draw_disks(out[:, :, c + 1], to_frame(box, size, neg), r)
+    reach = click_reach(size)
+    draw_cones(out[:, :, c], to_frame(box, size, pos), reach)
+    draw_cones(out[:, :, c + 1], to_frame(box, size, neg), reach)
     if prev is not None:
         p = cv2.resize(prev[y0:y1, x0:x1].astype(np.uint8), (size, size),
                        interpolation=cv2.INTER_NEAREST)
-        out[:, :, c + 2] = p
+        out[:, :, c + 2] = p * 255
     return out
 
 

@@ -135,14 +135,13 @@ def test_zoom_in_box_input_and_paste():
     inp = C.model_input(image, (2, 3, 34, 35), 32, [(10, 12)], [(20, 5)], prev)
     assert inp.shape == (32, 32, 6) and inp.dtype == np.uint8
     assert np.array_equal(inp[:, :, :3], image[2:34, 3:35])  # same size: the crop itself
-    r = C.disk_radius(32)
-    want = np.zeros((32, 32), np.uint8)
-    C.draw_disks(want, [(10 - 3, 12 - 2)], r)
-    assert np.array_equal(inp[:, :, 3], want)
-    want[:] = 0
-    C.draw_disks(want, [(20 - 3, 5 - 2)], r)
-    assert np.array_equal(inp[:, :, 4], want)
-    assert np.array_equal(inp[:, :, 5], prev[2:34, 3:35])
+    yy, xx = np.mgrid[0:32, 0:32]
+    for ch, (cx, cy) in ((3, (10 - 3, 12 - 2)), (4, (20 - 3, 5 - 2))):
+        d = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2)
+        want = np.rint(255 * np.clip(1 - d / 8.0, 0, 1)).astype(np.uint8)  # reach 32 / 4
+        assert np.array_equal(inp[:, :, ch], want)
+        assert inp[cy, cx, ch] == 255 and inp[cy, cx + 8, ch] == 0 and inp[cy, cx + 4, ch] == 128
+    assert np.array_equal(inp[:, :, 5], prev[2:34, 3:35] * 255)
 
     out = C.paste(np.ones((32, 32), np.float32), (2, 3, 34, 35), (40, 50), prev)
     assert np.array_equal(out, _rect((40, 50), 2, 34, 3, 35) | prev)
@@ -163,12 +162,11 @@ def test_a_training_sample_shows_one_object_with_its_first_click(camvid):
                                 True)
         assert inp.shape == (96, 96, 6) and tgt.shape == (96, 96)
         assert set(np.unique(tgt).tolist()) <= {0, 1, 255} and (tgt == 1).any()
-        pos = inp[:, :, 3] == 1
-        assert pos.any() and not inp[:, :, 4].any() and not inp[:, :, 5].any()
-        # the disk is centred on an object pixel
-        ys, xs = np.nonzero(pos)
-        cy, cx = int(round(ys.mean())), int(round(xs.mean()))
-        assert tgt[cy, cx] == 1
+        assert not inp[:, :, 4].any() and not inp[:, :, 5].any()
+        # the distance map peaks on an object pixel
+        peak = np.argwhere(inp[:, :, 3] == inp[:, :, 3].max())
+        assert inp[:, :, 3].max() >= 240  # a centre between pixels of the zoomed frame
+        assert all(tgt[y, x] == 1 for y, x in peak)
 
 
 def _camvid_sample(camvid, seeds, size=64):
@@ -190,8 +188,9 @@ def _batch_iou(model, inputs, targets, mean, std):
 
 
 def test_a_few_steps_move_the_click_model_towards_the_clicked_objects(camvid):
-    """Twenty steps of the click model's training step on four object samples of a CamVid
-    image (their first click each, iterative clicks on) raise their IoU."""
+    """Thirty steps of the click model's training step (at its default learning rate) on
+    four object samples of a CamVid image (their first click each, iterative clicks on)
+    raise their IoU."""
     from segstudio.nn.click_model import ClickTrainStep, click_normalization
     from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD
 
@@ -201,16 +200,16 @@ def test_a_few_steps_move_the_click_model_towards_the_clicked_objects(camvid):
     torch.manual_seed(0)
     model = build_model("segnet", 1, 6, 0.25)
     before = _batch_iou(model, inputs, targets, mean, std)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-2)
+    opt = torch.optim.AdamW(model.parameters(), lr=default_click_config().lr, weight_decay=1e-2)
     step = ClickTrainStep(model, opt, torch.device("cpu"), mean, std, iters=2,
                           rng=np.random.default_rng(0))
-    losses = [step(inputs, targets)[0] for _ in range(20)]
+    losses = [step(inputs, targets)[0] for _ in range(30)]
     # BatchNorm statistics under the new weights, as the engine takes them after an epoch
     recalibrate_batchnorm(model, [D.to_tensor(inputs, mean, std, torch.device("cpu"))])
     model.eval()
     after = _batch_iou(model, inputs, targets, mean, std)
     assert losses[-1] < 0.7 * losses[0], losses
-    assert after > before + 0.1, (before, after)
+    assert after > before + 0.2, (before, after)
 
 
 @pytest.mark.slow
