@@ -14,11 +14,12 @@ goes to the deepest point of the largest error region of the current result
 NoC@85 / NoC@90: the clicks needed to reach 85 / 90 % IoU (20 when never).
 
 * click model: segstudio's click model, trained here on CamVid *train* only
-  (the engine as ``segstudio train --task click``; ``--quick``: every 4th train
-  image, 96x96 boxes, one simulated-click round at most before a step, at most 12
-  epochs or 10 minutes, the best epoch so far;
-  the checkpoint is cached in ~/.cache/segstudio/ or at ``--ckpt``;
-  ``--retrain`` trains again).
+  (the engine as ``segstudio train --task click``, starting from the features of
+  the shipped models/camvid-segnet-w0.25.pt, itself trained on CamVid train
+  only; ``--quick``: every 4th train image, 96x96 boxes, at most one
+  simulated-click round before a step, at most 12 epochs or 10 minutes, the
+  best epoch so far; the checkpoint is cached in ~/.cache/segstudio/ or at
+  ``--ckpt``; ``--retrain`` trains again).
 * GrabCut: OpenCV's GrabCut (segstudio.core.grabcut) in the object's bounding
   box widened by 10 % of its side (at least 3 pixels) on each side, as
   box-based papers seed it; the box counts as the first click, and every later
@@ -53,6 +54,7 @@ from segstudio.nn import clicks as C  # noqa: E402
 
 CLASSES = {1: "Building", 2: "Pole", 6: "SignSymbol", 8: "Car", 9: "Pedestrian",
            10: "Bicyclist"}
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "camvid-segnet-w0.25.pt"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "segstudio"
 
 
@@ -61,7 +63,7 @@ def log(text: str) -> None:
 
 
 def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every: int,
-                      iters: int):
+                      iters: int, features: str | None):
     """Train the click model on every ``every``-th image of CamVid train (the engine, as
     ``--task click``), for ``epochs`` or ``minutes`` (then the best epoch so far)."""
     from segstudio.nn.config import default_click_config
@@ -69,7 +71,8 @@ def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every:
     from segstudio.nn.events import EpochEnd, Finished, Message, RunStarted
 
     cfg = default_click_config("cpu").replace(epochs=epochs, crop=(crop, crop), val_split=0.05,
-                                              val_objects=24, val_clicks=3, click_iters=iters)
+                                              val_objects=24, val_clicks=3, click_iters=iters,
+                                              features_from=features)
     cancel = threading.Event()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,7 +98,7 @@ def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every:
                     log(f"  epoch {ev.epoch}/{ev.epochs}: loss {ev.train_loss:.3f}, val IoU "
                         f"after 1 / 3 clicks {m.get('iou_1', 0) * 100:.1f} / "
                         f"{m.get('iou_3', 0) * 100:.1f} % ({ev.seconds:.0f} s)")
-                elif isinstance(ev, Message) and ev.level != "info":
+                elif isinstance(ev, Message) and (ev.level != "info" or "features" in ev.text):
                     log(f"  {ev.level}: {ev.text.splitlines()[0]}")
                 elif isinstance(ev, Finished):
                     fin = ev
@@ -180,6 +183,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--crop", type=int)
     ap.add_argument("--train-minutes", type=float)
+    ap.add_argument("--features", default=str(SHIPPED),
+                    help="segmentation checkpoint the click model starts from (default: the "
+                         "shipped CamVid model, trained on CamVid train only); 'none': He init")
     ap.add_argument("--every", type=int, help="train on every N-th CamVid train image "
                     "(--quick: 4, else 1)")
     args = ap.parse_args()
@@ -197,7 +203,8 @@ def main() -> None:
     if args.retrain or not ckpt.is_file():
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         trained = train_click_model(ckpt, epochs, crop, minutes, args.every or (4 if quick else 1),
-                                    1 if quick else 3)
+                                    1 if quick else 3,
+                                    None if args.features == "none" else args.features)
     else:
         log(f"using the cached click model {ckpt} (--retrain trains again)")
 

@@ -85,6 +85,10 @@ def add_parser(sub) -> None:
                         "of the editor's Click tool (interactive segmentation learned from the "
                         "same masks; CPU defaults: width 0.25, 160x160 boxes round objects, "
                         "batch 8, 30 epochs); it becomes the project's click model")
+    p.add_argument("--features-from", metavar="CKPT|none",
+                   help="--task click: the segmentation checkpoint a new click model starts "
+                        "from (its features; default: the project's active model when it "
+                        "fits); none: He initialisation")
     p.add_argument("--model", choices=("segnet", "segnet-basic"), help="architecture")
     p.add_argument("--width", type=float, choices=(0.25, 0.5, 1.0), help="channel multiplier")
     p.add_argument("--epochs", type=_positive(int), metavar="N")
@@ -160,6 +164,9 @@ def build_config(args, device_type: str, warm: bool = False):
         changes["imagenet"] = None if args.imagenet.lower() == "none" else args.imagenet
     if args.no_amp:
         changes["amp"] = False
+    if getattr(args, "features_from", None) is not None:
+        changes["features_from"] = None if args.features_from.lower() == "none" \
+            else args.features_from
     return cfg.replace(**changes).validate()
 
 

@@ -25,7 +25,7 @@ from . import data as D
 from .checkpoint import Checkpoint, check_compatible, load_checkpoint
 from .click_data import click_batches, val_objects
 from .click_model import ClickPredictor, ClickTrainStep, click_normalization, evaluate_objects
-from .events import Event, Message
+from .events import Event, Message, RunStarted
 from .run_loop import _Trainer
 from .segnet import GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD
 
@@ -47,8 +47,66 @@ def active_click_model(project, image_channels: int | None = None) -> Checkpoint
     return ck
 
 
+def copy_features(model: torch.nn.Module, seg: Checkpoint) -> int:
+    """Copy a segmentation model's weights into a new click model (same arch and width):
+    every tensor of the same shape, and the first convolution's image channels (its
+    click channels start at zero, so the click model starts as the segmentation
+    model's features); not the classifier.  Returns the tensors copied."""
+    own = model.state_dict()
+    n = 0
+    for k, v in seg.model_state.items():
+        if k not in own or k.startswith("classifier."):
+            continue
+        w = own[k]
+        if w.shape == v.shape:
+            w.copy_(v)
+        elif (w.ndim == 4 and v.ndim == 4 and w.shape[0] == v.shape[0]
+              and w.shape[1] == v.shape[1] + C.CLICK_CHANNELS and w.shape[2:] == v.shape[2:]):
+            w.zero_()
+            w[:, :v.shape[1]] = v
+        else:
+            continue
+        n += 1
+    return n
+
+
 class ClickTrainer(_Trainer):
     active_setting = ACTIVE_CLICK
+
+    def setup(self) -> Iterator[Event]:
+        for ev in super().setup():
+            if isinstance(ev, RunStarted) and self.resume is None:
+                yield from self._features()
+            yield ev
+
+    def _features(self) -> Iterator[Event]:
+        """Start from a segmentation model's features (``features_from``)."""
+        src = self.cfg.features_from
+        if not src:
+            return
+        if src == "auto":
+            src = self.project.get_setting("active_checkpoint", None)
+            if not src or not Path(str(src)).is_file():
+                return
+        try:
+            seg = load_checkpoint(src)
+        except SegStudioError:
+            if self.cfg.features_from == "auto":
+                return
+            raise
+        mc, cfg = seg.model_config, self.cfg
+        fits = (seg.task == "semantic" and mc["arch"] == cfg.arch
+                and float(mc["width"]) == float(cfg.width) and seg.in_channels == self.image_ch)
+        if not fits:
+            if self.cfg.features_from != "auto":
+                raise SegStudioError(f"{src}: a {mc['arch']} width {float(mc['width']):g} "
+                                     f"model for {seg.image_channels} channels; the click model "
+                                     f"is {cfg.arch} width {cfg.width:g} on {self.image_ch}")
+            return
+        with torch.no_grad():
+            n = copy_features(self.model, seg)
+        yield Message("info", f"the click model starts from the features of {src} ({n} "
+                              "tensors)")
 
     def _model_inputs(self, ckpt: Checkpoint | None) -> None:
         self.image_ch = ckpt.image_channels if ckpt else D.project_channels(self.project)

@@ -61,6 +61,10 @@ class TrainConfig:
     click_iters: int = 3
     val_objects: int = 40
     val_clicks: int = 5
+    # a new click model starts from the features of a segmentation model trained on the
+    # same kind of images: "auto" the project's active model when it fits (same arch,
+    # width and channels), a checkpoint path, or None (He initialisation)
+    features_from: str | None = "auto"
 
     def validate(self) -> TrainConfig:
         if self.task not in TASKS:

@@ -263,3 +263,27 @@ def test_click_predictor_checks_its_input(camvid_subset):
     assert out.shape == (50, 60) and out.dtype == bool
     with pytest.raises(SegStudioError, match="outside"):
         pred.predict(img, [(60, 10)], [])
+
+
+def test_a_new_click_model_starts_from_a_segmentation_models_features():
+    from segstudio.core.classes import ClassInfo, ClassTable
+    from segstudio.nn.checkpoint import checkpoint_dict, parse_checkpoint
+    from segstudio.nn.click_run import copy_features
+
+    torch.manual_seed(1)
+    seg = build_model("segnet", 4, 3, 0.25)
+    classes = ClassTable(tuple(ClassInfo(i, f"c{i}", (i, i, i)) for i in range(4)))
+    ck = parse_checkpoint(checkpoint_dict(seg, classes, (0.5,) * 3, (0.2,) * 3))
+    torch.manual_seed(2)
+    click = build_model("segnet", 1, 6, 0.25)
+    classifier = click.classifier.weight.detach().clone()
+    with torch.no_grad():
+        n = copy_features(click, ck)
+    own, theirs = click.state_dict(), seg.state_dict()
+    first = "encoders.0.0.weight"
+    assert torch.equal(own[first][:, :3], theirs[first])
+    assert not own[first][:, 3:].any()  # the click channels start at zero
+    same = [k for k in theirs if not k.startswith("classifier.") and k != first]
+    assert all(torch.equal(own[k], theirs[k]) for k in same)
+    assert torch.equal(click.classifier.weight, classifier)  # 1 output: its own
+    assert n == len(same) + 1
