@@ -80,6 +80,15 @@ def add_parser(sub) -> None:
                        "CPU: SegNet width 0.25, 192x256 crops, batch 4; GPU: the paper's SegNet "
                        "(width 1), 360x480 crops, batch 8.")
     p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("--task", choices=("semantic", "click"), default="semantic",
+                   help="semantic (default): the segmentation model; click: the click model "
+                        "of the editor's Click tool (interactive segmentation learned from the "
+                        "same masks; CPU defaults: width 0.25, 160x160 boxes round objects, "
+                        "batch 8, 30 epochs); it becomes the project's click model")
+    p.add_argument("--features-from", metavar="CKPT|none",
+                   help="--task click: the segmentation checkpoint a new click model starts "
+                        "from (its features; default: the project's active model when it "
+                        "fits); none: He initialisation")
     p.add_argument("--model", choices=("segnet", "segnet-basic"), help="architecture")
     p.add_argument("--width", type=float, choices=(0.25, 0.5, 1.0), help="channel multiplier")
     p.add_argument("--epochs", type=_positive(int), metavar="N")
@@ -133,9 +142,18 @@ def add_parser(sub) -> None:
 def build_config(args, device_type: str, warm: bool = False):
     """The run's settings: the device defaults (a fine-tuning round's short schedule when
     ``warm``), then what the user gave."""
-    from ..nn.config import default_train_config, round_config, switch_optimizer
+    from ..nn.config import (
+        default_click_config,
+        default_train_config,
+        round_config,
+        switch_optimizer,
+    )
 
-    cfg = default_train_config(device_type) if not args.config else _config_file(args.config)
+    click = getattr(args, "task", "semantic") == "click"
+    if args.config:
+        cfg = _config_file(args.config)
+    else:
+        cfg = default_click_config(device_type) if click else default_train_config(device_type)
     if warm:
         cfg = round_config(cfg)
     if args.optimizer is not None:  # its weight decay, and its default rate unless --lr
@@ -154,6 +172,9 @@ def build_config(args, device_type: str, warm: bool = False):
         changes["imagenet"] = None if args.imagenet.lower() == "none" else args.imagenet
     if args.no_amp:
         changes["amp"] = False
+    if getattr(args, "features_from", None) is not None:
+        changes["features_from"] = None if args.features_from.lower() == "none" \
+            else args.features_from
     return cfg.replace(**changes).validate()
 
 
@@ -229,7 +250,8 @@ def run(args) -> int:
                 elif isinstance(ev, RunStarted):
                     c = ev.config
                     crop = "x".join(map(str, c["crop"])) if c["crop"] else "whole images"
-                    print(f"run {ev.run_id} on {ev.device_name}: {c['arch']} width "
+                    kind = "click model: " if c.get("task") == "click" else ""
+                    print(f"run {ev.run_id} on {ev.device_name}: {kind}{c['arch']} width "
                           f"{c['width']:g} ({ev.parameters:,} parameters), crop {crop}, batch "
                           f"{c['batch_size']}, {c['optimizer']} lr {c['lr']:g} {c['schedule']}; "
                           f"{ev.train_images} train / {ev.val_images} val images; "
@@ -259,9 +281,12 @@ def run(args) -> int:
     if verdict:
         print(f"warning: {verdict}")
     if status.best_checkpoint:
+        what = "val IoU after 3 clicks" if args.task == "click" else "val mIoU"
         print(f"{status.status}: {status.epochs_done} epochs; best checkpoint "
-              f"{status.best_checkpoint}" + (f" (val mIoU {status.best_miou * 100:.1f} %)"
+              f"{status.best_checkpoint}" + (f" ({what} {status.best_miou * 100:.1f} %)"
                                               if status.best_miou is not None else ""))
+        if args.task == "click" and status.details.get("activated"):
+            print("it is the project's click model now (the editor's Click tool, key C)")
         print(f"last checkpoint {status.last_checkpoint}")
     else:
         print(f"{status.status}: {status.message}")
@@ -276,7 +301,8 @@ def start_checkpoint(project, args) -> tuple[str | None, str | None]:
         if args.start_from not in (None, "scratch"):
             raise SegStudioError("--resume continues a run; it cannot be combined with --from")
         return None, None
-    return choose_start(project, args.start_from, args.model, args.width)
+    return choose_start(project, args.start_from, args.model, args.width,
+                        getattr(args, "task", "semantic"))
 
 
 class Terminated(KeyboardInterrupt):
@@ -294,7 +320,12 @@ def _epoch_line(ev) -> str:
         parts.append(f"acc {ev.train_accuracy * 100:5.1f}%")
     if ev.val_loss is not None:
         parts.append(f"val loss {ev.val_loss:.4f}")
-    if ev.metrics:
+    if ev.metrics and "iou_1" in ev.metrics:  # the click model
+        m = ev.metrics
+        parts.append(f"val IoU after 1 / 3 clicks {m['iou_1'] * 100:5.1f}% / "
+                     f"{m['iou_3'] * 100:5.1f}% NoC@85 {m['noc85']:.2f} (at most "
+                     f"{m['max_clicks']}, {m['objects']} objects)")
+    elif ev.metrics:
         m = ev.metrics
         parts.append(f"val global {m['global_accuracy'] * 100:5.1f}% "
                      f"class {m['class_accuracy'] * 100:5.1f}% mIoU {m['miou'] * 100:5.1f}%")

@@ -13,6 +13,9 @@ Contents::
                     "grad_scaler", "rng", "config", "best_miou", "best_epoch",
                     "history"}
     run_id, epoch, metrics, created_at
+    task            "semantic" (absent in older files) or "click": a click model
+                    (:mod:`click_model`) with 1 output and the image's channels + 3
+    click           for a click model: {"size": its square input side}
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ if TYPE_CHECKING:
 
 FORMAT = "segstudio-checkpoint"
 VERSION = 1
+TASKS = ("semantic", "click")
+CLICK_MAPS = 3  # a click model's extra inputs: positive, negative, previous mask
+# the validation metrics a checkpoint keeps (a click model's: IoU after k clicks, NoC)
+SMALL_METRICS = ("global_accuracy", "class_accuracy", "miou", "per_class_iou", "iou_1",
+                 "iou_3", "noc85", "noc90", "objects", "max_clicks")
 
 
 class CheckpointError(SegStudioError):
@@ -58,6 +66,8 @@ class Checkpoint:
     run_id: int | None
     epoch: int | None
     metrics: dict | None
+    task: str = "semantic"
+    click: dict | None = None
 
     @property
     def num_classes(self) -> int:
@@ -66,6 +76,15 @@ class Checkpoint:
     @property
     def in_channels(self) -> int:
         return int(self.model_config["in_channels"])
+
+    @property
+    def image_channels(self) -> int:
+        """Channels of the images it takes (a click model takes 3 maps more)."""
+        return self.in_channels - (CLICK_MAPS if self.task == "click" else 0)
+
+    @property
+    def click_size(self) -> int:
+        return int((self.click or {}).get("size", 160))
 
     def build_model(self) -> torch.nn.Module:
         """The model with these weights (CPU, eval mode)."""
@@ -85,9 +104,13 @@ class Checkpoint:
 
 def checkpoint_dict(model: torch.nn.Module, classes: ClassTable, mean, std,
                     train_state: dict | None = None, run_id: int | None = None,
-                    epoch: int | None = None, metrics: dict | None = None) -> dict:
+                    epoch: int | None = None, metrics: dict | None = None,
+                    task: str = "semantic", click: dict | None = None) -> dict:
     cfg = model.config()  # type: ignore[operator]
-    if cfg["num_classes"] != classes.num_trainable:
+    if task == "click":
+        if cfg["num_classes"] != 1:
+            raise CheckpointError(f"a click model has 1 output, not {cfg['num_classes']}")
+    elif cfg["num_classes"] != classes.num_trainable:
         raise CheckpointError(f"the model has {cfg['num_classes']} outputs but the class table "
                               f"trains {classes.num_trainable} classes")
     return {
@@ -102,6 +125,8 @@ def checkpoint_dict(model: torch.nn.Module, classes: ClassTable, mean, std,
         "epoch": epoch,
         "metrics": metrics,
         "created_at": time.time(),
+        "task": task,
+        "click": click,
     }
 
 
@@ -180,32 +205,49 @@ def parse_checkpoint(raw: Any, path: Path | None = None) -> Checkpoint:
     if len(mean) != int(cfg.get("in_channels", -1)) or len(std) != len(mean):
         raise CheckpointError(f"{where}: damaged checkpoint (normalisation does not match the "
                               "input channels)")
-    if int(cfg.get("num_classes", -1)) != classes.num_trainable:
+    task = raw.get("task") or "semantic"
+    if task not in TASKS:
+        raise CheckpointError(f"{where}: a model for {task!r}, which this segstudio does not "
+                              "know; update segstudio")
+    want = 1 if task == "click" else classes.num_trainable
+    if int(cfg.get("num_classes", -1)) != want:
         raise CheckpointError(f"{where}: damaged checkpoint ({cfg.get('num_classes')} outputs "
-                              f"for {classes.num_trainable} classes)")
+                              f"for {want} classes)")
+    click = raw.get("click") if task == "click" else None
+    if task == "click" and not (isinstance(click, dict) and int(click.get("size", 0)) >= 32):
+        raise CheckpointError(f"{where}: damaged click model (no input size)")
     return Checkpoint(path, cfg, classes, mean, std, state, raw.get("train_state"),
-                      raw.get("run_id"), raw.get("epoch"), raw.get("metrics"))
+                      raw.get("run_id"), raw.get("epoch"), raw.get("metrics"), task, click)
 
 
 def check_compatible(ckpt: Checkpoint, classes: ClassTable, in_channels: int | None = None) -> None:
-    """Refuse a checkpoint trained for another class table or channel count."""
+    """Refuse a checkpoint trained for another class table or channel count (a click
+    model knows no classes: only its image channels must fit)."""
     where = ckpt.path or "checkpoint"
     theirs, ours = ckpt.classes.signature(), classes.signature()
-    if theirs != ours:
+    if theirs != ours and ckpt.task != "click":
         def fmt(sig):
             return ", ".join(f"{i}:{n}" for i, n in sig[:12]) + (" ..." if len(sig) > 12 else "")
         raise CheckpointError(
             f"{where}: trained for other classes ({fmt(theirs)}) than the project's "
             f"({fmt(ours)}); use a checkpoint trained on this class table or train a new one")
-    if in_channels is not None and ckpt.in_channels != in_channels:
+    if in_channels is not None and ckpt.image_channels != in_channels:
         kind = {1: "grayscale (1 channel)", 3: "RGB (3 channels)"}
         raise CheckpointError(
-            f"{where}: trained on {kind.get(ckpt.in_channels, ckpt.in_channels)} images but the "
+            f"{where}: trained on {kind.get(ckpt.image_channels, ckpt.image_channels)} images "
+            f"but the "
             f"project's images are {kind.get(in_channels, in_channels)}; train a new model")
 
 
 def checkpoint_summary(ckpt: Checkpoint) -> str:
     c = ckpt.model_config
+    if ckpt.task == "click":
+        s = f"click model: {c['arch']} width {c['width']:g}, {ckpt.image_channels} ch + clicks"
+        if ckpt.epoch is not None:
+            s += f", epoch {ckpt.epoch}"
+        if ckpt.metrics and ckpt.metrics.get("iou_3") is not None:
+            s += f", val IoU after 3 clicks {ckpt.metrics['iou_3'] * 100:.1f} %"
+        return s
     s = f"{c['arch']} width {c['width']:g}, {c['in_channels']} ch, {c['num_classes']} classes"
     if ckpt.epoch is not None:
         s += f", epoch {ckpt.epoch}"

@@ -14,12 +14,17 @@ class ConfigError(SegStudioError):
 
 
 OPTIMIZERS = ("sgd", "adamw")
+TASKS = ("semantic", "click")
+CLICK_LOSSES = ("ce", "ce+dice")  # for the click model: binary cross-entropy (+ Dice)
 SCHEDULES = ("poly", "cosine", "constant")
 CLASS_WEIGHTS = ("auto", "none", "median", "table")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    # semantic: the class model; click: the click model of the editor's Click tool
+    # (interactive segmentation, nn/click_model.py), trained on the same masks
+    task: str = "semantic"
     arch: str = "segnet"
     width: float = 1.0
     epochs: int = 40
@@ -51,8 +56,29 @@ class TrainConfig:
     channels_last: bool | None = None  # None: CUDA yes; CPU at width <= 0.25, batch >= 4
     cache_mb: int = 2048  # decoded-image cache budget
     val_max_pixels: int = 2_400_000  # validation images above this are tiled
+    # the click model: simulated-click rounds before a step (0..this, RITM's iterative
+    # training), validation objects and the most clicks simulated on each
+    click_iters: int = 3
+    val_objects: int = 40
+    val_clicks: int = 5
+    # a new click model starts from the features of a segmentation model trained on the
+    # same kind of images: "auto" the project's active model when it fits (same arch,
+    # width and channels), a checkpoint path, or None (He initialisation)
+    features_from: str | None = "auto"
 
     def validate(self) -> TrainConfig:
+        if self.task not in TASKS:
+            raise ConfigError(f"--task {self.task!r}: choose {' or '.join(TASKS)}")
+        if self.task == "click":
+            if self.crop is None or self.crop[0] != self.crop[1] or self.crop[0] % 32:
+                raise ConfigError("--crop for the click model is its square input, a multiple "
+                                  "of 32 such as 160x160")
+            if self.loss not in CLICK_LOSSES:
+                raise ConfigError(f"--loss {self.loss!r}: the click model trains with "
+                                  f"{' or '.join(CLICK_LOSSES)} (binary cross-entropy, + Dice)")
+            if self.click_iters < 0 or self.val_objects < 1 or self.val_clicks < 1:
+                raise ConfigError("click rounds must be >= 0, validation objects and clicks "
+                                  ">= 1")
         if self.arch not in ARCHS:
             raise ConfigError(f"unknown model {self.arch!r}; choose {' or '.join(ARCHS)}")
         if not 0.0625 <= self.width <= 2.0:
@@ -147,6 +173,22 @@ def default_train_config(device: str = "cpu") -> TrainConfig:
     return TrainConfig(arch="segnet", width=0.25, batch_size=4, crop=(192, 256), epochs=40,
                        optimizer="adamw", lr=3e-3,
                        weight_decay=OPTIMIZER_DEFAULTS["adamw"]["weight_decay"])
+
+
+def default_click_config(device: str = "cpu") -> TrainConfig:
+    """The click model per device type.  CPU: SegNet width 0.25 on 160x160 object boxes,
+    batch 8, AdamW 1e-2, binary cross-entropy + Dice (a click updates a 480x360 image in
+    well under 0.3 s on 2 cores); GPU: width 1.0 on 320x320 boxes, batch 16.  AdamW 1e-2,
+    not the class model's 3e-3: overfitting four CamVid object samples from He init, 3e-3
+    stayed at 25 % IoU after 40 steps (the small objects predicted empty), 1e-2 reached
+    83 %."""
+    common = dict(task="click", arch="segnet", optimizer="adamw", lr=1e-2,
+                  weight_decay=OPTIMIZER_DEFAULTS["adamw"]["weight_decay"], loss="ce+dice",
+                  class_weights="none", rare_crops=0.0, imagenet=None, schedule="poly")
+    kind = str(device).split(":", 1)[0]
+    if kind in ("cuda", "mps"):
+        return TrainConfig(width=1.0, batch_size=16, crop=(320, 320), epochs=60, **common)
+    return TrainConfig(width=0.25, batch_size=8, crop=(160, 160), epochs=30, **common)
 
 
 def round_epochs(epochs: int) -> int:

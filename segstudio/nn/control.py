@@ -17,6 +17,7 @@ the other processes with one small all-reduce per step.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from ..core.atomic import atomic_write_text
@@ -119,3 +120,46 @@ class RunChannel:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+
+
+class RunGate:
+    """The engine's stop and pause flags, checked between batches.
+
+    ``cancel`` and ``pause`` are set by the caller or the control file.  Under torchrun
+    (``dist``) the processes must stop and pause at the same batch, so each keeps its own
+    flags and takes rank 0's requests with one small broadcast per batch (:meth:`sync`)."""
+
+    def __init__(self, cancel: threading.Event, pause: threading.Event | None, dist=None):
+        pause = pause if pause is not None else threading.Event()
+        self.requests = (cancel, pause)
+        self.dist = dist
+        self.cancel, self.pause = (cancel, pause) if dist is None else \
+            (threading.Event(), threading.Event())
+
+    def sync(self) -> None:
+        if self.dist is None:
+            return
+        stop, hold = self.dist.from_main(*(e.is_set() for e in self.requests))
+        if stop:
+            self.cancel.set()
+        self.pause.set() if hold else self.pause.clear()
+
+    def wait(self):
+        """Block while paused (a generator of the 'paused' / 'resumed' messages); returns
+        the seconds it held."""
+        from .events import Message
+
+        self.sync()
+        if not self.pause.is_set():
+            return 0.0
+        yield Message("info", "paused")
+        t0 = time.perf_counter()
+        while self.pause.is_set() and not self.cancel.is_set():
+            if self.dist is None:
+                self.cancel.wait(0.05)
+            else:  # every process takes the same turns, so they all resume together
+                time.sleep(0.2)
+                self.sync()
+        if not self.cancel.is_set():
+            yield Message("info", "resumed")
+        return time.perf_counter() - t0

@@ -88,7 +88,11 @@ def _fit(project, config, device, cancel, pause, resume, out, record_run, batch_
             record_run = False  # rank 0 alone writes the project store
         cfg, ck = run_config(config, dev, resume, start_from)
         cfg.validate()
-        trainer = _Trainer(project, cfg, dev, cancel, pause, ck,
+        if cfg.task == "click":  # the click model of the editor's Click tool
+            from .click_run import ClickTrainer as trainer_cls
+        else:
+            trainer_cls = _Trainer
+        trainer = trainer_cls(project, cfg, dev, cancel, pause, ck,
                            Path(out) if out is not None else None, record_run, batch_hook,
                            warm_start=start_from is not None, dist=dist)
         yield from trainer.setup()

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from ..core.classes import ClassTable
 from ..core.errors import SegStudioError
-from .checkpoint import Checkpoint, check_compatible, load_checkpoint
+from .checkpoint import Checkpoint, CheckpointError, check_compatible, load_checkpoint
 from .data import as_channels
 from .device import resolve_device
 from .segnet import fold_batchnorm, min_input_size
@@ -109,6 +109,10 @@ class Predictor:
                         **kw) -> Predictor:
         """Load a checkpoint; with ``classes``/``in_channels`` it must fit them."""
         ckpt = path if isinstance(path, Checkpoint) else load_checkpoint(path)
+        if ckpt.task == "click":
+            raise CheckpointError(f"{ckpt.path or 'checkpoint'}: a click model (for the "
+                                  "editor's Click tool), not a segmentation model; choose a "
+                                  "checkpoint of a segmentation run")
         if classes is not None or in_channels is not None:
             check_compatible(ckpt, classes or ckpt.classes, in_channels)
         return cls(ckpt.build_model(), ckpt.classes, ckpt.mean, ckpt.std, device=device,

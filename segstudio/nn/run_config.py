@@ -36,8 +36,13 @@ def run_config(config: TrainConfig | None, device: torch.device, resume: str | P
     if start_from is not None:
         ck = dataclasses.replace(ck, train_state=None)
     if ck.train_state is None:  # weights only: fine-tune them in a new run
+        if ck.task != base.task:
+            what = "a click model" if ck.task == "click" else "a segmentation model"
+            raise CheckpointError(f"{ck.path}: {what}; a {base.task} run cannot start from it")
         mc = ck.model_config
-        return base.replace(arch=mc["arch"], width=float(mc["width"]), imagenet=None), ck
+        size = {"crop": (ck.click_size, ck.click_size)} if ck.task == "click" else {}
+        return base.replace(arch=mc["arch"], width=float(mc["width"]), imagenet=None,
+                            **size), ck
     if "config" not in ck.train_state:
         raise CheckpointError(f"{resume}: damaged training state (no config)")
     cfg = TrainConfig.from_dict(ck.train_state["config"])
@@ -47,18 +52,21 @@ def run_config(config: TrainConfig | None, device: torch.device, resume: str | P
 
 
 def choose_start(project, given: str | None, arch: str | None = None,
-                 width: float | None = None) -> tuple[str | None, str | None]:
+                 width: float | None = None, task: str = "semantic"
+                 ) -> tuple[str | None, str | None]:
     """What a new run starts from: (checkpoint to warm-start from or None for scratch,
     a note for the user).  ``given``: "active", "scratch", a checkpoint path, or None --
     the active model when it fits the project (classes, channels, and ``arch`` /
-    ``width`` when given), else scratch.  Asked-for models that do not fit raise."""
+    ``width`` when given), else scratch.  Asked-for models that do not fit raise.
+    ``task`` "click": the project's active click model instead."""
     from .data import project_channels
 
     if given == "scratch":
         return None, None
     path = given
     if given in (None, "active"):
-        path = project.get_setting("active_checkpoint", None)
+        key = "active_click_checkpoint" if task == "click" else "active_checkpoint"
+        path = project.get_setting(key, None)
         if not path:
             if given == "active":
                 raise SegStudioError("--from active: the project has no active model yet; "
@@ -67,6 +75,8 @@ def choose_start(project, given: str | None, arch: str | None = None,
     try:
         ck = load_checkpoint(path)
         check_compatible(ck, project.classes, project_channels(project))
+        if ck.task != task:
+            raise SegStudioError(f"{path} is a {ck.task} model, not a {task} one")
         mc = ck.model_config
         if arch is not None and arch != mc["arch"]:
             raise SegStudioError(f"{path} is a {mc['arch']} model, not {arch}")

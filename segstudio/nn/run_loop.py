@@ -17,6 +17,7 @@ from ..core.errors import SegStudioError
 from ..core.project import Project
 from . import data as D
 from .checkpoint import (
+    SMALL_METRICS,
     Checkpoint,
     CheckpointError,
     check_compatible,
@@ -27,6 +28,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import TrainConfig
+from .control import RunGate
 from .device import describe
 from .distributed import Distributed
 from .distributed import wrap as ddp_wrap
@@ -74,11 +76,8 @@ class _Trainer:
         self.project = project
         self.cfg = cfg
         self.device = device
-        self.cancel = cancel
-        self.pause = pause
-        self.requests = (cancel, pause)  # set by the caller or the control file
-        if dist is not None:  # torchrun: every process acts on rank 0's requests, in step
-            self.cancel, self.pause = threading.Event(), threading.Event()
+        self.gate = RunGate(cancel, pause, dist)  # stop / pause between batches
+        self.cancel, self.pause = self.gate.cancel, self.gate.pause
         self.resume = resume
         self.out = out
         self.record_run = record_run
@@ -108,16 +107,13 @@ class _Trainer:
         ckpt = self.resume
         if ckpt is not None:
             check_compatible(ckpt, self.classes, D.project_channels(self.project))
-        self.in_ch = ckpt.in_channels if ckpt else D.project_channels(self.project)
-        self.mean = ckpt.mean if ckpt else (IMAGENET_MEAN if self.in_ch == 3 else GRAY_MEAN)
-        self.std = ckpt.std if ckpt else (IMAGENET_STD if self.in_ch == 3 else GRAY_STD)
-        self.fill = D.fill_value(self.mean)
+        self._model_inputs(ckpt)
         torch.manual_seed(cfg.seed)
         # each process its own augmentation stream (the same weights: DDP broadcasts them)
         self.np_rng = np.random.default_rng(cfg.seed + (self.dist.rank if self.dist else 0))
-        self.model = build_model(cfg.arch, self.k, self.in_ch, cfg.width)
+        self.model = build_model(cfg.arch, self.outputs, self.in_ch, cfg.width)
         self.model.dropout = cfg.dropout
-        if ckpt is None and cfg.arch == "segnet" and cfg.imagenet:
+        if ckpt is None and cfg.arch == "segnet" and cfg.imagenet and cfg.task == "semantic":
             path = None if cfg.imagenet == "auto" else cfg.imagenet
             try:
                 note = load_imagenet_encoder(self.model, path)  # type: ignore[arg-type]
@@ -135,7 +131,7 @@ class _Trainer:
             torch.backends.cudnn.benchmark = True
         self.amp_dtype, self.scaler = amp_settings(dev, cfg.amp)
         self.cache = D.ImageCache(D.cache_budget(cfg.cache_mb))
-        self.loader = D.SampleLoader(self.classes.train_lut(IGNORE), self.in_ch, self.cache)
+        self.loader = D.SampleLoader(self.classes.train_lut(IGNORE), self.image_ch, self.cache)
         self.snap = D.snapshot(self.project, cfg.val_split, cfg.split_seed)
         self.weights: torch.Tensor | None = None
         self.counts = yield from self._count_classes()
@@ -168,13 +164,9 @@ class _Trainer:
         if self.weights is not None:
             self.weights = self.weights.to(dev)
         net = self.model if self.dist is None else ddp_wrap(self.model, dev)
-        self.step = TrainStep(net, self.opt, dev, self.mean, self.std,
-                              self.fmt is torch.channels_last, self.amp_dtype, self.scaler,
-                              self.weights, cfg.loss)
+        self.step = self._make_step(net, self.scaler)
         # validation and precise BatchNorm use the model itself, never the DDP wrapper
-        self.val_step = self.step if self.dist is None else TrainStep(
-            self.model, self.opt, dev, self.mean, self.std, self.fmt is torch.channels_last,
-            self.amp_dtype, None, self.weights, cfg.loss)
+        self.val_step = self.step if self.dist is None else self._make_step(self.model, None)
         if self.dist is not None and self.main:
             yield Message("info", self.dist.note(self.batch_size))
         self.start_epoch = start_epoch
@@ -192,6 +184,33 @@ class _Trainer:
                          count_parameters(self.model), len(self.snap.train), len(self.snap.val),
                          start_epoch, cfg.epochs, str(self.last_path.parent),
                          self._resumed_from())
+
+    # -- what a click run (click_run.ClickTrainer) does its own way --------------------------
+    active_setting = "active_checkpoint"  # the project setting of the model a run replaces
+
+    def _model_inputs(self, ckpt: Checkpoint | None) -> None:
+        """The model's outputs, input channels and normalisation; the images' channels."""
+        self.image_ch = self.in_ch = ckpt.in_channels if ckpt else D.project_channels(self.project)
+        self.outputs = self.k
+        self.mean = ckpt.mean if ckpt else (IMAGENET_MEAN if self.in_ch == 3 else GRAY_MEAN)
+        self.std = ckpt.std if ckpt else (IMAGENET_STD if self.in_ch == 3 else GRAY_STD)
+        self.fill = D.fill_value(self.mean)
+
+    def _make_step(self, net, scaler):
+        return TrainStep(net, self.opt, self.device, self.mean, self.std,
+                         self.fmt is torch.channels_last, self.amp_dtype, scaler, self.weights,
+                         self.cfg.loss)
+
+    def _epoch_batches(self, items):
+        c = self.cfg
+        return D.epoch_batches(items, self.batch_size, self.np_rng, self.loader, c.crop, c.scale,
+                               c.flip, self.fill, c.workers, self.focus)
+
+    def _checkpoint_extra(self) -> dict:  # what else the checkpoint records (its task)
+        return {}
+
+    def _decide(self, has_active: bool) -> tuple[bool, str | None]:
+        return self.guard.decide(self.best_miou, has_active=has_active)
 
     def _previous_model(self, start: Checkpoint | None) -> Iterator[Event]:
         """Validate the model this run should beat: the one a warm-started round starts
@@ -263,37 +282,15 @@ class _Trainer:
             yield Message("warning", text)
 
     # -- one step ------------------------------------------------------------------------
-    def _sync_control(self) -> None:
-        """Under torchrun every process follows rank 0's stop and pause (its control file)."""
-        if self.dist is None:
-            return
-        stop, hold = self.dist.from_main(*(bool(e and e.is_set()) for e in self.requests))
-        if stop:
-            self.cancel.set()
-        self.pause.set() if hold else self.pause.clear()
-
     def _wait_if_paused(self) -> Iterator[Event]:
-        self._sync_control()
-        if self.pause is None or not self.pause.is_set():
-            return
-        yield Message("info", "paused")
-        t0 = time.perf_counter()
-        while self.pause.is_set() and not self.cancel.is_set():
-            if self.dist is None:
-                self.cancel.wait(0.05)
-            else:  # every process takes the same turns, so they all resume together
-                time.sleep(0.2)
-                self._sync_control()
-        self.paused_s += time.perf_counter() - t0  # a pause is not training time
-        if not self.cancel.is_set():
-            yield Message("info", "resumed")
+        self.paused_s += yield from self.gate.wait()  # a pause is not training time
 
     # -- epochs --------------------------------------------------------------------------
     def run(self) -> Iterator[Event]:
         cfg = self.cfg
         epoch_times: list[float] = []
         for epoch in range(self.start_epoch, cfg.epochs):
-            self._sync_control()
+            self.gate.sync()
             if self.cancel.is_set():
                 raise _Stop("cancelled", "cancelled")
             t_epoch = time.perf_counter()
@@ -317,9 +314,7 @@ class _Trainer:
             data_s = compute_s = 0.0
             step = 0
             calibration: list[np.ndarray] = []  # the epoch's last batches, for precise BN
-            batches = D.epoch_batches(items, self.batch_size, self.np_rng, self.loader,
-                                      cfg.crop, cfg.scale, cfg.flip, self.fill, cfg.workers,
-                                      self.focus)
+            batches = self._epoch_batches(items)
             while True:
                 yield from self._wait_if_paused()
                 if self.cancel.is_set():
@@ -456,10 +451,9 @@ class _Trainer:
         }
         small = None
         if metrics:
-            small = {k: metrics[k] for k in ("global_accuracy", "class_accuracy", "miou",
-                                             "per_class_iou")}
+            small = {k: metrics[k] for k in SMALL_METRICS if k in metrics}
         data = checkpoint_dict(self.model, self.classes, self.mean, self.std, ts, self.run_id,
-                               epoch, small)
+                               epoch, small, **self._checkpoint_extra())
         assert self.last_path is not None and self.best_path is not None
         save_checkpoint(self.last_path, data)
         self.have_last = True
@@ -480,14 +474,14 @@ class _Trainer:
         details: dict = {}
         if best is not None:
             try:
-                active = self.project.get_setting("active_checkpoint", None)
-                activate, note = self.guard.decide(self.best_miou, has_active=bool(active))
+                active = self.project.get_setting(self.active_setting, None)
+                activate, note = self._decide(bool(active))
                 details = {"activated": activate, "verdict": note,
                            "trivial_miou": self.guard.trivial_miou,
                            "previous_miou": self.guard.previous[1] if self.guard.previous
                            else None}
                 if activate:
-                    self.project.set_setting("active_checkpoint", best)
+                    self.project.set_setting(self.active_setting, best)
             except SegStudioError:
                 pass
         return Finished(status, self.run_id, self.epochs_done, last, best, self.best_miou,

@@ -167,9 +167,9 @@ class SegNetBasic(_Net):
 def _check(num_classes: int, in_channels: int, width: float) -> None:
     if num_classes < 1:
         raise ModelConfigError("the model needs at least one class")
-    if in_channels not in (1, 3):
-        raise ModelConfigError(f"input channels must be 1 (grayscale) or 3 (RGB), "
-                               f"not {in_channels}")
+    if in_channels not in (1, 3, 4, 6):  # 4, 6: an image plus a click model's 3 maps
+        raise ModelConfigError(f"input channels must be 1 (grayscale) or 3 (RGB), or those "
+                               f"plus 3 click maps, not {in_channels}")
     if not 0.0625 <= width <= 2.0:
         raise ModelConfigError(f"width {width} is outside 0.0625..2 (use 0.25, 0.5 or 1.0)")
 

@@ -35,6 +35,7 @@ from ...core.errors import SegStudioError
 from . import provenance
 from .autosave import AutoSaver
 from .brush_tools import AcceptPredictionTool, BrushTool, EraserTool, ReplaceClassTool
+from .click_model_tool import ClickModelTool
 from .click_tools import EyedropperTool, FillTool
 from .grabcut_tool import GrabCutTool
 from .scissors_tool import ScissorsTool
@@ -46,7 +47,7 @@ from .watershed_tool import WatershedTool
 
 TOOL_CLASSES = (BrushTool, EraserTool, FillTool, PolygonTool, LassoTool, RectangleTool,
                 EyedropperTool, AcceptPredictionTool, ReplaceClassTool, GrabCutTool,
-                ScissorsTool, WatershedTool, SuperpixelTool, WandTool)
+                ScissorsTool, WatershedTool, SuperpixelTool, WandTool, ClickModelTool)
 MAX_RADIUS = 400
 SETTING = "editor/"
 
