@@ -76,7 +76,8 @@ class _Trainer:
         self.project = project
         self.cfg = cfg
         self.device = device
-        self.gate = RunGate(cancel, pause, dist)  # stop / pause between batches
+        # stop / pause between batches, timed on this module's clock
+        self.gate = RunGate(cancel, pause, dist, clock=lambda: time.perf_counter())
         self.cancel, self.pause = self.gate.cancel, self.gate.pause
         self.resume = resume
         self.out = out
