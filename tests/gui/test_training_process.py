@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 from PySide6.QtCore import Qt
@@ -135,8 +135,8 @@ def cli_run(streets):
     cmd = [sys.executable, "-m", "segstudio", "train", str(folder), "--device", "cpu",
            "--width", "0.25", "--epochs", "500", "--batch-size", "2", "--crop", "64x96",
            "--imagenet", "none", "--from", "scratch"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            start_new_session=True, text=True)
     yield folder, proc
     if proc.poll() is None:
         proc.kill()
@@ -148,14 +148,14 @@ def test_the_window_follows_a_cli_run_and_closing_leaves_it_running(qtbot, windo
     from segstudio.core.project import Project
 
     folder, proc = cli_run
-    deadline = time.monotonic() + RUN_S / 1000
     run_id = None
-    while run_id is None and time.monotonic() < deadline and proc.poll() is None:
-        with Project.open(folder, scan=False) as p:
-            rows = [r for r in p.runs() if r["pid"] == proc.pid]
-            if rows and p.epochs(rows[0]["id"]):
-                run_id = rows[0]["id"]
-        time.sleep(0.5)
+    for line in proc.stdout:  # the CLI's own lines: its run, then its first epoch
+        if line.startswith("run ") and " on cpu" in line:
+            run_id = int(line.split()[1])
+        if line.startswith("epoch   1/"):
+            break
+    # keep reading what it prints, so a full pipe never stops it
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
     assert run_id is not None, "the CLI run never recorded an epoch"
     rec = Recorder(window.training.trainer)
     open_ready(qtbot, window, folder)
