@@ -29,6 +29,7 @@ from .click_data import ValObject
 from .device import resolve_device
 from .losses import IGNORE
 from .segnet import fold_batchnorm, min_input_size
+from .step import backward_step
 
 MAP_MEAN = (0.0,) * C.CLICK_CHANNELS
 MAP_STD = (1.0,) * C.CLICK_CHANNELS
@@ -117,13 +118,7 @@ class ClickTrainStep:
         self.opt.zero_grad(set_to_none=True)
         logits = self._forward(images)
         loss = click_loss(logits, y, self.dice)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.opt)
-            self.scaler.update()
-        else:
-            loss.backward()
-            self.opt.step()
+        backward_step(loss, self.opt, self.scaler)
         with torch.no_grad():
             sub = y[:, ::4, ::4]
             valid = sub != IGNORE

@@ -128,13 +128,7 @@ class TrainStep:
         with self.autocast():
             logits = self.model(x)
         loss = self.loss_fn(logits, y, self.weights)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.opt)
-            self.scaler.update()
-        else:
-            loss.backward()
-            self.opt.step()
+        backward_step(loss, self.opt, self.scaler)
         with torch.no_grad():  # on every 4th pixel each way: 1/16 of the argmax work
             sub = y[:, ::4, ::4]
             valid = sub != IGNORE
@@ -150,3 +144,14 @@ def make_optimizer(cfg, params) -> torch.optim.Optimizer:
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
                                weight_decay=cfg.weight_decay)
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def backward_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler) -> None:
+    """Backpropagate ``loss`` and step ``opt`` (through the fp16 GradScaler when given)."""
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    else:
+        loss.backward()
+        opt.step()
