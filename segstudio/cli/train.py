@@ -80,8 +80,9 @@ def add_parser(sub) -> None:
                        "CPU: SegNet width 0.25, 192x256 crops, batch 4; GPU: the paper's SegNet "
                        "(width 1), 360x480 crops, batch 8.")
     p.add_argument("folder", metavar="FOLDER")
-    p.add_argument("--task", choices=("semantic", "click"), default="semantic",
-                   help="semantic (default): the segmentation model; click: the click model "
+    p.add_argument("--task", choices=("semantic", "click"),
+                   help="semantic (default, or the --config file's task): the segmentation "
+                        "model; click: the click model "
                         "of the editor's Click tool (interactive segmentation learned from the "
                         "same masks; CPU defaults: width 0.25, 160x160 boxes round objects, "
                         "batch 8, 30 epochs); it becomes the project's click model")
@@ -233,6 +234,7 @@ def run(args) -> int:
             if args.resume:
                 print(f"info: torchrun restart {distributed.restart_count()}: resuming from "
                       f"{args.resume}")
+        args.task = run_task(args)
         start, note = start_checkpoint(project, args)
         if note:
             print(f"info: {note}")
@@ -293,6 +295,16 @@ def run(args) -> int:
     return 0 if status.status == "completed" else 1
 
 
+def run_task(args) -> str:
+    """--task, else the --config file's task (the window's separate process), else
+    "semantic"."""
+    if getattr(args, "task", None):
+        return str(args.task)
+    if getattr(args, "config", None):
+        return _config_file(args.config).task
+    return "semantic"
+
+
 def start_checkpoint(project, args) -> tuple[str | None, str | None]:
     """(checkpoint a new run warm-starts from or None for scratch, a note for the user)."""
     from ..nn.run_config import choose_start
@@ -302,7 +314,7 @@ def start_checkpoint(project, args) -> tuple[str | None, str | None]:
             raise SegStudioError("--resume continues a run; it cannot be combined with --from")
         return None, None
     return choose_start(project, args.start_from, args.model, args.width,
-                        getattr(args, "task", "semantic"))
+                        getattr(args, "task", None) or "semantic")
 
 
 class Terminated(KeyboardInterrupt):

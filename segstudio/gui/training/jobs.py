@@ -28,6 +28,13 @@ from ...core.project import Project
 
 ACTIVE_SETTING = "active_checkpoint"
 CONFIG_SETTING = "gui.train_config"
+CLICK_CONFIG_SETTING = "gui.click_train_config"  # the click model's settings, kept apart
+ACTIVE_CLICK_SETTING = "active_click_checkpoint"
+
+
+def config_setting(task: str) -> str:
+    """The project setting holding the last settings a run of ``task`` started with."""
+    return CLICK_CONFIG_SETTING if task == "click" else CONFIG_SETTING
 
 
 @contextmanager
@@ -105,6 +112,12 @@ def active_checkpoint(project: Project) -> str | None:
     return str(path) if path else None
 
 
+def has_active_click_model(project: Project) -> bool:
+    """Whether the project's click model file is there (a round can continue from it)."""
+    path = project.get_setting(ACTIVE_CLICK_SETTING, None)
+    return bool(path) and Path(str(path)).is_file()
+
+
 def imagenet_available() -> bool:
     """Whether torchvision's VGG16-BN ImageNet file is on this machine (never downloads)."""
     from ...nn.segnet import imagenet_cache_path
@@ -159,12 +172,12 @@ def _cell(v) -> str:
     return str(v)
 
 
-def saved_config(project: Project | None):
-    """(device, TrainConfig) the project's last run started with: ("", None) when
-    there is none, a None config when it no longer reads as valid settings."""
+def saved_config(project: Project | None, task: str = "semantic"):
+    """(device, TrainConfig) the project's last run of ``task`` started with: ("", None)
+    when there is none, a None config when it no longer reads as valid settings."""
     from ...nn.config import TrainConfig
 
-    saved = project.get_setting(CONFIG_SETTING, None) if project is not None else None
+    saved = project.get_setting(config_setting(task), None) if project is not None else None
     if not isinstance(saved, dict):
         return "", None
     device = str(saved.get("device") or "")

@@ -10,8 +10,6 @@ the engine's events: epoch and step, how many images this epoch trains on
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,72 +29,49 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
-from .plots import fmt_seconds
-
-# (key, the short text the closed combo shows, the full description as its tooltip)
-ARCH_LABELS = (("segnet", "SegNet", "SegNet with the VGG16-BN encoder (the paper's model)"),
-               ("segnet-basic", "SegNet-Basic", "SegNet-Basic: 4 + 4 layers, 7x7 kernels"))
-WIDTHS = (0.25, 0.5, 1.0)
-WEIGHTS = (("auto", "Auto", "Rare classes weighted up, the others 1 (from the masks)"),
-           ("none", "None", "No class weights"),
-           ("median", "Median freq.", "Median-frequency weights from the masks (SegNet)"),
-           ("table", "Class table", "The weights stored with the class table"))
-RUN_IN = (("thread", "This window", "Training runs inside the window and stops with it"),
-          ("process", "Separate process",
-           "Training runs as 'segstudio train' in its own process: it goes on when the window "
-           "closes, and a crash of it never takes the window down"))
-OPTIMIZERS = (("sgd", "SGD", "SGD with momentum 0.9"), ("adamw", "AdamW", "AdamW"))
-SCORES = (("entropy", "Entropy", "Mean pixel entropy of the prediction"),
-          ("mc-dropout", "MC dropout", "Disagreement of stochastic passes (a model trained "
-                                       "with dropout)"),
-          ("tta", "TTA", "Disagreement between the image, its mirror and 3/4 scale"),
-          ("rare", "Rare classes", "Entropy weighted towards the rare classes"))
-START = (("active", "Active model", "Continue from the active model: a short round with a "
-                                    "quarter of the epochs at half the learning rate"),
-         ("scratch", "Scratch", "From scratch (He initialisation)"),
-         ("imagenet", "ImageNet", "ImageNet encoder (VGG16-BN)"),
-         ("resume", "Checkpoint", "Continue a run from its checkpoint"))
+from .choices import (
+    ARCH_LABELS,
+    OPTIMIZERS,
+    RUN_IN,
+    SCORES,
+    START,
+    TASKS,
+    WEIGHTS,
+    WIDTHS,
+    combo,
+    select,
+)
+from .panel_status import RunStatusView
 
 
-def _combo(parent, items) -> QComboBox:
-    box = QComboBox(parent)
-    for key, label, *tip in items:
-        box.addItem(label, key)
-        if tip:
-            box.setItemData(box.count() - 1, tip[0], Qt.ItemDataRole.ToolTipRole)
-    return box
-
-
-def _select(box: QComboBox, key) -> None:
-    i = box.findData(key)
-    if i >= 0:
-        box.setCurrentIndex(i)
-
-
-class TrainingPanel(QWidget):
+class TrainingPanel(RunStatusView, QWidget):
     start_requested = Signal()
     pause_requested = Signal()
     stop_requested = Signal()
     device_changed = Signal(str)
     defaults_requested = Signal()
+    task_changed = Signal(str)  # "semantic" or "click": the form shows its defaults
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.imagenet = False
-        self.has_active = False  # the project has an active model a round can continue from
+        # per task: the project has an active model a round can continue from
+        self._active = {"semantic": False, "click": False}
         self._browsed: list[str] = []  # checkpoint files chosen with "…", kept on refreshes
         self._prev_train: set[int] = set()
         self.epochs_total = 0
         self._build()
-        _select(self.start_mode, "scratch")  # "Active model" once the project has one
+        select(self.start_mode, "scratch")  # "Active model" once the project has one
         self.set_ready(False, "Detecting devices …")
         self.set_running(False, False)
 
     # -- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.arch = _combo(self, ARCH_LABELS)
-        self.width_box = _combo(self, [(w, f"{w:g}") for w in WIDTHS])
+        self.task_box = combo(self, TASKS)
+        self.task_box.setToolTip("What to train: the segmentation model, or the Click "
+                                 "tool's model (its own runs, checkpoints and active model)")
+        self.arch = combo(self, ARCH_LABELS)
+        self.width_box = combo(self, [(w, f"{w:g}") for w in WIDTHS])
         self.width_box.setToolTip("Channel width of the network: 1.0 is the paper's SegNet; "
                                   "0.25 is 16x cheaper (fits a CPU)")
         self.device = QComboBox(self)
@@ -104,7 +79,7 @@ class TrainingPanel(QWidget):
         self.batch = QSpinBox(self, minimum=1, maximum=1024)
         self.lr = QDoubleSpinBox(self, decimals=5, minimum=0.00001, maximum=10.0,
                                  singleStep=0.001)
-        self.optimizer = _combo(self, OPTIMIZERS)
+        self.optimizer = combo(self, OPTIMIZERS)
         self.crop_h = QSpinBox(self, minimum=32, maximum=8192, singleStep=32)
         self.crop_w = QSpinBox(self, minimum=32, maximum=8192, singleStep=32)
         self.whole = QCheckBox("whole images", self)
@@ -112,12 +87,12 @@ class TrainingPanel(QWidget):
                                                self.crop_w.setEnabled(not on)))
         self.val_split = QDoubleSpinBox(self, decimals=2, minimum=0.0, maximum=0.9,
                                         singleStep=0.05, value=0.3)
-        self.weights = _combo(self, WEIGHTS)
-        self.score = _combo(self, SCORES)
+        self.weights = combo(self, WEIGHTS)
+        self.score = combo(self, SCORES)
         self.score.setToolTip("How prediction scores images for Label next (stored per image, "
                               "shown in the browser)")
-        self.start_mode = _combo(self, START)
-        self.run_in = _combo(self, RUN_IN)
+        self.start_mode = combo(self, START)
+        self.run_in = combo(self, RUN_IN)
         self.run_in.setToolTip("Where training runs.  In a separate process it goes on when "
                                "the window closes, and the window follows it through the "
                                "project (as it follows runs started with segstudio train)")
@@ -140,6 +115,7 @@ class TrainingPanel(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setVerticalSpacing(4)
+        form.addRow("Train", self.task_box)
         form.addRow("Model", row(self.arch, "width", self.width_box))
         form.addRow("Device", self.device)
         form.addRow("Epochs", row(self.epochs, "batch", self.batch))
@@ -155,12 +131,11 @@ class TrainingPanel(QWidget):
         ckpt.addWidget(self.browse)
         form.addRow("Checkpoint", ckpt)
         form.addRow("", self.defaults)
-        for box in (self.arch, self.width_box, self.device, self.optimizer, self.weights,
-                    self.start_mode, self.checkpoint):
+        for box in (self.task_box, self.arch, self.width_box, self.device, self.optimizer,
+                    self.weights, self.start_mode, self.checkpoint):
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(4 if box is self.width_box else 8)
         self.val_split.setToolTip("Share of the human-labelled images kept for validation")
-        self.weights.setToolTip("Class weighting of the loss")
         self.settings_box = QGroupBox("Settings", self)
         self.settings_box.setLayout(form)
 
@@ -222,6 +197,9 @@ class TrainingPanel(QWidget):
         self.start_mode.currentIndexChanged.connect(lambda _i: self._sync_start())
         self.arch.currentIndexChanged.connect(lambda _i: self._sync_start())
         self.width_box.currentIndexChanged.connect(lambda _i: self._sync_start())
+        self.task_box.currentIndexChanged.connect(self._task_changed)
+        self.crop_h.valueChanged.connect(
+            lambda v: self.crop_w.setValue(v) if self.task() == "click" else None)
 
     def add_buttons(self, layout) -> None:
         """The prediction buttons (the window's actions), under the run's status."""
@@ -267,24 +245,31 @@ class TrainingPanel(QWidget):
         return True
 
     def set_config(self, cfg) -> None:
-        """Show a TrainConfig in the fields."""
-        _select(self.arch, cfg.arch)
+        """Show a TrainConfig in the fields (its task too)."""
+        self.task_box.blockSignals(True)
+        select(self.task_box, getattr(cfg, "task", "semantic"))
+        self.task_box.blockSignals(False)
+        select(self.arch, cfg.arch)
         if self.width_box.findData(cfg.width) < 0:
             self.width_box.addItem(f"{cfg.width:g}", cfg.width)
-        _select(self.width_box, cfg.width)
+        select(self.width_box, cfg.width)
         self.epochs.setValue(cfg.epochs)
         self.batch.setValue(cfg.batch_size)
         self.lr.setValue(cfg.lr)
-        _select(self.optimizer, cfg.optimizer)
+        select(self.optimizer, cfg.optimizer)
         self.whole.setChecked(cfg.crop is None)
         if cfg.crop is not None:
             self.crop_h.setValue(cfg.crop[0])
             self.crop_w.setValue(cfg.crop[1])
         self.val_split.setValue(cfg.val_split)
-        _select(self.weights, cfg.class_weights)
+        select(self.weights, cfg.class_weights)
         if self.mode() != "resume":
-            _select(self.start_mode, "imagenet" if cfg.imagenet and self._imagenet_ok()
-                    else "scratch")
+            if self.task() == "click":
+                start = "features" if getattr(cfg, "features_from", None) else "scratch"
+            else:
+                start = "imagenet" if cfg.imagenet and self._imagenet_ok() else "scratch"
+            if self.mode() != "active" or not self.has_active:
+                select(self.start_mode, start)
         self._sync_start()
 
     def set_config_dict(self, data: dict) -> bool:
@@ -299,7 +284,8 @@ class TrainingPanel(QWidget):
                 batch_size=int(data["batch_size"]), lr=float(data["lr"]),
                 optimizer=str(data["optimizer"]), crop=None if crop is None else
                 (int(crop[0]), int(crop[1])), val_split=float(data["val_split"]),
-                class_weights=str(data["class_weights"]), imagenet=data.get("imagenet"))
+                class_weights=str(data["class_weights"]), imagenet=data.get("imagenet"),
+                task=str(data.get("task", "semantic")), features_from=data.get("features_from"))
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             return False
         self._placeholders(False)
@@ -311,20 +297,41 @@ class TrainingPanel(QWidget):
         from ...nn.config import switch_optimizer
 
         base = switch_optimizer(base, self.optimizer.currentData(), float(self.lr.value()))
-        changes = dict(arch=self.arch.currentData(), width=float(self.width_box.currentData()),
+        click = self.task() == "click"
+        changes = dict(task=self.task(), arch=self.arch.currentData(),
+                       width=float(self.width_box.currentData()),
                        epochs=self.epochs.value(), batch_size=self.batch.value(),
-                       crop=None if self.whole.isChecked() else (self.crop_h.value(),
-                                                                 self.crop_w.value()),
+                       crop=(self.crop_h.value(),) * 2 if click else None
+                       if self.whole.isChecked() else (self.crop_h.value(), self.crop_w.value()),
                        val_split=round(float(self.val_split.value()), 4),
-                       class_weights=self.weights.currentData(),
-                       imagenet="auto" if self.mode() == "imagenet" else None)
+                       class_weights="none" if click else self.weights.currentData(),
+                       imagenet="auto" if self.mode() == "imagenet" and not click else None)
+        if click:
+            changes["features_from"] = "auto" if self.mode() == "features" else None
         return base.replace(**changes)
+
+    def task(self) -> str:
+        return self.task_box.currentData() or "semantic"
+
+    def set_task(self, task: str) -> None:
+        select(self.task_box, task)
+
+    def _task_changed(self, _i: int) -> None:
+        if self.has_active and self.mode() in ("scratch", "features", "imagenet"):
+            self.set_mode("active")  # the task's model exists: a round, not a restart
+        self._sync_start()
+        self.task_changed.emit(self.task())
+
+    @property
+    def has_active(self) -> bool:
+        """The project has an active model of the chosen task."""
+        return self._active[self.task()]
 
     def mode(self) -> str:
         return self.start_mode.currentData()
 
     def set_mode(self, mode: str) -> None:
-        _select(self.start_mode, mode)
+        select(self.start_mode, mode)
 
     def set_checkpoints(self, items: list[tuple[str, str]]) -> None:
         """(label, path) of checkpoints to continue from, newest first (then the files
@@ -337,15 +344,15 @@ class TrainingPanel(QWidget):
             self.checkpoint.setItemData(self.checkpoint.count() - 1, path,
                                         Qt.ItemDataRole.ToolTipRole)
         if keep:
-            _select(self.checkpoint, keep)
+            select(self.checkpoint, keep)
         self._sync_start()
 
-    def set_has_active(self, on: bool) -> None:
-        """Whether "Continue from the active model" can be chosen; when a project first
-        has one, it becomes the choice (rounds, not restarts)."""
-        first = on and not self.has_active
-        self.has_active = on
-        if first and self.mode() == "scratch":
+    def set_has_active(self, on: bool, task: str = "semantic") -> None:
+        """Whether "Continue from the active model" can be chosen for ``task``; when a
+        project first has one, it becomes the choice (rounds, not restarts)."""
+        first = on and not self._active[task]
+        self._active[task] = on
+        if first and task == self.task() and self.mode() in ("scratch", "features"):
             self.set_mode("active")
         self._sync_start()
 
@@ -367,29 +374,38 @@ class TrainingPanel(QWidget):
                 self._browsed.append(path)
             if self.checkpoint.findData(path) < 0:
                 self.checkpoint.insertItem(0, path, path)
-            _select(self.checkpoint, path)
+            select(self.checkpoint, path)
             self.set_mode("resume")
 
     def _imagenet_ok(self) -> bool:
-        return (self.imagenet and self.arch.currentData() == "segnet"
+        return (self.task() == "semantic" and self.imagenet and self.arch.currentData() == "segnet"
                 and self.width_box.currentData() == 1.0)
 
     def _sync_start(self) -> None:
         model = self.start_mode.model()
         item = model.item(self.start_mode.findData("imagenet"))
         ok = self._imagenet_ok()
+        click = self.task() == "click"
         item.setEnabled(ok)
-        item.setToolTip("" if ok else "needs SegNet at width 1.0 and torchvision's VGG16-BN "
-                                      "file (vgg16_bn-6c64b313.pth) in its cache; nothing is "
-                                      "downloaded")
+        item.setToolTip("" if ok else "the click model starts from a segmentation model's "
+                        "features instead" if click else "needs SegNet at width 1.0 and "
+                        "torchvision's VGG16-BN file (vgg16_bn-6c64b313.pth) in its cache; "
+                        "nothing is downloaded")
+        features = model.item(self.start_mode.findData("features"))
+        features.setEnabled(click)
+        features.setToolTip("Start from the active segmentation model's features (when it "
+                            "has the same architecture and width)" if click else
+                            "for the click model only")
         resume_item = model.item(self.start_mode.findData("resume"))
         resume_item.setEnabled(self.checkpoint.count() > 0)
         active_item = model.item(self.start_mode.findData("active"))
         active_item.setEnabled(self.has_active)
-        active_item.setToolTip("" if self.has_active else "the project has no active model yet")
-        if (self.mode() == "imagenet" and not ok) or (self.mode() == "resume"
-                                                        and self.checkpoint.count() == 0) or (
-                self.mode() == "active" and not self.has_active):
+        active_item.setToolTip("" if self.has_active else "the project has no active "
+                               + ("click model" if click else "model") + " yet")
+        mode = self.mode()
+        if ((mode == "features" and not click) or (mode == "imagenet" and not ok)
+                or (mode == "resume" and self.checkpoint.count() == 0)
+                or (mode == "active" and not self.has_active)):
             self.set_mode("scratch")
         resume = self.mode() == "resume"
         self.checkpoint.setEnabled(resume)
@@ -397,9 +413,17 @@ class TrainingPanel(QWidget):
         for w in (self.arch, self.width_box, self.batch, self.lr, self.optimizer, self.crop_h,
                   self.crop_w, self.whole, self.val_split, self.weights):
             w.setEnabled(not resume)
+        self.weights.setEnabled(not resume and not click)  # every object is drawn alike
+        self.score.setEnabled(not click)
+        self.weights.setToolTip("The click model weighs every object alike" if click
+                                else "Class weighting of the loss")
+        if click:  # the model sees square object boxes, resized to this side
+            self.whole.setChecked(False)
+            self.whole.setEnabled(False)
+            self.crop_w.setValue(self.crop_h.value())
         if not resume:
             self.crop_h.setEnabled(not self.whole.isChecked())
-            self.crop_w.setEnabled(not self.whole.isChecked())
+            self.crop_w.setEnabled(not self.whole.isChecked() and not click)
         self.epochs.setToolTip("Epochs to add to the checkpoint" if resume else "Epochs")
 
     # -- running ------------------------------------------------------------------------------
@@ -409,80 +433,3 @@ class TrainingPanel(QWidget):
         self.pause_button.setText("Resume" if paused else "Pause")
         self.stop_button.setEnabled(running)
         self.settings_box.setEnabled(not running and self.device.count() > 0)
-
-    def add_message(self, text: str, level: str = "info") -> None:
-        stamp = time.strftime("%H:%M:%S")
-        prefix = "" if level == "info" else f"{level}: "
-        self.log.appendPlainText(f"{stamp}  {prefix}{text}")
-
-    def show_event(self, ev) -> None:
-        match ev:
-            case RunStarted():
-                self._show_run_started(ev)
-            case EpochStarted():
-                self._show_epoch_started(ev)
-            case Step():  # only the progress bar: a label's new text relays the panel out
-                if self.progress.maximum() != ev.steps_per_epoch:
-                    self.progress.setMaximum(ev.steps_per_epoch)
-                self.progress.setFormat(f"{ev.epoch}/{self.epochs_total} · step %v/%m · "
-                                        f"loss {ev.loss:.3f}")
-                self.progress.setValue(ev.step)
-            case EpochEnd():
-                self._show_epoch_end(ev)
-            case Message():
-                self.add_message(ev.text.strip().splitlines()[-1] if ev.level == "error"
-                                 else ev.text, ev.level)
-            case Finished():
-                self._show_finished(ev)
-
-    def _show_run_started(self, ev: RunStarted) -> None:
-        self._prev_train = set()
-        self.speed.setText("")   # the last run's img/s, ETA and best are not this run's
-        self.images.setText("")
-        what = "continues" if ev.start_epoch else "starts"
-        self.status.setText(f"Run {ev.run_id} {what} on {ev.device_name} "
-                            f"({ev.parameters:,} parameters)")
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.add_message(f"run {ev.run_id} on {ev.device_name}: {ev.config['arch']} width "
-                         f"{ev.config['width']:g}, {ev.train_images} train / "
-                         f"{ev.val_images} val images; checkpoints in {ev.checkpoint_dir}")
-
-    def _show_epoch_started(self, ev: EpochStarted) -> None:
-        ids = set(ev.train_ids)
-        new = len(ids - self._prev_train) if self._prev_train else 0
-        self._prev_train = ids
-        self.epochs_total = ev.epochs
-        self.progress.setRange(0, max(ev.steps, 1))
-        self.progress.setValue(0)
-        self.progress.setFormat(f"{ev.epoch}/{ev.epochs} · step %v/%m")
-        joined = f" (+{new} since the last epoch)" if new else ""
-        self.images.setText(f"Epoch {ev.epoch} trains on {len(ids)} images{joined}, "
-                            f"validates on {len(ev.val_ids)}")
-        self.status.setText(f"Epoch {ev.epoch} of {ev.epochs}")
-
-    def _show_epoch_end(self, ev: EpochEnd) -> None:
-        m = ev.metrics or {}
-        miou = f", val mIoU {m['miou'] * 100:.1f} %" if m.get("miou") is not None else ""
-        best = (f" · best {ev.best_miou * 100:.1f} %" if ev.best_miou is not None else "")
-        self.speed.setText(f"{ev.images_per_sec:.1f} img/s · {ev.seconds:.1f} s/epoch · "
-                           f"ETA {fmt_seconds(ev.eta_seconds)}{best}")
-        loss = f"{ev.train_loss:.3f}" if ev.train_loss is not None else "-"
-        trivial = ""
-        if ev.beats_trivial is False:  # the guard: say it plainly, every epoch
-            trivial = (f" -- not better than painting everything one class "
-                       f"({ev.trivial_miou * 100:.1f} % mIoU)")
-        self.add_message(f"epoch {ev.epoch}/{ev.epochs}: loss {loss}{miou}"
-                         + (" (best)" if ev.is_best else "") + trivial,
-                         "warning" if trivial else "info")
-
-    def _show_finished(self, ev: Finished) -> None:
-        self.status.setText(f"{ev.status.capitalize()}: {ev.message}")
-        self.add_message(f"{ev.status}: {ev.message}"
-                         + (f"; last checkpoint {ev.last_checkpoint}"
-                            if ev.last_checkpoint else ""),
-                         "error" if ev.status == "failed" else "info")
-        verdict = (ev.details or {}).get("verdict")
-        if verdict:
-            self.add_message(verdict, "warning")
-            self.status.setText(f"{ev.status.capitalize()}: {verdict}")

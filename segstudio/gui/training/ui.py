@@ -38,10 +38,11 @@ from ...nn.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
 from ..workers import TaskRunner
 from .external import run_in_progress
 from .jobs import (
-    CONFIG_SETTING,
     active_checkpoint,
+    config_setting,
     cpu_threads,
     freeze_heap,
+    has_active_click_model,
     imagenet_available,
     saved_config,
 )
@@ -85,6 +86,7 @@ class TrainingUI(QObject):
         self._run_started_at: float | None = None
         self._detecting = False
         self._start_queued = False
+        self._click_run = False  # the run under way trains the click model
         self._build_docks()
         self.actions, self.menu = build_model_menu(self)
         self._connect()
@@ -139,6 +141,7 @@ class TrainingUI(QObject):
         p.stop_requested.connect(self.trainer.stop)
         p.device_changed.connect(self._device_changed)
         p.defaults_requested.connect(self._apply_defaults)
+        p.task_changed.connect(lambda _t: self._apply_saved_config() if self.ready else None)
         self.trainer.event.connect(self._event)
         self.trainer.running_changed.connect(self._running_changed)
         self.trainer.paused_changed.connect(self._paused_changed)
@@ -210,14 +213,22 @@ class TrainingUI(QObject):
             self._start_queued = False
             self.start_training()
 
-    def _apply_saved_config(self) -> None:
-        from ...nn.config import default_train_config
+    def _defaults(self, device: str):
+        """The device's default settings for the task the panel shows."""
+        from ...nn.config import default_click_config, default_train_config
 
-        device, cfg = saved_config(self.controller.project)
+        if self.panel.task() == "click":
+            return default_click_config(device)
+        return default_train_config(device)
+
+    def _apply_saved_config(self) -> None:
+        if self.controller.project is None:
+            return
+        device, cfg = saved_config(self.controller.project, self.panel.task())
         if not self.panel.set_device(device):
             cfg = None
         if cfg is None:
-            cfg = default_train_config(self.panel.device_id())
+            cfg = self._defaults(self.panel.device_id())
         self._device_kind = self.panel.device_id().split(":")[0]
         self.panel.set_config(cfg)
         remember_form(self.window.settings, self.panel.device_id(), cfg)
@@ -229,9 +240,7 @@ class TrainingUI(QObject):
             self._apply_defaults()
 
     def _apply_defaults(self) -> None:
-        from ...nn.config import default_train_config
-
-        self.panel.set_config(default_train_config(self.panel.device_id()))
+        self.panel.set_config(self._defaults(self.panel.device_id()))
 
     # -- training ------------------------------------------------------------------------------
     def toggle_training(self) -> None:
@@ -254,8 +263,6 @@ class TrainingUI(QObject):
             self.start_training()
 
     def start_training(self) -> bool:
-        from ...nn.config import default_train_config
-
         project = self.controller.project
         if self.trainer.running:
             return False
@@ -270,8 +277,9 @@ class TrainingUI(QObject):
             self.panel.status.setText("Detecting devices … training starts when they are known")
             return False
         dev = self.panel.device_id()
-        base = default_train_config(dev)
-        saved_dev, saved = saved_config(project)
+        task = self.panel.task()
+        base = self._defaults(dev)
+        saved_dev, saved = saved_config(project, task)
         if saved is not None and saved_dev.split(":")[0] == dev.split(":")[0]:
             base = saved  # the settings the panel does not show stay the project's
         try:
@@ -285,7 +293,7 @@ class TrainingUI(QObject):
             self.window.show_message("choose a checkpoint to continue from")
             return False
         try:
-            project.set_setting(CONFIG_SETTING, {"device": dev, "config": cfg.to_dict()})
+            project.set_setting(config_setting(task), {"device": dev, "config": cfg.to_dict()})
         except SegStudioError as exc:
             self.window.show_message(str(exc))
         self.window.editor.saver.save_all()  # open edits join the first epoch
@@ -312,9 +320,12 @@ class TrainingUI(QObject):
                 text = ev.text.strip().splitlines()[-1] if ev.text.strip() else ""
                 self.window.show_message(f"Training: {text}")
             case RunStarted():
+                self._click_run = ev.config.get("task") == "click"
                 self.runs.refresh()
             case EpochEnd():
                 self.runs.refresh()
+                if self._click_run:  # not a segmentation model: nothing to predict with
+                    return
                 self.service.training_checkpoint = (ev.last_checkpoint, ev.epoch)
                 if self.panel.refresh.isChecked():
                     self.service.predict_current(ev.last_checkpoint, quiet=True)
@@ -322,7 +333,10 @@ class TrainingUI(QObject):
                 self.service.training_checkpoint = None
                 self.runs.refresh()
                 text = f"Training {ev.status}: {ev.message}"
-                if ev.best_checkpoint:
+                if ev.best_checkpoint and self._click_run:
+                    if (ev.details or {}).get("activated", True):
+                        text += f"; the Click tool (C) now uses {ev.best_checkpoint}"
+                elif ev.best_checkpoint:
                     text += f"; the active model is {ev.best_checkpoint}"
                 self.window.show_message(text, 20000)
 
@@ -360,6 +374,7 @@ class TrainingUI(QObject):
         self.panel.set_checkpoints(items)
         project = self.controller.project
         self.panel.set_has_active(project is not None and bool(active_checkpoint(project)))
+        self.panel.set_has_active(project is not None and has_active_click_model(project), "click")
         if self.evaluation is not None:
             self.evaluation.set_checkpoints(items)
 
