@@ -77,8 +77,37 @@ class PortableNet(nn.Module):
         return self.net.classifier(x)
 
 
+def click_io(ckpt: Checkpoint) -> tuple[dict, dict, dict]:
+    """(input, output, how the inputs are made) of a click model's metadata: the image's
+    channels, then the positive and negative clicks' maps and the previous mask."""
+    from . import clicks as C
+
+    size = int(ckpt.click_size)
+    image = ["R", "G", "B"] if ckpt.image_channels == 3 else [f"image {i}" for i in
+                                                              range(ckpt.image_channels)]
+    planes = image + ["positive clicks", "negative clicks", "previous mask"]
+    inp = {"name": "image", "dtype": "float32", "layout": "NCHW",
+           "channels": ckpt.in_channels, "planes": planes, "height": size, "width": size}
+    out = {"name": "logits", "dtype": "float32", "layout": "NCHW", "channels": 1,
+           "meaning": "the clicked object's logit per pixel; sigmoid >= 0.5 is the object"}
+    how = {
+        "box": f"a square box of the image round the clicks and the previous mask (their "
+               f"extent times {C.EXPAND}, at least {C.MIN_BOX} of the image's short side; a "
+               f"lone first click: {C.FIRST_WINDOW} of the short side centred on it), "
+               f"resized to {size}x{size}; the output is resized back into the box",
+        "click_maps": f"per click kind, each pixel holds round(255 * (1 - d / {size / 4:g})) "
+                      "clipped at 0, d its distance in model pixels to the nearest click "
+                      "(the larger value where clicks meet)",
+        "previous_mask": "255 inside the previous result, 0 outside (0 before the first "
+                         "click)",
+        "normalization": "every plane as (value / 255 - mean) / std with the mean and std "
+                         "above (0 and 1 for the three maps)",
+    }
+    return inp, out, how
+
+
 def metadata(ckpt: Checkpoint, fmt: str, model: torch.nn.Module) -> dict:
-    return {
+    meta = {
         "format": "segstudio-model",
         "model_format": fmt,
         "model_config": ckpt.model_config,
@@ -95,7 +124,14 @@ def metadata(ckpt: Checkpoint, fmt: str, model: torch.nn.Module) -> dict:
         "metrics": ckpt.metrics,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "torch_version": torch.__version__,
+        "task": ckpt.task,
     }
+    if ckpt.task == "click":
+        inp, out, how = click_io(ckpt)
+        inp["min_size"] = min_input_size(model)
+        meta.update(input=inp, output=out, click_encoding=how)
+        del meta["channel_ids"]  # one output: the object, of whichever class it is labelled
+    return meta
 
 
 def _sample(ckpt: Checkpoint, h: int, w: int, seed: int = 0) -> torch.Tensor:

@@ -88,3 +88,38 @@ def test_bad_export_requests(ckpt_path, tmp_path):
         export_model(ckpt_path, "tflite", tmp_path / "x")
     with pytest.raises(ExportError, match="is a folder"):
         export_model(ckpt_path, "torchscript", tmp_path)
+
+
+def test_click_model_exports_with_its_input_encoding(tmp_path):
+    """A click model's export: one output plane, the six input planes named, and the
+    exported model fed the documented encoding gives the predictor's own probabilities."""
+    from segstudio.nn import clicks as C
+    from segstudio.nn.click_model import ClickPredictor, click_normalization
+
+    torch.manual_seed(5)
+    model = SegNet(1, 3 + C.CLICK_CHANNELS, width=0.25)
+    mean, std = click_normalization(IMAGENET_MEAN, IMAGENET_STD)
+    path = save_checkpoint(tmp_path / "click.pt", checkpoint_dict(
+        model, CLASSES, mean, std, epoch=2, task="click", click={"size": 64}))
+    out = tmp_path / "click.ts"
+    meta = export_model(path, "torchscript", out)
+    assert meta["check"]["ok"]
+    assert meta["task"] == "click" and "channel_ids" not in meta
+    assert meta["input"]["planes"] == ["R", "G", "B", "positive clicks", "negative clicks",
+                                       "previous mask"]
+    assert meta["input"]["channels"] == 6 and meta["input"]["height"] == 64
+    assert meta["output"]["channels"] == 1
+    assert "round(255 * (1 - d / 16))" in meta["click_encoding"]["click_maps"]
+    assert json.loads((tmp_path / "click.ts.json").read_text())["task"] == "click"
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    inp = C.model_input(image, C.click_box(image.shape[:2], [(40, 30)], []), 64, [(40, 30)], [])
+    x = (torch.from_numpy(inp).float().permute(2, 0, 1)[None] / 255
+         - torch.tensor(meta["normalization"]["mean"]).view(1, -1, 1, 1)) \
+        / torch.tensor(meta["normalization"]["std"]).view(1, -1, 1, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        got = torch.sigmoid(torch.jit.load(str(out))(x))[0, 0].numpy()
+    want = ClickPredictor.from_checkpoint(path).probabilities(inp[None])[0]
+    assert np.abs(got - want).max() < 1e-4
