@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 from pathlib import Path
 
 import torch
@@ -107,9 +108,16 @@ def _cbr(cin: int, cout: int, k: int, relu: bool = True) -> list[nn.Module]:
     return layers
 
 
+# torchvision is imported on first use, often on a worker thread of the window; two
+# threads importing it at once can hit Python's import deadlock detection
+# (_DeadlockError in torchvision.models.vgg), so every import of it takes this lock.
+_TORCHVISION = threading.Lock()
+
+
 def vgg16_bn_features(width: float = 1.0) -> nn.Sequential:
     """torchvision's VGG16-BN feature layers (``vgg16_bn().features``) at a width."""
-    from torchvision.models.vgg import cfgs, make_layers
+    with _TORCHVISION:
+        from torchvision.models.vgg import cfgs, make_layers
 
     cfg = [v if v == "M" else scaled(int(v), width) for v in cfgs["D"]]
     return make_layers(cfg, batch_norm=True)
@@ -216,7 +224,8 @@ def min_input_size(model: _Net) -> int:
 
 def imagenet_cache_path() -> Path:
     """Where torchvision keeps VGG16-BN ImageNet weights once downloaded."""
-    from torchvision.models import VGG16_BN_Weights
+    with _TORCHVISION:
+        from torchvision.models import VGG16_BN_Weights
 
     name = os.path.basename(VGG16_BN_Weights.IMAGENET1K_V1.url)
     return Path(torch.hub.get_dir()) / "checkpoints" / name
