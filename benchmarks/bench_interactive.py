@@ -63,7 +63,7 @@ def log(text: str) -> None:
 
 
 def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every: int,
-                      iters: int, features: str | None):
+                      iters: int, features: str | None, lr: float | None = None):
     """Train the click model on every ``every``-th image of CamVid train (the engine, as
     ``--task click``), for ``epochs`` or ``minutes`` (then the best epoch so far)."""
     from segstudio.nn.config import default_click_config
@@ -73,6 +73,8 @@ def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every:
     cfg = default_click_config("cpu").replace(epochs=epochs, crop=(crop, crop), val_split=0.05,
                                               val_objects=24, val_clicks=3, click_iters=iters,
                                               features_from=features)
+    if lr is not None:
+        cfg = cfg.replace(lr=lr)
     cancel = threading.Event()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -186,6 +188,9 @@ def main() -> None:
     ap.add_argument("--features", default=str(SHIPPED),
                     help="segmentation checkpoint the click model starts from (default: the "
                          "shipped CamVid model, trained on CamVid train only); 'none': He init")
+    ap.add_argument("--iters", type=int, help="simulated-click rounds before a step, at most "
+                    "(--quick: 1, else 3)")
+    ap.add_argument("--lr", type=float, help="learning rate (default: the click model's)")
     ap.add_argument("--every", type=int, help="train on every N-th CamVid train image "
                     "(--quick: 4, else 1)")
     args = ap.parse_args()
@@ -203,8 +208,8 @@ def main() -> None:
     if args.retrain or not ckpt.is_file():
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         trained = train_click_model(ckpt, epochs, crop, minutes, args.every or (4 if quick else 1),
-                                    1 if quick else 3,
-                                    None if args.features == "none" else args.features)
+                                    args.iters if args.iters is not None else 1 if quick else 3,
+                                    None if args.features == "none" else args.features, args.lr)
     else:
         log(f"using the cached click model {ckpt} (--retrain trains again)")
 
@@ -212,13 +217,14 @@ def main() -> None:
     from segstudio.nn.click_model import ClickPredictor
 
     ck = load_checkpoint(ckpt)
-    predictor = ClickPredictor.from_checkpoint(ck, device="cpu")
+    predictor = ClickPredictor.from_checkpoint(ck, device="cpu")  # as the Click tool
+    network = ClickPredictor.from_checkpoint(ck, device="cpu", refine=False)
     objects = pick_objects(per_class, args.min_area)
     log(f"{len(objects)} objects ({per_class} per class, >= {args.min_area} px) of CamVid val; "
         f"click model: {checkpoint_summary(ck)}")
     stop = 0.90  # both NoC@85 and NoC@90 are known once 90 % is reached
     mc = args.max_clicks
-    rows = {"click_model": [], "grabcut": []}
+    rows = {"click_model": [], "click_network": [], "grabcut": []}
     latencies: list[float] = []
     for i, (_nm, img, gt, valid, cls) in enumerate(objects):
         def predict(pos, neg, prev, img=img):
@@ -227,15 +233,18 @@ def main() -> None:
             return m
 
         cm = C.simulate(predict, gt, valid, mc, stop)
+        cn = C.simulate(lambda pos, neg, prev, img=img: network.predict(img, pos, neg, prev),
+                        gt, valid, mc, stop)
         gc = grabcut_curve(img, gt, valid, mc, stop)
         rows["click_model"].append((cls, cm))
+        rows["click_network"].append((cls, cn))
         rows["grabcut"].append((cls, gc))
         if (i + 1) % 10 == 0:
             log(f"  {i + 1}/{len(objects)} objects ({time.perf_counter() - t_start:.0f} s)")
 
     res: dict = {"objects": len(objects), "per_class": per_class, "max_clicks": mc}
     print(f"CamVid val, {len(objects)} objects, at most {mc} clicks")
-    print(f"{'method':<12} {'NoC@85':>7} {'NoC@90':>7} {'IoU@1':>6} {'IoU@3':>6}   per class "
+    print(f"{'method':<14} {'NoC@85':>7} {'NoC@90':>7} {'IoU@1':>6} {'IoU@3':>6}   per class "
           "NoC@85")
     for method, data in rows.items():
         n85 = [C.noc(c, 0.85, mc) for _, c in data]
@@ -251,7 +260,7 @@ def main() -> None:
         res[f"iou1_{method}"] = float(np.mean(i1))
         res[f"per_class_noc85_{method}"] = per
         text = "  ".join(f"{k} {v:.1f}" for k, v in per.items() if v is not None)
-        print(f"{method:<12} {np.mean(n85):7.2f} {np.mean(n90):7.2f} {np.mean(i1) * 100:6.1f} "
+        print(f"{method:<14} {np.mean(n85):7.2f} {np.mean(n90):7.2f} {np.mean(i1) * 100:6.1f} "
               f"{np.mean(i3) * 100:6.1f}   {text}")
     med = float(np.median(latencies)) if latencies else None
     res["click_update_ms_median"] = med * 1000 if med is not None else None

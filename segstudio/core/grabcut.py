@@ -139,3 +139,58 @@ def grabcut_fill(mask: np.ndarray, image: np.ndarray, corner0: Sequence[float],
         return None
     y0, x0, sel = reg
     return paint_region(mask, y0, x0, sel, value, allowed=allowed, name=name)
+
+
+def grabcut_refine(image: np.ndarray, prob: np.ndarray, fg_points: Sequence[Sequence[int]] = (),
+                   bg_points: Sequence[Sequence[int]] = (), *, sure: float = 0.95,
+                   radius: int = 3, iterations: int = 3, max_side: int = 320,
+                   seed: int = 0) -> np.ndarray:
+    """A model's object probabilities ``prob`` (H, W, float) over ``image`` (the same
+    H x W, uint8 gray or RGB) refined by GrabCut at the image's resolution: pixels at
+    ``prob >= sure`` start as sure object and at ``prob <= 1 - sure`` as sure
+    background, the rest as probable object (``prob >= 0.5``) or probable background;
+    disks of ``radius`` round ``fg_points`` / ``bg_points`` (``(x, y)`` pixels of
+    ``image``) are sure object / background and win at full resolution.  GrabCut's
+    colour models then move the probable pixels to the image's edges.  Images larger
+    than ``max_side`` are shrunk for the optimisation (the result is scaled back,
+    bilinear, cut at one half).  Returns the (H, W) bool object; without probable
+    pixels of both kinds there is nothing to optimise and it is ``prob >= 0.5`` with
+    the disks."""
+    if image.shape[:2] != prob.shape:
+        raise MaskError(f"the image crop is {image.shape[:2]} but the probabilities "
+                        f"{prob.shape}")
+    img = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB) if image.ndim == 2 or image.shape[2] == 1 \
+        else np.ascontiguousarray(image[..., :3])
+    h, w = prob.shape
+    disks = np.zeros((h, w), np.uint8)  # 1 sure background, 2 sure object
+    for pts, value in ((bg_points, 1), (fg_points, 2)):
+        for x, y in pts:
+            cv2.circle(disks, (int(x), int(y)), int(radius), value, -1)
+    out = prob >= 0.5
+    scale = min(1.0, max_side / max(h, w))
+    if scale < 1.0:
+        sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+        small = cv2.resize(img, (sw, sh), interpolation=cv2.INTER_AREA)
+        p = cv2.resize(prob.astype(np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
+        d = cv2.resize(disks, (sw, sh), interpolation=cv2.INTER_NEAREST)
+    else:
+        small, p, d = img, prob, disks
+    labels = np.where(p >= 0.5, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    labels[p >= sure] = cv2.GC_FGD
+    labels[p <= 1 - sure] = cv2.GC_BGD
+    labels[d == 2] = cv2.GC_FGD
+    labels[d == 1] = cv2.GC_BGD
+    fg = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
+    probable = (labels == cv2.GC_PR_FGD) | (labels == cv2.GC_PR_BGD)
+    if fg.sum() >= 2 and (~fg).sum() >= 2 and probable.any():
+        bgd = np.zeros((1, 65), np.float64)
+        fgd = np.zeros((1, 65), np.float64)
+        cv2.setRNGSeed(seed)
+        cv2.grabCut(small, labels, None, bgd, fgd, max(1, int(iterations)),
+                    cv2.GC_INIT_WITH_MASK)
+        fg = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
+        out = fg if scale == 1.0 else cv2.resize(
+            fg.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) >= 0.5
+    out[disks == 1] = False
+    out[disks == 2] = True
+    return out

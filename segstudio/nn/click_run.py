@@ -149,8 +149,9 @@ class ClickTrainer(_Trainer):
             yield from self._warn_once(text)
         if not objects:
             return None, None
+        # the network alone (no GrabCut refinement): what the training changes, and cheaper
         predictor = ClickPredictor(step.model, step.mean, step.std, self.cfg.crop[0],
-                                   self.device)
+                                   self.device, refine=False)
         n = self.cfg.val_clicks
         m = evaluate_objects(predictor, objects, n, stop_iou=0.90, min_clicks=min(3, n),
                              cancel=self.cancel)

@@ -305,3 +305,13 @@ def paste(prob: np.ndarray, box: Box, shape: tuple[int, int],
     up = cv2.resize(prob.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
     out[y0:y1, x0:x1] = up >= threshold
     return out
+
+
+def paste_region(region: np.ndarray, box: Box, shape: tuple[int, int],
+                 prev: np.ndarray | None = None) -> np.ndarray:
+    """The full-size bool mask: the previous mask with the box replaced by ``region``
+    (bool, the box's size)."""
+    y0, x0, y1, x1 = box
+    out = np.zeros(shape, bool) if prev is None else prev.astype(bool).copy()
+    out[y0:y1, x0:x1] = region
+    return out
