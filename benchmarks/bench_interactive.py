@@ -63,7 +63,8 @@ def log(text: str) -> None:
 
 
 def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every: int,
-                      iters: int, features: str | None, lr: float | None = None):
+                      iters: int, features: str | None, lr: float | None = None,
+                      warmup: int | None = None):
     """Train the click model on every ``every``-th image of CamVid train (the engine, as
     ``--task click``), for ``epochs`` or ``minutes`` (then the best epoch so far)."""
     from segstudio.nn.config import default_click_config
@@ -75,6 +76,8 @@ def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every:
                                               features_from=features)
     if lr is not None:
         cfg = cfg.replace(lr=lr)
+    if warmup is not None:
+        cfg = cfg.replace(warmup_steps=warmup)
     cancel = threading.Event()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -191,6 +194,7 @@ def main() -> None:
     ap.add_argument("--iters", type=int, help="simulated-click rounds before a step, at most "
                     "(--quick: 1, else 3)")
     ap.add_argument("--lr", type=float, help="learning rate (default: the click model's)")
+    ap.add_argument("--warmup", type=int, help="warm-up steps (default: the click model's)")
     ap.add_argument("--every", type=int, help="train on every N-th CamVid train image "
                     "(--quick: 4, else 1)")
     args = ap.parse_args()
@@ -209,7 +213,8 @@ def main() -> None:
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         trained = train_click_model(ckpt, epochs, crop, minutes, args.every or (4 if quick else 1),
                                     args.iters if args.iters is not None else 1 if quick else 3,
-                                    None if args.features == "none" else args.features, args.lr)
+                                    None if args.features == "none" else args.features, args.lr,
+                                    args.warmup)
     else:
         log(f"using the cached click model {ckpt} (--retrain trains again)")
 

@@ -415,6 +415,7 @@ class TrainingPanel(RunStatusView, QWidget):
             w.setEnabled(not resume)
         self.weights.setEnabled(not resume and not click)  # every object is drawn alike
         self.score.setEnabled(not click)
+        self.refresh.setEnabled(not click)  # a click model predicts no image
         self.weights.setToolTip("The click model weighs every object alike" if click
                                 else "Class weighting of the loss")
         if click:  # the model sees square object boxes, resized to this side
