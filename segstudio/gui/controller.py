@@ -160,7 +160,7 @@ class ProjectController(QObject):
         self.prefetch.clear()
         # every job of this project stops, and the lanes are waited for (the mask
         # writes run on); nothing of it is delivered after this
-        self.workers.close_generation(join=self.project is not None)
+        self.workers.close_generation(stop=self.project is not None)
         if self.project is None:
             return
         if save_style:

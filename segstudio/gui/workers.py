@@ -360,23 +360,26 @@ class WorkerService(QObject):
             lane._generations.get(handle.key) == handle.generation
 
     # -- generations ------------------------------------------------------------------
-    def new_generation(self) -> int:
-        """Start a new project generation: the bound tasks of older ones are cancelled
-        and none of their results, errors or progress is delivered any more."""
+    def new_generation(self, cancel: bool = True) -> int:
+        """Start a new project generation: none of the results, errors or progress of
+        the bound tasks of older ones is delivered any more; ``cancel`` also cancels
+        them (those of lanes that closing does not cancel run on)."""
         self.generation += 1
-        for lane in self.lanes.values():
-            if lane.spec.cancel_on_close:
-                lane.cancel(bound_only=True)
+        if cancel:
+            for lane in self.lanes.values():
+                if lane.spec.cancel_on_close:
+                    lane.cancel(bound_only=True)
         self.generation_changed.emit(self.generation)
         return self.generation
 
-    def close_generation(self, join: bool = True) -> bool:
-        """A project closes (or another opens): new generation, then (``join``) wait
-        for every lane with its ``close_ms``, and settle the stopped tasks of the old
-        generations (their ``on_finished(True)`` runs now, nothing of them later).
-        True when every lane stopped in time."""
-        self.new_generation()
-        if not join:
+    def close_generation(self, stop: bool = True) -> bool:
+        """A project closes (or another opens): a new generation; with ``stop`` (a
+        project was open) its jobs are cancelled, every lane is waited for with its
+        ``close_ms``, and the stopped tasks of the old generations are settled (their
+        ``on_finished(True)`` runs now, nothing of them later).  True when every lane
+        stopped in time."""
+        self.new_generation(cancel=stop)
+        if not stop:
             return True
         ok = True
         for lane in list(self.lanes.values()):
