@@ -13,6 +13,11 @@ by the window to the browser's order) are prefetched into a small cache
 just before ``document_loaded`` (the editor puts its in-memory mask there).
 ``about_to_close`` is emitted before a project closes and ``masks_rewriting``
 before a class deletion rewrites every mask file (the editor saves first).
+
+The controller owns the window's :class:`~.workers.WorkerService`
+(``workers``), handed to every feature; opening and closing a project start a
+new generation there, so no result of the project before ever reaches a
+callback, and closing waits for every lane before the project closes.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from ..core.project import ImageRecord, Project, resolve_project_dir
 from .document import ImageDocument, load_document
 from .overlay import OverlayStyle
 from .prefetch import Prefetcher
-from .workers import TaskRunner
+from .workers import WorkerService
 
 STYLE_SETTING = "gui.overlay"
 LAST_IMAGE_SETTING = "gui.last_image"
@@ -95,9 +100,11 @@ class ProjectController(QObject):
         self.current: ImageRecord | None = None
         self.document: ImageDocument | None = None
         self.style = OverlayStyle()
-        self.runner = TaskRunner(self, max_threads=2, name="segstudio-jobs")
-        # images load on their own thread so a long job never delays the next image
-        self.loader = TaskRunner(self, max_threads=1, name="segstudio-loader")
+        self.workers = WorkerService(self)
+        self.runner = self.workers.lane("jobs")
+        # images load on their own lane so a long job never delays the next image
+        self.loader = self.workers.lane("loader")
+        self.labels = self.workers.lane("labels")  # their masks, read beside the decode
         self.runner.error.connect(self.message)
         self.loader.error.connect(self.message)
         self._save_style_timer = QTimer(self, singleShot=True, interval=400)
@@ -107,7 +114,7 @@ class ProjectController(QObject):
         self.remap_notes: list[str] = []
         self.name_keys: dict[str, tuple] = {}  # natural sort keys by relpath
         self.document_hooks: list = []
-        self.prefetch = Prefetcher(self)
+        self.prefetch = Prefetcher(self.workers, self)
         self.prefetch_enabled = True
         self.neighbours = None  # rec -> [records to prefetch], set by the window
 
@@ -151,13 +158,11 @@ class ProjectController(QObject):
         save_style = self._save_style_timer.isActive() or self.runner.pending("style") > 0
         self._save_style_timer.stop()
         self.prefetch.clear()
-        for runner in (self.runner, self.loader):
-            runner.cancel()
+        # every job of this project stops, and the lanes are waited for (the mask
+        # writes run on); nothing of it is delivered after this
+        self.workers.close_generation(stop=self.project is not None)
         if self.project is None:
             return
-        self.runner.wait(5000)
-        self.loader.wait(5000)
-        self.prefetch.runner.wait(5000)
         if save_style:
             self._save_style()
         try:
@@ -175,9 +180,8 @@ class ProjectController(QObject):
 
     def shutdown(self) -> None:
         self.close_project()
-        self.runner.shutdown(3000)
-        self.loader.shutdown(3000)
         self.prefetch.shutdown()
+        self.workers.shutdown()
 
     # -- images ---------------------------------------------------------------------
     def show_image(self, rec: ImageRecord | None) -> None:
@@ -209,7 +213,8 @@ class ProjectController(QObject):
         project, style = self.project, self.style
         outlines, difference = style.outline, style.difference
         self.loader.submit(
-            lambda ctx: load_document(project, rec, outlines, difference, ctx.check),
+            lambda ctx: load_document(project, rec, outlines, difference, ctx.check,
+                                      self.labels.spawn),
             key="document", on_result=self._loaded, priority=10)
 
     def _prefetched(self, doc: ImageDocument) -> None:
@@ -362,8 +367,6 @@ class ProjectController(QObject):
         def finished(result: tuple[int, object]) -> None:
             self.remapping = False
             self.busy.emit(label, 0, 0)
-            if self.project is not project:
-                return
             st = self.style
             self.style = replace(st,
                                  visible={k: v for k, v in st.visible.items() if k != class_id},

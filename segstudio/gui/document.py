@@ -1,7 +1,8 @@
 """What the canvas shows for one image, loaded off the GUI thread (no Qt here).
 
 :func:`load_document` decodes the image and reads the human mask, the
-prediction and the uncertainty map (in parallel with the image decode), and
+prediction and the uncertainty map (in parallel with the image decode, on the
+``side`` runner it is given: the window's "labels" lane), and
 keeps the image as decoded (RGB or gray, wrapped by the canvas without a copy:
 the canvas caches its rendering of the photo, so no conversion pays off).  An
 unreadable image gives a document with ``error`` set; an unreadable mask or
@@ -10,7 +11,8 @@ prediction gives a warning and no layer.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,8 +20,6 @@ import numpy as np
 from ..core.errors import SegStudioError
 from ..core.labelmaps import boundaries, disagreement
 from ..core.project import ImageRecord, Project
-
-_side_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segstudio-mask")
 
 
 @dataclass
@@ -78,11 +78,22 @@ def _read_labels(project: Project, rec: ImageRecord) -> tuple[dict, list[str]]:
     return out, warnings
 
 
+def _now(fn: Callable, *args) -> Future:
+    future: Future = Future()
+    try:
+        future.set_result(fn(*args))
+    except BaseException as exc:  # noqa: BLE001 - raised again by result()
+        future.set_exception(exc)
+    return future
+
+
 def load_document(project: Project, rec: ImageRecord, outlines: bool = False,
-                  difference: bool = False, check=None) -> ImageDocument:
-    """Read everything the canvas needs for ``rec`` (call on a worker thread)."""
+                  difference: bool = False, check=None,
+                  side: Callable[..., Future] | None = None) -> ImageDocument:
+    """Read everything the canvas needs for ``rec`` (call on a worker thread).
+    ``side(fn, *args)`` runs the label reads beside the decode (none: read first)."""
     doc = ImageDocument(rec)
-    labels = _side_reader.submit(_read_labels, project, rec)
+    labels = (side or _now)(_read_labels, project, rec)
     try:
         image = project.load_image(rec)
         if check is not None:

@@ -6,7 +6,8 @@ Seams for later parts:
   training panel) with a toggle in View > Panels; its place persists.
 * ``window.canvas`` takes editor tools (``canvas.set_tool``), see canvas.py.
 * ``window.controller`` has the project, the current record and document,
-  and ``controller.runner`` for background jobs (see workers.py).
+  ``controller.workers``, the one worker service every feature runs its jobs
+  on (``controller.runner`` is its "jobs" lane; see workers.py).
 * ``window.class_panel.active_class_changed(int)`` is the class to paint with.
 * ``window.editor`` is the mask editor (segstudio/gui/editor), made in
   ``_setup_editor``: its tool bar, Edit menu and autosave.
@@ -59,7 +60,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self.sample_base = sample_base
         self.controller = ProjectController(self)
-        self.thumbs = ThumbnailLoader(self)
+        self.workers = self.controller.workers
+        self.thumbs = ThumbnailLoader(self.workers, self)
         self.docks: dict[str, QDockWidget] = {}
         self._project_view = False
         self._dock_state = self.settings.window_state()
@@ -87,7 +89,7 @@ class MainWindow(QMainWindow):
     # -- layout ------------------------------------------------------------------------
     def _setup_central(self) -> None:
         self.welcome = WelcomeView(self)
-        self.canvas = Canvas(self)
+        self.canvas = Canvas(self.workers, self)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.canvas)

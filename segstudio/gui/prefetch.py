@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject
 
 from ..core.project import ImageRecord, Project
 from .document import ImageDocument, load_document
-from .workers import TaskRunner
+from .workers import WorkerService
 
 MAX_DOCS = 4
 MAX_BYTES = 600 << 20
@@ -50,10 +50,11 @@ def document_bytes(doc: ImageDocument) -> int:
 
 
 class Prefetcher(QObject):
-    def __init__(self, parent: QObject | None = None, max_docs: int = MAX_DOCS,
-                 max_bytes: int = MAX_BYTES):
+    def __init__(self, workers: WorkerService, parent: QObject | None = None,
+                 max_docs: int = MAX_DOCS, max_bytes: int = MAX_BYTES):
         super().__init__(parent)
-        self.runner = TaskRunner(self, max_threads=1, name="segstudio-prefetch")
+        self.runner = workers.lane("prefetch")
+        self.labels = workers.lane("labels")
         self.max_docs = max_docs
         self.max_bytes = max_bytes
         self._cache: OrderedDict[int, tuple[ImageDocument, tuple]] = OrderedDict()
@@ -117,7 +118,8 @@ class Prefetcher(QObject):
 
         def job(ctx):
             sig = file_signature(project, rec)  # before reading: a later change shows
-            return load_document(project, rec, outlines, difference, ctx.check), sig
+            return load_document(project, rec, outlines, difference, ctx.check,
+                                 self.labels.spawn), sig
 
         def finished(cancelled: bool) -> None:
             entry = self._inflight.get(rec.id)
@@ -173,4 +175,4 @@ class Prefetcher(QObject):
 
     def shutdown(self) -> None:
         self.clear()
-        self.runner.shutdown(3000)
+        self.runner.shutdown()

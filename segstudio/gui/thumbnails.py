@@ -11,17 +11,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from ..core.project import ImageRecord, Project
 from ..core.thumbs import THUMB_SIZE, load_thumbnail
-from .workers import TaskRunner
-
-
-def default_threads() -> int:
-    """Leave one core to the GUI thread."""
-    return max(1, min(4, QThread.idealThreadCount() - 1))
+from .workers import WorkerService
 
 
 def pixmap_from_rgb(arr: np.ndarray) -> QPixmap:
@@ -34,13 +29,13 @@ def pixmap_from_rgb(arr: np.ndarray) -> QPixmap:
 class ThumbnailLoader(QObject):
     ready = Signal(int)  # image id whose thumbnail (or error) is now known
 
-    def __init__(self, parent: QObject | None = None, size: int = THUMB_SIZE,
-                 capacity: int = 2000, threads: int | None = None):
+    def __init__(self, workers: WorkerService, parent: QObject | None = None,
+                 size: int = THUMB_SIZE, capacity: int = 2000):
         super().__init__(parent)
         self.size = size
         self.capacity = capacity
-        self.runner = TaskRunner(self, max_threads=threads or default_threads(), name="thumbnails")
-        self._max_inflight = self.runner.pool.maxThreadCount() + 1
+        self.runner = workers.lane("thumbnails")  # one thread per core but one, at most 4
+        self._max_inflight = self.runner.max_threads + 1
         self._cache: OrderedDict[int, QPixmap] = OrderedDict()
         self._errors: dict[int, str] = {}
         self._pending: OrderedDict[int, ImageRecord] = OrderedDict()
@@ -88,7 +83,7 @@ class ThumbnailLoader(QObject):
 
     def shutdown(self) -> None:
         self._pending.clear()
-        self.runner.shutdown(2000)
+        self.runner.shutdown()
 
     def _pump(self) -> None:
         project = self._project

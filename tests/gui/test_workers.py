@@ -1,4 +1,5 @@
-"""TaskRunner: results on the GUI thread, stale generations dropped, cancel, errors."""
+"""A lane of the worker service: results on the GUI thread, stale keys dropped, cancel,
+errors."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ import threading
 import pytest
 
 from segstudio.core.errors import ImageReadError
-from segstudio.gui.workers import Cancelled, TaskRunner
+from segstudio.gui.workers import Cancelled, LaneSpec, WorkerService
 
 
 @pytest.fixture()
 def runner(qtbot):
-    r = TaskRunner(max_threads=2)
-    yield r
-    r.shutdown(2000)
+    service = WorkerService(lanes={"test": LaneSpec(2, 2000, 2000)})
+    yield service.lane("test")
+    service.shutdown()
 
 
 def test_result_arrives_on_the_gui_thread(qtbot, runner):
@@ -85,6 +86,6 @@ def test_errors_become_messages(qtbot, runner):
 
 
 def test_shutdown_with_nothing_running_returns_true(qtbot):
-    r = TaskRunner()
+    r = WorkerService().lane("jobs")
     assert r.shutdown(1000)
     assert r.pending() == 0

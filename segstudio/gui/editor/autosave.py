@@ -12,6 +12,8 @@
   survive the session (a reset to prediction takes one too).
 * Results also go to a thread-safe ledger, so closing can check what was
   written without waiting for queued signals.
+* The writes run on the worker service's "save" lane, which closing a project
+  never cancels: the project closes after the flush and after that lane.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ...core.project import ImageRecord
-from ..workers import TaskRunner
+from ..workers import WorkerService
 from .session import EditSession
 
 AUTOSAVE_MS = 2000
@@ -59,11 +61,11 @@ class AutoSaver(QObject):
     state_changed = Signal()         # some session's unsaved/saving state changed
     settled = Signal(object)         # EditSession with no save in flight any more
 
-    def __init__(self, project_getter: Callable, parent: QObject | None = None,
-                 interval_ms: int = AUTOSAVE_MS):
+    def __init__(self, project_getter: Callable, workers: WorkerService,
+                 parent: QObject | None = None, interval_ms: int = AUTOSAVE_MS):
         super().__init__(parent)
         self._project = project_getter
-        self.runner = TaskRunner(self, max_threads=1, name="segstudio-save")
+        self.runner = workers.lane("save")
         self.ledger = SaveLedger()
         self._seq: dict[int, int] = defaultdict(int)
         self._sessions: Callable[[], list[EditSession]] = lambda: []
@@ -209,4 +211,4 @@ class AutoSaver(QObject):
     def shutdown(self) -> None:
         self.timer.stop()
         self.retry.stop()
-        self.runner.shutdown(60000)
+        self.runner.wait(60000)  # the saves run to their end: never cancelled

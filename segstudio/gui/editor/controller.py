@@ -77,7 +77,7 @@ class EditorController(QObject):
         self.sessions = make_store(self.session_signals)
         self.session_signals.changed.connect(self._mask_touched)
         self.sessions.before_history_hook = self._before_history
-        self.saver = AutoSaver(lambda: self.controller.project, self)
+        self.saver = AutoSaver(lambda: self.controller.project, self.controller.workers, self)
         self.saver.set_sessions(lambda: list(self.sessions))
         self.saver.saved.connect(self._saved)
         self.saver.failed.connect(lambda _s, msg: self.message(msg))

@@ -2,7 +2,7 @@
 
 :class:`PredictService` runs predictions with the project's active model
 (setting ``active_checkpoint``; training sets it to its best checkpoint, the
-Runs panel can choose another) on two single-thread pools: ``quick`` for the
+Runs panel can choose another) on two single-thread lanes: ``quick`` for the
 image on screen (shown as soon as it is predicted, then saved) and ``batch``
 for many images and evaluations.  Predictions go to their own files and
 never replace a human mask.  While the first run trains there is no active
@@ -16,7 +16,6 @@ once a prediction of the image on screen is on the canvas.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import replace
 
@@ -24,7 +23,6 @@ from PySide6.QtCore import QObject, Signal
 
 from ...core.browse import sort_records
 from ...core.project import ImageRecord
-from ..workers import TaskRunner
 from .jobs import PredictorCache, active_checkpoint, torch_threads
 
 NO_MODEL = ("no model to predict with yet: train one (Ctrl+T) or make a checkpoint active in "
@@ -36,7 +34,6 @@ class PredictService(QObject):
     shown = Signal(object)            # ImageRecord whose new prediction is on the canvas
     saved = Signal(object)            # ImageRecord after its prediction was written
     batch_running = Signal(bool)
-    _relay = Signal(object, object)   # (ImageRecord, PredictionResult) from a batch job
 
     def __init__(self, window, trainer, device_getter):
         super().__init__(window)
@@ -46,9 +43,8 @@ class PredictService(QObject):
         self.trainer = trainer
         self.device = device_getter
         self.cache = PredictorCache()
-        self.quick = TaskRunner(self, max_threads=1, name="segstudio-predict")
-        self.batch = TaskRunner(self, max_threads=1, name="segstudio-predict-many")
-        self._relay.connect(self._batch_result)
+        self.quick = self.controller.workers.lane("predict")
+        self.batch = self.controller.workers.lane("predict-many")
         self.last_latency: float | None = None  # request -> overlay shown, seconds
         self._batch_label = ""
         # (last.pt of the run under way, its epoch), set by the training UI after each epoch
@@ -116,8 +112,6 @@ class PredictService(QObject):
 
         def done(out) -> None:
             res, ckpt = out
-            if self.controller.project is not project:
-                return
             if self._show(rec.id, res):
                 self.last_latency = time.perf_counter() - t0
                 self.shown.emit(rec)
@@ -151,8 +145,6 @@ class PredictService(QObject):
         return True
 
     def _saved(self, rec: ImageRecord) -> None:
-        if self.controller.project is None:
-            return
         self.controller.update_record(rec)
         doc = self.canvas.document()
         if doc is not None and doc.rec.id == rec.id:
@@ -179,14 +171,13 @@ class PredictService(QObject):
         path = self._model_or_note(quiet=False)
         if not path:
             return False
-        dev, threads, cache, relay = self.device(), self.threads(), self.cache, self._relay
+        dev, threads, cache = self.device(), self.threads(), self.cache
         score = self.score
 
-        def on_result(rec, res) -> None:
-            with contextlib.suppress(RuntimeError):  # the window is gone
-                relay.emit(project.image(rec.id), res)
-
         def job(ctx):
+            def on_result(rec, res) -> None:  # each image as it is written
+                ctx.item((project.image(rec.id), res))
+
             from ...nn.evaluate import predict_project
 
             with torch_threads(threads):
@@ -219,6 +210,7 @@ class PredictService(QObject):
         self.controller.busy.emit(label, 0, 1)
         self.batch_running.emit(True)
         self.batch.submit(job, key="many", on_result=done, on_finished=finished,
+                          on_item=lambda item: self._batch_result(*item),
                           on_progress=lambda d, t: self.controller.busy.emit(label, d, t),
                           on_error=lambda m: self.message(f"{label} failed: {m}"))
         return True
@@ -227,8 +219,6 @@ class PredictService(QObject):
         self.batch.cancel("many")
 
     def _batch_result(self, rec: ImageRecord, res) -> None:
-        if self.controller.project is None:
-            return
         self.inference_ms.emit(res.seconds * 1000.0)
         self.controller.update_record(rec)
         doc = self.canvas.document()
@@ -264,15 +254,9 @@ class PredictService(QObject):
         return target
 
     # -- closing ---------------------------------------------------------------------------------
-    def stop(self, wait_ms: int = 30000) -> None:
-        for runner in (self.quick, self.batch):
-            runner.cancel()
-        for runner in (self.quick, self.batch):
-            runner.wait(wait_ms)
-
     def shutdown(self) -> None:
-        self.quick.shutdown(30000)
-        self.batch.shutdown(30000)
+        self.quick.shutdown()
+        self.batch.shutdown()
         self.cache.clear()
 
 

@@ -114,8 +114,7 @@ class RunsView(QWidget):
         def job(ctx):
             return project.runs(), project.epoch_counts(), active_checkpoint(project)
 
-        self.runner.submit(job, key="runs", on_result=lambda r: self._show(*r)
-                           if self.project is project else None)
+        self.runner.submit(job, key="runs", on_result=lambda r: self._show(*r))
 
     def _show(self, runs: list[dict], done: dict, active: str | None) -> None:
         keep = self.selected_run()
@@ -233,8 +232,6 @@ class RunsView(QWidget):
             return checkpoint_summary(ckpt)
 
         def done(summary: str) -> None:
-            if self.project is not project:
-                return
             try:
                 project.set_setting(ACTIVE_SETTING, path)
             except SegStudioError as exc:

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 
 from ...core.errors import SegStudioError
 from ...nn.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
-from ..workers import TaskRunner
 from .external import run_in_progress
 from .jobs import (
     active_checkpoint,
@@ -70,7 +69,7 @@ class TrainingUI(QObject):
         self.controller = window.controller
         self.trainer = Trainer(self)
         self.panel = TrainingPanel()
-        self.jobs = TaskRunner(self, max_threads=1, name="segstudio-training-jobs")
+        self.jobs = self.controller.workers.lane("training")
         self.runs = RunsView(self.jobs)
         self.service = PredictService(window, self.trainer, self.device)
         self.panel.score.currentIndexChanged.connect(
@@ -179,7 +178,9 @@ class TrainingUI(QObject):
             self._start_queued = False
             self.panel.set_ready(False, f"No device for training: {msg}")
 
-        self.jobs.submit(job, key="detect", on_result=self._detected, on_error=failed)
+        # the devices are the program's, not the project's: the job outlives a close
+        self.jobs.submit(job, key="detect", on_result=self._detected, on_error=failed,
+                         bound=False)
 
     def _show_remembered(self) -> None:
         """Before the detection: the devices and the form of the last session (no torch
@@ -426,10 +427,8 @@ class TrainingUI(QObject):
             self.detect_devices()
 
     def _project_closing(self) -> None:
+        # the predictions and the runs' jobs stop with the project's generation
         self.trainer.stop_and_wait()
-        self.service.stop()
-        self.jobs.cancel("runs")
-        self.jobs.wait(10000)
 
     def _project_closed(self) -> None:
         self._start_queued = False
@@ -463,5 +462,5 @@ class TrainingUI(QObject):
     def shutdown(self) -> None:
         self.trainer.stop_and_wait()
         self.service.shutdown()
-        self.jobs.shutdown(30000)
+        self.jobs.shutdown()
 

@@ -34,7 +34,7 @@ from ..overlay import (
     heat_color_table,
     outline_color_table,
 )
-from ..workers import TaskRunner
+from ..workers import WorkerService
 from .canvas_view import CanvasViewMixin
 from .layers import ArrayLayer
 from .tools import CanvasTool, ToolEvent
@@ -51,7 +51,7 @@ class Canvas(CanvasViewMixin, QGraphicsView):
     MIN_ZOOM = 1 / 64
     MAX_ZOOM = 64.0
 
-    def __init__(self, parent=None):
+    def __init__(self, workers: WorkerService, parent=None):
         super().__init__(parent)
         self._scene = QGraphicsScene(self)
         self._scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
@@ -88,7 +88,7 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         self._space = False
         self._hover: QPointF | None = None  # viewport position of the resting cursor
         self._adjust = DisplayAdjust()
-        self._runner = TaskRunner(self, max_threads=1, name="canvas-derived")
+        self._runner = workers.lane("derived")
         self._dirty_while_busy: list[tuple[int, int, int, int]] = []
         self.paint_count = 0  # viewport paints so far (benchmarks wait on it)
 
