@@ -67,7 +67,7 @@ def decode(line: str):
     if cls is E.EpochEnd:
         try:
             data["metrics"] = _epoch_metrics(data)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
     known = {f.name for f in dataclasses.fields(cls)}
     try:
