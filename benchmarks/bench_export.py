@@ -83,7 +83,7 @@ def build(cache: Path, n: int) -> Path:
     project.set_classes(table if table.ids else default_classes())
     for i, rec in enumerate(project.images()):
         project.save_mask(rec, labels[i % len(labels)])
-    project.assign_splits(0.2)
+    project.splits.assign(0.2)
     project.close()
     marker.write_text("ok")
     return folder

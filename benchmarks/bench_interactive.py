@@ -101,10 +101,10 @@ def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every:
                         f"val images, {ev.parameters:,} parameters, {epochs} epochs at "
                         f"{crop}x{crop} (at most {minutes:g} min)")
                 elif isinstance(ev, EpochEnd):
-                    m = ev.metrics or {}
-                    log(f"  epoch {ev.epoch}/{ev.epochs}: loss {ev.train_loss:.3f}, val IoU "
-                        f"after 1 / 3 clicks {m.get('iou_1', 0) * 100:.1f} / "
-                        f"{m.get('iou_3', 0) * 100:.1f} % ({ev.seconds:.0f} s)")
+                    m = ev.metrics
+                    log(f"  epoch {ev.epoch}/{ev.epochs}: loss {m.train_loss:.3f}, val IoU "
+                        f"after 1 / 3 clicks {(m.iou_1 or 0) * 100:.1f} / "
+                        f"{(m.iou_3 or 0) * 100:.1f} % ({m.seconds:.0f} s)")
                 elif isinstance(ev, Message) and (ev.level != "info" or "features" in ev.text):
                     log(f"  {ev.level}: {ev.text.splitlines()[0]}")
                 elif isinstance(ev, Finished):

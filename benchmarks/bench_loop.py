@@ -46,7 +46,7 @@ def score_pool(project, strategy: str, rng: np.random.Generator, passes: int) ->
     pool = [r for r in project.images() if not r.has_human_mask]
     if strategy == "random":
         return [pool[i] for i in rng.permutation(len(pool))]
-    pred = Predictor.from_checkpoint(project.get_setting("active_checkpoint"), "cpu")
+    pred = Predictor.from_checkpoint(project.settings.get("active_checkpoint"), "cpu")
     scorer = Scorer(pred, strategy, passes,
                     rare_weights=rare_weights(project) if strategy == "rare" else None)
     scores = [scorer(project.load_image(r)).uncertainty for r in pool]
@@ -58,7 +58,7 @@ def train_round(project, cfg, warm: bool) -> tuple[float, dict]:
     from segstudio.nn.engine import fit
     from segstudio.nn.events import Finished
 
-    start = project.get_setting("active_checkpoint") if warm else None
+    start = project.settings.get("active_checkpoint") if warm else None
     c = round_config(cfg) if warm else cfg
     t0 = time.perf_counter()
     fin = None
@@ -74,7 +74,7 @@ def evaluate(project, val) -> dict:
     from segstudio.nn.evaluate import evaluate_project
     from segstudio.nn.inference import Predictor
 
-    pred = Predictor.from_checkpoint(project.get_setting("active_checkpoint"), "cpu")
+    pred = Predictor.from_checkpoint(project.settings.get("active_checkpoint"), "cpu")
     r = evaluate_project(val, pred, split="all")
     return {"miou": r["miou"], "global": r["global_accuracy"], "class_avg": r["class_accuracy"],
             "repaint": 1.0 - r["global_accuracy"]}

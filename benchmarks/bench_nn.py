@@ -298,7 +298,7 @@ def bench_epoch(repeats: int):
         ends = []
         for ev in fit(project, cfg, device="cpu", record_run=False, out=Path(tmp) / "m.pt"):
             if isinstance(ev, EpochEnd):
-                ends.append(ev)
+                ends.append(ev.metrics)
             elif isinstance(ev, Finished) and ev.status != "completed":
                 print("epoch benchmark failed:", ev.message)
         project.close()
@@ -311,7 +311,7 @@ def bench_epoch(repeats: int):
     print(f"CPU default config ({c.arch} width {c.width}, crop {c.crop[0]}x{c.crop[1]}, batch "
           f"{c.batch_size}): epoch over 20 CamVid images ({ends[0].train_images} train / "
           f"{ends[0].val_images} val) median {med:.1f} s (training {train:.1f} s at "
-          f"{statistics.median(e.images_per_sec for e in ends):.1f} img/s, validation "
+          f"{statistics.median(e.images_per_sec or 0.0 for e in ends):.1f} img/s, validation "
           f"{val:.1f} s, rest {med - train - val:.1f} s) over {len(ends)} epochs")
 
 
@@ -378,8 +378,9 @@ def quality(device, epochs: int, batch: int, limit: int | None = None, cpu_defau
         ckpt = Path(out) if out else Path(tmp) / "quality.pt"
         for ev in fit(train, cfg, device=device, out=ckpt):
             if isinstance(ev, EpochEnd) and (ev.epoch % 5 == 0 or ev.epoch == 1):
-                print(f"  epoch {ev.epoch}: loss {ev.train_loss:.4f}, {ev.seconds:.1f} s, "
-                      f"{ev.images_per_sec:.1f} img/s", flush=True)
+                print(f"  epoch {ev.epoch}: loss {ev.metrics.train_loss:.4f}, "
+                      f"{ev.metrics.seconds:.1f} s, {ev.metrics.images_per_sec or 0.0:.1f} img/s",
+                      flush=True)
             elif isinstance(ev, Finished):
                 fin = ev
         seconds = time.perf_counter() - t0

@@ -113,12 +113,12 @@ def run_one(name: str, n_train: int, n_test: int, overrides: dict, device: str =
         fin, curve = None, []
         for ev in fit(train, cfg, device=device):
             if isinstance(ev, EpochEnd):
-                m = ev.metrics or {}
-                curve.append((ev.epoch, ev.train_loss, ev.val_loss, m.get("miou")))
+                m = ev.metrics
+                curve.append((ev.epoch, m.train_loss, m.val_loss, m.miou))
                 if verbose:
-                    print(f"  epoch {ev.epoch}: loss {ev.train_loss:.4f} val loss "
-                          f"{ev.val_loss if ev.val_loss is None else round(ev.val_loss, 4)} "
-                          f"val mIoU {m.get('miou')} {ev.seconds:.1f}s", flush=True)
+                    print(f"  epoch {ev.epoch}: loss {m.train_loss:.4f} val loss "
+                          f"{m.val_loss if m.val_loss is None else round(m.val_loss, 4)} "
+                          f"val mIoU {m.miou} {m.seconds:.1f}s", flush=True)
             elif isinstance(ev, Message) and verbose:
                 print(f"  {ev.level}: {ev.text[:300]}", flush=True)
             elif isinstance(ev, Finished):

@@ -100,8 +100,9 @@ def rate(events) -> tuple[float, float]:
     starts = [t for t, ev in events if type(ev).__name__ == "EpochStarted"]
     ends = [(t, ev) for t, ev in events if type(ev).__name__ == "EpochEnd"]
     done = [t for t, ev in events if type(ev).__name__ == "Finished"]
-    images = sum(ev.train_images for _, ev in ends)
-    return images / (done[-1] - starts[0]), statistics.median(ev.images_per_sec for _, ev in ends)
+    images = sum(ev.metrics.train_images for _, ev in ends)
+    return images / (done[-1] - starts[0]), statistics.median(ev.metrics.images_per_sec or 0.0
+                                                        for _, ev in ends)
 
 
 def cli_run(folder: Path, cfg) -> list:
@@ -215,7 +216,8 @@ def main() -> int:
                 r, e = rate(events)
                 rates[mode].append(r)
                 engine[mode].append(e)
-                epoch_s += [ev.seconds for _, ev in events if type(ev).__name__ == "EpochEnd"]
+                epoch_s += [ev.metrics.seconds for _, ev in events
+                            if type(ev).__name__ == "EpochEnd"]
                 print(f"  run {i + 1} {mode}: {r:.2f} img/s (engine {e:.2f})", flush=True)
         c, g = statistics.median(rates["cli"]), statistics.median(rates["gui"])
         gr = statistics.median(rates["gui+refresh"])

@@ -24,9 +24,9 @@ def run(args) -> int:
     from ..nn import control
 
     with open_project(args, scan=False) as project:
-        project.mark_interrupted_runs()
-        runs = {r["id"]: r for r in project.runs()}
-        running = [i for i, r in runs.items() if r["status"] == "running"]
+        project.runs.mark_interrupted()
+        runs = {r.id: r for r in project.runs.all()}
+        running = [i for i, r in runs.items() if r.running]
         run_id = args.run_id if args.run_id is not None else (max(running) if running else None)
         if run_id is None:
             raise SegStudioError("no run is training in this project; nothing to "
@@ -34,9 +34,9 @@ def run(args) -> int:
         if run_id not in runs:
             raise SegStudioError(f"the project has no run {run_id}; `segstudio info` counts "
                                  "its runs")
-        if runs[run_id]["status"] != "running":
+        if not runs[run_id].running:
             raise SegStudioError(f"run {run_id} is not training (it is "
-                                 f"{runs[run_id]['status']}); nothing to {args.action}")
+                                 f"{runs[run_id].status}); nothing to {args.action}")
         path = control.send(project, run_id, args.action)
     print(f"run {run_id}: asked to {args.action} ({path})")
     return 0

@@ -42,7 +42,7 @@ def run(args) -> int:
                 "ignore_index": classes.ignore_index,
                 "status": counts,
                 "split": splits,
-                "runs": len(project.runs()),
+                "runs": len(project.runs.all()),
             }, ensure_ascii=False))
             return 0
         print(f"folder       {project.root}")

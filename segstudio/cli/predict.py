@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
 def checkpoint_for(project, given: str | None) -> str:
     if given:
         return given
-    active = project.get_setting("active_checkpoint")
+    active = project.settings.get("active_checkpoint")
     if not active:
         raise SegStudioError("no --checkpoint given and the project has no active checkpoint; "
                              "train first or pass --checkpoint CKPT")

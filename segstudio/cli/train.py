@@ -326,23 +326,22 @@ def _terminate(signum, frame) -> None:
 
 
 def _epoch_line(ev) -> str:
+    m = ev.metrics
     parts = [f"epoch {ev.epoch:3d}/{ev.epochs}",
-             f"loss {ev.train_loss:.4f}" if ev.train_loss is not None else "loss -"]
-    if ev.train_accuracy is not None:
-        parts.append(f"acc {ev.train_accuracy * 100:5.1f}%")
-    if ev.val_loss is not None:
-        parts.append(f"val loss {ev.val_loss:.4f}")
-    if ev.metrics and "iou_1" in ev.metrics:  # the click model
-        m = ev.metrics
-        parts.append(f"val IoU after 1 / 3 clicks {m['iou_1'] * 100:5.1f}% / "
-                     f"{m['iou_3'] * 100:5.1f}% NoC@85 {m['noc85']:.2f} (at most "
-                     f"{m['max_clicks']}, {m['objects']} objects)")
-    elif ev.metrics:
-        m = ev.metrics
-        parts.append(f"val global {m['global_accuracy'] * 100:5.1f}% "
-                     f"class {m['class_accuracy'] * 100:5.1f}% mIoU {m['miou'] * 100:5.1f}%")
-    parts.append(f"lr {ev.lr:.2e}")
-    parts.append(f"{ev.seconds:6.1f}s ({ev.images_per_sec:.1f} img/s)")
+             f"loss {m.train_loss:.4f}" if m.train_loss is not None else "loss -"]
+    if m.train_accuracy is not None:
+        parts.append(f"acc {m.train_accuracy * 100:5.1f}%")
+    if m.val_loss is not None:
+        parts.append(f"val loss {m.val_loss:.4f}")
+    if m.is_click:
+        parts.append(f"val IoU after 1 / 3 clicks {m.iou_1 * 100:5.1f}% / "
+                     f"{m.iou_3 * 100:5.1f}% NoC@85 {m.noc85:.2f} (at most "
+                     f"{m.max_clicks}, {m.objects} objects)")
+    elif m.validated:
+        parts.append(f"val global {m.pixel_accuracy * 100:5.1f}% "
+                     f"class {m.class_accuracy * 100:5.1f}% mIoU {m.miou * 100:5.1f}%")
+    parts.append(f"lr {m.lr:.2e}")
+    parts.append(f"{m.seconds:6.1f}s ({m.images_per_sec or 0.0:.1f} img/s)")
     parts.append(f"eta {ev.eta_seconds:5.0f}s")
     if ev.is_best:
         parts.append("*best")

@@ -40,10 +40,10 @@ def delete_class(project, class_id: int, target_id: int, table: ClassTable | Non
     returns (mask files rewritten, the new table).  ``table``: the table to delete
     from (the project's by default)."""
     if table is None:
-        marked = project.get_setting(BACKGROUND_SETTING, None)
+        marked = project.settings.get(BACKGROUND_SETTING, None)
         table = project.classes.with_background(marked if isinstance(marked, list) else [])
     new = plan_delete(table, class_id, target_id)
-    project.set_setting(PENDING, {"class_id": class_id, "target_id": target_id,
+    project.settings.set(PENDING, {"class_id": class_id, "target_id": target_id,
                                   "table": new.to_json_dict(),
                                   "background": list(new.background_ids)})
     return _finish(project, class_id, target_id, new, progress), new
@@ -51,7 +51,7 @@ def delete_class(project, class_id: int, target_id: int, table: ClassTable | Non
 
 def finish_pending(project) -> int | None:
     """Complete a deletion a crash interrupted; None when there was none."""
-    pending = project.get_setting(PENDING, None)
+    pending = project.settings.get(PENDING, None)
     if not isinstance(pending, dict):
         return None
     new = ClassTable.from_json_dict(pending["table"], "the interrupted class deletion")

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,8 @@ from .db import Database
 from .errors import MaskError, ProjectError
 from .imageio import read_image
 from .scan import ScanReport, scan_into
-from .training_records import TrainingRecords
+from .settings import ProjectSettings
+from .training_records import Runs, Splits
 
 PROJECT_DIRNAME = ".segstudio"
 DB_NAME = "project.db"
@@ -114,13 +116,20 @@ def resolve_project_dir(folder: Path, project_dir: str | os.PathLike | None) -> 
     return folder, folder / PROJECT_DIRNAME
 
 
-class Project(TrainingRecords):
-    """Open with :meth:`open`; safe to share between threads."""
+class Project:
+    """Open with :meth:`open`; safe to share between threads.
+
+    Its settings, splits and training runs are collaborators on the same database:
+    ``project.settings`` (:class:`.settings.ProjectSettings`), ``project.splits``
+    and ``project.runs`` (:mod:`.training_records`)."""
 
     def __init__(self, root: Path, project_dir: Path, db: Database):
         self.root = root
         self.project_dir = project_dir
         self.db = db
+        self.settings = ProjectSettings(db)
+        self.splits = Splits(db, self.settings)
+        self.runs = Runs(db)
         self._classes: ClassTable | None = None
         self._lock = threading.RLock()
         self.last_scan: ScanReport | None = None
@@ -154,7 +163,7 @@ class Project(TrainingRecords):
         db = Database(pdir / DB_NAME)
         project = cls(root, pdir, db)
         project._init_meta()
-        project.mark_interrupted_runs()
+        project.runs.mark_interrupted()
         sweep_temp_files(pdir)
         class_delete.finish_pending(project)  # a class deletion a crash interrupted
         if scan:
@@ -189,6 +198,14 @@ class Project(TrainingRecords):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    # the window's controller and training view still call these two (being reworked
+    # elsewhere); everything else uses project.settings
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+    def set_setting(self, key: str, value: Any) -> None:
+        self.settings.set(key, value)
 
     def scan(self, progress: Callable[[int, int], None] | None = None) -> ScanReport:
         """Pick up added, removed and changed images (masks of removed ones are kept)."""
@@ -263,8 +280,8 @@ class Project(TrainingRecords):
         with self._lock:
             if self._classes is None:
                 rows = self.db.query("SELECT * FROM classes ORDER BY position, id")
-                name = self.get_setting("classes_name", "")
-                weights = self.get_setting("class_weights", None)
+                name = self.settings.get("classes_name", "")
+                weights = self.settings.get("class_weights", None)
                 self._classes = ClassTable(
                     tuple(ClassInfo(r["id"], r["name"], (r["r"], r["g"], r["b"]), bool(r["ignore"]))
                           for r in rows),

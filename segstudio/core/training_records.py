@@ -1,6 +1,8 @@
-"""The parts of a project that training uses: splits, settings, runs and epochs.
+"""The parts of a project that training uses: its splits and its runs with their epochs.
 
-A mixin of :class:`segstudio.core.project.Project`; it needs ``self.db``.
+:class:`Splits` and :class:`Runs` hold the project's database; a
+:class:`segstudio.core.project.Project` has one of each (``project.splits``,
+``project.runs``).
 """
 
 from __future__ import annotations
@@ -10,15 +12,25 @@ import json
 import os
 import socket
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .db import Database
+from .run_records import EpochMetrics, RunRecord
+from .settings import ProjectSettings
 
 if TYPE_CHECKING:
     from .project import ImageRecord
 
 
-class TrainingRecords:
-    # -- splits ------------------------------------------------------------------------
-    def assign_splits(self, val_fraction: float = 0.3, seed: int = 0) -> dict[str, int]:
+class Splits:
+    """``project.splits``: which human-labelled image trains and which validates."""
+
+    def __init__(self, db: Database, settings: ProjectSettings):
+        self.db = db
+        self.settings = settings
+
+    def assign(self, val_fraction: float = 0.3, seed: int = 0) -> dict[str, int]:
         """Give every human-labelled image a train or val split, stored in the project.
 
         Existing assignments stay unless ``val_fraction`` or ``seed`` changed; new
@@ -26,7 +38,7 @@ class TrainingRecords:
         possible.  Images the user put in 'test' are left alone."""
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError("the validation share must be in [0, 1)")
-        stored = self.get_setting("split", None)
+        stored = self.settings.get("split", None)
         wanted = {"val_fraction": val_fraction, "seed": seed}
         with self.db.transaction() as cur:
             if stored != wanted:
@@ -54,27 +66,26 @@ class TrainingRecords:
             counts[row["split"]] = row["n"]
         return counts
 
-    def set_split(self, rec: ImageRecord, split: str | None) -> None:
+    def set(self, rec: ImageRecord, split: str | None) -> None:
+        """Put one image in a split (None: let :meth:`assign` choose)."""
         self.db.execute("UPDATE images SET split=? WHERE id=?", (split, rec.id))
 
-    # -- settings -------------------------------------------------------------------------
-    def get_setting(self, key: str, default=None):
-        row = self.db.query_one("SELECT value FROM settings WHERE key=?", (key,))
-        return default if row is None else json.loads(row["value"])
 
-    def set_setting(self, key: str, value) -> None:
-        self.db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
-                        (key, json.dumps(value)))
+class Runs:
+    """``project.runs``: the training runs and their epochs."""
 
-    # -- training runs ----------------------------------------------------------------------
-    def create_run(self, config: dict, device: str) -> int:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create(self, config: Mapping[str, Any], device: str) -> int:
+        """A new run, 'running' in this process; returns its id."""
         return self.db.execute(
             "INSERT INTO runs (started_at, config_json, device, pid, host) VALUES (?, ?, ?, ?, ?)",
-            (time.time(), json.dumps(config, sort_keys=True), device, os.getpid(),
+            (time.time(), json.dumps(dict(config), sort_keys=True), device, os.getpid(),
              socket.gethostname()),
         )
 
-    def mark_interrupted_runs(self) -> list[int]:
+    def mark_interrupted(self) -> list[int]:
         """Runs left 'running' whose process is gone (killed, crashed, power cut) become
         'interrupted'; their checkpoints stay.  Runs of another host are left alone
         unless they have no process recorded (made before runs kept one)."""
@@ -91,25 +102,19 @@ class TrainingRecords:
                  "or crashed); the last completed epoch's checkpoint is kept", run_id))
         return gone
 
-    def add_epoch(self, run_id: int, epoch: int, **metrics) -> None:
-        cols = ("train_loss", "val_loss", "val_miou", "val_global_acc", "val_class_acc",
-                "per_class_iou", "lr", "seconds", "images_per_sec", "data_seconds",
-                "compute_seconds", "train_images")
-        values = []
-        for c in cols:
-            v = metrics.get(c)
-            if c == "per_class_iou" and v is not None and not isinstance(v, str):
-                v = json.dumps(v)
-            values.append(v)
+    def add_epoch(self, run_id: int, metrics: EpochMetrics) -> None:
+        """Record (or replace) one epoch of a run."""
+        row = metrics.to_row()
+        cols = list(row)
         self.db.execute(
-            f"INSERT OR REPLACE INTO epochs (run_id, epoch, {', '.join(cols)}, recorded_at)"
-            f" VALUES (?, ?, {', '.join('?' * len(cols))}, ?)",
-            (run_id, epoch, *values, time.time()),
+            f"INSERT OR REPLACE INTO epochs (run_id, {', '.join(cols)}, recorded_at)"
+            f" VALUES (?, {', '.join('?' * len(cols))}, ?)",
+            (run_id, *row.values(), time.time()),
         )
 
-    def finish_run(self, run_id: int, status: str, checkpoint: str | None = None,
-                   best_checkpoint: str | None = None, best_miou: float | None = None,
-                   message: str | None = None) -> None:
+    def finish(self, run_id: int, status: str, checkpoint: str | None = None,
+               best_checkpoint: str | None = None, best_miou: float | None = None,
+               message: str | None = None) -> None:
         self.db.execute(
             "UPDATE runs SET finished_at=?, status=?, checkpoint=COALESCE(?, checkpoint),"
             " best_checkpoint=COALESCE(?, best_checkpoint), best_miou=COALESCE(?, best_miou),"
@@ -117,36 +122,37 @@ class TrainingRecords:
             (time.time(), status, checkpoint, best_checkpoint, best_miou, message, run_id),
         )
 
-    def update_run(self, run_id: int, **fields) -> None:
-        allowed = {"checkpoint", "best_checkpoint", "best_miou", "status", "message", "device"}
-        sets = [(k, v) for k, v in fields.items() if k in allowed]
+    def update(self, run_id: int, **fields: Any) -> None:
+        """Set some of a run's checkpoint, best_checkpoint, best_miou, status, message,
+        device (other names are ignored)."""
+        sets = [(k, v) for k, v in fields.items() if k in _UPDATABLE]
         if sets:
             self.db.execute(
                 f"UPDATE runs SET {', '.join(k + '=?' for k, _ in sets)} WHERE id=?",
                 (*[v for _, v in sets], run_id),
             )
 
-    def runs(self) -> list[dict]:
-        out = []
-        for row in self.db.query("SELECT * FROM runs ORDER BY id"):
-            d = dict(row)
-            d["config"] = json.loads(d.pop("config_json"))
-            out.append(d)
-        return out
+    def all(self) -> list[RunRecord]:
+        """Every run, oldest first."""
+        return [RunRecord.from_row(row) for row in self.db.query("SELECT * FROM runs ORDER BY id")]
+
+    def get(self, run_id: int) -> RunRecord | None:
+        row = self.db.query_one("SELECT * FROM runs WHERE id=?", (run_id,))
+        return None if row is None else RunRecord.from_row(row)
 
     def epoch_counts(self) -> dict[int, int]:
         """The last recorded epoch of every run that has one, by run id (one query)."""
-        return {row["run_id"]: row["n"] for row in self.db.query(
+        return {int(row["run_id"]): int(row["n"]) for row in self.db.query(
             "SELECT run_id, MAX(epoch) AS n FROM epochs GROUP BY run_id")}
 
-    def epochs(self, run_id: int) -> list[dict]:
-        out = []
-        for row in self.db.query("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)):
-            d = dict(row)
-            if d.get("per_class_iou"):
-                d["per_class_iou"] = json.loads(d["per_class_iou"])
-            out.append(d)
-        return out
+    def epochs(self, run_id: int) -> list[EpochMetrics]:
+        """A run's recorded epochs, in order."""
+        return [EpochMetrics.from_row(row) for row in self.db.query(
+            "SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,))]
+
+
+_UPDATABLE = frozenset({"checkpoint", "best_checkpoint", "best_miou", "status", "message",
+                        "device"})
 
 
 def _stable_hash(text: str, seed: int) -> int:

@@ -34,7 +34,7 @@ ACTIVE_CLICK = "active_click_checkpoint"
 
 def active_click_model(project, image_channels: int | None = None) -> Checkpoint | None:
     """The project's active click model when its file is there and fits, else None."""
-    path = project.get_setting(ACTIVE_CLICK, None)
+    path = project.settings.get(ACTIVE_CLICK, None)
     if not path or not Path(str(path)).is_file():
         return None
     try:
@@ -85,7 +85,7 @@ class ClickTrainer(_Trainer):
         if not src:
             return
         if src == "auto":
-            src = self.project.get_setting("active_checkpoint", None)
+            src = self.project.settings.get("active_checkpoint", None)
             if not src or not Path(str(src)).is_file():
                 return
         try:

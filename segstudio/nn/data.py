@@ -64,7 +64,7 @@ def _item(project: Project, rec: ImageRecord) -> Item:
 
 def snapshot(project: Project, val_split: float, seed: int = 0) -> Snapshot:
     """The corrected/reviewed images now, split train/val (``project.assign_splits``)."""
-    project.assign_splits(val_split, seed)
+    project.splits.assign(val_split, seed)
     train, val = [], []
     for rec in project.images(statuses=HUMAN_STATUSES):
         if not rec.usable:

@@ -112,10 +112,10 @@ def restart_hazard() -> bool:
 def restart_checkpoint(project) -> str | None:
     """After an elastic restart: the last checkpoint of the newest run that did not
     complete (the attempt that failed), to resume from; None when there is none."""
-    for run in reversed(project.runs()):
-        if run["status"] == "completed":
+    for run in reversed(project.runs.all()):
+        if run.status == "completed":
             return None
-        path = run.get("checkpoint")
+        path = run.checkpoint
         if path and os.path.isfile(path):
             return str(path)
     return None

@@ -1,12 +1,15 @@
 """The small records that :func:`segstudio.nn.engine.fit` yields.
 
 All are frozen dataclasses of plain Python values (safe to pass through a Qt
-signal as ``object``).  Epoch numbers are 1-based.
+signal as ``object``).  Epoch numbers are 1-based.  An epoch's numbers are a
+:class:`segstudio.core.run_records.EpochMetrics`, the record the project stores.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from ..core.run_records import EpochMetrics
 
 
 @dataclass(frozen=True)
@@ -51,20 +54,8 @@ class Step:
 
 @dataclass(frozen=True)
 class EpochEnd:
-    epoch: int
     epochs: int
-    train_loss: float | None
-    train_accuracy: float | None
-    val_loss: float | None
-    metrics: dict | None  # global_accuracy, class_accuracy, miou, per_class_iou{name: iou}, ...
-    lr: float  # learning rate of the epoch's last step
-    seconds: float  # whole epoch, validation and checkpoint included
-    data_seconds: float
-    compute_seconds: float
-    val_seconds: float
-    images_per_sec: float  # training images per second of the training phase
-    train_images: int
-    val_images: int
+    metrics: EpochMetrics  # the epoch's numbers, as the project's epochs table keeps them
     last_checkpoint: str
     best_checkpoint: str | None
     is_best: bool
@@ -75,6 +66,10 @@ class EpochEnd:
     trivial_miou: float | None = None
     trivial_accuracy: float | None = None
     beats_trivial: bool | None = None
+
+    @property
+    def epoch(self) -> int:
+        return self.metrics.epoch
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ class Guard:
 def comparable_active_model(project, in_channels: int) -> Checkpoint | None:
     """The project's active model when it fits the project's classes and channels
     (a model for another class table cannot be compared), else None."""
-    path = project.get_setting("active_checkpoint", None)
+    path = project.settings.get("active_checkpoint", None)
     if not path or not Path(str(path)).is_file():
         return None
     try:

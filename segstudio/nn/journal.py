@@ -22,6 +22,7 @@ import time
 import typing
 from pathlib import Path
 
+from ..core.run_records import EpochMetrics
 from . import events as E
 
 EVENT_TYPES = {cls.__name__: cls for cls in (E.RunStarted, E.EpochStarted, E.Step, E.EpochEnd,
@@ -63,11 +64,28 @@ def decode(line: str):
     for name in _TUPLES[kind]:
         if isinstance(data.get(name), list):
             data[name] = tuple(data[name])
+    if cls is E.EpochEnd:
+        try:
+            data["metrics"] = _epoch_metrics(data)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
     known = {f.name for f in dataclasses.fields(cls)}
     try:
         return cls(**{k: v for k, v in data.items() if k in known})
     except TypeError:
         return None
+
+
+# an EpochEnd line of a segstudio before EpochMetrics: its numbers beside a dict of scores
+_OLD_SCORES = {"global_accuracy": "pixel_accuracy"}
+
+
+def _epoch_metrics(data: dict) -> EpochMetrics:
+    m = data.get("metrics")
+    if isinstance(m, dict) and "epoch" in m:
+        return EpochMetrics.from_dict(m)
+    old = {_OLD_SCORES.get(k, k): v for k, v in (m or {}).items()}
+    return EpochMetrics.from_dict({**data, **old})
 
 
 class JournalWriter:

@@ -66,7 +66,7 @@ def choose_start(project, given: str | None, arch: str | None = None,
     path = given
     if given in (None, "active"):
         key = "active_click_checkpoint" if task == "click" else "active_checkpoint"
-        path = project.get_setting(key, None)
+        path = project.settings.get(key, None)
         if not path:
             if given == "active":
                 raise SegStudioError("--from active: the project has no active model yet; "

@@ -55,7 +55,7 @@ from .step import (
     recalibrate_batchnorm,
     use_channels_last,
 )
-from .validation import validate
+from .validation import epoch_metrics, validate
 
 
 class _Stop(Exception):
@@ -176,7 +176,7 @@ class _Trainer:
         if self.main and (ckpt is None or ckpt.train_state is None):  # what it has to beat
             yield from self._previous_model(ckpt)
         if self.record_run:
-            self.run_id = self.project.create_run(
+            self.run_id = self.project.runs.create(
                 dict(cfg.to_dict(), resumed_from=self._resumed_from(),
                      started_from=str(ckpt.path) if self.warm_start and ckpt else None),
                 str(dev))
@@ -406,24 +406,20 @@ class _Trainer:
             secs = time.perf_counter() - t_epoch - self.paused_s
             epoch_times.append(secs)
             eta = float(np.mean(epoch_times)) * (cfg.epochs - epoch - 1)
+            record = epoch_metrics(
+                epoch + 1, metrics, train_loss=train_loss, val_loss=val_loss, lr=last_lr,
+                seconds=secs, images_per_sec=seen / train_s if train_s > 0 else None,
+                data_seconds=data_s, compute_seconds=compute_s, train_images=seen,
+                train_accuracy=train_acc, val_seconds=val_s, val_images=len(snap.val))
             if self.run_id is not None:
-                self.project.add_epoch(
-                    self.run_id, epoch + 1, train_loss=train_loss, val_loss=val_loss,
-                    val_miou=(metrics or {}).get("miou"),
-                    val_global_acc=(metrics or {}).get("global_accuracy"),
-                    val_class_acc=(metrics or {}).get("class_accuracy"),
-                    per_class_iou=(metrics or {}).get("per_class_iou"), lr=last_lr,
-                    seconds=secs, images_per_sec=seen / train_s if train_s > 0 else None,
-                    data_seconds=data_s, compute_seconds=compute_s, train_images=seen)
-                self.project.update_run(self.run_id, checkpoint=str(self.last_path),
-                                        best_checkpoint=str(self.best_path) if self.have_best
-                                        else None, best_miou=self.best_miou)
-            yield EpochEnd(epoch + 1, cfg.epochs, train_loss, train_acc, val_loss, metrics,
-                           last_lr, secs, data_s, compute_s, val_s,
-                           seen / train_s if train_s > 0 else 0.0, seen, len(snap.val),
-                           str(self.last_path), str(self.best_path) if self.have_best else None,
-                           is_best, self.best_miou, eta, verdict.trivial_miou,
-                           verdict.trivial_accuracy, verdict.beats)
+                self.project.runs.add_epoch(self.run_id, record)
+                self.project.runs.update(self.run_id, checkpoint=str(self.last_path),
+                                         best_checkpoint=str(self.best_path) if self.have_best
+                                         else None, best_miou=self.best_miou)
+            yield EpochEnd(cfg.epochs, record, str(self.last_path),
+                           str(self.best_path) if self.have_best else None, is_best,
+                           self.best_miou, eta, verdict.trivial_miou, verdict.trivial_accuracy,
+                           verdict.beats)
 
     def _save(self, epoch: int, metrics: dict | None, train_loss: float | None) -> bool:
         miou = metrics.get("miou") if metrics else None
@@ -469,20 +465,20 @@ class _Trainer:
         best = str(self.best_path) if self.have_best else None
         if self.run_id is not None:
             try:  # noqa: SIM105
-                self.project.finish_run(self.run_id, status, last, best, self.best_miou, message)
+                self.project.runs.finish(self.run_id, status, last, best, self.best_miou, message)
             except SegStudioError:
                 pass
         details: dict = {}
         if best is not None:
             try:
-                active = self.project.get_setting(self.active_setting, None)
+                active = self.project.settings.get(self.active_setting, None)
                 activate, note = self._decide(bool(active))
                 details = {"activated": activate, "verdict": note,
                            "trivial_miou": self.guard.trivial_miou,
                            "previous_miou": self.guard.previous[1] if self.guard.previous
                            else None}
                 if activate:
-                    self.project.set_setting(self.active_setting, best)
+                    self.project.settings.set(self.active_setting, best)
             except SegStudioError:
                 pass
         return Finished(status, self.run_id, self.epochs_done, last, best, self.best_miou,

@@ -1,9 +1,11 @@
-"""Validation during training: loss and metrics over whole validation images."""
+"""Validation during training: loss and metrics over whole validation images, and
+the epoch's record (:func:`epoch_metrics`) built from them."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,6 +13,7 @@ import torch.nn.functional as F
 
 from ..core.classes import ClassTable
 from ..core.errors import SegStudioError
+from ..core.run_records import EpochMetrics
 from . import data as D
 from .losses import IGNORE
 from .metrics import ConfusionMatrix
@@ -82,3 +85,20 @@ def validate(step: TrainStep, items: Sequence[D.Item], loader: D.SampleLoader,
         net.train(was_training)
     metrics = conf.metrics([c.name for c in classes.trainable]) if conf.total else None
     return (loss_sum / weight_sum if weight_sum > 0 else None), metrics
+
+
+def epoch_metrics(epoch: int, validation: Mapping[str, Any] | None,
+                  **numbers: Any) -> EpochMetrics:
+    """The :class:`EpochMetrics` of an epoch: the scores of the dict that validation
+    returns (:func:`segstudio.nn.metrics.metrics_from_confusion`, or a click model's
+    ``iou_1``, ``iou_3``, ``noc85``, ...) and the training loop's ``numbers``."""
+    v = validation or {}
+    cm = v.get("confusion_matrix")
+    return EpochMetrics(
+        epoch, miou=v.get("miou"), pixel_accuracy=v.get("global_accuracy"),
+        class_accuracy=v.get("class_accuracy"), per_class_iou=v.get("per_class_iou"),
+        per_class_accuracy=v.get("per_class_accuracy"), pixels=v.get("pixels"),
+        confusion_matrix=None if cm is None else tuple(tuple(int(x) for x in r) for r in cm),
+        objects=v.get("objects"), iou_1=v.get("iou_1"), iou_3=v.get("iou_3"),
+        noc85=v.get("noc85"), noc90=v.get("noc90"), max_clicks=v.get("max_clicks"),
+        **numbers)

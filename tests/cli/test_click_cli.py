@@ -20,10 +20,10 @@ def test_train_task_click_and_a_second_round(tiny, capsys):  # noqa: F811
     assert "val IoU after 1 / 3 clicks" in out and "NoC@85" in out and "*best" in out
     assert "it is the project's click model now (the editor's Click tool, key C)" in out
     with Project.open(tiny) as project:
-        run = project.runs()[-1]
-        click = project.get_setting("active_click_checkpoint")
-        assert project.get_setting("active_checkpoint", None) is None
-    assert click == run["best_checkpoint"] and run["config"]["task"] == "click"
+        run = project.runs.all()[-1]
+        click = project.settings.get("active_click_checkpoint")
+        assert project.settings.get("active_checkpoint", None) is None
+    assert click == run.best_checkpoint and run.config["task"] == "click"
     ck = load_checkpoint(click)
     assert ck.task == "click" and ck.click_size == 64 and ck.image_channels == 3
 

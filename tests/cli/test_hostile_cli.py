@@ -168,7 +168,7 @@ def test_every_mask_missing_fails_train_and_export(tmp_path, capsys):
     assert "nothing to train on: 2 images are marked corrected or reviewed but none has its " \
            "mask file" in line
     with Project.open(folder) as p:
-        assert p.runs() == [] and not (p.project_dir / "checkpoints").exists()
+        assert p.runs.all() == [] and not (p.project_dir / "checkpoints").exists()
     assert main(["export", str(folder), "--format", "index", "--out",
                  str(tmp_path / "out")]) == 1
     line = _one_error_line(capsys)
@@ -190,7 +190,7 @@ def test_an_unwritable_out_is_refused_before_training(tmp_path, capsys):
                  str(blocker / "best.pt")]) == 1
     assert "cannot write into" in _one_error_line(capsys)
     with Project.open(folder) as p:
-        assert p.runs() == []
+        assert p.runs.all() == []
 
 
 def test_a_pixel_limit_verdict_is_rechecked_when_the_limit_changes(tmp_path, capsys):

@@ -39,12 +39,12 @@ def test_train_predict_eval_export(tiny, capsys, tmp_path):
     assert "4 train / 2 val images" in out
     assert "epoch   1/1  loss" in out and "mIoU" in out and "*best" in out
     with Project.open(tiny) as project:
-        run = project.runs()[-1]
-        best = project.get_setting("active_checkpoint")
+        run = project.runs.all()[-1]
+        best = project.settings.get("active_checkpoint")
         mask_files = {r.relpath: project.mask_path(r).read_bytes()
                       for r in project.images(statuses=("corrected",))}
-    assert run["status"] == "completed" and best == run["best_checkpoint"]
-    assert best.endswith(f"run-{run['id']}/best.pt")
+    assert run.status == "completed" and best == run.best_checkpoint
+    assert best.endswith(f"run-{run.id}/best.pt")
 
     rc, out, err = cli(capsys, "predict", tiny, "--checkpoint", best, "--only", "unlabelled")
     assert rc == 0, err

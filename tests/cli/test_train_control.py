@@ -31,7 +31,7 @@ def test_control_needs_a_running_run(tiny, capsys):  # noqa: F811
 
 def test_control_writes_the_runs_control_file(tiny, capsys):  # noqa: F811
     with Project.open(tiny) as project:  # a run some other process is training
-        run_id = project.create_run({"arch": "segnet"}, "cpu")
+        run_id = project.runs.create({"arch": "segnet"}, "cpu")
     rc, out, err = cli(capsys, "control", tiny, "pause")
     assert rc == 0, err
     with Project.open(tiny) as project:
@@ -49,15 +49,15 @@ def test_config_file_and_add_epochs(tiny, capsys, tmp_path):  # noqa: F811
     rc, out, err = cli(capsys, "train", tiny, "--config", str(settings), *BASE)
     assert rc == 0, err
     with Project.open(tiny) as project:
-        run = project.runs()[-1]
-    assert run["config"]["lr"] == 0.002 and run["config"]["seed"] == 3
-    assert run["config"]["crop"] == [64, 96]  # the command line wins over the file
-    last = run["checkpoint"]
+        run = project.runs.all()[-1]
+    assert run.config["lr"] == 0.002 and run.config["seed"] == 3
+    assert run.config["crop"] == [64, 96]  # the command line wins over the file
+    last = run.checkpoint
     rc, out, err = cli(capsys, "train", tiny, "--resume", last, "--add-epochs", "2",
                        "--device", "cpu")
     assert rc == 0, err
     with Project.open(tiny) as project:
-        assert [e["epoch"] for e in project.epochs(project.runs()[-1]["id"])][-1] == 3
+        assert [e.epoch for e in project.runs.epochs(project.runs.all()[-1].id)][-1] == 3
     rc, out, err = cli(capsys, "train", tiny, "--add-epochs", "2", "--device", "cpu")
     assert rc == 1 and "--add-epochs continues a run: give its checkpoint with --resume" in err
     settings.write_text("{broken")

@@ -21,7 +21,7 @@ def test_rounds_continue_from_the_active_model_unless_scratch(tiny, capsys):  # 
     assert rc == 0, err
     assert "starting from He initialisation" in out and "continuing from" not in out
     with Project.open(tiny) as project:
-        active = project.get_setting("active_checkpoint")
+        active = project.settings.get("active_checkpoint")
     # the next round fine-tunes the active model: half the learning rate, no He init
     rc, out, err = cli(capsys, "train", tiny, *BASE)
     assert rc == 0, err
@@ -30,8 +30,8 @@ def test_rounds_continue_from_the_active_model_unless_scratch(tiny, capsys):  # 
     assert "the model this round starts from scores" in out
     assert "He initialisation" not in out
     with Project.open(tiny) as project:
-        runs = project.runs()
-    assert runs[-1]["config"]["started_from"] == active and runs[-1]["config"]["lr"] == 0.0015
+        runs = project.runs.all()
+    assert runs[-1].config["started_from"] == active and runs[-1].config["lr"] == 0.0015
     # scratch on request
     rc, out, err = cli(capsys, "train", tiny, *BASE, "--from", "scratch", "--imagenet", "none")
     assert rc == 0, err

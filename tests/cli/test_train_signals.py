@@ -68,10 +68,10 @@ def test_sigterm_cancels_the_run_and_keeps_the_last_checkpoint(tmp_path):
     assert "Traceback" not in err
     assert any("run is marked cancelled" in line for line in proc.out)
     with Project.open(folder) as p:
-        run = p.runs()[-1]
-        assert run["status"] == "cancelled"
-        assert run["checkpoint"] and Path(run["checkpoint"]).is_file()
-        assert run["pid"] == proc.pid
+        run = p.runs.all()[-1]
+        assert run.status == "cancelled"
+        assert run.checkpoint and Path(run.checkpoint).is_file()
+        assert run.pid == proc.pid
 
 
 def test_a_killed_run_is_marked_interrupted_when_the_project_opens(tmp_path):
@@ -83,13 +83,13 @@ def test_a_killed_run_is_marked_interrupted_when_the_project_opens(tmp_path):
     assert db.execute("SELECT status FROM runs").fetchall() == [("running",)]
     db.close()
     with Project.open(folder) as p:
-        run = p.runs()[-1]
-        assert run["status"] == "interrupted" and "killed or crashed" in run["message"]
+        run = p.runs.all()[-1]
+        assert run.status == "interrupted" and "killed or crashed" in run.message
     # a run of this process is alive: left alone
     with Project.open(folder) as p:
-        rid = p.create_run({"arch": "x"}, "cpu")
+        rid = p.runs.create({"arch": "x"}, "cpu")
     with Project.open(folder) as p:
-        assert {r["id"]: r["status"] for r in p.runs()}[rid] == "running"
+        assert {r.id: r.status for r in p.runs.all()}[rid] == "running"
 
 
 def test_a_schema_1_database_opens_and_its_stale_runs_become_interrupted(tmp_path):
@@ -110,5 +110,5 @@ def test_a_schema_1_database_opens_and_its_stale_runs_become_interrupted(tmp_pat
     with Project.open(folder) as p:
         assert p.db.schema_version == 2
         assert [(c.id, c.name) for c in p.classes.classes] == [(0, "sky"), (7, "road")]
-        run = p.runs()[0]
-        assert run["status"] == "interrupted" and run["config"] == {"arch": "segnet"}
+        run = p.runs.all()[0]
+        assert run.status == "interrupted" and run.config == {"arch": "segnet"}

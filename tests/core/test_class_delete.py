@@ -22,7 +22,7 @@ def project(make_images):
     folder = make_images(3, size=(6, 8))
     p = Project.open(folder)
     p.set_classes(TABLE)
-    p.set_setting(BACKGROUND_SETTING, [2])
+    p.settings.set(BACKGROUND_SETTING, [2])
     masks = []
     for i, rec in enumerate(p.images()):
         m = np.zeros((6, 8), np.uint8)
@@ -45,8 +45,8 @@ def test_deleting_a_class_rewrites_its_pixels_and_the_table(project):
     assert [c.id for c in p.classes.classes] == [0, 2, 255]
     for got, before in zip(_masks(p), masks, strict=True):
         assert np.array_equal(got, np.where(before == 1, 0, before))
-    assert p.get_setting(class_delete.PENDING) is None
-    assert p.get_setting(BACKGROUND_SETTING) == [2]
+    assert p.settings.get(class_delete.PENDING) is None
+    assert p.settings.get(BACKGROUND_SETTING) == [2]
     with pytest.raises(ClassTableError, match="class id 9 is not in the class table"):
         p.delete_class(9, 0)
     with pytest.raises(ClassTableError, match="class id 7 is not in the class table"):
@@ -81,5 +81,5 @@ def test_a_deletion_cut_short_is_finished_when_the_project_opens(project, monkey
         assert [c.id for c in again.classes.classes] == [0, 2, 255]
         for got, before in zip(_masks(again), masks, strict=True):
             assert np.array_equal(got, np.where(before == 1, 2, before))
-        assert again.get_setting(class_delete.PENDING) is None
-        assert again.get_setting(BACKGROUND_SETTING) == [2]
+        assert again.settings.get(class_delete.PENDING) is None
+        assert again.settings.get(BACKGROUND_SETTING) == [2]

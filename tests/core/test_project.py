@@ -15,6 +15,7 @@ from segstudio.core.classes import ClassInfo
 from segstudio.core.db import SCHEMA_VERSION, Database
 from segstudio.core.errors import MaskError, ProjectError
 from segstudio.core.project import Project
+from segstudio.core.run_records import EpochMetrics
 from tests.conftest import write_png
 
 
@@ -180,12 +181,12 @@ def test_splits_stored_and_stable(tmp_path):
     with Project.open(folder) as p:
         for rec in p.images()[:7]:
             p.save_mask(rec, np.zeros((4, 4), np.uint8))
-        counts = p.assign_splits(0.3)
+        counts = p.splits.assign(0.3)
         assert counts == {"train": 5, "val": 2, "test": 0}
         first = {r.relpath: r.split for r in p.images()}
         for rec in p.images()[7:]:
             p.save_mask(rec, np.zeros((4, 4), np.uint8))
-        counts = p.assign_splits(0.3)
+        counts = p.splits.assign(0.3)
         assert counts == {"train": 7, "val": 3, "test": 0}
         now = {r.relpath: r.split for r in p.images()}
         assert all(now[k] == v for k, v in first.items() if v is not None)
@@ -195,23 +196,25 @@ def test_splits_stored_and_stable(tmp_path):
 
 def test_runs_and_epochs(folder):
     with Project.open(folder) as p:
-        run = p.create_run({"model": "segnet", "width": 0.25}, "cpu")
-        p.add_epoch(run, 1, train_loss=1.5, val_miou=0.2, per_class_iou={"Sky": 0.9},
-                    seconds=3.0, images_per_sec=4.0)
-        p.finish_run(run, "completed", checkpoint="last.pt", best_checkpoint="best.pt",
-                     best_miou=0.2)
-        runs = p.runs()
-        assert runs[0]["config"] == {"model": "segnet", "width": 0.25}
-        assert runs[0]["status"] == "completed" and runs[0]["best_checkpoint"] == "best.pt"
-        ep = p.epochs(run)
-        assert ep[0]["per_class_iou"] == {"Sky": 0.9} and ep[0]["images_per_sec"] == 4.0
+        run = p.runs.create({"model": "segnet", "width": 0.25}, "cpu")
+        p.runs.add_epoch(run, EpochMetrics(1, train_loss=1.5, miou=0.2,
+                                           per_class_iou={"Sky": 0.9}, seconds=3.0,
+                                           images_per_sec=4.0))
+        p.runs.finish(run, "completed", checkpoint="last.pt", best_checkpoint="best.pt",
+                      best_miou=0.2)
+        runs = p.runs.all()
+        assert runs[0].config == {"model": "segnet", "width": 0.25}
+        assert runs[0].status == "completed" and runs[0].best_checkpoint == "best.pt"
+        assert p.runs.get(run) == runs[0] and p.runs.get(run + 1) is None
+        ep = p.runs.epochs(run)
+        assert ep[0].per_class_iou == {"Sky": 0.9} and ep[0].images_per_sec == 4.0
 
 
 def test_settings_roundtrip(folder):
     with Project.open(folder) as p:
-        p.set_setting("active_checkpoint", "x.pt")
-        assert p.get_setting("active_checkpoint") == "x.pt"
-        assert p.get_setting("missing", 5) == 5
+        p.settings.set("active_checkpoint", "x.pt")
+        assert p.settings.get("active_checkpoint") == "x.pt"
+        assert p.settings.get("missing", 5) == 5
 
 
 def test_schema_version_and_newer_schema_refused(folder, tmp_path):

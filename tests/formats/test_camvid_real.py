@@ -21,7 +21,7 @@ def test_camvid_labels_round_trip_through_camvid_voc_and_coco(camvid_subset, tmp
     first = import_masks(project, camvid_subset / "labels", "index")
     assert len(first.imported) == 8 and not first.skipped
     truth = {p.name: read_mask(p) for p in (camvid_subset / "labels").iterdir()}
-    project.assign_splits(0.25, seed=1)
+    project.splits.assign(0.25, seed=1)
     for fmt in ("camvid", "voc", "coco"):
         report = export_masks(project, tmp_path / fmt, fmt)
         assert len(report.exported) == 8 and not report.refused

@@ -119,7 +119,7 @@ def test_voc_and_camvid_follow_the_project_splits(tmp_path):
     masks = {f"img_{i}.png": np.full((8, 8), i % 3, np.uint8) for i in range(6)}
     project = build_project(tmp_path / "images", masks)
     for i, rec in enumerate(project.images()):
-        project.set_split(rec, ["train", "val", "test"][i % 3] if i < 5 else None)
+        project.splits.set(rec, ["train", "val", "test"][i % 3] if i < 5 else None)
     report = export_masks(project, tmp_path / "voc", "voc")
     sets = tmp_path / "voc/ImageSets/Segmentation"
     read = lambda name: (sets / name).read_text().split()  # noqa: E731

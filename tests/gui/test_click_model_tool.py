@@ -66,14 +66,14 @@ def test_without_a_click_model_the_tool_says_how_to_train_one(qtbot, click_windo
     x, y = _car_pixel(labels[0])
     click(qtbot, canvas, view_point(canvas, x + 0.5, y + 0.5))
     assert ed.tool.pos == [] and ed.tool.running is None
-    window.controller.project.set_setting("active_click_checkpoint", str(ckpt))
+    window.controller.project.settings.set("active_click_checkpoint", str(ckpt))
     ed.tool.hint_changed()
     assert canvas.hint() == "Click: click on an object (or drag a box round it)"
 
 
 def test_clicks_preview_enter_paints_exactly_the_preview_and_undo_restores(qtbot, click_window):
     window, canvas, images, labels, ckpt = click_window
-    window.controller.project.set_setting("active_click_checkpoint", str(ckpt))
+    window.controller.project.settings.set("active_click_checkpoint", str(ckpt))
     ed = window.editor
     qtbot.keyClick(canvas, Qt.Key.Key_C)
     tool = ed.tool
@@ -112,7 +112,7 @@ def test_clicks_preview_enter_paints_exactly_the_preview_and_undo_restores(qtbot
 
 def test_escape_drops_backspace_takes_a_click_back_and_a_box_starts_it(qtbot, click_window):
     window, canvas, images, labels, ckpt = click_window
-    window.controller.project.set_setting("active_click_checkpoint", str(ckpt))
+    window.controller.project.settings.set("active_click_checkpoint", str(ckpt))
     ed = window.editor
     qtbot.keyClick(canvas, Qt.Key.Key_C)
     tool = ed.tool

@@ -72,7 +72,7 @@ def test_display_adjusts_the_view_only_per_project_or_per_image(qtbot, window, t
     # kept with the project; the image files are untouched
     window.close_project()
     with Project.open(folder, scan=False) as project:
-        data = project.get_setting("gui.display")
+        data = project.settings.get("gui.display")
         assert DisplayAdjust.from_dict(data["project"]) == want
         assert DisplayAdjust.from_dict(data["images"]["f1.png"]) == own
         for i, f in enumerate(frames):

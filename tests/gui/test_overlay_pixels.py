@@ -72,7 +72,7 @@ def test_keys_visibility_opacity_exact_pixels(qtbot, window, street_project):
 
     # the style is saved to the project and comes back
     window.controller._save_style()
-    assert window.controller.project.get_setting("gui.overlay")["opacity"][str(ROAD)] == 0.4
+    assert window.controller.project.settings.get("gui.overlay")["opacity"][str(ROAD)] == 0.4
 
 
 def test_zoom_is_pixel_exact_above_100_percent(qtbot, window, street_project):

@@ -63,7 +63,7 @@ def test_preserve_keeps_class_zero_until_it_is_marked_background(qtbot, window, 
     # the user ticks Sky's BG box: now Sky is painted over, Tree still kept
     _bg_box(panel, SKY).setCheckState(Qt.CheckState.Checked)
     assert panel.table().by_id(SKY).background
-    assert window.controller.project.get_setting("classes.background") == [SKY]
+    assert window.controller.project.settings.get("classes.background") == [SKY]
     assert window.canvas.class_table().background_ids == [SKY]
     window.class_panel.set_active_class(TREE)
     before, band = _brush_band(qtbot, window, canvas, (20.5, 30.5), (100.5, 34.5))
@@ -98,7 +98,7 @@ def test_a_new_project_marks_its_background_class_and_the_mark_can_be_removed(
     ign = _bg_box(panel, table.ignore_index)
     assert not ign.flags() & Qt.ItemFlag.ItemIsUserCheckable
     _bg_box(panel, 0).setCheckState(Qt.CheckState.Unchecked)
-    assert window.controller.project.get_setting("classes.background") == []
+    assert window.controller.project.settings.get("classes.background") == []
     window.close_project()
     with Project.open(folder, scan=False) as project:
         from segstudio.gui.controller import project_classes

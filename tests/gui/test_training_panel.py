@@ -99,15 +99,15 @@ def test_train_from_panel_plots_pause_and_correction(qtbot, window, streets, sto
     x, y = plots.curve_data("compute_ms")
     assert np.allclose(y, [s.compute_seconds * 1000 for s in steps])
     x, y = plots.curve_data("val_loss")
-    assert list(x) == [1, 2, 3] and np.array_equal(y, [e.val_loss for e in ends])
-    assert all(e.metrics is not None for e in ends)
+    assert list(x) == [1, 2, 3] and np.array_equal(y, [e.metrics.val_loss for e in ends])
+    assert all(e.metrics.validated for e in ends)
     x, y = plots.curve_data("miou")
-    assert np.array_equal(y, [e.metrics["miou"] for e in ends])
-    road = [e.metrics["per_class_iou"]["Road"] for e in ends]
+    assert np.array_equal(y, [e.metrics.miou for e in ends])
+    road = [e.metrics.per_class_iou["Road"] for e in ends]
     assert None not in road
     assert np.array_equal(plots.curve_data("Road")[1], road)
     x, y = plots.curve_data("epoch_seconds")   # the engine leaves pauses out
-    assert np.array_equal(y, [e.seconds for e in ends])
+    assert np.array_equal(y, [e.metrics.seconds for e in ends])
     assert plots.redraws <= elapsed * 10 + 5   # throttled to ~10 redraws a second
 
     # the GUI thread kept ticking
@@ -117,10 +117,10 @@ def test_train_from_panel_plots_pause_and_correction(qtbot, window, streets, sto
     # checkpoints, the run record, the active model, the refreshed prediction
     last = load_checkpoint(fin.last_checkpoint)
     assert last.epoch == 3
-    assert project.get_setting("active_checkpoint") == fin.best_checkpoint
-    run = project.runs()[-1]
-    assert run["status"] == "completed" and run["id"] == fin.run_id
-    assert [e["epoch"] for e in project.epochs(run["id"])] == [1, 2, 3]
+    assert project.settings.get("active_checkpoint") == fin.best_checkpoint
+    run = project.runs.all()[-1]
+    assert run.status == "completed" and run.id == fin.run_id
+    assert [e.epoch for e in project.runs.epochs(run.id)] == [1, 2, 3]
     qtbot.waitUntil(lambda: ui.runs.table.rowCount() == 1
                     and ui.runs.table.item(0, 2).text() == "completed", timeout=10000)
     assert ui.runs.table.item(0, 2).text() == "completed"
@@ -148,7 +148,7 @@ def test_stop_keeps_the_last_checkpoint_and_ctrl_t_toggles(qtbot, window, street
     assert fin.status == "cancelled" and fin.epochs_done >= 1
     assert load_checkpoint(fin.last_checkpoint).epoch == fin.epochs_done
     qtbot.waitUntil(lambda: not trainer.running, timeout=10000)
-    assert window.controller.project.runs()[-1]["status"] == "cancelled"
+    assert window.controller.project.runs.all()[-1].status == "cancelled"
     assert "Cancelled" in panel.status.text()
 
     # continue from that checkpoint: the epochs field adds epochs; Ctrl+T stops again
@@ -204,7 +204,7 @@ def test_closing_during_training_asks_then_stops_cleanly(qtbot, window, streets,
     ckpt = load_checkpoint(last)
     assert ckpt.epoch >= ended.epoch
     with Project.open(folder, scan=False) as project:
-        run = project.runs()[-1]
-        assert run["status"] == "cancelled"
-        assert run["checkpoint"] == last
-        assert project.epochs(run["id"])[-1]["epoch"] == ckpt.epoch
+        run = project.runs.all()[-1]
+        assert run.status == "cancelled"
+        assert run.checkpoint == last
+        assert project.runs.epochs(run.id)[-1].epoch == ckpt.epoch

@@ -52,7 +52,7 @@ def test_predict_this_image_shows_the_overlay_and_keeps_human_masks(qtbot, windo
     want = _expected(folder, ckpt)
     open_ready(qtbot, window, folder)
     project = window.controller.project
-    assert project.get_setting("active_checkpoint") == ckpt
+    assert project.settings.get("active_checkpoint") == ckpt
     svc = window.training.service
     window.controller.set_style(replace(window.controller.style, show_prediction=False))
 

@@ -50,16 +50,16 @@ def test_a_separate_run_is_followed_to_the_end(qtbot, window, streets, stop_trai
     fin = rec.finished()
     assert fin.status == "completed", fin.message
     project = window.controller.project
-    run = project.runs()[-1]
-    assert run["pid"] == proc.pid and run["status"] == "completed"
+    run = project.runs.all()[-1]
+    assert run.pid == proc.pid and run.status == "completed"
     started = rec.of("RunStarted")
-    assert [s.run_id for s in started] == [run["id"]]
+    assert [s.run_id for s in started] == [run.id]
     ends = rec.of("EpochEnd")
     assert [e.epoch for e in ends] == [1, 2, 3]
     # the plots and the store agree: each epoch recorded once, by the other process
-    assert [r["epoch"] for r in project.epochs(run["id"])] == [1, 2, 3]
-    assert window.training.plots.history.run_id == run["id"]
-    assert project.get_setting("active_checkpoint") == fin.best_checkpoint
+    assert [r.epoch for r in project.runs.epochs(run.id)] == [1, 2, 3]
+    assert window.training.plots.history.run_id == run.id
+    assert project.settings.get("active_checkpoint") == fin.best_checkpoint
     qtbot.waitUntil(lambda: not trainer.running, timeout=10000)
     assert panel.start_button.isEnabled()
     assert proc.wait(30) == 0
@@ -96,7 +96,7 @@ def test_stop_pause_and_a_correction_from_the_window(qtbot, window, streets, sto
     fin = rec.finished()
     assert fin.status == "cancelled", fin.message
     assert 1 <= fin.epochs_done < 200
-    assert project.runs()[-1]["status"] == "cancelled"
+    assert project.runs.all()[-1].status == "cancelled"
     assert _process(trainer).wait(60) in (0, 1)  # 1: "cancelled" is not a completed run
 
 
@@ -123,7 +123,7 @@ def test_a_killed_training_process_is_reported_and_the_window_goes_on(qtbot, win
     assert fin.message.endswith("the last completed epoch's checkpoint is kept")
     assert fin.message in panel.log.toPlainText()
     project = window.controller.project
-    assert project.runs()[-1]["status"] == "interrupted"
+    assert project.runs.all()[-1].status == "interrupted"
     qtbot.waitUntil(lambda: not trainer.running, timeout=10000)
     assert panel.start_button.isEnabled() and window.isVisible()
 
@@ -178,4 +178,4 @@ def test_the_window_follows_a_cli_run_and_closing_leaves_it_running(qtbot, windo
     assert out.stdout.startswith(f"run {run_id}: asked to stop")
     assert proc.wait(120) == 1
     with Project.open(folder, scan=False) as p:
-        assert [r for r in p.runs() if r["id"] == run_id][0]["status"] == "cancelled"
+        assert [r for r in p.runs.all() if r.id == run_id][0].status == "cancelled"

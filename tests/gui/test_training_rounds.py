@@ -29,7 +29,7 @@ def test_the_second_run_continues_from_the_active_model(qtbot, window, streets, 
     qtbot.waitUntil(lambda: bool(rec.of("Finished")), timeout=120000)
     first = rec.of("Finished")[0]
     assert first.status == "completed"
-    active = project.get_setting("active_checkpoint")
+    active = project.settings.get("active_checkpoint")
     assert active == first.best_checkpoint
     # the runs view refreshes: the panel now offers (and picks) a round from the model
     qtbot.waitUntil(lambda: panel.mode() == "active", timeout=10000)
@@ -45,7 +45,7 @@ def test_the_second_run_continues_from_the_active_model(qtbot, window, streets, 
     assert any(t.startswith("the model this round starts from scores") for t in texts)
     started = rec2.of("RunStarted")[0]
     assert started.epochs == 3 and started.config["lr"] == tiny_config().lr / 2
-    assert project.runs()[-1]["config"]["started_from"] == active
+    assert project.runs.all()[-1].config["started_from"] == active
     log = _log(panel)
     assert "the model this round starts from scores" in log
     # the guard's per-epoch verdict is in the log whenever an epoch is not better

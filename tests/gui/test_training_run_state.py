@@ -43,7 +43,7 @@ def test_pause_is_not_training_time_and_the_first_run_predicts(qtbot, window, st
     ui = window.training
     panel, trainer, project = ui.panel, ui.trainer, window.controller.project
     ui.clock = Clock()
-    assert project.get_setting("active_checkpoint") is None   # no model yet
+    assert project.settings.get("active_checkpoint") is None   # no model yet
     set_panel(panel, tiny_config(epochs=3, val_split=0.3))
     rec = Recorder(trainer)
     qtbot.mouseClick(panel.start_button, LEFT)
@@ -55,19 +55,19 @@ def test_pause_is_not_training_time_and_the_first_run_predicts(qtbot, window, st
     qtbot.waitUntil(lambda: any(m.text == "paused" for m in rec.of("Message")), timeout=20000)
     qtbot.mouseClick(panel.pause_button, LEFT)
     qtbot.waitUntil(lambda: bool(rec.of("EpochEnd")), timeout=60000)
-    raw = rec.of("EpochEnd")[0]
+    raw = rec.of("EpochEnd")[0].metrics
     trainer.pause()   # hold the run in epoch 2 (paused before its next batch)
     qtbot.waitUntil(lambda: [m.text for m in rec.of("Message")].count("paused") == 2,
                     timeout=20000)
     assert f"{raw.seconds:.1f} s/epoch" in panel.speed.text()
-    assert f"ETA {fmt_seconds(raw.eta_seconds)}" in panel.speed.text()
+    assert f"ETA {fmt_seconds(rec.of('EpochEnd')[0].eta_seconds)}" in panel.speed.text()
     plots = ui.plots
     assert plots.history.series["epoch_seconds"].y.tolist() == [raw.seconds]
-    assert plots.history.eta == raw.eta_seconds
+    assert plots.history.eta == rec.of("EpochEnd")[0].eta_seconds
     assert f"{raw.seconds:.1f} s/epoch" in plots.summary.text()
 
     # Ctrl+P during the first run: the run's latest checkpoint predicts (and says so)
-    assert project.get_setting("active_checkpoint") is None
+    assert project.settings.get("active_checkpoint") is None
     _show(qtbot, window, "scene_7.png")
     window.class_panel.list.setFocus()
     qtbot.keyClick(window.class_panel.list, Qt.Key.Key_P, CTRL)
@@ -84,7 +84,7 @@ def test_pause_is_not_training_time_and_the_first_run_predicts(qtbot, window, st
     qtbot.waitUntil(lambda: rec.finished() is not None, timeout=30000)
     assert rec.finished().status == "cancelled"
     # after the run, nothing predicts with a checkpoint of a run that is over
-    assert ui.service.model_path() == project.get_setting("active_checkpoint")
+    assert ui.service.model_path() == project.settings.get("active_checkpoint")
 
 
 def test_a_new_run_shows_none_of_the_last_runs_numbers_and_ctrl_t_asks_on_a_long_run(

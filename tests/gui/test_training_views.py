@@ -60,34 +60,34 @@ def test_runs_active_model_csv_png_and_past_run(qtbot, window, trained, tmp_path
     runs = ui.runs
     project = window.controller.project
     qtbot.waitUntil(lambda: runs.table.rowCount() == 1, timeout=10000)
-    run = project.runs()[0]
+    run = project.runs.all()[0]
     assert runs.table.item(0, 7).text() == "best"
     assert runs.table.item(0, 5).text() == "2/2"
-    runs.select_run(run["id"])
+    runs.select_run(run.id)
     qtbot.mouseClick(runs.use_last, LEFT)
-    assert project.get_setting("active_checkpoint") == run["checkpoint"] != best
+    assert project.settings.get("active_checkpoint") == run.checkpoint != best
     qtbot.waitUntil(lambda: runs.table.item(0, 7).text() == "last", timeout=10000)
     assert ui.evaluation.checkpoint.count() == 3  # active, last, best
     qtbot.mouseClick(runs.use_best, LEFT)
-    assert project.get_setting("active_checkpoint") == best
+    assert project.settings.get("active_checkpoint") == best
 
     # the run's metrics as CSV, exactly the database's
-    path = runs.save_csv(tmp_path / "metrics.csv", run["id"])
+    path = runs.save_csv(tmp_path / "metrics.csv", run.id)
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    epochs = project.epochs(run["id"])
-    assert [int(r["epoch"]) for r in rows] == [e["epoch"] for e in epochs] == [1, 2]
+    epochs = project.runs.epochs(run.id)
+    assert [int(r["epoch"]) for r in rows] == [e.epoch for e in epochs] == [1, 2]
     for r, e in zip(rows, epochs, strict=True):
-        assert float(r["train_loss"]) == e["train_loss"]
-        assert float(r["val_miou"]) == e["val_miou"]
-        assert float(r["iou_Road"]) == e["per_class_iou"]["Road"]
+        assert float(r["train_loss"]) == e.train_loss
+        assert float(r["val_miou"]) == e.miou
+        assert float(r["iou_Road"]) == e.per_class_iou["Road"]
 
     # a past run in the plots
     qtbot.mouseClick(runs.show_button, LEFT)
     plots = ui.plots
     x, y = plots.curve_data("miou")
-    assert list(x) == [1, 2] and list(y) == [e["val_miou"] for e in epochs]
-    assert list(plots.curve_data("Road")[1]) == [e["per_class_iou"]["Road"] for e in epochs]
+    assert list(x) == [1, 2] and list(y) == [e.miou for e in epochs]
+    assert list(plots.curve_data("Road")[1]) == [e.per_class_iou["Road"] for e in epochs]
 
     # the plots as one PNG
     png = plots.save_png(tmp_path / "plots.png")
@@ -119,7 +119,7 @@ def test_use_a_checkpoint_file_as_the_active_model(qtbot, window, trained, tmp_p
     with qtbot.waitSignal(runs.active_changed, timeout=20000) as got:
         runs.use_checkpoint_file(elsewhere)
     assert got.args == [str(elsewhere)]
-    assert project.get_setting("active_checkpoint") == str(elsewhere)
+    assert project.settings.get("active_checkpoint") == str(elsewhere)
     assert "segnet width 0.25" in messages[-1] and str(elsewhere) in messages[-1]
     qtbot.waitUntil(lambda: runs.active_label.text() == f"Active model: {elsewhere}",
                     timeout=10000)
@@ -135,7 +135,7 @@ def test_use_a_checkpoint_file_as_the_active_model(qtbot, window, trained, tmp_p
         runs.use_checkpoint_file(bad)
         qtbot.waitUntil(lambda n=n: len(messages) > n, timeout=20000)
         assert str(bad) in messages[-1] and why in messages[-1]
-        assert project.get_setting("active_checkpoint") == str(elsewhere)
+        assert project.settings.get("active_checkpoint") == str(elsewhere)
 
 
 def test_panel_defaults_fit_the_device_and_settings_persist(qtbot, window, streets):

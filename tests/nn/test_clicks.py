@@ -226,15 +226,15 @@ def test_a_click_run_in_the_engine_records_its_task_and_its_own_active_model(cam
         assert any(isinstance(e, Message) and "He initialisation" in e.text for e in events)
         ends = [e for e in events if isinstance(e, EpochEnd)]
         m = ends[-1].metrics
-        assert m["objects"] == 3 and m["max_clicks"] == 2 and m["miou"] == m["iou_3"]
-        assert 0 <= m["iou_1"] <= 1 and 1 <= m["noc85"] <= 2
+        assert m.objects == 3 and m.max_clicks == 2 and m.miou == m.iou_3 and m.is_click
+        assert 0 <= m.iou_1 <= 1 and 1 <= m.noc85 <= 2
         ck = load_checkpoint(fin.best_checkpoint)
         assert (ck.task, ck.click_size, ck.image_channels, ck.num_classes) == ("click", 64, 3, 1)
         assert ck.train_state["config"]["task"] == "click" and ck.metrics["objects"] == 3
         assert ClickPredictor.from_checkpoint(ck).size == 64
         # the click model is the project's click model, not its segmentation model
-        assert project.get_setting("active_click_checkpoint") == fin.best_checkpoint
-        assert project.get_setting("active_checkpoint", None) is None
+        assert project.settings.get("active_click_checkpoint") == fin.best_checkpoint
+        assert project.settings.get("active_checkpoint", None) is None
         with pytest.raises(SegStudioError, match="a click model"):
             Predictor.from_checkpoint(fin.best_checkpoint)
         # a semantic run cannot start from it; a click round can, and is compared with it

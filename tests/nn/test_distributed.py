@@ -50,13 +50,13 @@ def test_torchrun_two_processes_train_one_run(camvid, tmp_path):
     assert out.count("run 1 on cpu") == 1 and "4 train / 2 val images" in out
     assert out.count("epoch   1/2") == 1 and out.count("epoch   2/2") == 1
     with Project.open(folder, scan=False) as project:
-        runs = project.runs()
-        assert len(runs) == 1 and runs[0]["status"] == "completed"
-        epochs = project.epochs(runs[0]["id"])
+        runs = project.runs.all()
+        assert len(runs) == 1 and runs[0].status == "completed"
+        epochs = project.runs.epochs(runs[0].id)
         # 4 training images split 2 + 2: each epoch counts both processes' images once
-        assert [e["epoch"] for e in epochs] == [1, 2]
-        assert [e["train_images"] for e in epochs] == [4, 4]
-        best = project.get_setting("active_checkpoint")
+        assert [e.epoch for e in epochs] == [1, 2]
+        assert [e.train_images for e in epochs] == [4, 4]
+        best = project.settings.get("active_checkpoint")
     ckdir = Path(best).parent
     assert sorted(p.name for p in ckdir.iterdir()) == ["best.pt", "last.pt"]
     assert load_checkpoint(ckdir / "last.pt").epoch == 2
@@ -93,9 +93,9 @@ def test_an_elastic_restart_resumes_from_the_last_checkpoint(camvid, tmp_path):
             time.sleep(0.3)
             if killed is None:
                 with Project.open(folder, scan=False) as project:
-                    runs = project.runs()
-                    if runs and len(project.epochs(runs[0]["id"])) >= 2:
-                        killed = runs[0]["pid"]
+                    runs = project.runs.all()
+                    if runs and len(project.runs.epochs(runs[0].id)) >= 2:
+                        killed = runs[0].pid
                         os.kill(killed, signal.SIGKILL)
         rc = proc.poll()
     finally:
@@ -108,12 +108,12 @@ def test_an_elastic_restart_resumes_from_the_last_checkpoint(camvid, tmp_path):
     assert rc == 0, out[-3000:]
     assert "info: torchrun restart 1: resuming from" in out
     with Project.open(folder, scan=False) as project:
-        runs = project.runs()
+        runs = project.runs.all()
         first, second = runs[0], runs[-1]
-        assert first["status"] == "interrupted" and len(runs) == 2
-        assert second["status"] == "completed"
-        done = [e["epoch"] for e in project.epochs(first["id"])]
+        assert first.status == "interrupted" and len(runs) == 2
+        assert second.status == "completed"
+        done = [e.epoch for e in project.runs.epochs(first.id)]
         # the second attempt starts after the first one's last completed epoch
-        assert [e["epoch"] for e in project.epochs(second["id"])] == list(range(done[-1] + 1,
+        assert [e.epoch for e in project.runs.epochs(second.id)] == list(range(done[-1] + 1,
                                                                                6))
-    assert load_checkpoint(Path(second["checkpoint"])).epoch == 5
+    assert load_checkpoint(Path(second.checkpoint)).epoch == 5

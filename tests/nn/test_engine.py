@@ -50,8 +50,8 @@ def test_thirty_steps_learn_on_eight_camvid_crops(camvid_project):
         counts += np.bincount(lut[project.load_mask(rec)].ravel(), minlength=256)
     majority = counts[:11].max() / counts[:11].sum()
     ends = _of(events, EpochEnd)
-    assert np.mean([e.train_accuracy for e in ends[-2:]]) > majority + 0.03
-    assert ends[0].train_accuracy < majority
+    assert np.mean([e.metrics.train_accuracy for e in ends[-2:]]) > majority + 0.03
+    assert ends[0].metrics.train_accuracy < majority
 
 
 def test_resume_is_bit_exact(camvid_project, tmp_path):
@@ -95,8 +95,8 @@ def test_cancel_stops_within_one_batch(camvid_project):
     assert len(batches) == 1 and len(_of(events, Step)) == 1
     fin = events[-1]
     assert fin.status == "cancelled" and fin.epochs_done == 0 and fin.last_checkpoint is None
-    run = camvid_project.runs()[-1]
-    assert run["status"] == "cancelled" and run["id"] == fin.run_id
+    run = camvid_project.runs.all()[-1]
+    assert run.status == "cancelled" and run.id == fin.run_id
 
 
 def test_pause_blocks_between_batches_until_cleared(camvid_project, monkeypatch):
@@ -123,7 +123,7 @@ def test_pause_blocks_between_batches_until_cleared(camvid_project, monkeypatch)
             threading.Timer(0.2, resume).start()
     end = _of(events, EpochEnd)[0]
     # the run's total (Finished) keeps the hour, the epoch's seconds do not
-    assert events[-1].seconds - end.seconds >= 3600.0
+    assert events[-1].seconds - end.metrics.seconds >= 3600.0
     texts = [(type(e).__name__, getattr(e, "text", getattr(e, "step", None))) for e in events]
     i = texts.index(("Message", "paused"))
     assert texts[i - 1] == ("Step", 1) and texts[i + 1] == ("Message", "resumed")
@@ -207,22 +207,22 @@ def test_out_of_memory_halves_the_batch(camvid_project, monkeypatch):
 def test_run_is_recorded_in_the_project(camvid_project):
     events = _run(camvid_project, SMALL.replace(epochs=2))
     fin = events[-1]
-    run = camvid_project.runs()[-1]
-    assert run["id"] == fin.run_id and run["status"] == "completed"
-    assert run["best_checkpoint"] == fin.best_checkpoint
+    run = camvid_project.runs.all()[-1]
+    assert run.id == fin.run_id and run.status == "completed"
+    assert run.best_checkpoint == fin.best_checkpoint
     assert fin.best_checkpoint.endswith(f"run-{fin.run_id}/best.pt")
-    assert run["config"]["arch"] == "segnet" and run["device"] == "cpu"
-    assert camvid_project.get_setting("active_checkpoint") == fin.best_checkpoint
-    rows = camvid_project.epochs(fin.run_id)
+    assert run.config["arch"] == "segnet" and run.device == "cpu"
+    assert camvid_project.settings.get("active_checkpoint") == fin.best_checkpoint
+    rows = camvid_project.runs.epochs(fin.run_id)
     ends = _of(events, EpochEnd)
-    assert [r["epoch"] for r in rows] == [1, 2]
-    assert camvid_project.epoch_counts() == {fin.run_id: 2}
+    assert [r.epoch for r in rows] == [1, 2]
+    assert camvid_project.runs.epoch_counts() == {fin.run_id: 2}
     for row, ev in zip(rows, ends, strict=False):
-        assert row["val_miou"] == pytest.approx(ev.metrics["miou"])
-        assert row["train_loss"] == pytest.approx(ev.train_loss)
-        assert row["train_images"] == 6 and row["compute_seconds"] > 0
-        assert set(row["per_class_iou"]) == {c.name for c in camvid_project.classes.trainable}
-    assert ends[-1].val_images == 2 and ends[-1].metrics["pixels"] > 0
+        assert row.miou == pytest.approx(ev.metrics.miou)
+        assert row.train_loss == pytest.approx(ev.metrics.train_loss)
+        assert row.train_images == 6 and row.compute_seconds > 0
+        assert set(row.per_class_iou) == {c.name for c in camvid_project.classes.trainable}
+    assert ends[-1].metrics.val_images == 2 and ends[-1].metrics.pixels > 0
     best = load_checkpoint(fin.best_checkpoint)
-    assert best.metrics["miou"] == pytest.approx(fin.best_miou)
-    assert best.epoch == max((e for e in ends), key=lambda e: e.metrics["miou"]).epoch
+    assert best.metrics.miou == pytest.approx(fin.best_miou)
+    assert best.epoch == max((e for e in ends), key=lambda e: e.metrics.miou).epoch

@@ -66,17 +66,17 @@ def test_defaults_beat_the_trivial_predictor_on_a_binary_grayscale_project(road)
     assert isinstance(fin, Finished) and fin.status == "completed", fin
     assert _of(events, RunStarted)[0].model["in_channels"] == 1
     ends = _of(events, EpochEnd)
-    best = max(ends, key=lambda e: e.metrics["miou"])
+    best = max(ends, key=lambda e: e.metrics.miou)
     # a road-vs-rest split where painting everything "background" scores ~0.35 mIoU
     assert best.trivial_miou is not None and best.trivial_miou < 0.45
     assert best.beats_trivial is True
-    assert best.metrics["miou"] > best.trivial_miou + 0.15, (best.metrics, best.trivial_miou)
-    assert best.metrics["per_class_iou"]["road"] > 0.4
+    assert best.metrics.miou > best.trivial_miou + 0.15, (best.metrics, best.trivial_miou)
+    assert best.metrics.per_class_iou["road"] > 0.4
     # validation loss stays at the scale of the training loss (no BatchNorm blow-up)
-    assert all(e.val_loss < 5 * max(e.train_loss, 0.3) for e in ends), \
-        [(e.train_loss, e.val_loss) for e in ends]
+    assert all(e.metrics.val_loss < 5 * max(e.metrics.train_loss, 0.3) for e in ends), \
+        [(e.metrics.train_loss, e.metrics.val_loss) for e in ends]
     assert fin.details["activated"] is True and fin.details["verdict"] is None
-    assert road.get_setting("active_checkpoint") == fin.best_checkpoint
+    assert road.settings.get("active_checkpoint") == fin.best_checkpoint
 
 
 def test_the_guard_fires_on_a_run_that_cannot_beat_trivial(camvid, tmp_path):
@@ -95,7 +95,7 @@ def test_the_guard_fires_on_a_run_that_cannot_beat_trivial(camvid, tmp_path):
         assert fin.details["activated"] is True
         assert fin.details["verdict"].startswith("training did not work")
         assert "only because the project has no other" in fin.details["verdict"]
-        active = project.get_setting("active_checkpoint")
+        active = project.settings.get("active_checkpoint")
         assert active == fin.best_checkpoint
         # a second failing run never replaces the active model
         second = list(fit(project, _cfg(2).replace(seed=1), device="cpu"))
@@ -103,7 +103,7 @@ def test_the_guard_fires_on_a_run_that_cannot_beat_trivial(camvid, tmp_path):
         assert fin2.status == "completed" and fin2.best_checkpoint != active
         assert fin2.details["activated"] is False
         assert "so the active model stays" in fin2.details["verdict"]
-        assert project.get_setting("active_checkpoint") == active
+        assert project.settings.get("active_checkpoint") == active
     finally:
         project.close()
 
@@ -112,7 +112,7 @@ def test_a_round_warm_starts_from_the_active_model(road):
     first = list(fit(road, _cfg(6), device="cpu"))
     fin = first[-1]
     assert fin.status == "completed" and fin.best_miou is not None
-    active = road.get_setting("active_checkpoint")
+    active = road.settings.get("active_checkpoint")
     second = list(fit(road, _cfg(2), device="cpu", start_from=active))
     info = [m.text for m in _of(second, Message)]
     assert any(t.startswith(f"a new round from the weights of {active}") for t in info), info
@@ -125,8 +125,8 @@ def test_a_round_warm_starts_from_the_active_model(road):
     # it continues from trained weights: its first loss is far below a fresh start's
     first_loss = _of(first, Step)[0].loss
     assert _of(second, Step)[0].loss < 0.6 * first_loss, (first_loss, _of(second, Step)[0].loss)
-    run = road.runs()[-1]
-    assert run["config"]["started_from"] == active
+    run = road.runs.all()[-1]
+    assert run.config["started_from"] == active
 
 
 def test_balanced_weights_touch_only_rare_classes():

@@ -75,8 +75,8 @@ def test_stop_in_the_control_file_ends_the_run_after_the_batch(camvid_project):
             assert cancel.wait(30), "the control watcher never read the file"
     fin = seen[-1]
     assert fin.status == "cancelled" and fin.epochs_done == 1
-    run = [r for r in camvid_project.runs() if r["id"] == fin.run_id][0]
-    assert run["status"] == "cancelled"
+    run = [r for r in camvid_project.runs.all() if r.id == fin.run_id][0]
+    assert run.status == "cancelled"
 
 
 def _run_id(events) -> int:

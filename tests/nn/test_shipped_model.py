@@ -61,7 +61,7 @@ def test_fine_tune_the_shipped_weights_in_a_new_run(camvid_project, tmp_path):
     assert any(isinstance(e, Message) and "starting from the weights of" in e.text
                for e in events)
     first = next(e for e in events if isinstance(e, EpochEnd))
-    assert first.epoch == 1 and first.metrics["miou"] > 0.10  # far above an untrained net
+    assert first.epoch == 1 and first.metrics.miou > 0.10  # far above an untrained net
     tuned = load_checkpoint(tmp_path / "ft-last.pt")
     shipped = load_checkpoint(SHIPPED)
     assert tuned.epoch == 1 and tuned.train_state is not None

@@ -111,7 +111,7 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
                 report.trashed.append(str(kept))
             if adopt is not None:  # the new table, just before the first mask that needs it
                 project.set_classes(adopt)
-                project.set_setting(VALUES_SETTING, {str(c): v for c, v in
+                project.settings.set(VALUES_SETTING, {str(c): v for c, v in
                                                      (scan.stored_values or {}).items()})
                 adopt = None
             project.save_mask(rec, mask, "corrected")

@@ -47,7 +47,7 @@ def export_index(ctx: ExportContext, items: list[ExportItem], progress: Progress
             ctx.report.notes.append(f"classes {', '.join(group)} share a colour: colour PNGs "
                                     "cannot tell them apart (use the index format to re-import)")
 
-    values = export_values(ctx.table, iter_stored(ctx.project.get_setting(VALUES_SETTING)))
+    values = export_values(ctx.table, iter_stored(ctx.project.settings.get(VALUES_SETTING)))
     if kind == "index" and values is not None:
         # masks imported by value go back out with their own values (0/255, 16-bit ...)
         ctx.mask_values = {c: int(values[c]) for c in ctx.table.ids}

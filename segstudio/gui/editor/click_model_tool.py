@@ -121,7 +121,7 @@ class ClickModelTool(EditTool):
     # -- the model -------------------------------------------------------------------------
     def checkpoint(self) -> str | None:
         project = self.editor.controller.project
-        path = project.get_setting(SETTING, None) if project is not None else None
+        path = project.settings.get(SETTING, None) if project is not None else None
         return str(path) if path and Path(str(path)).is_file() else None
 
     def predictor(self, path: str):

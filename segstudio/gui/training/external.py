@@ -30,6 +30,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ...core.atomic import atomic_write_text, process_alive
+from ...core.run_records import RunRecord
 from ...nn import control
 from ...nn.events import Finished, Message, RunStarted
 from ...nn.journal import JournalReader, journal_path
@@ -148,13 +149,13 @@ class ExternalRun(QObject):
                                            else "") + f"); its output: {self.log_path}"))
         return True
 
-    def attach(self, project, run: dict) -> bool:
-        """Follow ``run`` (a row of ``project.runs()``) that another process trains."""
+    def attach(self, project, run: RunRecord) -> bool:
+        """Follow ``run`` (one of ``project.runs.all()``) that another process trains."""
         if self.running:
             return False
         self.proc, self.log_path = None, None
-        self.pid, self.host = run.get("pid"), run.get("host") or ""
-        self._begin(project, int(run["id"]), str(run.get("device") or ""))
+        self.pid, self.host = run.pid, run.host or ""
+        self._begin(project, run.id, run.device or "")
         self.event.emit(Message("info", f"following {self.describe()}, started elsewhere"))
         if control.read(control.control_path(project, self.run_id)) == "pause":
             self._paused = True  # it was paused from elsewhere; Resume resumes it
@@ -268,7 +269,7 @@ class ExternalRun(QObject):
             text = (f"the training process {how} without finishing the run"
                     + (f": {last}" if last else "")
                     + "; the last completed epoch's checkpoint is kept")
-            self.project.mark_interrupted_runs()
+            self.project.runs.mark_interrupted()
             fin = Finished("failed", self.run_id, 0, None, None, None, text)
         self.event.emit(fin)
         self._end()
@@ -276,8 +277,8 @@ class ExternalRun(QObject):
     def _stored_status(self) -> str | None:
         if self.run_id is None:
             return None
-        row = self.project.db.query_one("SELECT status FROM runs WHERE id=?", (self.run_id,))
-        return None if row is None else row["status"]
+        run = self.project.runs.get(self.run_id)
+        return None if run is None else run.status
 
     def _end(self) -> None:
         self.timer.stop()
@@ -289,15 +290,15 @@ class ExternalRun(QObject):
         self.running_changed.emit(False)
 
 
-def run_in_progress(project) -> dict | None:
+def run_in_progress(project) -> RunRecord | None:
     """The newest run of ``project`` that another process is training now (its process is
     alive on this machine, or it runs on another machine), or None."""
     host = socket.gethostname()
-    for run in reversed(project.runs()):
-        if run.get("status") != "running" or run.get("pid") is None:
+    for run in reversed(project.runs.all()):
+        if not run.running or run.pid is None:
             continue
-        if run.get("host") != host or process_alive(int(run["pid"])):
-            if run.get("host") == host and int(run["pid"]) == os.getpid():
+        if run.host != host or process_alive(run.pid):
+            if run.host == host and run.pid == os.getpid():
                 continue  # this window's own thread
             return run
     return None

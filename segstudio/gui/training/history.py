@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.run_records import EpochMetrics, RunRecord
 from ...nn.events import EpochEnd, EpochStarted, GpuMemory, RunStarted, Step
 
 SMOOTH = 0.9  # exponential smoothing of the step loss (bias-corrected)
@@ -115,24 +116,25 @@ class RunHistory:
         self.last_ips = ev.images_per_sec
         self.dirty |= {"loss", "speed", "step_time"}
 
-    def _on_epoch_end(self, ev) -> None:
-        s = self.series
-        e = ev.epoch
-        s["train_loss"].append(e, ev.train_loss)
-        s["val_loss"].append(e, ev.val_loss)
-        metrics = ev.metrics or {}
-        s["miou"].append(e, metrics.get("miou"))
-        for name, iou in (metrics.get("per_class_iou") or {}).items():
-            if name not in self.class_iou:
-                self.class_iou[name] = Series(64)
-                self.dirty.add("classes")
-            self.class_iou[name].append(e, iou)
-        s["epoch_seconds"].append(e, ev.seconds)
-        s["epoch_ips"].append(e, ev.images_per_sec)
-        self.epoch = e
+    def _on_epoch_end(self, ev: EpochEnd) -> None:
+        m = ev.metrics
+        if m.per_class_iou and any(n not in self.class_iou for n in m.per_class_iou):
+            self.dirty.add("classes")
+        self._add_epoch(m)
         self.eta = ev.eta_seconds
         self.best_miou = ev.best_miou
         self.dirty |= {"loss", "iou", "epoch", "speed"}
+
+    def _add_epoch(self, m: EpochMetrics) -> None:
+        s, e = self.series, m.epoch
+        s["train_loss"].append(e, m.train_loss)
+        s["val_loss"].append(e, m.val_loss)
+        s["miou"].append(e, m.miou)
+        s["epoch_seconds"].append(e, m.seconds)
+        s["epoch_ips"].append(e, m.images_per_sec)
+        for name, iou in (m.per_class_iou or {}).items():
+            self.class_iou.setdefault(name, Series(64)).append(e, iou)
+        self.epoch = e
 
     def _on_gpu_memory(self, ev) -> None:
         self.series["gpu_allocated"].append(ev.x, ev.allocated_mb)
@@ -143,24 +145,15 @@ class RunHistory:
         self.inference_ms.append(len(self.inference_ms) + 1, ms)
         self.dirty.add("inference")
 
-    def load_epochs(self, run: dict, rows: list[dict]) -> None:
+    def load_epochs(self, run: RunRecord, rows: list[EpochMetrics]) -> None:
         """Show a finished run from the project database (epoch values only)."""
         self.reset()
-        self.run_id = run.get("id")
-        self.device = run.get("device") or ""
-        self.epochs = int((run.get("config") or {}).get("epochs") or len(rows))
-        s = self.series
-        for r in rows:
-            e = r["epoch"]
-            s["train_loss"].append(e, r.get("train_loss"))
-            s["val_loss"].append(e, r.get("val_loss"))
-            s["miou"].append(e, r.get("val_miou"))
-            s["epoch_seconds"].append(e, r.get("seconds"))
-            s["epoch_ips"].append(e, r.get("images_per_sec"))
-            for name, iou in (r.get("per_class_iou") or {}).items():
-                self.class_iou.setdefault(name, Series(64)).append(e, iou)
-            self.epoch = e
-        self.best_miou = run.get("best_miou")
+        self.run_id = run.id
+        self.device = run.device or ""
+        self.epochs = int((run.config or {}).get("epochs") or len(rows))
+        for m in rows:
+            self._add_epoch(m)
+        self.best_miou = run.best_miou
         self.dirty |= {"classes"}
 
     def take_dirty(self) -> set[str]:

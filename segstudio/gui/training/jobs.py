@@ -12,19 +12,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-
 from ...core.atomic import atomic_write_bytes
 from ...core.errors import SegStudioError
 from ...core.project import Project
+from ...core.run_records import epochs_csv
 
 ACTIVE_SETTING = "active_checkpoint"
 CONFIG_SETTING = "gui.train_config"
@@ -108,7 +105,7 @@ class PredictorCache:
 
 def active_checkpoint(project: Project) -> str | None:
     """The project's active model (set by training, or chosen in the Runs panel)."""
-    path = project.get_setting(ACTIVE_SETTING, None)
+    path = project.settings.get(ACTIVE_SETTING, None)
     return str(path) if path else None
 
 
@@ -136,40 +133,15 @@ def checkpoint_epoch(path: str | os.PathLike) -> int:
     return int(ckpt.train_state.get("epoch", ckpt.epoch or 0))
 
 
-EPOCH_COLUMNS = ("epoch", "train_loss", "val_loss", "val_miou", "val_global_acc",
-                 "val_class_acc", "lr", "seconds", "images_per_sec", "data_seconds",
-                 "compute_seconds", "train_images")
-
-
 def metrics_csv(project: Project, run_id: int) -> str:
     """A run's per-epoch metrics as CSV text (one column per class IoU at the end)."""
-    rows = project.epochs(run_id)
-    names: list[str] = []
-    for r in rows:
-        for name in (r.get("per_class_iou") or {}):
-            if name not in names:
-                names.append(name)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(list(EPOCH_COLUMNS) + [f"iou_{n}" for n in names])
-    for r in rows:
-        per = r.get("per_class_iou") or {}
-        w.writerow([_cell(r.get(c)) for c in EPOCH_COLUMNS] + [_cell(per.get(n)) for n in names])
-    return buf.getvalue()
+    return epochs_csv(project.runs.epochs(run_id))
 
 
 def write_metrics_csv(project: Project, run_id: int, path: str | os.PathLike) -> Path:
     path = Path(path)
     atomic_write_bytes(path, metrics_csv(project, run_id).encode("utf-8"))
     return path
-
-
-def _cell(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return repr(v) if np.isfinite(v) else ""
-    return str(v)
 
 
 def saved_config(project: Project | None, task: str = "semantic"):

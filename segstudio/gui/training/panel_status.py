@@ -69,13 +69,13 @@ class RunStatusView:
         self.status.setText(f"Epoch {ev.epoch} of {ev.epochs}")
 
     def _show_epoch_end(self, ev: EpochEnd) -> None:
-        m = ev.metrics or {}
-        what = "IoU after 3 clicks" if "iou_3" in m else "mIoU"
-        miou = f", val {what} {m['miou'] * 100:.1f} %" if m.get("miou") is not None else ""
+        m = ev.metrics
+        what = "IoU after 3 clicks" if m.is_click else "mIoU"
+        miou = f", val {what} {m.miou * 100:.1f} %" if m.miou is not None else ""
         best = (f" · best {ev.best_miou * 100:.1f} %" if ev.best_miou is not None else "")
-        self.speed.setText(f"{ev.images_per_sec:.1f} img/s · {ev.seconds:.1f} s/epoch · "
-                           f"ETA {fmt_seconds(ev.eta_seconds)}{best}")
-        loss = f"{ev.train_loss:.3f}" if ev.train_loss is not None else "-"
+        self.speed.setText(f"{m.images_per_sec or 0.0:.1f} img/s · {m.seconds or 0.0:.1f} "
+                           f"s/epoch · ETA {fmt_seconds(ev.eta_seconds)}{best}")
+        loss = f"{m.train_loss:.3f}" if m.train_loss is not None else "-"
         trivial = ""
         if ev.beats_trivial is False:  # the guard: say it plainly, every epoch
             trivial = (f" -- not better than painting everything one class "

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.atomic import atomic_write_bytes
+from ...core.run_records import EpochMetrics, RunRecord
 from ...nn.events import EpochEnd, Finished, RunStarted
 from .history import RunHistory
 
@@ -259,13 +260,13 @@ class TrainingPlots(QWidget):
         self.history.add_inference(ms)
         self._schedule()
 
-    def show_run(self, run: dict, rows: list[dict]) -> None:
+    def show_run(self, run: RunRecord, rows: list[EpochMetrics]) -> None:
         """Draw a past run from the project database."""
         self.history.load_epochs(run, rows)
         self._ranges.clear()
         self._manual.clear()
-        best = run.get("best_miou")
-        self.summary.setText(f"Run {run.get('id')} ({run.get('status')}): {len(rows)} epochs"
+        best = run.best_miou
+        self.summary.setText(f"Run {run.id} ({run.status}): {len(rows)} epochs"
                              + (f", best val mIoU {best * 100:.1f} %" if best is not None
                                 else ""))
         self.redraw()
@@ -284,8 +285,8 @@ class TrainingPlots(QWidget):
             return
         parts = [f"Run {h.run_id}", f"epoch {h.epoch}/{h.epochs}"]
         if isinstance(ev, EpochEnd):
-            parts.append(f"{ev.images_per_sec:.1f} img/s")
-            parts.append(f"{ev.seconds:.1f} s/epoch")
+            parts.append(f"{ev.metrics.images_per_sec or 0.0:.1f} img/s")
+            parts.append(f"{ev.metrics.seconds or 0.0:.1f} s/epoch")
             parts.append(f"ETA {fmt_seconds(ev.eta_seconds)}")
         else:
             parts.append(ev.status)

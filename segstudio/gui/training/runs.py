@@ -1,6 +1,6 @@
 """The Runs panel: the project's training runs, their checkpoints, the active model.
 
-Every run the engine recorded (``project.runs()``: config, device, status,
+Every run the engine recorded (``project.runs.all()``: config, device, status,
 checkpoints, best mIoU) is a row; the active model (project setting
 ``active_checkpoint``, used by every prediction) is marked.  Buttons make a
 run's best or last checkpoint the active model, show its per-epoch metrics
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.errors import SegStudioError
+from ...core.run_records import RunRecord
 from .jobs import ACTIVE_SETTING, active_checkpoint, write_metrics_csv
 
 # checkpoints that ship with segstudio (a source checkout's models/ folder)
@@ -41,7 +42,7 @@ COLUMNS = ("Run", "Started", "Status", "Device", "Model", "Epochs", "Best mIoU",
 
 class RunsView(QWidget):
     active_changed = Signal(str)          # checkpoint path
-    show_requested = Signal(dict, list)   # run, its epochs
+    show_requested = Signal(object, list)  # RunRecord, its EpochMetrics
     evaluate_requested = Signal(str)      # checkpoint path
     message = Signal(str)
     loaded = Signal()                     # the table shows the project's runs as they are now
@@ -50,7 +51,7 @@ class RunsView(QWidget):
         super().__init__(parent)
         self.runner = runner  # the database is read on a worker: a write may hold it a while
         self.project = None
-        self.runs: list[dict] = []
+        self.runs: list[RunRecord] = []
         self.active: str | None = None
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -112,11 +113,11 @@ class RunsView(QWidget):
             return
 
         def job(ctx):
-            return project.runs(), project.epoch_counts(), active_checkpoint(project)
+            return project.runs.all(), project.runs.epoch_counts(), active_checkpoint(project)
 
         self.runner.submit(job, key="runs", on_result=lambda r: self._show(*r))
 
-    def _show(self, runs: list[dict], done: dict, active: str | None) -> None:
+    def _show(self, runs: list[RunRecord], done: dict, active: str | None) -> None:
         keep = self.selected_run()
         self.runs = runs
         self.active = active
@@ -125,32 +126,31 @@ class RunsView(QWidget):
                                   "checkpoint active)")
         self.table.setRowCount(len(self.runs))
         for row, run in enumerate(reversed(self.runs)):  # newest first
-            cfg = run.get("config") or {}
-            cells = (str(run["id"]), time.strftime("%Y-%m-%d %H:%M", time.localtime(
-                         run["started_at"])), run.get("status") or "",
-                     run.get("device") or "", f"{cfg.get('arch', '?')} {cfg.get('width', 1):g}",
-                     f"{done.get(run['id'], 0)}/{cfg.get('epochs', '?')}",
-                     f"{run['best_miou'] * 100:.1f} %" if run.get("best_miou") is not None
-                     else "-",
+            cfg = run.config or {}
+            cells = (str(run.id), time.strftime("%Y-%m-%d %H:%M", time.localtime(
+                         run.started_at)), run.status or "",
+                     run.device or "", f"{cfg.get('arch', '?')} {cfg.get('width', 1):g}",
+                     f"{done.get(run.id, 0)}/{cfg.get('epochs', '?')}",
+                     f"{run.best_miou * 100:.1f} %" if run.best_miou is not None else "-",
                      self._active_mark(run, active))
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setData(Qt.ItemDataRole.UserRole, run["id"])
+                item.setData(Qt.ItemDataRole.UserRole, run.id)
                 if col == 0:
-                    item.setToolTip(run.get("message") or "")
+                    item.setToolTip(run.message or "")
                 self.table.setItem(row, col, item)
         if keep is not None:
-            self.select_run(keep["id"])
+            self.select_run(keep.id)
         self._sync_buttons()
         self.loaded.emit()
 
     @staticmethod
-    def _active_mark(run: dict, active: str | None) -> str:
+    def _active_mark(run: RunRecord, active: str | None) -> str:
         if not active:
             return ""
-        if run.get("best_checkpoint") == active:
+        if run.best_checkpoint == active:
             return "best"
-        if run.get("checkpoint") == active:
+        if run.checkpoint == active:
             return "last"
         return ""
 
@@ -158,19 +158,18 @@ class RunsView(QWidget):
         """(label, path) of every checkpoint file that exists, newest run first."""
         out = []
         for run in reversed(self.runs):
-            for key, name in (("checkpoint", "last"), ("best_checkpoint", "best")):
-                path = run.get(key)
+            for path, name in ((run.checkpoint, "last"), (run.best_checkpoint, "best")):
                 if path and Path(path).is_file():
-                    out.append((f"run {run['id']} {name} ({Path(path).name})", path))
+                    out.append((f"run {run.id} {name} ({Path(path).name})", path))
         return out
 
     # -- selection -------------------------------------------------------------------------------
-    def selected_run(self) -> dict | None:
+    def selected_run(self) -> RunRecord | None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
         run_id = self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
-        return next((r for r in self.runs if r["id"] == run_id), None)
+        return next((r for r in self.runs if r.id == run_id), None)
 
     def select_run(self, run_id: int) -> bool:
         for row in range(self.table.rowCount()):
@@ -180,25 +179,24 @@ class RunsView(QWidget):
         return False
 
     def _sync_buttons(self) -> None:
-        run = self.selected_run() or {}
-        self.use_best.setEnabled(bool(run.get("best_checkpoint")))
-        self.use_last.setEnabled(bool(run.get("checkpoint")))
-        self.evaluate_button.setEnabled(bool(run.get("best_checkpoint") or run.get("checkpoint")))
-        run = run or None
+        run = self.selected_run()
+        self.use_best.setEnabled(bool(run and run.best_checkpoint))
+        self.use_last.setEnabled(bool(run and run.checkpoint))
+        self.evaluate_button.setEnabled(bool(run and (run.best_checkpoint or run.checkpoint)))
         self.show_button.setEnabled(run is not None)
         self.csv_button.setEnabled(run is not None)
 
     # -- actions -----------------------------------------------------------------------------------
     def make_active(self, key: str) -> bool:
         run = self.selected_run()
-        path = run.get(key) if run else None
+        path = getattr(run, key) if run else None
         if self.project is None or not path:
             return False
         if not Path(path).is_file():
             self.message.emit(f"{path}: the checkpoint file is gone; choose another run")
             return False
         try:
-            self.project.set_setting(ACTIVE_SETTING, path)
+            self.project.settings.set(ACTIVE_SETTING, path)
         except SegStudioError as exc:
             self.message.emit(str(exc))
             return False
@@ -233,7 +231,7 @@ class RunsView(QWidget):
 
         def done(summary: str) -> None:
             try:
-                project.set_setting(ACTIVE_SETTING, path)
+                project.settings.set(ACTIVE_SETTING, path)
             except SegStudioError as exc:
                 self.message.emit(str(exc))
                 return
@@ -247,29 +245,33 @@ class RunsView(QWidget):
     def show_selected(self) -> None:
         run = self.selected_run()
         if run is not None and self.project is not None:
-            self.show_requested.emit(run, self.project.epochs(run["id"]))
+            self.show_requested.emit(run, self.project.runs.epochs(run.id))
 
     def _evaluate(self) -> None:
         run = self.selected_run()
         if run is not None:
-            self.evaluate_requested.emit(run.get("best_checkpoint") or run.get("checkpoint"))
+            self.evaluate_requested.emit(run.best_checkpoint or run.checkpoint)
 
     def save_csv(self, path: str | Path, run_id: int | None = None) -> Path | None:
-        run = self.selected_run() if run_id is None else {"id": run_id}
-        if run is None or self.project is None:
+        if run_id is None:
+            run = self.selected_run()
+            run_id = run.id if run is not None else None
+        if run_id is None or self.project is None:
             return None
         try:
-            return write_metrics_csv(self.project, run["id"], path)
+            return write_metrics_csv(self.project, run_id, path)
         except OSError as exc:
             self.message.emit(f"{path}: the metrics were not saved ({exc.strerror or exc})")
             return None
 
     def ask_save_csv(self, run_id: int | None = None) -> None:
-        run = self.selected_run() if run_id is None else {"id": run_id}
-        if run is None:
+        if run_id is None:
+            run = self.selected_run()
+            run_id = run.id if run is not None else None
+        if run_id is None:
             self.message.emit("choose a run in the Runs panel first")
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save the run's metrics",
-                                              f"run-{run['id']}-metrics.csv", "CSV (*.csv)")
-        if path and self.save_csv(path, run["id"]) is not None:
-            self.message.emit(f"Saved the metrics of run {run['id']} to {path}")
+                                              f"run-{run_id}-metrics.csv", "CSV (*.csv)")
+        if path and self.save_csv(path, run_id) is not None:
+            self.message.emit(f"Saved the metrics of run {run_id} to {path}")

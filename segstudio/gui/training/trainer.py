@@ -16,6 +16,7 @@ import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from ...core.run_records import RunRecord
 from ...nn.events import GpuMemory, Message
 from .external import ExternalRun
 
@@ -160,8 +161,8 @@ class Trainer(QObject):
         self.running_changed.emit(True)
         return True
 
-    def attach(self, project, run: dict) -> bool:
-        """Follow a run that another process trains (a row of ``project.runs()``)."""
+    def attach(self, project, run: RunRecord) -> bool:
+        """Follow a run that another process trains (one of ``project.runs.all()``)."""
         return not self.running and self.external.attach(project, run)
 
     def pause(self) -> None:

@@ -387,7 +387,7 @@ class TrainingUI(QObject):
         run_id = self.plots.history.run_id if self.plots is not None else None
         if run_id is None:
             selected = self.runs.selected_run()
-            run_id = selected["id"] if selected else None
+            run_id = selected.id if selected else None
         if run_id is None:
             self.window.show_message("no run to save yet: train one first")
             return

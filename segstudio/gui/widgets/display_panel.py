@@ -194,7 +194,7 @@ def attach_display_panel(window) -> DisplayPanel:
     pending: list = []
 
     def write(project, data) -> None:
-        project.set_setting(SETTING, data)
+        project.settings.set(SETTING, data)
 
     def save_later() -> None:
         project = c.project
@@ -221,7 +221,7 @@ def attach_display_panel(window) -> DisplayPanel:
     panel.save_requested.connect(requested)
     panel.changed.connect(window.canvas.set_display)
     c.project_opened.connect(lambda project: panel.set_project_setting(
-        project.get_setting(SETTING, None)))
+        project.settings.get(SETTING, None)))
     c.document_loaded.connect(shown)
     c.about_to_close.connect(closing)
     act = QAction("Show the &image", window, checkable=True, checked=True)
