@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -113,7 +113,7 @@ def select_for_eval(project: Project, split: str = "val") -> list[ImageRecord]:
 
 def evaluate_project(project: Project, predictor: Predictor, split: str = "val",
                      progress: Callable[[int, int], None] | None = None,
-                     cancel: threading.Event | None = None) -> dict:
+                     cancel: threading.Event | None = None) -> dict[str, Any]:
     """Metrics of the predictor on the project's human masks of a split.
 
     Returns global_accuracy, class_accuracy, miou, per_class_iou (by class name),
