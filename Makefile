@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    install into .venv (first time only) and start segstudio
 #   make test   install into .venv (first time only) and run the whole test suite
-#   make lint   ruff and the import-linter contracts (layers, no Qt below the window)
+#   make lint   ruff, the import-linter contracts (layers, no Qt below the window) and
+#               mypy --strict on core, nn and cli (settings in pyproject.toml)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -27,6 +28,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --extend-exclude $(LINT_LATER) $(LINT_PATHS)
 	PYTHONPATH=. $(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy segstudio/core segstudio/nn segstudio/cli
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

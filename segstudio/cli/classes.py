@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+
 from ..core.classes import ClassTable
 from ..core.importmasks import apply_class_table
-from .common import add_common, open_project
+from .common import Subparsers, add_common, open_project
 
 HELP = "show, import or export the class table (JSON)"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("classes", help=HELP, description=HELP)
     p.add_argument("folder", metavar="FOLDER")
     p.add_argument("--import", dest="import_file", metavar="FILE.json",
@@ -20,7 +22,7 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     with open_project(args, scan=False) as project:
         if args.import_file:
             apply_class_table(project, ClassTable.load_json(args.import_file))

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import TypeAlias
 
 from ..core.errors import SegStudioError
 from ..core.imageio import env_max_pixels_problem, set_max_pixels
 from ..core.project import Project
 from .progress import Progress
+
+# what build_parser hands each subcommand's add_parser
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +25,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
                              "default 400000000)")
 
 
-def positive_int(option: str, limit: int | None = None):
+def positive_int(option: str, limit: int | None = None) -> Callable[[str], int]:
     """An argparse type: a whole number >= 1 (and <= ``limit``)."""
     def parse(text: str) -> int:
         try:

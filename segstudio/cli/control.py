@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+
 from ..core.errors import SegStudioError
-from .common import add_common, open_project
+from .common import Subparsers, add_common, open_project
 
 HELP = "pause, resume or stop a training run (started here, by the window or on a server)"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("control", help=HELP, description=HELP + ". The run obeys within a "
                        "second, after the batch under way; a stopped run keeps the checkpoint "
                        "of its last completed epoch.")
@@ -20,7 +22,7 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..nn import control
 
     with open_project(args, scan=False) as project:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from typing import Any
 
 from ..core.atomic import atomic_write_text
 from ..core.errors import SegStudioError
-from .common import add_common, open_project
+from .common import Subparsers, add_common, open_project
 from .predict import checkpoint_for
 from .progress import Progress
 
 HELP = "evaluate a checkpoint on the project's human masks (accuracy, IoU)"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("eval", help=HELP, description=HELP)
     p.add_argument("folder", metavar="FOLDER")
     p.add_argument("--checkpoint", metavar="CKPT",
@@ -25,7 +27,7 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..nn.checkpoint import checkpoint_summary, load_checkpoint
     from ..nn.data import project_channels
     from ..nn.evaluate import evaluate_project, select_for_eval
@@ -49,8 +51,8 @@ def run(args) -> int:
     return 0
 
 
-def format_table(res: dict) -> str:
-    def pct(v):
+def format_table(res: dict[str, Any]) -> str:
+    def pct(v: float | None) -> str:
         return "    -" if v is None else f"{v * 100:5.1f}"
     names = res["class_names"]
     w = max(10, max(len(n) for n in names))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..core.errors import SegStudioError
 from ..core.formats.registry import EXPORT_FORMATS
-from .common import add_common, open_project
+from .common import Subparsers, add_common, open_project
 from .progress import Progress
 
 HELP = "export masks: " + ", ".join(EXPORT_FORMATS[:-1]) + " or " + EXPORT_FORMATS[-1]
@@ -35,7 +35,7 @@ def _positive(text: str) -> int:
     return value
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "export", help=HELP, description=HELP + ". Existing files in DIR are kept; files that "
         "differ are refused unless --overwrite. Every export also writes the class table and "
@@ -67,7 +67,7 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _selection(args) -> list[str] | None:
+def _selection(args: argparse.Namespace) -> list[str] | None:
     if args.images is None and args.images_from is None:
         return None
     chosen = list(args.images or [])
@@ -86,7 +86,7 @@ def _selection(args) -> list[str] | None:
     return chosen
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..core.formats import ExportOptions, export_masks
 
     selection = _selection(args)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+
 from ..core.errors import SegStudioError
-from .common import add_common
+from .common import Subparsers, add_common
 from .progress import Progress
 
 HELP = "export a checkpoint's model to TorchScript or ONNX (metadata in FILE.json)"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("export-model", help=HELP, description=HELP + ". The exported model takes "
                        "float32 NCHW input normalised as (pixel/255 - mean)/std and returns "
                        "logits; FILE.json holds the class table, channel ids and normalisation.")
@@ -22,7 +24,7 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..nn.export import export_model
 
     with Progress(f"exporting {args.format}", 3) as bar:

@@ -7,7 +7,7 @@ import argparse
 from ..core.classes import ClassTable
 from ..core.formats.registry import IMPORT_FORMATS
 from ..core.importmasks import apply_class_table
-from .common import add_common, open_project
+from .common import Subparsers, add_common, open_project
 from .progress import Progress
 
 HELP = "import masks (index PNGs, VOC, CamVid, COCO, labelme) as corrected masks"
@@ -26,7 +26,7 @@ def _mapping(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(f"{text!r}: the class id must be a number") from None
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser(
         "import-masks", help=HELP, description=HELP + ". Files are matched to images by "
         "relative path, then by file name stem; a different human mask is only replaced with "
@@ -58,7 +58,7 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..core.formats import import_masks
 
     with open_project(args) as project:

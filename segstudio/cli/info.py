@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
-from .common import add_common, open_project
+from .common import Subparsers, add_common, open_project
 
 HELP = "images, classes, counts per mask status"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("info", help=HELP, description=HELP)
     p.add_argument("folder", metavar="FOLDER")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -17,7 +18,7 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     with open_project(args) as project:
         recs = project.images()
         classes = project.classes

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
+from typing import TYPE_CHECKING
+
 from ..core.errors import SegStudioError
-from .common import add_common, open_project
+from .common import Subparsers, add_common, open_project
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from ..core.project import Project
+    from ..nn.evaluate import ImagePredictor
 
 HELP = "predict masks with a trained checkpoint (never over human masks)"
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("predict", help=HELP, description=HELP)
     p.add_argument("folder", metavar="FOLDER")
     p.add_argument("--checkpoint", metavar="CKPT",
@@ -33,17 +40,17 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def checkpoint_for(project, given: str | None) -> str:
+def checkpoint_for(project: Project, given: str | None) -> str:
     if given:
         return given
-    active = project.settings.get("active_checkpoint")
+    active: str | None = project.settings.get("active_checkpoint")
     if not active:
         raise SegStudioError("no --checkpoint given and the project has no active checkpoint; "
                              "train first or pass --checkpoint CKPT")
     return active
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..nn.checkpoint import checkpoint_summary, load_checkpoint
     from ..nn.data import project_channels
     from ..nn.evaluate import predict_project, select_for_prediction
@@ -57,24 +64,25 @@ def run(args) -> int:
                                                   overlap=args.overlap)
         except ValueError as exc:
             raise SegStudioError(str(exc)) from exc
+        scorer: ImagePredictor = predictor
         if args.score != "entropy":
             from ..nn.uncertainty import Scorer, rare_weights
 
-            predictor = Scorer(predictor, args.score, args.passes,
-                               rare_weights=rare_weights(project) if args.score == "rare"
-                               else None)
+            scorer = Scorer(predictor, args.score, args.passes,
+                            rare_weights=rare_weights(project) if args.score == "rare"
+                            else None)
         recs = select_for_prediction(project, args.only)
         chosen = {r.id for r in recs}
         unusable = [r for r in project.images() if r.error and r.id not in chosen and (
             args.only == "all" or not r.has_human_mask)]
         for rec in unusable:  # never silently: an image refused at scan time is named
             print(f"skipped {rec.relpath}: {rec.error}")
-        print(f"{checkpoint_summary(ckpt)} on {getattr(predictor, 'predictor', predictor).device}"
+        print(f"{checkpoint_summary(ckpt)} on {predictor.device}"
               f"; {len(recs)} images to predict (label-next score: {args.score})")
         with Progress("predicting", len(recs)) as bar:
             bands = _BandProgress(bar, [r.relpath for r in recs])
-            getattr(predictor, "predictor", predictor).band_progress = bands.band
-            summary = predict_project(project, predictor, records=recs, progress=bands.image)
+            predictor.band_progress = bands.band
+            summary = predict_project(project, scorer, records=recs, progress=bands.image)
         for rel, why in summary.skipped:
             print(f"skipped {rel}: {why}")
         per = summary.seconds / summary.predicted if summary.predicted else 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TextIO
 
 
 class Progress:
@@ -12,7 +13,8 @@ class Progress:
 
     clock = staticmethod(time.monotonic)
 
-    def __init__(self, label: str, total: int | None = None, stream=None, delay: float = 1.0):
+    def __init__(self, label: str, total: int | None = None, stream: TextIO | None = None,
+                 delay: float = 1.0) -> None:
         self.label = label
         self.total = total
         self.stream = stream or sys.stderr
@@ -64,5 +66,5 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

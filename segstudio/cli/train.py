@@ -6,11 +6,19 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, TypeVar
 
 from ..core.errors import SegStudioError
-from .common import add_common, open_project, parse_hw
+from .common import Subparsers, add_common, open_project, parse_hw
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from ..core.project import Project
+    from ..nn.config import TrainConfig
+    from ..nn.events import EpochEnd
 
 HELP = "train SegNet on the project's corrected and reviewed masks"
 
@@ -35,8 +43,11 @@ def _unit(text: str) -> float:
     return v
 
 
-def _positive(kind):
-    def parse(text: str):
+_Num = TypeVar("_Num", int, float)
+
+
+def _positive(kind: Callable[[str], _Num]) -> Callable[[str], _Num]:
+    def parse(text: str) -> _Num:
         try:
             v = kind(text)
         except ValueError:
@@ -75,7 +86,7 @@ def _check_out(path: str) -> None:
         raise SegStudioError(f"--out {out}: the file is not writable")
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("train", help=HELP, description=HELP + ". Defaults depend on the device: "
                        "CPU: SegNet width 0.25, 192x256 crops, batch 4; GPU: the paper's SegNet "
                        "(width 1), 360x480 crops, batch 8.")
@@ -140,7 +151,8 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
-def build_config(args, device_type: str, warm: bool = False):
+def build_config(args: argparse.Namespace, device_type: str, warm: bool = False
+                 ) -> TrainConfig:
     """The run's settings: the device defaults (a fine-tuning round's short schedule when
     ``warm``), then what the user gave."""
     from ..nn.config import (
@@ -179,7 +191,7 @@ def build_config(args, device_type: str, warm: bool = False):
     return cfg.replace(**changes).validate()
 
 
-def _config_file(path: str):
+def _config_file(path: str) -> TrainConfig:
     import json
 
     from ..nn.config import TrainConfig
@@ -192,7 +204,7 @@ def _config_file(path: str):
                              "it again or leave --config out") from None
 
 
-def _resume_epochs(args) -> None:
+def _resume_epochs(args: argparse.Namespace) -> None:
     """--add-epochs: the epochs the resumed run trains to."""
     if args.add_epochs is None:
         return
@@ -205,7 +217,7 @@ def _resume_epochs(args) -> None:
     args.epochs = done + args.add_epochs
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import threading
 
     from ..nn import distributed
@@ -270,7 +282,8 @@ def run(args) -> int:
                     status = ev
         except KeyboardInterrupt as exc:
             cancel.set()
-            events.close()  # the engine marks the run cancelled while the project is open
+            # fit is a generator though annotated Iterator (nn.engine awaits a merge)
+            events.close()  # type: ignore[attr-defined]  # the engine marks the run cancelled while the project is open
             print("interrupted: the run is marked cancelled; the last completed epoch's "
                   "checkpoint is kept")
             return 143 if isinstance(exc, Terminated) else 130
@@ -295,7 +308,7 @@ def run(args) -> int:
     return 0 if status.status == "completed" else 1
 
 
-def run_task(args) -> str:
+def run_task(args: argparse.Namespace) -> str:
     """--task, else the --config file's task (the window's separate process), else
     "semantic"."""
     if getattr(args, "task", None):
@@ -305,7 +318,7 @@ def run_task(args) -> str:
     return "semantic"
 
 
-def start_checkpoint(project, args) -> tuple[str | None, str | None]:
+def start_checkpoint(project: Project, args: argparse.Namespace) -> tuple[str | None, str | None]:
     """(checkpoint a new run warm-starts from or None for scratch, a note for the user)."""
     from ..nn.run_config import choose_start
 
@@ -321,11 +334,11 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl+C."""
 
 
-def _terminate(signum, frame) -> None:
+def _terminate(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
-def _epoch_line(ev) -> str:
+def _epoch_line(ev: EpochEnd) -> str:
     m = ev.metrics
     parts = [f"epoch {ev.epoch:3d}/{ev.epochs}",
              f"loss {m.train_loss:.4f}" if m.train_loss is not None else "loss -"]
@@ -334,10 +347,13 @@ def _epoch_line(ev) -> str:
     if m.val_loss is not None:
         parts.append(f"val loss {m.val_loss:.4f}")
     if m.is_click:
+        assert m.iou_1 is not None and m.iou_3 is not None and m.noc85 is not None
         parts.append(f"val IoU after 1 / 3 clicks {m.iou_1 * 100:5.1f}% / "
                      f"{m.iou_3 * 100:5.1f}% NoC@85 {m.noc85:.2f} (at most "
                      f"{m.max_clicks}, {m.objects} objects)")
     elif m.validated:
+        assert m.pixel_accuracy is not None and m.class_accuracy is not None
+        assert m.miou is not None
         parts.append(f"val global {m.pixel_accuracy * 100:5.1f}% "
                      f"class {m.class_accuracy * 100:5.1f}% mIoU {m.miou * 100:5.1f}%")
     parts.append(f"lr {m.lr:.2e}")
@@ -345,6 +361,6 @@ def _epoch_line(ev) -> str:
     parts.append(f"eta {ev.eta_seconds:5.0f}s")
     if ev.is_best:
         parts.append("*best")
-    if ev.beats_trivial is False:
+    if ev.beats_trivial is False and ev.trivial_miou is not None:
         parts.append(f"(not better than trivial {ev.trivial_miou * 100:.1f}% mIoU)")
     return "  ".join(parts)

@@ -65,7 +65,7 @@ class StagedWrites:
     def __init__(self) -> None:
         self._staged: list[tuple[Path, Path]] = []
 
-    def add(self, path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+    def add(self, path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +85,7 @@ class StagedWrites:
             raise err from exc
         self._staged.append((tmp, path))
 
-    def add_bytes(self, path: str | os.PathLike, data: bytes) -> None:
+    def add_bytes(self, path: str | os.PathLike[str], data: bytes) -> None:
         self.add(path, lambda fh: fh.write(data))
 
     def commit(self) -> None:
@@ -109,7 +109,7 @@ class StagedWrites:
     def __enter__(self) -> StagedWrites:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.discard()
 
 
@@ -118,7 +118,7 @@ def _unlink_quietly(path: Path) -> None:
         path.unlink()
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
     """Write ``path`` atomically; ``write`` receives an open binary file."""
     with StagedWrites() as staged:
         staged.add(path, write)
@@ -132,11 +132,11 @@ def _nearly_full(folder: Path) -> bool:
         return False
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     atomic_write(path, lambda fh: fh.write(data))
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
@@ -167,7 +167,7 @@ def process_alive(pid: int) -> bool:
         return True
 
 
-def sweep_temp_files(folder: str | os.PathLike) -> int:
+def sweep_temp_files(folder: str | os.PathLike[str]) -> int:
     """Remove temp files left by a crash under ``folder``; returns the count."""
     removed = 0
     folder = Path(folder)

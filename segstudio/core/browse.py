@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from .project import STATUSES, ImageRecord
 
@@ -22,7 +23,7 @@ _DIGITS = re.compile(r"(\d+)")
 _STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
 
 
-def natural_key(text: str) -> tuple:
+def natural_key(text: str) -> tuple[Any, ...]:
     """Sort key where 'img2' comes before 'img10' (case-insensitive)."""
     parts = _DIGITS.split(text.casefold())
     return tuple((1, int(p), p) if i % 2 else (0, 0, p) for i, p in enumerate(parts))
@@ -57,7 +58,7 @@ def filter_records(records: Iterable[ImageRecord], status: str = "all",
 
 
 def sort_records(records: Sequence[ImageRecord], key: str = "name",
-                 name_keys: dict[str, tuple] | None = None) -> list[ImageRecord]:
+                 name_keys: dict[str, tuple[Any, ...]] | None = None) -> list[ImageRecord]:
     """Sort by name (natural order), status, uncertainty (highest first), IoU
     (lowest first) or label_next (images without a human mask by the model's
     uncertainty, highest first; human-labelled images last); images without a
@@ -67,7 +68,7 @@ def sort_records(records: Sequence[ImageRecord], key: str = "name",
         raise ValueError(f"unknown sort key {key!r}; use one of {SORT_KEYS}")
     cache = name_keys if name_keys is not None else {}
 
-    def nk(rec: ImageRecord) -> tuple:
+    def nk(rec: ImageRecord) -> tuple[Any, ...]:
         k = cache.get(rec.relpath)
         if k is None:
             k = cache[rec.relpath] = natural_key(rec.relpath)

@@ -12,8 +12,13 @@ deletion before anything else reads its masks.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .classes import BACKGROUND_SETTING, ClassInfo, ClassTable, ClassTableError
+from .classes import BACKGROUND_SETTING, ClassInfo, ClassTable
+from .errors import ClassTableError
+
+if TYPE_CHECKING:  # the project imports this module
+    from .project import Project
 
 PENDING = "pending_class_delete"
 
@@ -34,7 +39,7 @@ def plan_delete(table: ClassTable, class_id: int, target_id: int) -> ClassTable:
     return new
 
 
-def delete_class(project, class_id: int, target_id: int, table: ClassTable | None = None,
+def delete_class(project: Project, class_id: int, target_id: int, table: ClassTable | None = None,
                  progress: Callable[[int, int], None] | None = None) -> tuple[int, ClassTable]:
     """Delete ``class_id`` from the project, its pixels rewritten to ``target_id``;
     returns (mask files rewritten, the new table).  ``table``: the table to delete
@@ -49,7 +54,7 @@ def delete_class(project, class_id: int, target_id: int, table: ClassTable | Non
     return _finish(project, class_id, target_id, new, progress), new
 
 
-def finish_pending(project) -> int | None:
+def finish_pending(project: Project) -> int | None:
     """Complete a deletion a crash interrupted; None when there was none."""
     pending = project.settings.get(PENDING, None)
     if not isinstance(pending, dict):
@@ -59,9 +64,9 @@ def finish_pending(project) -> int | None:
     return _finish(project, int(pending["class_id"]), int(pending["target_id"]), new, None)
 
 
-def _finish(project, class_id: int, target_id: int, new: ClassTable,
+def _finish(project: Project, class_id: int, target_id: int, new: ClassTable,
             progress: Callable[[int, int], None] | None) -> int:
-    changed = project.remap_class(class_id, target_id, progress)
+    changed: int = project.remap_class(class_id, target_id, progress)
     project.set_classes(new, also={PENDING: None,
                                    BACKGROUND_SETTING: list(new.background_ids)})
     return changed

@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -197,8 +198,8 @@ class ClassTable:
         return tuple(int(v) for v in rng.integers(40, 256, 3))  # type: ignore[return-value]
 
     # -- JSON ----------------------------------------------------------------
-    def to_json_dict(self) -> dict:
-        data: dict = {
+    def to_json_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "name": self.name,
             "ignore_index": self.ignore_index,
             "classes": [
@@ -210,12 +211,12 @@ class ClassTable:
             data["median_frequency_weights"] = list(self.weights)
         return data
 
-    def save_json(self, path: str | os.PathLike) -> None:
+    def save_json(self, path: str | os.PathLike[str]) -> None:
         text = json.dumps(self.to_json_dict(), indent=2, ensure_ascii=False)
         atomic_write_text(path, text + "\n")
 
     @classmethod
-    def from_json_dict(cls, data: dict, source: str = "class table") -> ClassTable:
+    def from_json_dict(cls, data: dict[str, Any], source: str = "class table") -> ClassTable:
         if not isinstance(data, dict) or not isinstance(data.get("classes"), list):
             raise ClassTableError(f"{source}: expected an object with a 'classes' list")
         ignore_index = data.get("ignore_index")
@@ -251,7 +252,7 @@ class ClassTable:
         return table
 
     @classmethod
-    def load_json(cls, path: str | os.PathLike) -> ClassTable:
+    def load_json(cls, path: str | os.PathLike[str]) -> ClassTable:
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

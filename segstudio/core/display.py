@@ -17,6 +17,7 @@ display range.  ``as_dict``/``from_dict`` give the JSON form kept in the project
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -62,11 +63,11 @@ class DisplayAdjust:
     def with_range(self, low: float, high: float) -> DisplayAdjust:
         return replace(self, low=float(low), high=float(high)).validated()
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self.validated())
 
     @classmethod
-    def from_dict(cls, data) -> DisplayAdjust:
+    def from_dict(cls, data: object) -> DisplayAdjust:
         """From :meth:`as_dict` (missing or bad fields take their defaults)."""
         if not isinstance(data, dict):
             return cls()

@@ -93,6 +93,7 @@ class EditSession:
             return None
         self._store.before_history(self)
         patch = self.stack.undo()
+        assert patch is not None  # can_undo
         self._touched(patch.bbox)
         return patch
 
@@ -101,6 +102,7 @@ class EditSession:
             return None
         self._store.before_history(self)
         patch = self.stack.redo()
+        assert patch is not None  # can_redo
         self._touched(patch.bbox)
         return patch
 

@@ -44,7 +44,7 @@ from .history import TILE, Patch, Rect, StrokeRecorder, check_mask, union_rect
 # -- which ids may be overwritten ------------------------------------------
 
 
-def overwritable(ids: Iterable[int]) -> np.ndarray:
+def overwritable(ids: Iterable[int | None]) -> np.ndarray:
     """A 256-entry bool table, True for the given ids."""
     lut = np.zeros(256, dtype=bool)
     for i in ids:
@@ -63,10 +63,11 @@ def preserve_others(ignore_id: int | None, background_id: int | None = None) -> 
 
 def combine(*tables: np.ndarray | None) -> np.ndarray | None:
     """Pixels allowed by every table (None tables allow everything)."""
-    out = None
+    out: np.ndarray | None = None
     for t in tables:
         if t is not None:
             t = _as_table(t)
+            assert t is not None  # a table in, a table out
             out = t.copy() if out is None else out & t
     return out
 
@@ -352,7 +353,7 @@ def flood_region(mask: np.ndarray, x: float, y: float, *, image: np.ndarray | No
         return None
     flags = connectivity | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
     if image is None:
-        src, lo = mask, (0, 0, 0, 0)
+        src, lo = mask, (0.0, 0.0, 0.0, 0.0)
     else:
         if image.shape[:2] != mask.shape or image.dtype != np.uint8 or \
                 image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3)):

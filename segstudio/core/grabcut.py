@@ -105,7 +105,9 @@ def grabcut_region(image: np.ndarray, corner0: Sequence[float], corner1: Sequenc
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(seed)
-    cv2.grabCut(small, labels, None, bgd, fgd, max(1, int(iterations)), cv2.GC_INIT_WITH_MASK)
+    # OpenCV's stubs want a rect; with GC_INIT_WITH_MASK it is unused and None is accepted
+    cv2.grabCut(small, labels, None, bgd, fgd, max(1, int(iterations)),  # type: ignore[call-overload]
+                cv2.GC_INIT_WITH_MASK)
     fg = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD))
     if scale < 1.0:
         up = cv2.resize(fg.astype(np.float32), (cw, ch), interpolation=cv2.INTER_LINEAR)
@@ -186,7 +188,8 @@ def grabcut_refine(image: np.ndarray, prob: np.ndarray, fg_points: Sequence[Sequ
         bgd = np.zeros((1, 65), np.float64)
         fgd = np.zeros((1, 65), np.float64)
         cv2.setRNGSeed(seed)
-        cv2.grabCut(small, labels, None, bgd, fgd, max(1, int(iterations)),
+        # the stubs lack rect=None (OpenCV's documented call with GC_INIT_WITH_MASK)
+        cv2.grabCut(small, labels, None, bgd, fgd, max(1, int(iterations)),  # type: ignore[call-overload]
                     cv2.GC_INIT_WITH_MASK)
         fg = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
         out = fg if scale == 1.0 else cv2.resize(

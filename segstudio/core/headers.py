@@ -18,6 +18,7 @@ Anything else (16-bit, EXIF, a damaged or odd file, other formats) returns
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from typing import NamedTuple
@@ -37,7 +38,7 @@ class Header(NamedTuple):
     format: str
 
 
-def read_header(path) -> Header | None:
+def read_header(path: str | os.PathLike[str]) -> Header | None:
     """The header of a plain PNG or JPEG file, or None when Pillow must decide."""
     try:
         with open(path, "rb") as fh:

@@ -345,7 +345,9 @@ class StrokeRecorder:
         if not keep.all():
             ty, tx, before, after, changed = (a[keep] for a in (ty, tx, before, after, changed))
         order = np.lexsort((tx, ty))
-        ty, tx, before, after, changed = (a[order] for a in (ty, tx, before, after, changed))
+        # numpy types the lexsorted arrays more loosely than the arrays they came from
+        ty, tx, before, after, changed = (  # type: ignore[assignment]
+            a[order] for a in (ty, tx, before, after, changed))
         ri, rr = np.nonzero(changed.any(axis=2))
         ci, cc = np.nonzero(changed.any(axis=1))
         ys, xs = ty[ri] * t + rr, tx[ci] * t + cc

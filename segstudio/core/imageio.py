@@ -115,7 +115,8 @@ def _orientation(im: Image.Image) -> int:
 
 def _rawmode(im: Image.Image) -> str:
     try:
-        return str(im.tile[0][3]) if im.tile else ""
+        # Pillow declares tile on ImageFile only; a decoded image keeps it as well
+        return str(im.tile[0][3]) if im.tile else ""  # type: ignore[attr-defined]
     except (IndexError, TypeError):
         return ""
 
@@ -165,7 +166,7 @@ def check_size(path: Path, width: int, height: int) -> None:
         )
 
 
-def read_info(path: str | os.PathLike) -> ImageInfo:
+def read_info(path: str | os.PathLike[str]) -> ImageInfo:
     """Read the header only: size after EXIF rotation, channels, bit depth."""
     path = Path(path)
     fast = read_header(path)  # plain PNG / JPEG: the same answer as Pillow's, sooner
@@ -201,8 +202,8 @@ def stretch_to_uint8(values: np.ndarray) -> np.ndarray:
         hist = np.bincount(values.ravel(), minlength=65536)
         cdf = np.cumsum(hist)
         total = cdf[-1]
-        lo = int(np.searchsorted(cdf, total * 0.001, side="left"))
-        hi = int(np.searchsorted(cdf, total * 0.999, side="left"))
+        lo: float = int(np.searchsorted(cdf, total * 0.001, side="left"))
+        hi: float = int(np.searchsorted(cdf, total * 0.999, side="left"))
     else:
         finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
         if finite.size == 0:
@@ -270,7 +271,7 @@ def _to_array(im: Image.Image, path: Path) -> np.ndarray:
     return np.asarray(im.convert("RGB"))
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Decode an image as uint8 ``(H, W)`` or ``(H, W, 3)`` RGB, oriented."""
     path = Path(path)
     im = _open(path)

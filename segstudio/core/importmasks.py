@@ -11,6 +11,8 @@ already differs is never overwritten unless ``overwrite`` is set.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from .classes import ClassTable
@@ -37,10 +39,11 @@ def apply_class_table(project: Project, table: ClassTable) -> None:
     project.set_classes(table)
 
 
-def import_index_masks(project: Project, masks_dir, overwrite: bool = False,
+def import_index_masks(project: Project, masks_dir: str | os.PathLike[str], overwrite: bool = False,
                        unknown_to_ignore: bool = False, progress: ProgressFn | None = None,
-                       cancelled: CancelFn | None = None, mapping=None,
-                       classes_json=None) -> ImportReport:
+                       cancelled: CancelFn | None = None,
+                       mapping: Mapping[str, int] | None = None,
+                       classes_json: str | os.PathLike[str] | None = None) -> ImportReport:
     """Import a folder of index (or colour) PNG label maps as corrected masks."""
     masks_dir = Path(masks_dir)
     if not masks_dir.is_dir():

@@ -35,7 +35,7 @@ def encode_mask_png(mask: np.ndarray, palette: np.ndarray | None) -> bytes:
     return buf.getvalue()
 
 
-def write_mask(path: str | os.PathLike, mask: np.ndarray, palette: np.ndarray | None) -> None:
+def write_mask(path: str | os.PathLike[str], mask: np.ndarray, palette: np.ndarray | None) -> None:
     """Atomically write a mask PNG (temp file, fsync, rename)."""
     atomic_write_bytes(path, encode_mask_png(mask, palette))
 
@@ -51,14 +51,14 @@ def _colour_to_ids(rgb: np.ndarray, palette: np.ndarray, known: np.ndarray,
     uniq, inverse = np.unique(codes.ravel(), return_inverse=True)
     ids = np.empty(len(uniq), dtype=np.uint8)
     for i, code in enumerate(uniq):
-        cid = lookup.get(int(code))
-        if cid is None:
+        found = lookup.get(int(code))
+        if found is None:
             col = (int(code) >> 16, (int(code) >> 8) & 255, int(code) & 255)
             raise MaskError(
                 f"{path}: colour {col} is not the colour of any class; "
                 "fix the class colours or save the mask with class ids"
             )
-        ids[i] = cid
+        ids[i] = found
     return ids[inverse].reshape(codes.shape)
 
 
@@ -84,7 +84,7 @@ def open_label_image(path: Path, redo: str = "re-import") -> Image.Image:
 
 
 def read_mask(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     palette: np.ndarray | None = None,
     known: np.ndarray | None = None,
 ) -> np.ndarray:

@@ -147,10 +147,11 @@ def _paint(lab: np.ndarray, horizon: int, rng: np.random.Generator) -> np.ndarra
     img *= (0.85 + 0.25 * yy)[..., None]  # light falls off towards the top
     img += rng.normal(0, 3, img.shape).astype(np.float32)
     img = cv2.GaussianBlur(img, (3, 3), 0.6)
-    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
-def make_sample(dest: str | os.PathLike, n: int = N_IMAGES) -> Path:
+def make_sample(dest: str | os.PathLike[str], n: int = N_IMAGES) -> Path:
     """Write the sample project into ``dest`` (which must not exist); returns the image folder."""
     from .project import Project
 
@@ -180,7 +181,7 @@ def make_sample(dest: str | os.PathLike, n: int = N_IMAGES) -> Path:
     return images
 
 
-def ensure_sample(base: str | os.PathLike | None = None) -> Path:
+def ensure_sample(base: str | os.PathLike[str] | None = None) -> Path:
     """The sample's image folder, drawn at first use (reused, never overwritten, after)."""
     base = Path(base) if base is not None else user_data_dir()
     target = base / "sample"

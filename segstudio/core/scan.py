@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import SegStudioError
 from .imageio import PIXEL_LIMIT_MARK, is_image_file, max_pixels, read_info
+
+if TYPE_CHECKING:
+    from .db import Database
 
 
 @dataclass
@@ -79,7 +84,7 @@ def walk_images(root: Path, skip: set[Path] | None = None,
     return out
 
 
-def _limit_changed(row) -> bool:
+def _limit_changed(row: sqlite3.Row) -> bool:
     """An unchanged image whose verdict depends on the pixel limit and no longer holds:
     refused for its size though the limit now allows it, or stored though it is now
     above the limit."""
@@ -91,11 +96,11 @@ def _limit_changed(row) -> bool:
         except ValueError:
             return True
     if row["width"] is not None and row["height"] is not None:
-        return row["width"] * row["height"] > max_pixels()
+        return bool(row["width"] * row["height"] > max_pixels())
     return False
 
 
-def scan_into(db, root: Path, skip: set[Path],
+def scan_into(db: Database, root: Path, skip: set[Path],
               progress: Callable[[int, int], None] | None = None) -> ScanReport:
     """Bring the ``images`` table in line with the files under ``root``."""
     t0 = time.perf_counter()
@@ -110,7 +115,7 @@ def scan_into(db, root: Path, skip: set[Path],
     now = time.time()
     inserts, updates, restores = [], [], []
     seen = set()
-    todo = []
+    todo: list[tuple[str, FileEntry, sqlite3.Row | None]] = []
     for entry in files:
         seen.add(entry.relpath)
         row = known.get(entry.relpath)
@@ -139,6 +144,7 @@ def scan_into(db, root: Path, skip: set[Path],
                             entry.mtime_ns, now, error))
             report.added.append(entry.relpath)
         else:
+            assert row is not None  # a change of a known row
             updates.append((width, height, channels, depth, entry.size, entry.mtime_ns, now,
                             error, row["id"]))
             if row["missing"]:

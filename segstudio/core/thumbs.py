@@ -41,11 +41,11 @@ def _fit(w: int, h: int, size: int) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def make_thumbnail(path: str | os.PathLike, size: int = THUMB_SIZE) -> np.ndarray:
+def make_thumbnail(path: str | os.PathLike[str], size: int = THUMB_SIZE) -> np.ndarray:
     """Decode ``path`` reduced to at most ``size`` px on its longer side (RGB uint8)."""
     path = Path(path)
     try:
-        im = Image.open(path)
+        im: Image.Image = Image.open(path)
     except FileNotFoundError as exc:
         raise ImageReadError(f"{path}: file not found (was it moved or deleted?)") from exc
     except (UnidentifiedImageError, OSError) as exc:
@@ -69,7 +69,8 @@ def make_thumbnail(path: str | os.PathLike, size: int = THUMB_SIZE) -> np.ndarra
     return cv2.resize(arr, (tw, th), interpolation=cv2.INTER_AREA)
 
 
-def load_thumbnail(image_path: str | os.PathLike, relpath: str, cache_dir: str | os.PathLike | None,
+def load_thumbnail(image_path: str | os.PathLike[str], relpath: str,
+                   cache_dir: str | os.PathLike[str] | None,
                    size: int = THUMB_SIZE) -> np.ndarray:
     """The cached thumbnail of an image, made and cached on a miss."""
     image_path = Path(image_path)

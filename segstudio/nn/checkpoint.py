@@ -57,17 +57,17 @@ class CheckpointError(SegStudioError):
 @dataclass
 class Checkpoint:
     path: Path | None
-    model_config: dict
+    model_config: dict[str, Any]
     classes: ClassTable
     mean: tuple[float, ...]
     std: tuple[float, ...]
-    model_state: dict
-    train_state: dict | None
+    model_state: dict[str, Any]
+    train_state: dict[str, Any] | None
     run_id: int | None
     epoch: int | None
-    metrics: dict | None
+    metrics: dict[str, Any] | None
     task: str = "semantic"
-    click: dict | None = None
+    click: dict[str, Any] | None = None
 
     @property
     def num_classes(self) -> int:
@@ -103,9 +103,9 @@ class Checkpoint:
 
 
 def checkpoint_dict(model: torch.nn.Module, classes: ClassTable, mean, std,
-                    train_state: dict | None = None, run_id: int | None = None,
-                    epoch: int | None = None, metrics: dict | None = None,
-                    task: str = "semantic", click: dict | None = None) -> dict:
+                    train_state: dict[str, Any] | None = None, run_id: int | None = None,
+                    epoch: int | None = None, metrics: dict[str, Any] | None = None,
+                    task: str = "semantic", click: dict[str, Any] | None = None) -> dict[str, Any]:
     cfg = model.config()  # type: ignore[operator]
     if task == "click":
         if cfg["num_classes"] != 1:
@@ -130,14 +130,14 @@ def checkpoint_dict(model: torch.nn.Module, classes: ClassTable, mean, std,
     }
 
 
-def save_checkpoint(path: str | os.PathLike, data: dict) -> Path:
+def save_checkpoint(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
     """Write a checkpoint dict atomically (temp file, fsync, rename)."""
     path = Path(path)
     atomic_write(path, lambda fh: torch.save(data, fh))
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"
+def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu"
                     ) -> Checkpoint:
     """Read and check a checkpoint; any problem is a :class:`CheckpointError`."""
     path = Path(path)
@@ -269,14 +269,14 @@ def checkpoint_paths(project: Project, run_id: int | None, out: str | Path | Non
     return folder / "last.pt", folder / "best.pt"
 
 
-def rng_state(np_rng: np.random.Generator, device: torch.device) -> dict:
+def rng_state(np_rng: np.random.Generator, device: torch.device) -> dict[str, Any]:
     state = {"torch": torch.get_rng_state(), "numpy": np_rng.bit_generator.state}
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def set_rng_state(state: dict, np_rng: np.random.Generator, device: torch.device) -> None:
+def set_rng_state(state: dict[str, Any], np_rng: np.random.Generator, device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
     np_rng.bit_generator.state = state["numpy"]
     if device.type == "cuda" and state.get("cuda") is not None:

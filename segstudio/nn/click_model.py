@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
+from typing import Any
 
 import cv2
 import numpy as np
@@ -162,7 +163,7 @@ class ClickPredictor:
         self.last_seconds = 0.0
 
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike | Checkpoint, device: str = "cpu",
+    def from_checkpoint(cls, path: str | os.PathLike[str] | Checkpoint, device: str = "cpu",
                         image_channels: int | None = None, refine: bool = True
                         ) -> ClickPredictor:
         ckpt = path if isinstance(path, Checkpoint) else load_checkpoint(path)
@@ -221,7 +222,7 @@ class ClickPredictor:
 
 def evaluate_objects(predictor: ClickPredictor, objects: Sequence[ValObject],
                      max_clicks: int = 20, stop_iou: float | None = None,
-                     min_clicks: int = 0, cancel=None) -> dict:
+                     min_clicks: int = 0, cancel=None) -> dict[str, Any]:
     """The simulated user on each object: IoU after 1 and 3 clicks (mean), NoC@85 and
     NoC@90 (mean clicks, at most ``max_clicks``), and the IoU curves."""
     curves: list[list[float]] = []

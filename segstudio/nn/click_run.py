@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import torch
 
@@ -135,7 +136,7 @@ class ClickTrainer(_Trainer):
         return click_batches(items, self.batch_size, self.np_rng, self.loader, cfg.crop[0],
                              cfg.scale, cfg.flip)
 
-    def _checkpoint_extra(self) -> dict:
+    def _checkpoint_extra(self) -> dict[str, Any]:
         return {"task": "click", "click": {"size": int(self.cfg.crop[0])}}
 
     def _validated(self, step) -> Iterator[Event]:

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -17,6 +18,15 @@ from .losses import IGNORE
 from .metrics import ConfusionMatrix
 
 ONLY = ("unlabelled", "unreviewed", "all")
+
+
+class ImagePredictor(Protocol):
+    """What predict_project needs: a Predictor, or a Scorer standing in for one."""
+
+    @property
+    def checkpoint_path(self) -> str | None: ...
+
+    def predict(self, image: np.ndarray) -> PredictionResult: ...
 
 
 @dataclass
@@ -60,7 +70,7 @@ def save_result(project: Project, rec: ImageRecord, result: PredictionResult,
     return new
 
 
-def predict_project(project: Project, predictor: Predictor, only: str = "unlabelled",
+def predict_project(project: Project, predictor: ImagePredictor, only: str = "unlabelled",
                     progress: Callable[[int, int], None] | None = None,
                     cancel: threading.Event | None = None,
                     on_result: Callable[[ImageRecord, PredictionResult], None] | None = None,
@@ -103,7 +113,7 @@ def select_for_eval(project: Project, split: str = "val") -> list[ImageRecord]:
 
 def evaluate_project(project: Project, predictor: Predictor, split: str = "val",
                      progress: Callable[[int, int], None] | None = None,
-                     cancel: threading.Event | None = None) -> dict:
+                     cancel: threading.Event | None = None) -> dict[str, Any]:
     """Metrics of the predictor on the project's human masks of a split.
 
     Returns global_accuracy, class_accuracy, miou, per_class_iou (by class name),

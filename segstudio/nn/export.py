@@ -23,6 +23,7 @@ import os
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -77,7 +78,7 @@ class PortableNet(nn.Module):
         return self.net.classifier(x)
 
 
-def click_io(ckpt: Checkpoint) -> tuple[dict, dict, dict]:
+def click_io(ckpt: Checkpoint) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(input, output, how the inputs are made) of a click model's metadata: the image's
     channels, then the positive and negative clicks' maps and the previous mask."""
     from . import clicks as C
@@ -106,7 +107,7 @@ def click_io(ckpt: Checkpoint) -> tuple[dict, dict, dict]:
     return inp, out, how
 
 
-def metadata(ckpt: Checkpoint, fmt: str, model: torch.nn.Module) -> dict:
+def metadata(ckpt: Checkpoint, fmt: str, model: torch.nn.Module) -> dict[str, Any]:
     meta = {
         "format": "segstudio-model",
         "model_format": fmt,
@@ -139,7 +140,7 @@ def _sample(ckpt: Checkpoint, h: int, w: int, seed: int = 0) -> torch.Tensor:
     return torch.randn((1, ckpt.in_channels, h, w), generator=g)
 
 
-def export_torchscript(ckpt: Checkpoint, out: Path, check: bool = True) -> dict:
+def export_torchscript(ckpt: Checkpoint, out: Path, check: bool = True) -> dict[str, Any]:
     model = inference_model(ckpt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
@@ -161,7 +162,7 @@ def export_torchscript(ckpt: Checkpoint, out: Path, check: bool = True) -> dict:
                       "tolerance": 1e-4 * max(1.0, scale), "ok": diff <= 1e-4 * max(1.0, scale)}}
 
 
-def export_onnx(ckpt: Checkpoint, out: Path, check: bool = True) -> dict:
+def export_onnx(ckpt: Checkpoint, out: Path, check: bool = True) -> dict[str, Any]:
     try:
         import onnx  # noqa: F401
     except ImportError as exc:
@@ -184,13 +185,13 @@ def export_onnx(ckpt: Checkpoint, out: Path, check: bool = True) -> dict:
     finally:
         tmp.unlink(missing_ok=True)
     atomic_write_bytes(out, data)
-    info: dict = {"opset": ONNX_OPSET, "exporter": "torch.onnx.export(dynamo=False)"}
+    info: dict[str, Any] = {"opset": ONNX_OPSET, "exporter": "torch.onnx.export(dynamo=False)"}
     if check:
         info["check"] = check_onnx(ckpt, out)
     return info
 
 
-def check_onnx(ckpt: Checkpoint, path: Path, size: tuple[int, int] = (35, 51)) -> dict:
+def check_onnx(ckpt: Checkpoint, path: Path, size: tuple[int, int] = (35, 51)) -> dict[str, Any]:
     """Compare the ONNX file with eager PyTorch on a small odd-sized input, with
     onnxruntime if installed, else onnx's reference evaluator."""
     import onnx
@@ -218,8 +219,8 @@ def check_onnx(ckpt: Checkpoint, path: Path, size: tuple[int, int] = (35, 51)) -
             "max_abs_output": scale, "tolerance": tol, "ok": diff <= tol}
 
 
-def export_model(checkpoint: str | os.PathLike, fmt: str, out: str | os.PathLike,
-                 check: bool = True, progress=None) -> dict:
+def export_model(checkpoint: str | os.PathLike[str], fmt: str, out: str | os.PathLike[str],
+                 check: bool = True, progress=None) -> dict[str, Any]:
     """Write ``out`` and ``out + '.json'``; returns the metadata written.
     ``progress(done, total)`` is called after loading, exporting and checking."""
     if fmt not in FORMATS:

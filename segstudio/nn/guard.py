@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class Guard:
                 f"({(self.trivial_miou or 0.0) * 100:.1f} % mIoU, {acc * 100:.1f} % pixel "
                 "accuracy)")
 
-    def epoch(self, epoch: int, metrics: dict | None) -> Verdict:
+    def epoch(self, epoch: int, metrics: dict[str, Any] | None) -> Verdict:
         if not metrics or metrics.get("miou") is None or "confusion_matrix" not in metrics:
             return Verdict(self.trivial_miou, self.trivial_accuracy, None)
         t = trivial_metrics(np.asarray(metrics["confusion_matrix"]), self.majority)

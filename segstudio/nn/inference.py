@@ -104,7 +104,7 @@ class Predictor:
         self._logk = math.log(self.num_classes) if self.num_classes > 1 else 1.0
 
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike | Checkpoint, device: str = "auto",
+    def from_checkpoint(cls, path: str | os.PathLike[str] | Checkpoint, device: str = "auto",
                         classes: ClassTable | None = None, in_channels: int | None = None,
                         **kw) -> Predictor:
         """Load a checkpoint; with ``classes``/``in_channels`` it must fit them."""

@@ -13,6 +13,7 @@ Pixels whose target is the ignore index are excluded everywhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,11 +46,12 @@ class ConfusionMatrix:
     def total(self) -> int:
         return int(self.matrix.sum())
 
-    def metrics(self, names: Sequence[str] | None = None) -> dict:
+    def metrics(self, names: Sequence[str] | None = None) -> dict[str, Any]:
         return metrics_from_confusion(self.matrix.numpy(), names)
 
 
-def metrics_from_confusion(matrix: np.ndarray, names: Sequence[str] | None = None) -> dict:
+def metrics_from_confusion(matrix: np.ndarray, names: Sequence[str] | None = None
+                           ) -> dict[str, Any]:
     m = np.asarray(matrix, dtype=np.float64)
     k = m.shape[0]
     names = list(names) if names is not None else [str(i) for i in range(k)]
@@ -79,7 +81,7 @@ def metrics_from_confusion(matrix: np.ndarray, names: Sequence[str] | None = Non
 
 
 def trivial_metrics(matrix: np.ndarray, majority: int,
-                    names: Sequence[str] | None = None) -> dict:
+                    names: Sequence[str] | None = None) -> dict[str, Any]:
     """The metrics of the trivial predictor that paints every pixel with class
     ``majority``, on the ground truth of ``matrix`` (rows = true classes)."""
     m = np.asarray(matrix, dtype=np.int64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -92,7 +93,7 @@ def choose_start(project, given: str | None, arch: str | None = None,
 
 
 def restore_train_state(ckpt: Checkpoint, model, opt, scaler, np_rng,
-                        device: torch.device) -> dict:
+                        device: torch.device) -> dict[str, Any]:
     """Load a resumed run's weights, optimizer, grad scaler and RNG states; returns its
     counters (epoch, global_step, best_miou, best_epoch, batch_size, class_weights)."""
     ts = ckpt.train_state or {}

@@ -25,6 +25,7 @@ import copy
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -71,7 +72,7 @@ class _Net(nn.Module):
         self.mc_dropout = False
         self.central = (self.depth + 1) // 2
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         return {"arch": self.arch, "width": float(self.width),
                 "in_channels": int(self.in_channels), "num_classes": int(self.num_classes),
                 "dropout": float(self.dropout)}
@@ -202,7 +203,7 @@ def build_model(arch: str, num_classes: int, in_channels: int = 3, width: float 
     raise ModelConfigError(f"unknown model {arch!r}; choose one of {', '.join(ARCHS)}")
 
 
-def model_from_config(cfg: dict) -> _Net:
+def model_from_config(cfg: dict[str, Any]) -> _Net:
     try:
         m = build_model(str(cfg["arch"]), int(cfg["num_classes"]), int(cfg["in_channels"]),
                         float(cfg["width"]))
@@ -231,7 +232,7 @@ def imagenet_cache_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / name
 
 
-def load_imagenet_encoder(model: SegNet, path: str | os.PathLike | None = None) -> str:
+def load_imagenet_encoder(model: SegNet, path: str | os.PathLike[str] | None = None) -> str:
     """Copy VGG16-BN ImageNet weights into the encoder; returns a line saying what happened.
 
     ``path`` None: use torchvision's cached file if present, else keep He init (never

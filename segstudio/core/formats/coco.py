@@ -21,7 +21,9 @@ about 1 % of the pixels of a polygon, all on its outline).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +48,7 @@ def export_coco(ctx: ExportContext, items: list[ExportItem], progress: ProgressF
     for c in cats:
         cat_id[c.id] = c.id + 1
 
-    def one(item: ExportItem):
+    def one(item: ExportItem) -> tuple[int, int, list[dict[str, Any]]]:
         mask = ctx.load_mask(item)
         h, w = mask.shape
         if ctx.options.include_images:
@@ -63,7 +65,8 @@ def export_coco(ctx: ExportContext, items: list[ExportItem], progress: ProgressF
     results = run_items(ctx, items, one, progress, cancelled)
     if ctx.report.cancelled:
         return
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for item, res in zip(items, results, strict=True):
         if res is None:
             continue
@@ -89,7 +92,7 @@ def export_coco(ctx: ExportContext, items: list[ExportItem], progress: ProgressF
 
 # -- polygons ----------------------------------------------------------------------------
 
-def fill_polygon(points, height: int, width: int) -> np.ndarray:
+def fill_polygon(points: Sequence[float], height: int, width: int) -> np.ndarray:
     """Boolean mask of the pixels whose centres lie inside a polygon (even-odd rule).
 
     ``points`` are x, y pairs in COCO's coordinates, where pixel (r, c) covers
@@ -126,7 +129,7 @@ def fill_polygon(points, height: int, width: int) -> np.ndarray:
 
 # -- import ---------------------------------------------------------------------------------
 
-def _load_json(path: Path) -> dict:
+def _load_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -138,7 +141,7 @@ def _load_json(path: Path) -> dict:
     return data
 
 
-def _ann_mask(ann: dict, h: int, w: int) -> np.ndarray:
+def _ann_mask(ann: dict[str, Any], h: int, w: int) -> np.ndarray:
     seg = ann.get("segmentation")
     if isinstance(seg, dict):
         size = seg.get("size")
@@ -157,7 +160,8 @@ def _ann_mask(ann: dict, h: int, w: int) -> np.ndarray:
     raise SegStudioError(f"annotation {ann.get('id')}: no RLE or polygon segmentation")
 
 
-def _painter(anns: list[tuple[int, dict]], h: int, w: int, fill: int):
+def _painter(anns: list[tuple[int, dict[str, Any]]], h: int, w: int, fill: int
+             ) -> Callable[[], np.ndarray]:
     def load() -> np.ndarray:
         if all(isinstance(a.get("segmentation"), dict) and isinstance(
                 a["segmentation"].get("counts"), str) for _, a in anns):
@@ -174,7 +178,7 @@ def _painter(anns: list[tuple[int, dict]], h: int, w: int, fill: int):
     return load
 
 
-def _area(ann: dict) -> float:
+def _area(ann: dict[str, Any]) -> float:
     try:
         return float(ann.get("area", 0))
     except (TypeError, ValueError):
@@ -207,7 +211,7 @@ def scan_coco(src: Path, project: Project, opts: ImportOptions) -> ScanResult:
     for f, doc in docs:
         cat = {c.get("id"): name_to_id.get(str(c.get("name", ""))) for c in doc["categories"]
                if isinstance(c, dict)}
-        per_image: dict[object, list[tuple[int, dict]]] = {}
+        per_image: dict[object, list[tuple[int, dict[str, Any]]]] = {}
         stray = 0
         for a in doc["annotations"]:
             if not isinstance(a, dict):

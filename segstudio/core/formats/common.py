@@ -9,12 +9,16 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..classes import ClassTable
 from ..errors import SegStudioError
 from ..imageio import IMAGE_EXTENSIONS
+
+if TYPE_CHECKING:
+    from ..project import ImageRecord
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
@@ -53,7 +57,7 @@ class UnknownClassesError(FormatError):
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-def safe_member(text: str, where: str = "") -> str:
+def safe_member(text: object, where: str = "") -> str:
     """A relative POSIX path that stays inside its folder, or UnsafePathError.
 
     Absolute paths (``/x``, ``\\\\x``, ``C:x``) and paths whose ``..`` climb out
@@ -205,11 +209,11 @@ class ImageMatcher:
     export gives (``a__b`` for ``a/b.png``), then the file-name stem when only
     one image has it."""
 
-    def __init__(self, records):
+    def __init__(self, records: Iterable[ImageRecord]) -> None:
         self.records = list(records)
-        self.by_rel: dict[str, object] = {}
-        self.by_flat: dict[str, object] = {}
-        self.by_stem: dict[str, list] = {}
+        self.by_rel: dict[str, ImageRecord] = {}
+        self.by_flat: dict[str, ImageRecord] = {}
+        self.by_stem: dict[str, list[ImageRecord]] = {}
         for rec in self.records:
             self.by_rel[rec.relpath] = rec
             self.by_rel.setdefault(strip_ext(rec.relpath), rec)
@@ -217,7 +221,7 @@ class ImageMatcher:
             self.by_stem.setdefault(posixpath.basename(strip_ext(rec.relpath)), []).append(rec)
         self.used: dict[int, str] = {}
 
-    def find(self, keys: Iterable[str]):
+    def find(self, keys: Iterable[str]) -> ImageRecord | None:
         keys = [k.replace("\\", "/") for k in keys if k]
         for k in keys:
             rec = self.by_rel.get(k) or self.by_rel.get(strip_ext(k))

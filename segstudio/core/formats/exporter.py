@@ -62,7 +62,7 @@ def select_items(project: Project, statuses: Sequence[str] = HUMAN_STATUSES,
     return items, skipped
 
 
-def export_masks(project: Project, out_dir: str | os.PathLike, fmt: str,
+def export_masks(project: Project, out_dir: str | os.PathLike[str], fmt: str,
                  options: ExportOptions | None = None, progress: ProgressFn | None = None,
                  cancelled: CancelFn | None = None) -> ExportReport:
     """Export masks of ``project`` to ``out_dir`` in format ``fmt``.

@@ -16,15 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from .. import maskio
+from ..classes import ClassTable
 from ..errors import SegStudioError
 from ..project import Project
 from .common import CancelFn, FormatError, ImageMatcher, ImportReport, ProgressFn
 from .registry import detect_format, get_format
 from .types import ImportOptions, ScanResult
-from .values import VALUES_SETTING
+from .values import VALUES_SETTING, ValuePlan
 
 
-def split_mapping(mapping: Mapping | None) -> tuple[dict[str, int], dict[int, int]]:
+def split_mapping(mapping: Mapping[str, int] | Mapping[int, int] | None
+                  ) -> tuple[dict[str, int], dict[int, int]]:
     """``--map`` entries as (names, values): a key of digits is a value in the files."""
     names: dict[str, int] = {}
     values: dict[int, int] = {}
@@ -85,6 +87,7 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
                     f"it is for a {cand.size[1]}x{cand.size[0]} image but {rec.relpath} is "
                     f"{rec.width}x{rec.height}")
             mask = cand.load()
+            assert mask is not None  # candidates with an error were skipped above
             if mask.shape != (rec.height, rec.width):
                 raise SegStudioError(
                     f"mask is {mask.shape[1]}x{mask.shape[0]} but image {rec.relpath} is "
@@ -130,11 +133,12 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
 
 # -- the entry point ----------------------------------------------------------------------
 
-def import_masks(project: Project, source: str | os.PathLike, fmt: str = "auto", *,
+def import_masks(project: Project, source: str | os.PathLike[str], fmt: str = "auto", *,
                  mapping: Mapping[str, int] | None = None, overwrite: bool = False,
-                 unknown_to_ignore: bool = False, classes_json: str | os.PathLike | None = None,
+                 unknown_to_ignore: bool = False,
+                 classes_json: str | os.PathLike[str] | None = None,
                  progress: ProgressFn | None = None, cancelled: CancelFn | None = None,
-                 propose: bool = True, classes=None) -> ImportReport:
+                 propose: bool = True, classes: ClassTable | None = None) -> ImportReport:
     """Import masks from ``source`` (a folder, or a COCO / labelme JSON file).
 
     Raises UnknownClassesError (with ``.names``) before anything is written when
@@ -153,9 +157,9 @@ def import_masks(project: Project, source: str | os.PathLike, fmt: str = "auto",
     return run_import(project, scan, opts, fmt, progress, cancelled)
 
 
-def preview_import(project: Project, source: str | os.PathLike, fmt: str = "auto", *,
+def preview_import(project: Project, source: str | os.PathLike[str], fmt: str = "auto", *,
                    mapping: Mapping[str, int] | None = None, unknown_to_ignore: bool = False,
-                   classes_json: str | os.PathLike | None = None):
+                   classes_json: str | os.PathLike[str] | None = None) -> ValuePlan | None:
     """What an import would do with the values of plain-value masks, writing nothing:
     the ValuePlan (with ``proposed`` set when the project would take a new class
     table), or None for formats that name their classes.  Raises as import_masks."""
@@ -164,8 +168,10 @@ def preview_import(project: Project, source: str | os.PathLike, fmt: str = "auto
     return scan.plan
 
 
-def _scan(project, source, fmt, mapping, overwrite, unknown_to_ignore, classes_json, propose,
-          classes) -> tuple[str, ScanResult, ImportOptions]:
+def _scan(project: Project, source: str | os.PathLike[str], fmt: str,
+          mapping: Mapping[str, int] | None, overwrite: bool, unknown_to_ignore: bool,
+          classes_json: str | os.PathLike[str] | None, propose: bool,
+          classes: ClassTable | None) -> tuple[str, ScanResult, ImportOptions]:
     src = Path(source)
     if not src.exists():
         raise FormatError(f"{src}: no such folder of masks or annotation file")

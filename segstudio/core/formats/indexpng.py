@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from .. import maskio
+from ..errors import MaskError
 from ..imageio import IMAGE_EXTENSIONS, to_rgb
 from ..project import Project
 from .common import CancelFn, FormatError, ProgressFn, list_files, tree_names
 from .labelmaps import scan_folder
 from .output import ExportContext, ExportItem, encode_png, run_items
-from .types import Format, ImportOptions, Probe, ScanResult
+from .types import ExportFn, Format, ImportOptions, Probe, ScanResult
 from .values import VALUES_SETTING, export_values, iter_stored
 
 # -- export ---------------------------------------------------------------------------
@@ -39,7 +40,7 @@ def export_index(ctx: ExportContext, items: list[ExportItem], progress: Progress
         raise FormatError(f"the overlay opacity must be between 0 and 1, not {opacity}")
 
     if kind == "color":
-        by_colour: dict[tuple, list[str]] = {}
+        by_colour: dict[tuple[int, ...], list[str]] = {}
         for c in ctx.table.classes:
             by_colour.setdefault(tuple(c.color), []).append(c.name)
         shared = [names_ for names_ in by_colour.values() if len(names_) > 1]
@@ -82,10 +83,10 @@ def overlay(image: np.ndarray, mask: np.ndarray, palette: np.ndarray, opacity: f
     """RGB image with the class colours blended in; unlabelled pixels untouched."""
     rgb = to_rgb(image).astype(np.float32)
     if rgb.shape[:2] != mask.shape:
-        raise maskio.MaskError(f"mask {mask.shape[1]}x{mask.shape[0]} does not fit the image "
-                               f"{rgb.shape[1]}x{rgb.shape[0]}")
+        raise MaskError(f"mask {mask.shape[1]}x{mask.shape[0]} does not fit the image "
+                        f"{rgb.shape[1]}x{rgb.shape[0]}")
     alpha = np.where(mask == unlabelled, 0.0, opacity).astype(np.float32)[..., None]
-    out = rgb * (1.0 - alpha) + palette[mask].astype(np.float32) * alpha
+    out: np.ndarray = rgb * (1.0 - alpha) + palette[mask].astype(np.float32) * alpha
     return (out + 0.5).astype(np.uint8)
 
 
@@ -100,7 +101,7 @@ def _label_maps(probe: Probe) -> bool:
     return probe.head is None and bool(list_files(probe.path, tuple(IMAGE_EXTENSIONS)))
 
 
-def _export_as(kind: str):
+def _export_as(kind: str) -> ExportFn:
     def export(ctx: ExportContext, items: list[ExportItem], progress: ProgressFn | None,
                cancelled: CancelFn | None) -> None:
         export_index(ctx, items, progress, cancelled, kind=kind)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import maskio
+from ..classes import ClassTable
 from ..errors import MaskError
 from ..project import Project
 from ..scan import walk_images
@@ -52,8 +53,9 @@ def scan_folder(masks_dir: Path, project: Project, opts: ImportOptions,
     return _scan_by_value(masks_dir, project, opts, files, names_of, void)
 
 
-def _scan_with_table(masks_dir, project, opts, files, names_of, file_table, table_path
-                     ) -> ScanResult:
+def _scan_with_table(masks_dir: Path, project: Project, opts: ImportOptions, files: list[str],
+                     names_of: Callable[[str], list[str]], file_table: ClassTable,
+                     table_path: Path) -> ScanResult:
     if opts.value_map:
         v = next(iter(opts.value_map))
         raise FormatError(f"--map {v}={opts.value_map[v]}: {table_path} names the classes of "
@@ -75,25 +77,30 @@ def _scan_with_table(masks_dir, project, opts, files, names_of, file_table, tabl
     for rel in files:
         path = masks_dir / rel
 
-        def load(path=path) -> np.ndarray:
+        def load(path: Path = path) -> np.ndarray:
+            ids: np.ndarray
             if back is None:
-                return lut[maskio.read_mask(path, palette, known)]
+                ids = lut[maskio.read_mask(path, palette, known)]
+                return ids
             values = read_values(path)
             if values is None:
-                return lut[maskio.read_mask(path, palette, known)]
+                ids = lut[maskio.read_mask(path, palette, known)]
+                return ids
             ids = back[values]
             if (ids < 0).any():
                 bad = sorted(count_values(values[ids < 0]))
                 raise MaskError(f"{path}: holds values {describe(bad)} that {table_path} "
                                 "does not list")
-            return lut[ids.astype(np.uint8)]
+            mapped: np.ndarray = lut[ids.astype(np.uint8)]
+            return mapped
 
         result.candidates.append(Candidate(str(path), names_of(rel), load))
     result.notes.append(f"class ids mapped by name from {table_path}")
     return result
 
 
-def _scan_by_value(masks_dir, project, opts, files, names_of, void) -> ScanResult:
+def _scan_by_value(masks_dir: Path, project: Project, opts: ImportOptions, files: list[str],
+                   names_of: Callable[[str], list[str]], void: int | None) -> ScanResult:
     table = project.classes
     if opts.mapping:
         name = next(iter(opts.mapping))
@@ -111,9 +118,10 @@ def _scan_by_value(masks_dir, project, opts, files, names_of, void) -> ScanResul
                                                error=_short(exc, path)))
             continue
         if values is None:  # colour-coded: the project's class colours say the ids
-            result.candidates.append(Candidate(
-                str(path), names_of(rel),
-                lambda path=path: maskio.read_mask(path, table.palette(), table.known_lut())))
+            def load_colours(path: Path = path) -> np.ndarray:
+                return maskio.read_mask(path, table.palette(), table.known_lut())
+
+            result.candidates.append(Candidate(str(path), names_of(rel), load_colours))
             continue
         for v, n in count_values(values).items():
             counts[v] = counts.get(v, 0) + n
@@ -130,11 +138,11 @@ def _scan_by_value(masks_dir, project, opts, files, names_of, void) -> ScanResul
         plan = ValuePlan(plan.counts, plan.mapping, opts.classes, True, plan.chosen)
     lut = plan.lut()
     for rel, path in readable:
-        def load(path=path) -> np.ndarray:
+        def load(path: Path = path) -> np.ndarray:
             values = read_values(path)
             if values is None:
                 raise MaskError(f"{path}: changed into a colour image during the import")
-            ids = lut[values]
+            ids: np.ndarray = lut[values]
             if (ids < 0).any():
                 bad = sorted(count_values(values[ids < 0]))
                 raise MaskError(f"{path}: holds values {describe(bad)} that were not there when "

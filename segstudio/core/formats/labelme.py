@@ -27,7 +27,10 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -55,7 +58,8 @@ MAX_PIL_POINTS = 20_000  # larger polygons are filled with OpenCV (see paint)
 
 # -- shapes <-> label maps ---------------------------------------------------------------
 
-def paint(shapes: list[tuple], height: int, width: int, fill: int) -> np.ndarray:
+def paint(shapes: Sequence[tuple[int, np.ndarray] | tuple[int, np.ndarray, str]], height: int,
+          width: int, fill: int) -> np.ndarray:
     """Paint shapes in order onto a label map, each over the ones before, as
     labelme does (Pillow, outline included): (class id, (N, 2) x/y points) for
     polygons, or (class id, points, "rectangle" | "circle" | "polygon")."""
@@ -110,26 +114,27 @@ def mask_to_polygons(mask: np.ndarray, unlabelled: int) -> tuple[list[tuple[int,
         for pts in _outer_contours(mask == cid):
             polys.append((cv2.contourArea(pts), int(cid), pts))
     # holes that hold unlabelled pixels need a shape of their own
+    # numpy types a shape as tuple[Any, ...]: mypy cannot tell *shape gives height, width
     painted = paint([(c, p) for _, c, p in sorted(polys, key=lambda t: -t[0])], *mask.shape,
-                    fill=unlabelled)
+                    fill=unlabelled)  # type: ignore[misc]
     wrong = painted != mask
     if wrong.any():
         for pts in _outer_contours(wrong & (mask == unlabelled)):
             polys.append((cv2.contourArea(pts), unlabelled, pts))
     shapes = [(c, p) for _, c, p in sorted(polys, key=lambda t: -t[0])]
     for _ in range(2):  # corrective shapes on top, for the rare leftovers
-        painted = paint(shapes, *mask.shape, fill=unlabelled)
+        painted = paint(shapes, *mask.shape, fill=unlabelled)  # type: ignore[misc]
         wrong = painted != mask
         if not wrong.any():
             break
         for cid in np.unique(mask[wrong]):
             shapes.extend((int(cid), pts) for pts in _outer_contours(wrong & (mask == cid)))
     else:
-        painted = paint(shapes, *mask.shape, fill=unlabelled)
+        painted = paint(shapes, *mask.shape, fill=unlabelled)  # type: ignore[misc]
     return shapes, float((painted == mask).mean()) if mask.size else 1.0
 
 
-def shape_dict(label: str, pts: np.ndarray) -> dict:
+def shape_dict(label: str, pts: np.ndarray) -> dict[str, Any]:
     pts = np.asarray(pts).reshape(-1, 2)
     if len(pts) < 3:  # a one- or two-pixel region: labelme wants three points
         pts = np.concatenate([pts, np.repeat(pts[-1:], 3 - len(pts), axis=0)])
@@ -158,7 +163,7 @@ def export_labelme(ctx: ExportContext, items: list[ExportItem], progress: Progre
         image_name = posixpath.basename(rel)
         if ctx.options.include_images:
             ctx.copy_image(posixpath.join(posixpath.dirname(base), image_name), item)
-        doc = {"version": LABELME_VERSION, "flags": {},
+        doc: dict[str, Any] = {"version": LABELME_VERSION, "flags": {},
                "shapes": [shape_dict(names[c], p) for c, p in shapes],
                "imagePath": image_name, "imageData": None,
                "imageHeight": int(mask.shape[0]), "imageWidth": int(mask.shape[1])}
@@ -176,7 +181,7 @@ def export_labelme(ctx: ExportContext, items: list[ExportItem], progress: Progre
 
 # -- import ------------------------------------------------------------------------------------
 
-def _shape(shape: dict) -> tuple[str, np.ndarray] | None:
+def _shape(shape: dict[str, Any]) -> tuple[str, np.ndarray] | None:
     """(kind, points) for shapes that cover an area, None for the others."""
     kind = shape.get("shape_type") or "polygon"
     try:
@@ -190,7 +195,7 @@ def _shape(shape: dict) -> tuple[str, np.ndarray] | None:
     return None
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -273,7 +278,7 @@ def scan_labelme(src: Path, project: Project, opts: ImportOptions) -> ScanResult
         if not polys:
             note = "; ".join(filter(None, [note, "no shapes: imported as all unlabelled"]))
         result.candidates.append(Candidate(
-            label, keys, lambda polys=polys, h=h, w=w: paint(polys, h, w, fill), size=(h, w),
+            label, keys, partial(paint, polys, h, w, fill), size=(h, w),
             note=note))
     return result
 

@@ -8,9 +8,10 @@ import os
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -150,7 +151,7 @@ class OutputDir:
         atomic_write_bytes(path, data)
         return self._record(rel, image, layer, action)
 
-    def put_json(self, rel: str, data, image: str | None = None, layer: str | None = None,
+    def put_json(self, rel: str, data: object, image: str | None = None, layer: str | None = None,
                  indent: int | None = 2) -> str:
         text = json.dumps(data, ensure_ascii=False, indent=indent,
                           separators=None if indent else (",", ":"))
@@ -230,21 +231,21 @@ def default_workers() -> int:
 
 def run_items(ctx: ExportContext, items: Sequence[ExportItem],
               fn: Callable[[ExportItem], object], progress: ProgressFn | None,
-              cancelled: CancelFn | None) -> list:
+              cancelled: CancelFn | None) -> list[Any]:
     """Run ``fn`` on every item in a thread pool, in order; returns the results
     (None for items skipped because their mask or image could not be read)."""
     n = len(items)
     workers = ctx.options.workers or default_workers()
-    results: list = [None] * n
+    results: list[Any] = [None] * n
     done = 0
 
-    def guarded(i: int):
+    def guarded(i: int) -> tuple[int, object, str | None]:
         try:
             return i, fn(items[i]), None
         except (MaskError, ImageReadError) as exc:
             return i, None, str(exc)
 
-    def collect(fut) -> None:
+    def collect(fut: Future[tuple[int, object, str | None]]) -> None:
         nonlocal done
         i, res, err = fut.result()
         if err is not None:
@@ -259,7 +260,7 @@ def run_items(ctx: ExportContext, items: Sequence[ExportItem],
     if progress is not None:
         progress(0, n)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque = deque()
+        pending: deque[Future[tuple[int, object, str | None]]] = deque()
         for i in range(n):
             if cancelled is not None and cancelled():
                 ctx.report.cancelled = True

@@ -45,7 +45,7 @@ def _file_titles(joiner: str = " or ") -> str:
     return joiner.join(f.title for f in FORMATS if f.scan is not None and f.named_classes)
 
 
-def detect_format(source: str | os.PathLike) -> str:
+def detect_format(source: str | os.PathLike[str]) -> str:
     """The import format of a file or folder (a name in :data:`IMPORT_FORMATS`)."""
     src = Path(source)
     specific = [f for f in FORMATS if f.detect is not None and f.name != FALLBACK]
@@ -53,7 +53,7 @@ def detect_format(source: str | os.PathLike) -> str:
         head = read_head(src) if src.suffix.lower() == ".json" else None
         if head is not None:
             for fmt in specific:
-                if fmt.detect(Probe(src, head)):
+                if fmt.detect is not None and fmt.detect(Probe(src, head)):
                     return fmt.name
         raise FormatError(f"{src}: not a {_file_titles()} JSON file (it {what_json(src)}); "
                           "give a folder of label maps or a JSON annotation file")
@@ -70,13 +70,13 @@ def detect_format(source: str | os.PathLike) -> str:
                           "or another mask export instead")
     folder = Probe(src)
     for fmt in specific:
-        if fmt.detect(folder):
+        if fmt.detect is not None and fmt.detect(folder):
             return fmt.name
     jsons = annotation_files(src)
     for rel in jsons:
         probe = Probe(src / rel, read_head(src / rel) or "")
         for fmt in specific:
-            if fmt.detect(probe):
+            if fmt.detect is not None and fmt.detect(probe):
                 return fmt.name
     fallback = BY_NAME[FALLBACK]
     if fallback.detect is None or fallback.detect(folder):

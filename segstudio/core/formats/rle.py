@@ -13,6 +13,8 @@ Everything here is vectorised: no Python loop runs per count or per pixel.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..errors import SegStudioError
@@ -204,9 +206,9 @@ def _encode_values(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     total = int(n.sum())
     first = np.cumsum(n) - n
     idx = np.repeat(np.arange(x.size), n)
-    k = np.arange(total) - np.repeat(first, n)
-    chunks = (x[idx] >> (5 * k)) & 0x1F
-    more = k < (n[idx] - 1)
+    pos = np.arange(total) - np.repeat(first, n)
+    chunks = (x[idx] >> (5 * pos)) & 0x1F
+    more = pos < (n[idx] - 1)
     chars = (chunks | (more.astype(np.int64) << 5)) + 48
     return chars.astype(np.uint8), n
 
@@ -248,13 +250,13 @@ def string_to_counts(text: str | bytes) -> np.ndarray:
     return counts
 
 
-def encode(binary: np.ndarray) -> dict:
+def encode(binary: np.ndarray) -> dict[str, Any]:
     """{"size": [h, w], "counts": str} for a binary mask, as pycocotools.mask.encode."""
     h, w = binary.shape
     return {"size": [int(h), int(w)], "counts": counts_to_string(encode_mask(binary))}
 
 
-def rle_counts(rle: dict) -> np.ndarray:
+def rle_counts(rle: dict[str, Any]) -> np.ndarray:
     """Counts of an RLE dict whose counts are a compressed string or a list."""
     counts = rle.get("counts")
     if isinstance(counts, (str, bytes)):
@@ -267,7 +269,7 @@ def rle_counts(rle: dict) -> np.ndarray:
     raise RLEError("an RLE needs 'counts' as a string or a list of integers")
 
 
-def decode(rle: dict) -> np.ndarray:
+def decode(rle: dict[str, Any]) -> np.ndarray:
     """Binary uint8 mask from an RLE dict (compressed or uncompressed counts)."""
     size = rle.get("size")
     if not (isinstance(size, (list, tuple)) and len(size) == 2):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from .common import list_files
 
@@ -18,7 +19,7 @@ def manifest_name(fmt: str) -> str:
     return f"{MANIFEST_PREFIX}{fmt}.json"
 
 
-def read_manifests(src: Path) -> dict[str, dict]:
+def read_manifests(src: Path) -> dict[str, dict[str, Any]]:
     """{format: manifest} of the segstudio exports in ``src``."""
     out = {}
     for path in sorted(src.glob(f"{MANIFEST_PREFIX}*.json")):

@@ -3,10 +3,13 @@ a list of one entry a line (or CamVid's blank-separated pairs) cannot hold."""
 
 from __future__ import annotations
 
-from .output import ExportItem
+from typing import Any
+
+from .output import ExportItem, ExportReport
 
 
-def escape_unlistable(names: dict[str, str], bad_chars: str, report) -> dict[str, str]:
+def escape_unlistable(names: dict[str, str], bad_chars: str, report: ExportReport
+                      ) -> dict[str, str]:
     """The split lists hold one name a line (CamVid: two names split by a blank), so a
     name with a line break (or, for CamVid, a blank) would be read back wrong: such
     names are percent-escaped (``%0A``, ``%20``; ``%`` itself as ``%25``) in the file
@@ -31,7 +34,7 @@ def escape_unlistable(names: dict[str, str], bad_chars: str, report) -> dict[str
     return out
 
 
-def split_lists(items: list[ExportItem], names: dict[str, str], results: list) -> tuple[
+def split_lists(items: list[ExportItem], names: dict[str, str], results: list[Any]) -> tuple[
         dict[str, list[str]], int]:
     """Names per split (train/val/test) and how many images had no split."""
     out: dict[str, list[str]] = {"train": [], "val": [], "test": []}

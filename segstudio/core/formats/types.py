@@ -18,8 +18,10 @@ import numpy as np
 from .common import CancelFn, ProgressFn
 
 if TYPE_CHECKING:  # annotations only: output imports the project, which is heavier
+    from ..classes import ClassTable
     from ..project import Project
     from .output import ExportContext, ExportItem
+    from .values import ValuePlan
 
 
 @dataclass
@@ -30,14 +32,15 @@ class ImportOptions:
     classes_json: Path | None = None  # the files' own class table (default: found in the folder)
     value_map: Mapping[int, int] | None = None  # value in the files -> project class id
     propose: bool = True  # a project with no labels yet takes a class table from the values
-    classes: object | None = None  # the proposed ClassTable as the user renamed it
+    classes: ClassTable | None = None  # the proposed ClassTable as the user renamed it
 
 
 @dataclass
 class Candidate:
     file: str  # shown in the report
     keys: list[str]  # image paths it may belong to, best first
-    load: Callable[[], np.ndarray]  # label map in project ids; raises SegStudioError
+    # label map in project ids; raises SegStudioError (None only with ``error``: never loaded)
+    load: Callable[[], np.ndarray | None]
     size: tuple[int, int] | None = None  # (height, width) the file declares
     error: str | None = None  # known to be unusable, and why
     note: str = ""  # said in the report even when imported (e.g. shapes left out)
@@ -47,8 +50,8 @@ class Candidate:
 class ScanResult:
     candidates: list[Candidate] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    plan: object | None = None  # a values.ValuePlan when the files hold plain values
-    adopt: object | None = None  # a ClassTable the project takes before the first mask
+    plan: ValuePlan | None = None  # a values.ValuePlan when the files hold plain values
+    adopt: ClassTable | None = None  # a ClassTable the project takes before the first mask
     stored_values: dict[int, int] | None = None  # {class id: value in the files}, with adopt
 
 

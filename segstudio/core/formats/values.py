@@ -27,6 +27,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from ..classes import DISTINCT_COLORS, ClassInfo, ClassTable, default_classes
 from ..errors import MaskError
 from ..maskio import open_label_image
 from .common import FormatError
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 MAX_VALUE = 65535
 IGNORE_ID = 255
@@ -54,7 +58,7 @@ class UnknownValuesError(FormatError):
             "pass --unknown-to-ignore to make them unlabelled")
 
 
-def read_values(path: str | os.PathLike) -> np.ndarray | None:
+def read_values(path: str | os.PathLike[str]) -> np.ndarray | None:
     """The raw values of a label map: 2-D uint8 or uint16; None for a colour-coded
     RGB map (its colours are looked up in a class table instead)."""
     path = Path(path)
@@ -86,9 +90,10 @@ def count_values(values: np.ndarray) -> dict[int, int]:
     return {int(v): int(hist[v]) for v in np.flatnonzero(hist)}
 
 
-def has_no_labels(project) -> bool:
+def has_no_labels(project: Project) -> bool:
     """True for a project nobody has labelled yet: default classes, no mask, no prediction."""
-    def shape(table):  # the background tick is the editor's (kept beside the table)
+    # the background tick is the editor's (kept beside the table)
+    def shape(table: ClassTable) -> list[tuple[int, str, tuple[int, ...], bool]]:
         return [(c.id, c.name, c.color, c.ignore) for c in table.classes]
 
     if shape(project.classes) != shape(default_classes()):
@@ -249,9 +254,9 @@ def export_values(table: ClassTable, stored: Mapping[int, int] | None) -> np.nda
     return out
 
 
-def iter_stored(raw) -> dict[int, int]:
+def iter_stored(raw: object) -> dict[int, int]:
     """A project setting / classes.json entry {"id": value} as ints (bad entries dropped)."""
-    out = {}
+    out: dict[int, int] = {}
     if isinstance(raw, dict):
         for k, v in raw.items():
             try:

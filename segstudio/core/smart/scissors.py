@@ -168,7 +168,8 @@ def scissors_region(image: np.ndarray, outline: Sequence[Sequence[int]] | np.nda
     return cy0 + r0, cx0 + c0, np.ascontiguousarray(sel[r0:r1, c0:c1])
 
 
-def scissors_fill(mask: np.ndarray, image: np.ndarray, outline, value: int, *,
+def scissors_fill(mask: np.ndarray, image: np.ndarray,
+                  outline: Sequence[Sequence[int]] | np.ndarray, value: int, *,
                   decide_edge: bool = True,
                   allowed: np.ndarray | Iterable[int] | None = None,
                   name: str = "Scissors") -> Patch | None:

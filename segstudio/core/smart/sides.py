@@ -22,7 +22,8 @@ def channels(image: np.ndarray) -> np.ndarray:
     return image[..., None] if image.ndim == 2 else image[..., :3]
 
 
-def _neighbours(labels: np.ndarray, col: np.ndarray, ys: np.ndarray, xs: np.ndarray):
+def _neighbours(labels: np.ndarray, col: np.ndarray, ys: np.ndarray, xs: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Labels (k, 8; -1 outside) and float colours (k, 8, C) of the 8-neighbours of
     (ys, xs); only these pixels' colours are read (no float copy of the image)."""
     h, w = labels.shape
@@ -50,7 +51,8 @@ def _vote(own: np.ndarray, nl: np.ndarray, nc: np.ndarray,
     if prefer is not None:
         best = dist.min(axis=1, keepdims=True)
         dist = np.where((dist == best) & (nl == prefer[:, None]), -1.0, dist)
-    return nl[np.arange(len(nl)), dist.argmin(axis=1)]
+    voted: np.ndarray = nl[np.arange(len(nl)), dist.argmin(axis=1)]
+    return voted
 
 
 def assign_by_colour(image: np.ndarray, labels: np.ndarray, pending: np.ndarray,

@@ -171,7 +171,8 @@ class SuperpixelStroke:
         return self._rec.cancel()
 
 
-def superpixel_fill(mask: np.ndarray, spmap: SuperpixelMap, points, value: int, *,
+def superpixel_fill(mask: np.ndarray, spmap: SuperpixelMap,
+                    points: Iterable[tuple[float, float]], value: int, *,
                     allowed: np.ndarray | Iterable[int] | None = None,
                     name: str = "Superpixels") -> Patch | None:
     """Paint the superpixels under ``points`` (image positions) in one Patch."""

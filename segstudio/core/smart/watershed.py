@@ -49,7 +49,8 @@ def _stamp(markers: np.ndarray, pts: np.ndarray, radius: int, value: int,
             markers[y0:y0 + sel.shape[0], x0:x0 + sel.shape[1]][sel] = value
 
 
-def watershed_crop(shape: tuple[int, int], strokes: Iterable[Sequence[Sequence[float]]],
+def watershed_crop(shape: tuple[int, int],
+                   strokes: Iterable[Sequence[Sequence[float]] | np.ndarray],
                    radius: int = 2, margin: int | None = None) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1), end-exclusive: the crop watershed works on for these strokes
     (their box, grown by the brush ``radius`` and ``margin``, clipped to the image)."""
@@ -78,14 +79,14 @@ def watershed_labels(image: np.ndarray, strokes: Iterable[Stroke], *, radius: in
     and the crop is the whole image)."""
     image = check_image(image, "watershed")
     h, w = image.shape[:2]
-    strokes = [(cid, pixel_points(pts)) for cid, pts in strokes]
-    strokes = [(cid, pts) for cid, pts in strokes if len(pts)]
-    for cid, _ in strokes:
+    placed = [(cid, pixel_points(pts)) for cid, pts in strokes]
+    placed = [(cid, pts) for cid, pts in placed if len(pts)]
+    for cid, _ in placed:
         if cid is not None and not 0 <= int(cid) <= 255:
             raise ValueError(f"a class id is 0..255, got {cid!r}")
-    if not strokes:
+    if not placed:
         return None
-    x0, y0, x1, y1 = watershed_crop((h, w), [pts for _, pts in strokes], radius, margin)
+    x0, y0, x1, y1 = watershed_crop((h, w), [pts for _, pts in placed], radius, margin)
     if x1 <= x0 or y1 <= y0:
         return None
     r = max(0, int(radius))
@@ -101,7 +102,7 @@ def watershed_labels(image: np.ndarray, strokes: Iterable[Stroke], *, radius: in
         markers[:, :2] = 1
     if x1 < w:
         markers[:, -2:] = 1
-    for cid, pts in strokes:
+    for cid, pts in placed:
         mid = 1 if cid is None else ids.setdefault(int(cid), len(ids) + 2)
         _stamp(markers, pts, r, mid, (x0, y0))
     kinds = set(np.unique(markers[markers > 0]).tolist())
