@@ -55,7 +55,8 @@ def test_pause_is_not_training_time_and_the_first_run_predicts(qtbot, window, st
     qtbot.waitUntil(lambda: any(m.text == "paused" for m in rec.of("Message")), timeout=20000)
     qtbot.mouseClick(panel.pause_button, LEFT)
     qtbot.waitUntil(lambda: bool(rec.of("EpochEnd")), timeout=60000)
-    raw = rec.of("EpochEnd")[0].metrics
+    first = rec.of("EpochEnd")[0]
+    raw = first.metrics
     trainer.pause()   # hold the run in epoch 2 (paused before its next batch)
     qtbot.waitUntil(lambda: [m.text for m in rec.of("Message")].count("paused") == 2,
                     timeout=20000)
@@ -72,13 +73,13 @@ def test_pause_is_not_training_time_and_the_first_run_predicts(qtbot, window, st
     window.class_panel.list.setFocus()
     qtbot.keyClick(window.class_panel.list, Qt.Key.Key_P, CTRL)
     assert "latest checkpoint (epoch 1" in window.statusBar().currentMessage()
-    assert raw.last_checkpoint in window.statusBar().currentMessage()
-    qtbot.waitUntil(lambda: project.find("scene_7.png").predicted_by == raw.last_checkpoint,
+    assert first.last_checkpoint in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: project.find("scene_7.png").predicted_by == first.last_checkpoint,
                     timeout=30000)
     assert window.canvas.document().prediction is not None
     # Ctrl+Shift+P predicts the other unlabelled image with it too
     qtbot.keyClick(window.canvas, Qt.Key.Key_P, CTRL | SHIFT)
-    qtbot.waitUntil(lambda: project.find("scene_8.png").predicted_by == raw.last_checkpoint,
+    qtbot.waitUntil(lambda: project.find("scene_8.png").predicted_by == first.last_checkpoint,
                     timeout=30000)
     trainer.stop_and_wait(60000)
     qtbot.waitUntil(lambda: rec.finished() is not None, timeout=30000)
