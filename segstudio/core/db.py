@@ -11,11 +11,14 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from .errors import DiskFullError, ProjectError, SegStudioError
+
+Params = tuple[Any, ...] | dict[str, Any]  # a statement's ? or :name parameters
 
 SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -159,18 +162,19 @@ class Database:
             else:
                 self.conn.execute("COMMIT")
 
-    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self.conn.execute(sql, params).fetchall()
 
-    def query_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
+    def query_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         with self._lock:
-            return self.conn.execute(sql, params).fetchone()
+            row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+            return row
 
-    def execute(self, sql: str, params: tuple | dict = ()) -> int:
+    def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement in its own transaction; returns lastrowid."""
         with self.transaction() as cur:
-            return cur.execute(sql, params).lastrowid
+            return cur.execute(sql, params).lastrowid or 0  # an int once a statement ran
 
     def integrity_check(self) -> str:
         with self._lock:
@@ -244,10 +248,10 @@ class _Cursor:
     def __init__(self, conn: sqlite3.Connection):
         self._conn = conn
 
-    def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         return self._conn.execute(sql, params)
 
-    def executemany(self, sql: str, rows) -> sqlite3.Cursor:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
         return self._conn.executemany(sql, rows)
 
     def executescript_safe(self, script: str) -> None:

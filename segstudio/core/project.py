@@ -20,6 +20,7 @@ import json
 import math
 import os
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -88,7 +89,7 @@ _RECORD_COLUMNS = (
 )
 
 
-def _record(row) -> ImageRecord:
+def _record(row: sqlite3.Row) -> ImageRecord:
     return ImageRecord(
         id=row["id"], relpath=row["relpath"], width=row["width"], height=row["height"],
         channels=row["channels"], bit_depth=row["bit_depth"], size_bytes=row["size_bytes"],
@@ -99,7 +100,8 @@ def _record(row) -> ImageRecord:
     )
 
 
-def resolve_project_dir(folder: Path, project_dir: str | os.PathLike | None) -> tuple[Path, Path]:
+def resolve_project_dir(folder: Path, project_dir: str | os.PathLike[str] | None
+                        ) -> tuple[Path, Path]:
     """(image root, project dir) for a folder, honouring a project dir given directly."""
     folder = Path(folder).expanduser().resolve()
     if project_dir is not None:
@@ -136,7 +138,7 @@ class Project:
 
     # -- opening -------------------------------------------------------------
     @classmethod
-    def open(cls, folder: str | os.PathLike, project_dir: str | os.PathLike | None = None,
+    def open(cls, folder: str | os.PathLike[str], project_dir: str | os.PathLike[str] | None = None,
              scan: bool = True, progress: Callable[[int, int], None] | None = None) -> Project:
         folder = Path(folder)
         if not folder.exists():
@@ -196,7 +198,7 @@ class Project:
     def __enter__(self) -> Project:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # the window's controller and training view still call these two (being reworked
@@ -289,7 +291,7 @@ class Project:
                 )
             return self._classes
 
-    def set_classes(self, table: ClassTable, also: dict | None = None) -> None:
+    def set_classes(self, table: ClassTable, also: dict[str, Any] | None = None) -> None:
         """Store ``table``; ``also``: settings written in the same transaction (None
         deletes one)."""
         with self._lock, self.db.transaction() as cur:
@@ -344,6 +346,7 @@ class Project:
         return mask
 
     def empty_mask(self, rec: ImageRecord) -> np.ndarray:
+        assert rec.height is not None and rec.width is not None, "the image's size is unknown"
         return np.full((rec.height, rec.width), self.classes.unlabelled_value(), np.uint8)
 
     def save_mask(self, rec: ImageRecord, mask: np.ndarray,

@@ -1,4 +1,4 @@
-"""A training run of the click model: the run loop of :mod:`run_loop` with the click
+"""A training run of the click model: the engine's :class:`~run_state.Task` with the click
 data (:mod:`click_data`), the iterative click step and the simulated-user validation
 (:mod:`click_model`).  :func:`segstudio.nn.engine.fit` uses it for ``task="click"``.
 
@@ -13,27 +13,39 @@ The run's best checkpoint becomes the project's active click model
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from ..core.errors import SegStudioError
+from ..core.project import Project
 from . import clicks as C
 from . import data as D
 from .checkpoint import Checkpoint, check_compatible, load_checkpoint
-from .click_data import click_batches, val_objects
+from .click_data import ValObject, click_batches, val_objects
 from .click_model import ClickPredictor, ClickTrainStep, click_normalization, evaluate_objects
-from .events import Event, Message, RunStarted
-from .run_loop import _Trainer
+from .config import TrainConfig
+from .events import Event, Message
+from .guard import Guard
+from .run_state import (
+    BatchStep,
+    ClassBalance,
+    ModelInputs,
+    Run,
+    RunContext,
+    RunData,
+    Training,
+    Validated,
+)
 from .segnet import GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD
 
 ACTIVE_CLICK = "active_click_checkpoint"
 
 
-def active_click_model(project, image_channels: int | None = None) -> Checkpoint | None:
+def active_click_model(project: Project, image_channels: int | None = None
+                       ) -> Checkpoint | None:
     """The project's active click model when its file is there and fits, else None."""
     path = project.settings.get(ACTIVE_CLICK, None)
     if not path or not Path(str(path)).is_file():
@@ -71,122 +83,129 @@ def copy_features(model: torch.nn.Module, seg: Checkpoint) -> int:
     return n
 
 
-class ClickTrainer(_Trainer):
+class ClickTask:
+    """One object sample per image and no class weights, the iterative click step, the
+    simulated user's validation, and its own active model."""
+
     active_setting = ACTIVE_CLICK
 
-    def setup(self) -> Iterator[Event]:
-        for ev in super().setup():
-            if isinstance(ev, RunStarted) and self.resume is None:
-                yield from self._features()
-            yield ev
-
-    def _features(self) -> Iterator[Event]:
-        """Start from a segmentation model's features (``features_from``)."""
-        src = self.cfg.features_from
-        if not src:
-            return
-        if src == "auto":
-            src = self.project.settings.get("active_checkpoint", None)
-            if not src or not Path(str(src)).is_file():
-                return
-        try:
-            seg = load_checkpoint(src)
-        except SegStudioError:
-            if self.cfg.features_from == "auto":
-                return
-            raise
-        mc, cfg = seg.model_config, self.cfg
-        fits = (seg.task == "semantic" and mc["arch"] == cfg.arch
-                and float(mc["width"]) == float(cfg.width) and seg.in_channels == self.image_ch)
-        if not fits:
-            if self.cfg.features_from != "auto":
-                raise SegStudioError(f"{src}: a {mc['arch']} width {float(mc['width']):g} "
-                                     f"model for {seg.image_channels} channels; the click model "
-                                     f"is {cfg.arch} width {cfg.width:g} on {self.image_ch}")
-            return
-        with torch.no_grad():
-            n = copy_features(self.model, seg)
-        yield Message("info", f"the click model starts from the features of {src} ({n} "
-                              "tensors)")
-
-    def _model_inputs(self, ckpt: Checkpoint | None) -> None:
-        self.image_ch = ckpt.image_channels if ckpt else D.project_channels(self.project)
-        self.in_ch = self.image_ch + C.CLICK_CHANNELS
-        self.outputs = 1
+    def model_inputs(self, project: Project, ckpt: Checkpoint | None) -> ModelInputs:
+        image_ch = ckpt.image_channels if ckpt else D.project_channels(project)
         if ckpt is not None:
-            self.mean, self.std = ckpt.mean, ckpt.std
+            mean, std = tuple(ckpt.mean), tuple(ckpt.std)
         else:
-            rgb = self.image_ch == 3
-            self.mean, self.std = click_normalization(IMAGENET_MEAN if rgb else GRAY_MEAN,
-                                                      IMAGENET_STD if rgb else GRAY_STD)
-        self.fill = D.fill_value(self.mean[:self.image_ch])
+            rgb = image_ch == 3
+            mean, std = click_normalization(IMAGENET_MEAN if rgb else GRAY_MEAN,
+                                            IMAGENET_STD if rgb else GRAY_STD)
+        return ModelInputs(image_channels=image_ch, in_channels=image_ch + C.CLICK_CHANNELS,
+                           outputs=1, mean=tuple(mean), std=tuple(std),
+                           fill=D.fill_value(mean[:image_ch]))
 
-    def _class_weights(self) -> Iterator[Event]:
-        self.focus = None  # every object is drawn alike; no class weights
-        return None
-        yield  # a generator, like the run loop's
+    def class_balance(self, ctx: RunContext, data: RunData
+                      ) -> Generator[Event, None, ClassBalance]:
+        return ClassBalance()  # every object is drawn alike; no class weights
+        yield  # a generator, like the segmentation run's
 
-    def _make_step(self, net, scaler):
-        return ClickTrainStep(net, self.opt, self.device, self.mean, self.std,
-                              self.fmt is torch.channels_last, self.amp_dtype, scaler,
-                              self.cfg.loss, self.cfg.click_iters, self.np_rng)
+    def make_step(self, ctx: RunContext, inputs: ModelInputs, training: Training,
+                  net: torch.nn.Module, scaler: torch.amp.GradScaler | None) -> BatchStep:
+        return ClickTrainStep(net, training.opt, ctx.device, inputs.mean, inputs.std,
+                              training.channels_last, training.amp_dtype, scaler,
+                              ctx.cfg.loss, ctx.cfg.click_iters, training.np_rng)
 
-    def _epoch_batches(self, items):
-        cfg = self.cfg
-        return click_batches(items, self.batch_size, self.np_rng, self.loader, cfg.crop[0],
-                             cfg.scale, cfg.flip)
+    def epoch_batches(self, run: Run, items: Sequence[D.Item]) -> Iterator[D.Batch]:
+        cfg = run.cfg
+        return click_batches(items, run.state.batch_size, run.training.np_rng,
+                             run.data.loader, _size(cfg), cfg.scale, cfg.flip)
 
-    def _checkpoint_extra(self) -> dict[str, Any]:
-        return {"task": "click", "click": {"size": int(self.cfg.crop[0])}}
+    def validate(self, run: Run, step: BatchStep) -> Validated:
+        return (yield from self._score(run, step.model, step.mean, step.std))
 
-    def _validated(self, step) -> Iterator[Event]:
-        gen = val_objects(self.snap.val, self.loader, self.cfg.val_objects, self.cfg.split_seed)
-        while True:
-            try:
-                text = next(gen)
-            except StopIteration as done:
-                objects = done.value
-                break
-            yield from self._warn_once(text)
+    def _score(self, run: Run, model: torch.nn.Module, mean: Sequence[float],
+               std: Sequence[float]) -> Validated:
+        """The simulated user on the validation objects: (None, the click metrics)."""
+        cfg = run.cfg
+        gen = val_objects(run.data.snap.val, run.data.loader, cfg.val_objects, cfg.split_seed)
+        objects = cast("list[ValObject]", (yield from run.warnings.through(gen)))
         if not objects:
             return None, None
         # the network alone (no GrabCut refinement): what the training changes, and cheaper
-        predictor = ClickPredictor(step.model, step.mean, step.std, self.cfg.crop[0],
-                                   self.device, refine=False)
-        n = self.cfg.val_clicks
+        predictor = ClickPredictor(model, mean, std, _size(cfg), run.ctx.device, refine=False)
+        n = cfg.val_clicks
         m = evaluate_objects(predictor, objects, n, stop_iou=0.90, min_clicks=min(3, n),
-                             cancel=self.cancel)
+                             cancel=run.ctx.cancel)
         if not m.get("objects"):
             return None, None
         m.pop("curves", None)
         m["miou"] = m["iou_3"]
         return None, m
 
-    def _previous_model(self, start: Checkpoint | None) -> Iterator[Event]:
-        if not self.snap.val:
+    def previous_model(self, run: Run) -> Iterator[Event]:
+        if not run.data.snap.val:
             return
-        if start is not None:
-            label, step = "the click model this round starts from", self.step
+        if run.ctx.checkpoint is not None:
+            label = "the click model this round starts from"
+            scored = self.validate(run, run.step)
         else:
-            prev = active_click_model(self.project, self.image_ch)
+            prev = active_click_model(run.ctx.project, run.inputs.image_channels)
             if prev is None:
                 return
             label = "the active click model"
-            step = SimpleNamespace(model=prev.build_model().to(self.device), mean=prev.mean,
-                                   std=prev.std)
-        _, m = yield from self._validated(step)
+            scored = self._score(run, prev.build_model().to(run.ctx.device), prev.mean,
+                                 prev.std)
+        _, m = yield from scored
         if m and m.get("miou") is not None:
-            self.guard.previous = (label, float(m["miou"]))
+            run.guard.previous = (label, float(m["miou"]))
             yield Message("info", f"{label} scores {m['miou'] * 100:.1f} % mean IoU after 3 "
                                   f"clicks on this run's {m['objects']} validation objects")
 
-    def _decide(self, has_active: bool) -> tuple[bool, str | None]:
-        best, prev = self.best_miou, self.guard.previous
-        if best is None or prev is None or best >= prev[1] - 0.002:
+    def before_start(self, run: Run) -> Iterator[Event]:
+        """A new click model starts from a segmentation model's features
+        (``features_from``)."""
+        cfg = run.cfg
+        src = cfg.features_from
+        if run.ctx.checkpoint is not None or not src:
+            return
+        if src == "auto":
+            src = run.ctx.project.settings.get("active_checkpoint", None)
+            if not src or not Path(str(src)).is_file():
+                return
+        try:
+            seg = load_checkpoint(src)
+        except SegStudioError:
+            if cfg.features_from == "auto":
+                return
+            raise
+        mc, image_ch = seg.model_config, run.inputs.image_channels
+        fits = (seg.task == "semantic" and mc["arch"] == cfg.arch
+                and float(mc["width"]) == float(cfg.width) and seg.in_channels == image_ch)
+        if not fits:
+            if cfg.features_from != "auto":
+                raise SegStudioError(f"{src}: a {mc['arch']} width {float(mc['width']):g} "
+                                     f"model for {seg.image_channels} channels; the click model "
+                                     f"is {cfg.arch} width {cfg.width:g} on {image_ch}")
+            return
+        with torch.no_grad():
+            n = copy_features(run.training.model, seg)
+        yield Message("info", f"the click model starts from the features of {src} ({n} "
+                              "tensors)")
+
+    def checkpoint_extra(self, cfg: TrainConfig) -> dict[str, Any]:
+        return {"task": "click", "click": {"size": _size(cfg)}}
+
+    def decide(self, guard: Guard, best_miou: float | None, has_active: bool
+               ) -> tuple[bool, str | None]:
+        prev = guard.previous
+        if best_miou is None or prev is None or best_miou >= prev[1] - 0.002:
             return True, None
         what, score = prev
-        text = (f"the new click model ({best * 100:.1f} % IoU after 3 clicks) is below {what} "
-                f"({score * 100:.1f} %) on the same validation objects")
+        text = (f"the new click model ({best_miou * 100:.1f} % IoU after 3 clicks) is below "
+                f"{what} ({score * 100:.1f} %) on the same validation objects")
         if has_active:
             return False, text + ", so the active click model stays"
         return True, text
+
+
+def _size(cfg: TrainConfig) -> int:
+    """The click model's square input side: the crop's height."""
+    assert cfg.crop is not None, "a click run has a crop (TrainConfig.validate)"
+    return int(cfg.crop[0])

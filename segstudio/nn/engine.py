@@ -11,6 +11,14 @@ one-line message instead).
 
 Every epoch re-reads the project (:func:`data.snapshot`): images whose masks
 were corrected or reviewed meanwhile join the next epoch.
+
+:func:`fit` is a composition of small functions, as in torchvision's references:
+:func:`setup` (:mod:`run_setup`: the model, its optimizer, the data, the restored
+checkpoint, the run's record), then per epoch :mod:`train_epoch` (train, with the
+out-of-memory back-off, and validate) and :mod:`run_store` (save the checkpoint,
+record the epoch, and at the end the run).  The records they share are in
+:mod:`run_state`; what a segmentation run and a click-model run do their own way
+is their :class:`~run_state.Task` (:mod:`semantic_run`, :mod:`click_run`).
 """
 
 from __future__ import annotations
@@ -18,21 +26,36 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import torch
 
 from ..core.errors import SegStudioError
 from ..core.project import Project
+from . import data as D
+from .checkpoint import check_compatible
 from .config import TrainConfig
-from .control import RunChannel
+from .control import RunChannel, RunGate
 from .device import resolve_device
 from .distributed import device_for
 from .distributed import from_env as dist_from_env
 from .events import Event, Finished, Message
 from .run_config import run_config
-from .run_loop import _Stop, _Trainer
+from .run_setup import (
+    assemble,
+    augmentation_rng,
+    begin,
+    initialise_weights,
+    load_data,
+    restore,
+    to_device,
+)
+from .run_state import BatchHook, Run, RunContext, RunState, Stop, Task, Training
+from .run_store import finish_run, record_epoch, save_epoch_checkpoint
+from .segnet import build_model
+from .step import amp_settings, make_optimizer
+from .train_epoch import plan_epoch, train_one_epoch, validate_epoch
 
 
 def fit(project: Project, config: TrainConfig | None = None, *, device: str | torch.device = "auto",
@@ -66,7 +89,7 @@ def fit(project: Project, config: TrainConfig | None = None, *, device: str | to
     cancel = cancel if cancel is not None else threading.Event()
     pause = pause if pause is not None else threading.Event()
     channel = RunChannel(project, cancel, pause)
-    events = _fit(project, config, device, cancel, pause, resume, out, record_run, batch_hook,
+    events = _run(project, config, device, cancel, pause, resume, out, record_run, batch_hook,
                   start_from)
     try:
         for ev in events:
@@ -77,10 +100,83 @@ def fit(project: Project, config: TrainConfig | None = None, *, device: str | to
         channel.close()
 
 
-def _fit(project, config, device, cancel, pause, resume, out, record_run, batch_hook,
-         start_from) -> Iterator[Event]:
-    t0 = time.perf_counter()
-    trainer = None
+def setup(ctx: RunContext, state: RunState) -> Generator[Event, None, Run]:
+    """The model and its optimizer, the data, the checkpoint restored, the run recorded."""
+    cfg, task = ctx.cfg, ctx.task
+    if ctx.checkpoint is not None:
+        check_compatible(ctx.checkpoint, ctx.classes, D.project_channels(ctx.project))
+    inputs = task.model_inputs(ctx.project, ctx.checkpoint)
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.arch, inputs.outputs, inputs.in_channels, cfg.width)
+    model.dropout = cfg.dropout
+    yield from initialise_weights(model, ctx)
+    channels_last = to_device(model, ctx)
+    opt = make_optimizer(cfg, model.parameters())
+    amp_dtype, scaler = amp_settings(ctx.device, cfg.amp)
+    data = yield from load_data(ctx, inputs)
+    np_rng = augmentation_rng(ctx)
+    balance = yield from restore(ctx, model, opt, scaler, np_rng, state)
+    if balance is None:  # a new run: class weights and crops from the training masks
+        balance = yield from task.class_balance(ctx, data)
+    training = Training(model, opt, amp_dtype, scaler, channels_last, np_rng, balance)
+    run = assemble(ctx, inputs, training, data, state)
+    yield from begin(run)
+    return run
+
+
+def train(run: Run) -> Iterator[Event]:
+    """The epochs: train, validate, save the checkpoint, record the epoch."""
+    ctx, state = run.ctx, run.state
+    epoch_seconds: list[float] = []
+    for epoch in range(state.start_epoch, run.cfg.epochs):
+        plan = yield from plan_epoch(run, epoch)  # a fresh snapshot of the project
+        tally = yield from train_one_epoch(run, plan)
+        val = yield from validate_epoch(run)
+        state.epochs_done = plan.number
+        verdict = run.guard.epoch(plan.number, val.metrics)
+        if verdict.warning:
+            yield from run.warnings.once(verdict.warning)
+        is_best = save_epoch_checkpoint(run, plan.number, val.metrics, tally.loss) \
+            if ctx.main else False
+        if ctx.dist is not None:
+            ctx.dist.barrier()  # the others wait for rank 0's validation and checkpoint
+        epoch_seconds.append(ctx.clock() - plan.started - tally.paused_s)
+        yield record_epoch(run, plan, tally, val, is_best, verdict, epoch_seconds)
+
+
+def _clock() -> float:
+    """The run's clock (the tests move it)."""
+    return time.perf_counter()
+
+
+def _task(cfg: TrainConfig) -> Task:
+    if cfg.task == "click":  # the click model of the editor's Click tool
+        from .click_run import ClickTask
+
+        return ClickTask()
+    from .semantic_run import SemanticTask
+
+    return SemanticTask()
+
+
+def _run(project: Project, config: TrainConfig | None, device: str | torch.device,
+         cancel: threading.Event, pause: threading.Event, resume: str | Path | None,
+         out: str | Path | None, record_run: bool, batch_hook: BatchHook | None,
+         start_from: str | Path | None) -> Generator[Event, None, None]:
+    """The run, ended by its Finished event whatever happens."""
+    t0 = _clock()
+    ctx: RunContext | None = None
+    state: RunState | None = None
+    run: Run | None = None
+
+    def finished(status: str, message: str) -> Finished:
+        seconds = _clock() - t0
+        if ctx is None or state is None:
+            return Finished(status=status, run_id=None, epochs_done=0, last_checkpoint=None,
+                            best_checkpoint=None, best_miou=None, message=message,
+                            seconds=seconds)
+        return finish_run(ctx, state, run.guard if run else None, status, message, seconds)
+
     try:
         dev = device_for(resolve_device(device))
         dist = dist_from_env(dev)
@@ -88,37 +184,26 @@ def _fit(project, config, device, cancel, pause, resume, out, record_run, batch_
             record_run = False  # rank 0 alone writes the project store
         cfg, ck = run_config(config, dev, resume, start_from)
         cfg.validate()
-        if cfg.task == "click":  # the click model of the editor's Click tool
-            from .click_run import ClickTrainer as trainer_cls
-        else:
-            trainer_cls = _Trainer
-        trainer = trainer_cls(project, cfg, dev, cancel, pause, ck,
-                           Path(out) if out is not None else None, record_run, batch_hook,
-                           warm_start=start_from is not None, dist=dist)
-        yield from trainer.setup()
-        yield from trainer.run()
-        yield trainer.finish("completed", f"trained {trainer.epochs_done} epochs", t0)
-    except _Stop as stop:
-        if trainer is None:
-            yield Finished(stop.status, None, 0, None, None, None, stop.message)
-        else:
-            yield trainer.finish(stop.status, stop.message, t0)
+        ctx = RunContext(
+            project=project, classes=project.classes, cfg=cfg, task=_task(cfg), device=dev,
+            dist=dist, checkpoint=ck, warm_start=start_from is not None,
+            out=Path(out) if out is not None else None, record_run=record_run,
+            batch_hook=batch_hook, gate=RunGate(cancel, pause, dist, clock=_clock),
+            clock=_clock)
+        state = RunState(batch_size=cfg.batch_size)
+        run = yield from setup(ctx, state)
+        yield from train(run)
+        yield finished("completed", f"trained {state.epochs_done} epochs")
+    except Stop as stop:
+        yield finished(stop.status, stop.message)
     except SegStudioError as exc:
-        msg = str(exc)
-        if trainer is None:
-            yield Finished("failed", None, 0, None, None, None, msg, time.perf_counter() - t0)
-        else:
-            yield trainer.finish("failed", msg, t0)
+        yield finished("failed", str(exc))
     except (GeneratorExit, KeyboardInterrupt):
-        if trainer is not None:
-            trainer.finish("cancelled", "stopped by the caller", t0)
+        if state is not None:
+            finished("cancelled", "stopped by the caller")
         raise
     except Exception as exc:  # noqa: BLE001 - the GUI must never crash on a training error
         tb = traceback.format_exc(limit=6)
         first = str(exc).splitlines()[0] if str(exc) else ""
-        msg = f"training failed: {type(exc).__name__}: {first}"
         yield Message("error", tb)
-        if trainer is None:
-            yield Finished("failed", None, 0, None, None, None, msg, time.perf_counter() - t0)
-        else:
-            yield trainer.finish("failed", msg, t0)
+        yield finished("failed", f"training failed: {type(exc).__name__}: {first}")

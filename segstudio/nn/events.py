@@ -8,6 +8,7 @@ signal as ``object``).  Epoch numbers are 1-based.  An epoch's numbers are a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..core.run_records import EpochMetrics
 
@@ -17,8 +18,8 @@ class RunStarted:
     run_id: int | None  # row in the project's runs table (None with record_run=False)
     device: str  # "cuda:0", "cpu", ...
     device_name: str  # e.g. "cpu (2 threads)"
-    config: dict  # TrainConfig.to_dict()
-    model: dict  # {"arch", "width", "in_channels", "num_classes"}
+    config: dict[str, Any]  # TrainConfig.to_dict()
+    model: dict[str, Any]  # {"arch", "width", "in_channels", "num_classes"}
     parameters: int
     train_images: int
     val_images: int
@@ -88,7 +89,7 @@ class Finished:
     best_miou: float | None
     message: str = ""
     seconds: float = 0.0
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 
 from . import data as D
 from .losses import IGNORE, make_loss
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 
 def use_channels_last(device: torch.device, width: float, batch_size: int,
@@ -49,7 +53,7 @@ def lr_factor(schedule: str, progress: float, step: int | None = None,
     ``warmup_steps`` optimizer steps (``step`` is 0-based) it ramps up linearly."""
     p = min(max(progress, 0.0), 1.0)
     if schedule == "poly":
-        f = (1.0 - p) ** 0.9
+        f = float((1.0 - p) ** 0.9)
     elif schedule == "cosine":
         f = 0.5 * (1.0 + math.cos(math.pi * p))
     else:
@@ -81,7 +85,7 @@ def recalibrate_batchnorm(model: torch.nn.Module, batches: Sequence[torch.Tensor
     try:
         model.train()
         if dropout:
-            model.dropout = 0.0
+            cast(Any, model).dropout = 0.0  # SegNet's dropout: a float, not a module
         with torch.no_grad():
             for x in batches:
                 model(x)
@@ -89,7 +93,7 @@ def recalibrate_batchnorm(model: torch.nn.Module, batches: Sequence[torch.Tensor
         for m, mom in zip(bns, momenta, strict=False):
             m.momentum = mom
         if dropout:
-            model.dropout = dropout
+            cast(Any, model).dropout = dropout
         model.train(was_training)
 
 
@@ -108,7 +112,7 @@ class TrainStep:
         self.weights = weights
         self.loss_fn = make_loss(loss)
 
-    def autocast(self):
+    def autocast(self) -> AbstractContextManager[object]:
         if self.amp_dtype is None:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
@@ -138,7 +142,8 @@ class TrainStep:
         return float(loss.detach()), acc
 
 
-def make_optimizer(cfg, params) -> torch.optim.Optimizer:
+def make_optimizer(cfg: TrainConfig, params: Iterable[torch.nn.Parameter]
+                   ) -> torch.optim.Optimizer:
     """SGD with momentum or AdamW, as ``cfg`` (a TrainConfig) says."""
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
@@ -146,12 +151,13 @@ def make_optimizer(cfg, params) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
-def backward_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler) -> None:
+def backward_step(loss: torch.Tensor, opt: torch.optim.Optimizer,
+                  scaler: torch.amp.GradScaler | None) -> None:
     """Backpropagate ``loss`` and step ``opt`` (through the fp16 GradScaler when given)."""
     if scaler is not None:
-        scaler.scale(loss).backward()
+        scaler.scale(loss).backward()  # type: ignore[no-untyped-call]  # torch's own: untyped
         scaler.step(opt)
         scaler.update()
     else:
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         opt.step()

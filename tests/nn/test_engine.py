@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from segstudio.core.maskio import read_mask
-from segstudio.nn import run_loop as engine_mod  # the run loop that fit drives
+from segstudio.nn import engine as engine_mod  # fit: it builds the model, on its clock
 from segstudio.nn.checkpoint import load_checkpoint
 from segstudio.nn.config import TrainConfig
 from segstudio.nn.engine import fit
