@@ -204,6 +204,8 @@ class MainWindow(QMainWindow):
         c.classes_changed.connect(self.canvas.set_class_table)
         c.style_changed.connect(self._style_changed)
         c.document_loaded.connect(self._document_loaded)
+        c.mask_replaced.connect(self.canvas.show_new_mask)
+        c.prediction_replaced.connect(self.canvas.show_new_prediction)
         c.message.connect(self.show_message)
         c.busy.connect(self._busy)
 
@@ -265,10 +267,9 @@ class MainWindow(QMainWindow):
     def _record_updated(self, rec) -> None:
         """A new status (predicted, reset, saved) shows in the status bar at once."""
         doc = self.canvas.document()
-        if doc is not None and doc.rec.id == rec.id:
-            doc.rec = rec
-            if not self.pixel_label.text().startswith("x "):
-                self._pixel_hovered(-1, -1)
+        hovering = self.pixel_label.text().startswith("x ")
+        if doc is not None and doc.rec.id == rec.id and not hovering:
+            self._pixel_hovered(-1, -1)
 
     def _pixel_hovered(self, x: int, y: int) -> None:
         text = self.canvas.describe_pixel(x, y)

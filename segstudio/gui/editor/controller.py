@@ -239,15 +239,16 @@ class EditorController(QObject):
         session = self.sessions.get(doc.rec.id)
         if session is not None:
             if doc.mask is not session.mask:
-                self.canvas.set_mask(session.mask)
+                self.controller.set_mask(doc.rec.id, session.mask)
             return session
         on_disk = doc.mask is not None
         if doc.mask is None:
             pred = self.prediction()
             start = pred.copy() if pred is not None else np.full(
                 (doc.height, doc.width), self.class_table().unlabelled_value(), np.uint8)
-            self.canvas.set_mask(start)
-        session = self.sessions.create(doc.rec, self.canvas.mask(), on_disk)
+            if not self.controller.set_mask(doc.rec.id, start):
+                return None  # not the controller's document on screen
+        session = self.sessions.create(doc.rec, doc.mask, on_disk)
         self.sessions.activate(doc.rec.id)
         return session
 
@@ -320,12 +321,7 @@ class EditorController(QObject):
         self.saver.changed()
 
     def _saved(self, session: EditSession, rec) -> None:
-        self.controller.update_record(rec)
-        if self.sessions.get(session.image_id) is not session:
-            return
-        doc = self.document()
-        if doc is not None and doc.rec.id == rec.id:
-            doc.rec = rec
+        self.controller.update_record(rec)  # the document on screen gets it too
 
     def _show_state(self) -> None:
         session = self.current_session()
@@ -341,22 +337,19 @@ class EditorController(QObject):
                 self.saver.save(session)
 
     # -- documents -----------------------------------------------------------------------------
-    def _prepare_document(self, doc) -> None:
-        """Before a document is shown: an image with a session shows the session's mask."""
+    def _prepare_document(self, doc) -> np.ndarray | None:
+        """Before a document is shown: an image with a session shows the session's mask
+        (returned to the controller, which puts it in the document)."""
         session = self.sessions.get(doc.rec.id)
         if session is None or not doc.ok:
-            return
+            return None
         if session.mask.shape != (doc.height, doc.width):
             self.message(f"{doc.rec.relpath} changed size on disk; its undo history was dropped")
             if session.dirty:
                 self.saver.save(session)
             self.sessions.drop(doc.rec.id)
-            return
-        same = doc.mask is not None and np.array_equal(doc.mask, session.mask)
-        doc.mask = session.mask
-        if not same:  # the outline/difference layers were made from the file's mask
-            doc.outline_mask = None
-            doc.difference = None
+            return None
+        return session.mask
 
     def _document_shown(self, doc) -> None:
         self.sessions.activate(doc.rec.id if doc is not None and doc.ok else None)

@@ -129,9 +129,8 @@ class PredictService(QObject):
         doc = self.canvas.document()
         if doc is None or not doc.ok or doc.rec.id != image_id:
             return False
-        if res.labels.shape != (doc.height, doc.width):
+        if not self.controller.set_prediction(image_id, res.labels, res.entropy):
             return False
-        self.canvas.set_prediction(res.labels, res.entropy)
         layers = self.window.actions_.layers
         for name in ("show_prediction", "difference", "uncertainty"):
             layers[name].setEnabled(True)
@@ -146,9 +145,6 @@ class PredictService(QObject):
 
     def _saved(self, rec: ImageRecord) -> None:
         self.controller.update_record(rec)
-        doc = self.canvas.document()
-        if doc is not None and doc.rec.id == rec.id:
-            doc.rec = rec
         self.saved.emit(rec)
 
     # -- many images ---------------------------------------------------------------------------
@@ -222,10 +218,8 @@ class PredictService(QObject):
         self.inference_ms.emit(res.seconds * 1000.0)
         self.controller.update_record(rec)
         doc = self.canvas.document()
-        if doc is not None and doc.rec.id == rec.id:
-            doc.rec = rec
-            if self._show(rec.id, res):
-                self.shown.emit(rec)
+        if doc is not None and doc.rec.id == rec.id and self._show(rec.id, res):
+            self.shown.emit(rec)
 
     # -- label next ------------------------------------------------------------------------------
     def label_next(self) -> ImageRecord | None:
