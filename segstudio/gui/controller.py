@@ -9,8 +9,17 @@ main window wires them to this object.
 After an image is shown, its neighbours (``controller.neighbours(rec)``, set
 by the window to the browser's order) are prefetched into a small cache
 (:mod:`.prefetch`), so the next image shows without waiting for its decode.
-``document_hooks`` (callables taking the document) run on every document
-just before ``document_loaded`` (the editor puts its in-memory mask there).
+``document_hooks`` (callables taking the document and returning the mask to
+show instead, or None) run on every document just before ``document_loaded``
+(the editor's in-memory mask replaces the file's).
+
+The controller is the only writer of the document on screen: a new record
+(:meth:`update_record`, the frozen records change by ``dataclasses.replace``),
+a new mask (:meth:`set_mask`) or prediction (:meth:`set_prediction`) are
+written here and announced (``record_updated``, ``mask_replaced``,
+``prediction_replaced``); the canvas and the browser render what they are
+told.  A document handed over refuses every other write
+(:class:`~.document.ImageDocument`).
 ``about_to_close`` is emitted before a project closes and ``masks_rewriting``
 before a class deletion rewrites every mask file (the editor saves first).
 
@@ -27,6 +36,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.browse import natural_key
@@ -34,7 +44,7 @@ from ..core.class_delete import plan_delete
 from ..core.classes import BACKGROUND_SETTING, ClassTable
 from ..core.errors import ClassTableError, SegStudioError
 from ..core.project import ImageRecord, Project, resolve_project_dir
-from .document import ImageDocument, load_document
+from .document import SHOWN, ImageDocument, load_document
 from .overlay import OverlayStyle
 from .prefetch import Prefetcher
 from .workers import WorkerService
@@ -60,6 +70,19 @@ def project_classes(project: Project) -> ClassTable:
 def save_project_classes(project: Project, table: ClassTable) -> None:
     project.set_classes(table)
     project.set_setting(BACKGROUND_SETTING, table.background_ids)
+
+
+def _write(doc: ImageDocument, **fields) -> None:
+    """The owner's write into a document (also one already on screen)."""
+    for name, value in fields.items():
+        if name not in ImageDocument.__dataclass_fields__:
+            raise AttributeError(f"ImageDocument has no field {name!r}")
+        object.__setattr__(doc, name, value)
+
+
+def _hand_over(doc: ImageDocument) -> None:
+    """From now on only :func:`_write` changes ``doc``."""
+    object.__setattr__(doc, SHOWN, True)
 
 
 def project_dir_writable(folder: str | os.PathLike, project_dir: str | os.PathLike | None) -> bool:
@@ -88,6 +111,8 @@ class ProjectController(QObject):
     style_changed = Signal(object)      # OverlayStyle
     current_changed = Signal(object)    # ImageRecord requested (or None)
     document_loaded = Signal(object)    # ImageDocument on screen next
+    mask_replaced = Signal(object)      # ImageDocument on screen with a new mask array
+    prediction_replaced = Signal(object)  # ImageDocument on screen with a new prediction
     message = Signal(str)               # one-line note or error for the status bar
     busy = Signal(str, int, int)        # label, done, total of a long task (total 0: finished)
     about_to_close = Signal()           # the project is about to close (save what is open)
@@ -219,12 +244,19 @@ class ProjectController(QObject):
 
     def _prefetched(self, doc: ImageDocument) -> None:
         if self.current is not None and self.current.id == doc.rec.id:
-            doc.rec = self.current
+            _write(doc, rec=self.current)
             self._loaded(doc)
 
     def _loaded(self, doc: ImageDocument) -> None:
         for hook in self.document_hooks:
-            hook(doc)
+            mask = hook(doc)
+            if mask is not None:
+                same = doc.mask is not None and np.array_equal(doc.mask, mask)
+                _write(doc, mask=mask)
+                if not same:  # the outline/difference layers were made from the file's mask
+                    doc.derived.outline_mask = None
+                    doc.derived.difference = None
+        _hand_over(doc)
         self.document = doc
         self.document_loaded.emit(doc)
         if doc.error:
@@ -259,12 +291,45 @@ class ProjectController(QObject):
         self.records_changed.emit(list(records))
 
     def update_record(self, rec: ImageRecord) -> None:
-        """A record changed (e.g. the editor saved a mask): tell the browser."""
+        """A record changed (e.g. the editor saved a mask): keep it, in the document on
+        screen too, and tell the views (the browser, the status readout)."""
         self.records = [rec if r.id == rec.id else r for r in self.records]
         self.prefetch.invalidate(rec.id)
         if self.current is not None and self.current.id == rec.id:
             self.current = rec
+        doc = self.document
+        if doc is not None and doc.rec.id == rec.id:
+            _write(doc, rec=rec)
         self.record_updated.emit(rec)
+
+    def _shown_document(self, image_id: int) -> ImageDocument | None:
+        doc = self.document
+        return doc if doc is not None and doc.ok and doc.rec.id == image_id else None
+
+    def set_mask(self, image_id: int, mask: np.ndarray | None) -> bool:
+        """Replace the human mask array of the image on screen (e.g. editing starts from
+        the prediction; None: no mask); False when another image is shown."""
+        doc = self._shown_document(image_id)
+        if doc is None:
+            return False
+        if mask is not None and mask.shape != (doc.height, doc.width):
+            raise ValueError(f"mask {mask.shape} does not fit the image "
+                             f"{doc.height}x{doc.width}")
+        _write(doc, mask=None if mask is None else np.ascontiguousarray(mask, np.uint8))
+        self.mask_replaced.emit(doc)
+        return True
+
+    def set_prediction(self, image_id: int, prediction: np.ndarray | None,
+                       uncertainty: np.ndarray | None = None) -> bool:
+        """A new prediction (and entropy map) of the image on screen; False when another
+        image is shown or the labels do not fit it."""
+        doc = self._shown_document(image_id)
+        if doc is None or (prediction is not None
+                           and prediction.shape != (doc.height, doc.width)):
+            return False
+        _write(doc, prediction=prediction, uncertainty=uncertainty)
+        self.prediction_replaced.emit(doc)
+        return True
 
     # -- overlay style -----------------------------------------------------------------
     def set_style(self, style: OverlayStyle) -> None:

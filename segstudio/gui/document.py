@@ -7,6 +7,13 @@ keeps the image as decoded (RGB or gray, wrapped by the canvas without a copy:
 the canvas caches its rendering of the photo, so no conversion pays off).  An
 unreadable image gives a document with ``error`` set; an unreadable mask or
 prediction gives a warning and no layer.
+
+Once a document is on screen it has one writer, its owner
+:class:`~.controller.ProjectController` (``update_record``, ``set_mask``,
+``set_prediction``), which tells the views; any other attribute write raises
+``AttributeError``.  A loader fills a new document freely until it is handed
+over.  ``derived`` holds the outline and difference layers the loader made
+ahead; the canvas keeps its own copy of them in step with the edits.
 """
 
 from __future__ import annotations
@@ -21,6 +28,18 @@ from ..core.errors import SegStudioError
 from ..core.labelmaps import boundaries, disagreement
 from ..core.project import ImageRecord, Project
 
+SHOWN = "_shown"  # set (by the owner) when the document is handed over to the views
+
+
+@dataclass
+class DerivedLayers:
+    """Layers made from a mask and a prediction for the view: class outlines and the
+    pixels where the two disagree."""
+
+    outline_mask: np.ndarray | None = None
+    outline_prediction: np.ndarray | None = None
+    difference: np.ndarray | None = None
+
 
 @dataclass
 class ImageDocument:
@@ -31,9 +50,25 @@ class ImageDocument:
     uncertainty: np.ndarray | None = None  # uint8 entropy map
     error: str | None = None               # the image itself is unreadable
     warnings: list[str] = field(default_factory=list)
-    outline_mask: np.ndarray | None = None
-    outline_prediction: np.ndarray | None = None
-    difference: np.ndarray | None = None
+    derived: DerivedLayers = field(default_factory=DerivedLayers)  # made ahead by the loader
+
+    def __setattr__(self, name: str, value) -> None:
+        if self.__dict__.get(SHOWN):
+            raise AttributeError(
+                f"ImageDocument.{name} cannot be set: the document on screen changes only "
+                "through its owner, ProjectController (update_record, set_mask, set_prediction)")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if self.__dict__.get(SHOWN):
+            raise AttributeError(f"ImageDocument.{name} cannot be deleted: the document is on "
+                                 "screen")
+        object.__delattr__(self, name)
+
+    @property
+    def shown(self) -> bool:
+        """Whether the document was handed over to the views (then it is read-only)."""
+        return bool(self.__dict__.get(SHOWN))
 
     @property
     def ok(self) -> bool:
@@ -113,29 +148,31 @@ def load_document(project: Project, rec: ImageRecord, outlines: bool = False,
                                     "not shown")
                 setattr(doc, name, None)
         table = project.classes
-        update_derived(doc, outlines, difference, table.unlabelled_value(), table.ignore_index)
+        update_derived(doc.derived, doc.mask, doc.prediction, outlines, difference,
+                       table.unlabelled_value(), table.ignore_index)
     return doc
 
 
-def update_derived(doc: ImageDocument, outlines: bool, difference: bool, hole: int,
+def update_derived(layers: DerivedLayers, mask: np.ndarray | None,
+                   prediction: np.ndarray | None, outlines: bool, difference: bool, hole: int,
                    ignore: int | None, rect=None) -> None:
-    """(Re)compute the outline and difference layers of ``doc``, whole or in ``rect``."""
+    """(Re)compute the outline and difference ``layers`` of ``mask`` and ``prediction``,
+    whole or in ``rect``."""
     if outlines:
-        for src, dst in (("mask", "outline_mask"), ("prediction", "outline_prediction")):
-            arr = getattr(doc, src)
+        for arr, dst in ((mask, "outline_mask"), (prediction, "outline_prediction")):
             if arr is None:
-                setattr(doc, dst, None)
-            elif rect is None or getattr(doc, dst) is None:
-                setattr(doc, dst, boundaries(arr, hole))
+                setattr(layers, dst, None)
+            elif rect is None or getattr(layers, dst) is None:
+                setattr(layers, dst, boundaries(arr, hole))
             else:
-                boundaries(arr, hole, rect, getattr(doc, dst))
+                boundaries(arr, hole, rect, getattr(layers, dst))
     if difference:
-        if doc.mask is None or doc.prediction is None:
-            doc.difference = None
-        elif rect is None or doc.difference is None:
-            doc.difference = disagreement(doc.mask, doc.prediction, ignore)
+        if mask is None or prediction is None:
+            layers.difference = None
+        elif rect is None or layers.difference is None:
+            layers.difference = disagreement(mask, prediction, ignore)
         else:
-            disagreement(doc.mask, doc.prediction, ignore, rect, doc.difference)
+            disagreement(mask, prediction, ignore, rect, layers.difference)
 
 
 def describe_pixel(doc: ImageDocument | None, table, x: int, y: int) -> str:

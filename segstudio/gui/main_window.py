@@ -1,16 +1,18 @@
 """The main window: layout and wiring only (work lives in the controller and widgets).
 
-Seams for later parts:
+The window makes each feature with the collaborators it needs (typed in
+collaborators.py) and is the only place that connects one feature to another:
 
-* ``window.add_dock(widget, title, object_name, area)`` adds a dock (e.g. the
-  training panel) with a toggle in View > Panels; its place persists.
-* ``window.canvas`` takes editor tools (``canvas.set_tool``), see canvas.py.
-* ``window.controller`` has the project, the current record and document,
-  ``controller.workers``, the one worker service every feature runs its jobs
-  on (``controller.runner`` is its "jobs" lane; see workers.py).
-* ``window.class_panel.active_class_changed(int)`` is the class to paint with.
+* ``window.controller`` has the project, the current record and the document
+  on screen (its one writer), ``controller.workers``, the one worker service
+  every feature runs its jobs on (``controller.runner`` is its "jobs" lane).
 * ``window.editor`` is the mask editor (segstudio/gui/editor), made in
-  ``_setup_editor``: its tool bar, Edit menu and autosave.
+  ``_setup_editor``: its tool bar, Edit menu and autosave; ``window.training``
+  the training UI and its prediction service (segstudio/gui/training).
+* The window is their dock host (``add_dock(widget, title, object_name, area)``:
+  a toggle in View > Panels, a place that persists) and their notifier
+  (``show_message``); it answers their requests: ``flush_edits_requested``,
+  ``prediction_ready``, ``reveal_requested``, ``unsaved_changed``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QSizePolicy,
     QStackedWidget,
     QToolBar,
@@ -48,8 +49,7 @@ from .widgets.class_panel import ClassPanel
 from .widgets.display_panel import attach_display_panel
 from .widgets.welcome import WelcomeView
 from .window_actions import LAYER_TOGGLES, build_actions, build_menus, window_action
-
-BUSY_MAX_WIDTH = 420  # the status bar's progress bar, at most
+from .window_status import StatusReadout
 
 
 class MainWindow(QMainWindow):
@@ -80,7 +80,10 @@ class MainWindow(QMainWindow):
         self._setup_statusbar()
         self._connect_controller()
         self._setup_editor()
-        self.display_panel = attach_display_panel(self)
+        self.display_panel = attach_display_panel(self, self.controller, self.canvas,
+                                                  self.docks["dock-classes"],
+                                                  self.actions_.layers["show_mask"])
+        self.actions_.show_image = self.display_panel.show_image_action
         self._setup_training()
         self._restore_geometry()
         self._show_welcome()
@@ -155,38 +158,29 @@ class MainWindow(QMainWindow):
         self.toolbar = bar
 
     def _setup_statusbar(self) -> None:
-        bar = self.statusBar()
-        self.pixel_label = QLabel(self)
-        self.pixel_label.setMinimumWidth(200)
-        self.zoom_label = QLabel(self)
-        self.zoom_label.setMinimumWidth(80)
-        self.busy_bar = QProgressBar(self)
-        self.busy_bar.setVisible(False)
-        bar.addPermanentWidget(self.pixel_label)
-        bar.addPermanentWidget(self.busy_bar)
-        bar.addPermanentWidget(self.zoom_label)
-        self.canvas.pixel_hovered.connect(self._pixel_hovered)
-        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"Zoom {z * 100:.0f} %"))
+        self.status = StatusReadout(self.statusBar(), self.canvas, self)
+        self.pixel_label, self.busy_bar = self.status.pixel_label, self.status.busy_bar
 
     def _setup_editor(self) -> None:
         from .editor import EditorController
 
-        self.editor = EditorController(self)
-        self.controller.neighbours = self._neighbour_records
+        self.editor = EditorController(self.controller, self.canvas, self.class_panel,
+                                       self.settings, self, self, self)
+        self.editor.unsaved_changed.connect(self._show_unsaved)
+        self.controller.neighbours = self.browser.neighbours
 
     def _setup_training(self) -> None:
         """Training panel, plots, runs, evaluation and the Model menu (Ctrl+T, Ctrl+P,
         Ctrl+Shift+P, Ctrl+L); see segstudio/gui/training."""
         from .training import TrainingUI
 
-        self.training = TrainingUI(self)
-
-    def _neighbour_records(self, rec: ImageRecord) -> list[ImageRecord]:
-        """The next and previous image of the browser's list (prefetched)."""
-        model = self.browser.model
-        row = model.row_of(rec.id)
-        return [] if row is None else [r for r in (model.record(row + 1), model.record(row - 1))
-                                       if r is not None]
+        t = self.training = TrainingUI(self.controller, self.canvas, self.browser,
+                                       self.settings, self, self, self)
+        t.flush_edits_requested.connect(self.editor.saver.save_all)
+        t.service.prediction_ready.connect(self._prediction_ready)
+        t.service.reveal_requested.connect(
+            lambda rec, key: self.browser.reveal(rec.id, key, self.controller.records))
+        self.project_shown.connect(t.first_layout)
 
     # -- wiring --------------------------------------------------------------------------
     def _connect_controller(self) -> None:
@@ -204,6 +198,8 @@ class MainWindow(QMainWindow):
         c.classes_changed.connect(self.canvas.set_class_table)
         c.style_changed.connect(self._style_changed)
         c.document_loaded.connect(self._document_loaded)
+        c.mask_replaced.connect(self.canvas.show_new_mask)
+        c.prediction_replaced.connect(self.canvas.show_new_prediction)
         c.message.connect(self.show_message)
         c.busy.connect(self._busy)
 
@@ -242,7 +238,7 @@ class MainWindow(QMainWindow):
     def _document_loaded(self, doc) -> None:
         # a zoomed-in view stays where it is for the next image of the same size
         self.canvas.set_document(doc, keep_view=not self.canvas.fit_mode)
-        self._pixel_hovered(-1, -1)
+        self.status.pixel_hovered(-1, -1)
         # model layers this image does not have are greyed out (their state is kept)
         pred = doc is not None and doc.prediction is not None
         self.actions_.layers["show_prediction"].setEnabled(pred)
@@ -265,35 +261,31 @@ class MainWindow(QMainWindow):
     def _record_updated(self, rec) -> None:
         """A new status (predicted, reset, saved) shows in the status bar at once."""
         doc = self.canvas.document()
-        if doc is not None and doc.rec.id == rec.id:
-            doc.rec = rec
-            if not self.pixel_label.text().startswith("x "):
-                self._pixel_hovered(-1, -1)
+        if doc is not None and doc.rec.id == rec.id and not self.status.hovering():
+            self.status.pixel_hovered(-1, -1)
 
-    def _pixel_hovered(self, x: int, y: int) -> None:
-        text = self.canvas.describe_pixel(x, y)
-        doc = self.canvas.document()
-        if not text and doc is not None and doc.ok:
-            text = f"{doc.rec.relpath}   {doc.width} x {doc.height}   {doc.rec.status}"
-        self.pixel_label.setText(text)
+    def _prediction_ready(self, _rec) -> None:
+        """A new prediction of the image on screen: its layers can be shown, and are
+        unless the user is painting."""
+        for name in ("show_prediction", "difference", "uncertainty"):
+            self.actions_.layers[name].setEnabled(True)
+        style = self.controller.style
+        if not style.show_prediction:
+            if self.editor.tool is not None:  # painting: stay out of the way
+                self.show_message("the prediction is ready: Shift+P shows it")
+            else:
+                self.controller.set_style(replace(style, show_prediction=True))
+
+    def _show_unsaved(self, dirty: bool) -> None:
+        if "[*]" in self.windowTitle():  # Qt warns without the placeholder
+            self.setWindowModified(dirty)
 
     def _toggle_layer(self, field: str, on: bool) -> None:
         self.controller.set_style(replace(self.controller.style, **{field: on}))
 
     def _busy(self, label: str, done: int, total: int) -> None:
-        running = total > 0
-        self.busy_bar.setVisible(running)
+        self.status.show_busy(label, done, total)
         self.class_panel.set_busy(self.controller.remapping)
-        if running:
-            self.busy_bar.setRange(0, total)
-            self.busy_bar.setValue(done)
-            fm = self.busy_bar.fontMetrics()
-            text = fm.elidedText(label, Qt.TextElideMode.ElideMiddle, BUSY_MAX_WIDTH - 60)
-            self.busy_bar.setFormat(f"{text} %p%")
-            # wide enough for its whole text (it was clipped at 180 px)
-            self.busy_bar.setFixedWidth(min(BUSY_MAX_WIDTH,
-                                            fm.horizontalAdvance(f"{text} 100%") + 40))
-            self.busy_bar.setToolTip(label)
 
     def _open_failed(self, message: str) -> None:
         folder, project_dir = self._opening or (None, None)

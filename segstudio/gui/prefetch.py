@@ -10,8 +10,8 @@ and modification time of the image, mask, prediction and uncertainty files
 as they were *before* it was read, and :meth:`Prefetcher.take` drops it
 when any of them changed since.  :meth:`Prefetcher.invalidate` (called
 when the program itself writes a mask or a record changes) drops an entry and
-any load of that image in flight.  An entry is handed out once (the canvas
-and the editor then own the arrays).
+any load of that image in flight.  An entry is handed out once (to the
+controller, which then owns the document; until then the cache may fill it in).
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ def file_signature(project: Project, rec: ImageRecord) -> tuple:
 
 
 def document_bytes(doc: ImageDocument) -> int:
+    d = doc.derived
     return sum(a.nbytes for a in (doc.display, doc.mask, doc.prediction, doc.uncertainty,
-                                  doc.outline_mask, doc.outline_prediction, doc.difference)
+                                  d.outline_mask, d.outline_prediction, d.difference)
                if a is not None)
 
 

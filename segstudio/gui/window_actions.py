@@ -79,12 +79,13 @@ def build_actions(win) -> SimpleNamespace:
     a.classes = [window_action(win, f"Class {n}",
                                lambda _=False, n=n: win.class_panel.select_by_key(n),
                                [class_key(n - 1)]) for n in range(1, KEYED_ROWS + 1)]
-    a.import_masks = window_action(win, "&Import masks…", lambda: open_import_dialog(win),
-                                   ["Ctrl+I"],
-                                   "Import masks from a folder or a COCO / labelme JSON file")
-    a.export_masks = window_action(win, "&Export masks…", lambda: open_export_dialog(win),
-                                   ["Ctrl+E"],
-                                   "Export masks for other tools (PNG, VOC, CamVid, COCO, labelme)")
+    a.import_masks = window_action(
+        win, "&Import masks…", lambda: open_import_dialog(win.controller, win.settings, win, win),
+        ["Ctrl+I"], "Import masks from a folder or a COCO / labelme JSON file")
+    a.export_masks = window_action(
+        win, "&Export masks…",
+        lambda: open_export_dialog(win.controller, win.settings, win, win.browser, win),
+        ["Ctrl+E"], "Export masks for other tools (PNG, VOC, CamVid, COCO, labelme)")
     a.import_classes = window_action(win, "Import class &table…", win._import_classes, [],
                                      "Adopt the classes of a JSON file (e.g. classes.json)")
     a.export_classes = window_action(win, "Export class ta&ble…", win._export_classes, [],

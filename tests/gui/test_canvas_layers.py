@@ -41,7 +41,7 @@ def test_tool_gets_image_coordinates_and_dirty_rect_repaints(qtbot, window, stre
     open_and_wait(qtbot, window, folder, relpath="scene_1.png")
     canvas = window.canvas
     window.actions_.layers["outline"].setChecked(True)
-    qtbot.waitUntil(lambda: canvas.document().outline_mask is not None, timeout=5000)
+    qtbot.waitUntil(lambda: canvas.derived_layers().outline_mask is not None, timeout=5000)
     tool = StampTool(SKY)
     canvas.set_tool(tool)
     canvas.set_zoom(8.0)
@@ -54,7 +54,7 @@ def test_tool_gets_image_coordinates_and_dirty_rect_repaints(qtbot, window, stre
     mask = canvas.mask()
     assert (mask[y - 1:y + 2, x - 1:x + 2] == SKY).all()
     # the outline layer, updated only around the dirty rectangle, equals a full recompute
-    assert np.array_equal(canvas.document().outline_mask, boundaries(mask, IGNORE))
+    assert np.array_equal(canvas.derived_layers().outline_mask, boundaries(mask, IGNORE))
     # and what is drawn there follows the new mask
     window.actions_.layers["outline"].setChecked(False)
     got = qimage_rgb(canvas.render_scene(QRect(x - 1, y - 1, 3, 3)))
@@ -88,9 +88,9 @@ def test_outline_difference_and_uncertainty_layers(qtbot, window, street_project
     # outlines only: interior pixels show the photo, boundary pixels their class colour
     acts["outline"].setChecked(True)
     acts["show_prediction"].setChecked(False)
-    qtbot.waitUntil(lambda: canvas.document().outline_mask is not None, timeout=5000)
+    qtbot.waitUntil(lambda: canvas.derived_layers().outline_mask is not None, timeout=5000)
     outline = boundaries(labels[0], IGNORE)
-    assert np.array_equal(canvas.document().outline_mask, outline)
+    assert np.array_equal(canvas.derived_layers().outline_mask, outline)
     got = qimage_rgb(canvas.render_scene())
     inside = outline == IGNORE
     assert np.array_equal(got[inside], images[0][inside])
@@ -105,9 +105,9 @@ def test_outline_difference_and_uncertainty_layers(qtbot, window, street_project
     acts["outline"].setChecked(False)
     acts["show_mask"].setChecked(False)
     acts["difference"].setChecked(True)
-    qtbot.waitUntil(lambda: canvas.document().difference is not None, timeout=5000)
+    qtbot.waitUntil(lambda: canvas.derived_layers().difference is not None, timeout=5000)
     disagree = (pred != labels[0]) & (labels[0] != IGNORE)
-    assert np.array_equal(canvas.document().difference.astype(bool), disagree)
+    assert np.array_equal(canvas.derived_layers().difference.astype(bool), disagree)
     got = qimage_rgb(canvas.render_scene())
     alpha = canvas._difference.qimage.color(1) >> 24
     dim = canvas._difference.qimage.color(0) >> 24

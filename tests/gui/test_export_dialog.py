@@ -296,11 +296,16 @@ def test_closing_the_dialog_while_exporting_cancels_first(qtbot, tmp_path):
 def test_browser_filter_offers_the_listed_images(qtbot, window, tmp_path):
     folder = tmp_path / "streets"
     expected = make_scenes(folder, 4, human={0: "corrected", 2: "corrected", 3: "reviewed"})
-    assert open_export_dialog(window) is None  # no project yet: a note, no dialog
+
+    def export():
+        return open_export_dialog(window.controller, window.settings, window, window.browser,
+                                  window)
+
+    assert export() is None  # no project yet: a note, no dialog
     assert "Open a project first" in window.statusBar().currentMessage()
     open_and_wait(qtbot, window, folder)
     window.browser.set_status_filter("reviewed")
-    dialog = open_export_dialog(window)
+    dialog = export()
     assert "filtered: 1" in dialog.scope_buttons["listed"].text()
     dialog.set_scope("listed")
     assert wait_count(qtbot, dialog).total == 1

@@ -1,7 +1,9 @@
 """The mask editor of the main window: tools, undo per image, autosave, provenance.
 
-``EditorController(window)`` is made once by the main window
-(``window.editor``).  It owns
+``EditorController(controller, canvas, class_panel, settings, notifier, chrome,
+parent)`` is made once by the main window (``window.editor``) with the
+collaborators it uses (:mod:`..collaborators`); it never reads the window.
+It owns
 
 * the tools (:attr:`tools`, by name) and the active one (:meth:`set_tool`);
 * the edit sessions (the Qt-free :class:`segstudio.core.editing.SessionStore`:
@@ -26,9 +28,11 @@ replace class have their own rules.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ...core import edits
 from ...core.errors import SegStudioError
@@ -44,6 +48,12 @@ from .shape_tools import LassoTool, PolygonTool, RectangleTool
 from .superpixel_tool import SuperpixelTool
 from .wand_tool import WandTool
 from .watershed_tool import WatershedTool
+
+if TYPE_CHECKING:
+    from ..collaborators import Notifier, Settings, WindowChrome
+    from ..controller import ProjectController
+    from ..widgets.canvas import Canvas
+    from ..widgets.class_panel import ClassPanel
 
 TOOL_CLASSES = (BrushTool, EraserTool, FillTool, PolygonTool, LassoTool, RectangleTool,
                 EyedropperTool, AcceptPredictionTool, ReplaceClassTool, GrabCutTool,
@@ -63,15 +73,20 @@ def preserved_lut(table) -> np.ndarray | None:
 
 class EditorController(QObject):
     state_changed = Signal()      # unsaved/saving state of the image on screen
+    unsaved_changed = Signal(bool)  # whether the image on screen has unsaved edits
     tool_changed = Signal(str)    # name of the active tool ("" = none)
     options_changed = Signal()
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.canvas = window.canvas
-        self.controller = window.controller
-        self.class_panel = window.class_panel
+    def __init__(self, controller: ProjectController, canvas: Canvas, class_panel: ClassPanel,
+                 settings: Settings, notifier: Notifier, chrome: WindowChrome, parent: QWidget):
+        super().__init__(parent)
+        self.parent_widget = parent  # of the confirmations and of the editor's widgets
+        self.chrome = chrome
+        self.settings = settings
+        self.notifier = notifier
+        self.canvas = canvas
+        self.controller = controller
+        self.class_panel = class_panel
         self.runner = self.controller.runner
         self.session_signals = SessionSignals(self)
         self.sessions = make_store(self.session_signals)
@@ -86,7 +101,6 @@ class EditorController(QObject):
         self.session_signals.history.connect(self.state_changed)
         self.confirm = self._confirm  # (title, text) -> bool; tests replace it
 
-        settings = window.settings
         self.radius = _int(settings.value(SETTING + "radius", 8), 8, 0, MAX_RADIUS)
         self.tolerance = _int(settings.value(SETTING + "tolerance", 0), 0, 0, 255)
         self.preserve = str(settings.value(SETTING + "preserve", "false")).lower() == "true"
@@ -126,7 +140,7 @@ class EditorController(QObject):
         radius = max(0, min(MAX_RADIUS, int(radius)))
         if radius != self.radius:
             self.radius = radius
-            self.window.settings.set_value(SETTING + "radius", radius)
+            self.settings.set_value(SETTING + "radius", radius)
             self._options_changed()
 
     def grow_radius(self, step: int) -> None:
@@ -139,13 +153,13 @@ class EditorController(QObject):
         tolerance = max(0, min(255, int(tolerance)))
         if tolerance != self.tolerance:
             self.tolerance = tolerance
-            self.window.settings.set_value(SETTING + "tolerance", tolerance)
+            self.settings.set_value(SETTING + "tolerance", tolerance)
             self._options_changed()
 
     def set_preserve(self, on: bool) -> None:
         if bool(on) != self.preserve:
             self.preserve = bool(on)
-            self.window.settings.set_value(SETTING + "preserve", "true" if on else "false")
+            self.settings.set_value(SETTING + "preserve", "true" if on else "false")
             self._options_changed()
 
     def set_replace_from(self, class_id: int | None) -> None:
@@ -208,7 +222,7 @@ class EditorController(QObject):
         return self._allowed_cache[1]
 
     def message(self, text: str) -> None:
-        self.window.show_message(text)
+        self.notifier.show_message(text)
 
     def show_hint(self, text: str) -> None:
         """The next step of a multi-step tool: in the status bar and on the canvas."""
@@ -239,15 +253,16 @@ class EditorController(QObject):
         session = self.sessions.get(doc.rec.id)
         if session is not None:
             if doc.mask is not session.mask:
-                self.canvas.set_mask(session.mask)
+                self.controller.set_mask(doc.rec.id, session.mask)
             return session
         on_disk = doc.mask is not None
         if doc.mask is None:
             pred = self.prediction()
             start = pred.copy() if pred is not None else np.full(
                 (doc.height, doc.width), self.class_table().unlabelled_value(), np.uint8)
-            self.canvas.set_mask(start)
-        session = self.sessions.create(doc.rec, self.canvas.mask(), on_disk)
+            if not self.controller.set_mask(doc.rec.id, start):
+                return None  # not the controller's document on screen
+        session = self.sessions.create(doc.rec, doc.mask, on_disk)
         self.sessions.activate(doc.rec.id)
         return session
 
@@ -320,18 +335,11 @@ class EditorController(QObject):
         self.saver.changed()
 
     def _saved(self, session: EditSession, rec) -> None:
-        self.controller.update_record(rec)
-        if self.sessions.get(session.image_id) is not session:
-            return
-        doc = self.document()
-        if doc is not None and doc.rec.id == rec.id:
-            doc.rec = rec
+        self.controller.update_record(rec)  # the document on screen gets it too
 
     def _show_state(self) -> None:
         session = self.current_session()
-        dirty = session is not None and session.dirty
-        if "[*]" in self.window.windowTitle():  # Qt warns without the placeholder
-            self.window.setWindowModified(dirty)
+        self.unsaved_changed.emit(session is not None and session.dirty)
         self.ui.show_state(session)
 
     def _trim(self) -> None:
@@ -341,22 +349,19 @@ class EditorController(QObject):
                 self.saver.save(session)
 
     # -- documents -----------------------------------------------------------------------------
-    def _prepare_document(self, doc) -> None:
-        """Before a document is shown: an image with a session shows the session's mask."""
+    def _prepare_document(self, doc) -> np.ndarray | None:
+        """Before a document is shown: an image with a session shows the session's mask
+        (returned to the controller, which puts it in the document)."""
         session = self.sessions.get(doc.rec.id)
         if session is None or not doc.ok:
-            return
+            return None
         if session.mask.shape != (doc.height, doc.width):
             self.message(f"{doc.rec.relpath} changed size on disk; its undo history was dropped")
             if session.dirty:
                 self.saver.save(session)
             self.sessions.drop(doc.rec.id)
-            return
-        same = doc.mask is not None and np.array_equal(doc.mask, session.mask)
-        doc.mask = session.mask
-        if not same:  # the outline/difference layers were made from the file's mask
-            doc.outline_mask = None
-            doc.difference = None
+            return None
+        return session.mask
 
     def _document_shown(self, doc) -> None:
         self.sessions.activate(doc.rec.id if doc is not None and doc.ok else None)
@@ -389,7 +394,7 @@ class EditorController(QObject):
         return provenance.reset_to_prediction(self)
 
     def _confirm(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self.window, title, text,
+        answer = QMessageBox.question(self.parent_widget, title, text,
                                       QMessageBox.StandardButton.Yes
                                       | QMessageBox.StandardButton.Cancel,
                                       QMessageBox.StandardButton.Cancel)

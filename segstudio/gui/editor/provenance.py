@@ -36,11 +36,8 @@ def mark_reviewed(editor: EditorController) -> bool:
         if new_rec is None:
             return
         editor.controller.update_record(new_rec)
-        shown = editor.document()
-        if shown is doc:
-            doc.rec = new_rec
-            if doc.mask is None and doc.prediction is not None:
-                editor.canvas.set_mask(doc.prediction.copy())  # what was saved
+        if editor.document() is doc and doc.mask is None and doc.prediction is not None:
+            editor.controller.set_mask(rec.id, doc.prediction.copy())  # what was saved
         editor.message(f"{rec.relpath} is marked reviewed")
 
     editor.saver.submit(rec.id, lambda: project.set_status(rec, "reviewed"), on_result=done,
@@ -71,15 +68,13 @@ def reset_to_prediction(editor: EditorController) -> bool:
     if editor.tool is not None:
         editor.tool.abort()
     editor.sessions.drop(rec.id)
-    editor.canvas.set_mask(None)
+    editor.controller.set_mask(rec.id, None)
     editor.state_changed.emit()
 
     def done(new_rec):
         if new_rec is None:
             return
         editor.controller.update_record(new_rec)
-        if editor.document() is doc:
-            doc.rec = new_rec
         editor.message(f"{rec.relpath} was reset; the previous mask is in "
                        f"{project.project_dir / 'trash'}")
 

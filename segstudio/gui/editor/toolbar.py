@@ -28,8 +28,9 @@ class EditorUI:
 
     def __init__(self, editor: EditorController):
         self.editor = editor
-        win = editor.window
-        self.window = win
+        win = editor.parent_widget      # the Qt parent of the actions and widgets
+        self.parent_widget = win
+        self.chrome = editor.chrome     # where they go: shortcuts, menu, tool bar, status bar
         signals = editor.session_signals
 
         self.undo = QAction("Undo", win)
@@ -40,7 +41,7 @@ class EditorUI:
         self.redo.triggered.connect(lambda _=False: editor.redo())
         for act in (self.undo, self.redo):
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            win.addAction(act)
+            self.chrome.addAction(act)
         signals.history.connect(self._sync_history)
         self._sync_history()
         # the tool bar's buttons keep a fixed text so nothing after them moves; the
@@ -84,12 +85,12 @@ class EditorUI:
         self._build_menu()
         self.hint_label = QLabel(win)  # the tool's next step; a note covers it for a while
         self.hint_label.setObjectName("tool-hint")
-        win.statusBar().addWidget(self.hint_label, 1)
+        self.chrome.statusBar().addWidget(self.hint_label, 1)
         self.state_label = QLabel(win)
         self.state_label.setMinimumWidth(120)
-        win.statusBar().addPermanentWidget(self.state_label)
+        self.chrome.statusBar().addPermanentWidget(self.state_label)
         self.busy_label = QLabel(win)
-        win.statusBar().addPermanentWidget(self.busy_label)
+        self.chrome.statusBar().addPermanentWidget(self.busy_label)
         editor.options_changed.connect(self._sync_options)
         c = editor.controller
         c.project_opened.connect(lambda _p: self.toolbar.setVisible(True))
@@ -100,8 +101,7 @@ class EditorUI:
         self.document_shown(None)
 
     def _action(self, text, slot, shortcuts, tip, checkable=False, toggled=False) -> QAction:
-        win = self.window
-        act = QAction(text, win)
+        act = QAction(text, self.parent_widget)
         if shortcuts:
             act.setShortcuts([QKeySequence(s) for s in shortcuts])
             act.setToolTip(f"{tip} ({shortcuts[0]})")
@@ -111,7 +111,7 @@ class EditorUI:
         act.setCheckable(checkable)
         (act.toggled if toggled else act.triggered).connect(slot)
         act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        win.addAction(act)
+        self.chrome.addAction(act)
         return act
 
     def _sync_history(self) -> None:
@@ -123,7 +123,7 @@ class EditorUI:
             act.setText(f"{word} {text}" if can and text else word)
 
     def _bar_twin(self, menu_act: QAction, word: str, slot, key: str) -> QAction:
-        act = QAction(word, self.window)  # no shortcut: the Edit menu's action has it
+        act = QAction(word, self.parent_widget)  # no shortcut: the Edit menu's action has it
         act.triggered.connect(lambda _=False: slot())
 
         def sync(*_):
@@ -137,7 +137,7 @@ class EditorUI:
         return act
 
     def _build_options(self) -> None:
-        e, win = self.editor, self.window
+        e, win = self.editor, self.parent_widget
         self.radius = QSpinBox(win)
         self.radius.setRange(0, MAX_RADIUS)
         self.radius.setSuffix(" px")
@@ -163,8 +163,7 @@ class EditorUI:
         self.preserve.toggled.connect(self.preserve_box.setChecked)
 
     def _build_toolbar(self) -> None:
-        win = self.window
-        bar = QToolBar("Editor", win)
+        bar = QToolBar("Editor", self.parent_widget)
         bar.setObjectName("toolbar-editor")
         bar.setIconSize(QSize(18, 18))
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -182,15 +181,14 @@ class EditorUI:
         bar.addWidget(self.preserve_box)
         bar.addSeparator()
         bar.addAction(self.reviewed)
-        win.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
-        win.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.chrome.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.chrome.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.toolbar = bar
 
     def _build_menu(self) -> None:
-        win = self.window
-        bar = win.menuBar()
+        bar = self.chrome.menuBar()
         view = next((a for a in bar.actions() if a.text().replace("&", "") == "View"), None)
-        menu = win.menuBar().addMenu("&Edit")
+        menu = bar.addMenu("&Edit")
         if view is not None:  # File, Edit, View ... as everywhere
             bar.removeAction(menu.menuAction())
             bar.insertAction(view, menu.menuAction())

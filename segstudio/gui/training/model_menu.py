@@ -11,8 +11,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QGridLayout, QMenu, QSizePolicy, QToolButton
 
 
-def _action(window, text: str, slot, shortcut: str | None = None, tip: str = "") -> QAction:
-    act = QAction(text, window)
+def _action(ui, text: str, slot, shortcut: str | None = None, tip: str = "") -> QAction:
+    act = QAction(text, ui.parent_widget)
     if shortcut:
         act.setShortcut(QKeySequence(shortcut))
     if tip:
@@ -20,7 +20,7 @@ def _action(window, text: str, slot, shortcut: str | None = None, tip: str = "")
         act.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
     act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
     act.triggered.connect(lambda _checked=False: slot())
-    window.addAction(act)
+    ui.host.addAction(act)
     return act
 
 
@@ -28,10 +28,9 @@ def build_model_menu(ui) -> tuple[dict[str, QAction], QMenu]:
     """The Model menu's actions (by key) and the menu, placed before Help; the panel gets
     the prediction buttons."""
     a: dict[str, QAction] = {}
-    w = ui.window
 
     def act(*args) -> QAction:
-        return _action(w, *args)
+        return _action(ui, *args)
 
     a["train"] = act("Start &training", ui.toggle_training, "Ctrl+T",
                      "Train with the Training panel's settings; again to stop")
@@ -58,12 +57,12 @@ def build_model_menu(ui) -> tuple[dict[str, QAction], QMenu]:
     a["save_csv"] = act("Save run metrics as &CSV…", ui.save_csv)
     a["stop_predict"].setEnabled(False)
     a["pause"].setEnabled(False)
-    menu = QMenu("&Model", w)
+    menu = QMenu("&Model", ui.parent_widget)
     for key in ("train", "pause", None, "predict", "predict_all", "predict_listed",
                 "stop_predict", "label_next", None, "evaluate", "runs", None, "save_png",
                 "save_csv"):
         menu.addSeparator() if key is None else menu.addAction(a[key])
-    bar = w.menuBar()
+    bar = ui.host.menuBar()
     menus = bar.actions()
     if menus:
         bar.insertMenu(menus[-1], menu)  # before Help

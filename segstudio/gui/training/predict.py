@@ -12,18 +12,29 @@ While training runs on the CPU a prediction
 uses one torch thread (:func:`~.jobs.torch_threads`).  ``inference_ms``
 reports every prediction's model time for the plots; ``shown`` is emitted
 once a prediction of the image on screen is on the canvas.
+
+The service is given its collaborators (the project controller, the canvas it
+reads the image on screen from, a notifier, the browser's list), never the
+window; what it asks of other parts of the window are signals the window
+connects: ``prediction_ready`` (the layers can be shown) and
+``reveal_requested`` (select an image in the list, in a given order).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from ...core.browse import sort_records
 from ...core.project import ImageRecord
 from .jobs import PredictorCache, active_checkpoint, torch_threads
+
+if TYPE_CHECKING:
+    from ..collaborators import ListedImages, Notifier
+    from ..controller import ProjectController
+    from ..widgets.canvas import Canvas
 
 NO_MODEL = ("no model to predict with yet: train one (Ctrl+T) or make a checkpoint active in "
             "the Runs panel")
@@ -34,12 +45,16 @@ class PredictService(QObject):
     shown = Signal(object)            # ImageRecord whose new prediction is on the canvas
     saved = Signal(object)            # ImageRecord after its prediction was written
     batch_running = Signal(bool)
+    prediction_ready = Signal(object)      # ImageRecord whose prediction the document now has
+    reveal_requested = Signal(object, str)  # ImageRecord to select, the list's sort key
 
-    def __init__(self, window, trainer, device_getter):
-        super().__init__(window)
-        self.window = window
-        self.controller = window.controller
-        self.canvas = window.canvas
+    def __init__(self, controller: ProjectController, canvas: Canvas, notifier: Notifier,
+                 listed: ListedImages, trainer, device_getter, parent: QObject | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        self.canvas = canvas  # read only: the image on screen
+        self.notifier = notifier
+        self.listed = listed
         self.trainer = trainer
         self.device = device_getter
         self.cache = PredictorCache()
@@ -57,7 +72,7 @@ class PredictService(QObject):
         return 1 if self.trainer.on_cpu else None
 
     def message(self, text: str) -> None:
-        self.window.show_message(text)
+        self.notifier.show_message(text)
 
     def model_path(self) -> str | None:
         """The active model, else the running run's latest checkpoint."""
@@ -129,26 +144,13 @@ class PredictService(QObject):
         doc = self.canvas.document()
         if doc is None or not doc.ok or doc.rec.id != image_id:
             return False
-        if res.labels.shape != (doc.height, doc.width):
+        if not self.controller.set_prediction(image_id, res.labels, res.entropy):
             return False
-        self.canvas.set_prediction(res.labels, res.entropy)
-        layers = self.window.actions_.layers
-        for name in ("show_prediction", "difference", "uncertainty"):
-            layers[name].setEnabled(True)
-        style = self.controller.style
-        if not style.show_prediction:
-            editor = getattr(self.window, "editor", None)
-            if editor is not None and editor.tool is not None:  # painting: stay out of the way
-                self.message("the prediction is ready: Shift+P shows it")
-            else:
-                self.controller.set_style(replace(style, show_prediction=True))
+        self.prediction_ready.emit(doc.rec)
         return True
 
     def _saved(self, rec: ImageRecord) -> None:
         self.controller.update_record(rec)
-        doc = self.canvas.document()
-        if doc is not None and doc.rec.id == rec.id:
-            doc.rec = rec
         self.saved.emit(rec)
 
     # -- many images ---------------------------------------------------------------------------
@@ -157,7 +159,7 @@ class PredictService(QObject):
 
     def predict_listed(self) -> bool:
         """Predict the images listed in the browser (its filter and order)."""
-        recs = [r for r in self.window.browser.model.records() if r.usable]
+        recs = [r for r in self.listed.listed_records() if r.usable]
         if not recs:
             self.message("the browser lists no images to predict")
             return False
@@ -222,10 +224,8 @@ class PredictService(QObject):
         self.inference_ms.emit(res.seconds * 1000.0)
         self.controller.update_record(rec)
         doc = self.canvas.document()
-        if doc is not None and doc.rec.id == rec.id:
-            doc.rec = rec
-            if self._show(rec.id, res):
-                self.shown.emit(rec)
+        if doc is not None and doc.rec.id == rec.id and self._show(rec.id, res):
+            self.shown.emit(rec)
 
     # -- label next ------------------------------------------------------------------------------
     def label_next(self) -> ImageRecord | None:
@@ -238,17 +238,10 @@ class PredictService(QObject):
             self.message("no image without a human mask has a prediction yet: predict the "
                          "unlabelled images first (Ctrl+Shift+P)")
             return None
-        browser = self.window.browser
         resorted = ""
-        if browser.model.sort_key == "label_next":
-            browser.set_records(list(self.controller.records))  # re-sort with new values
-        else:
-            browser.set_sort("label_next")  # said below: never a silent change of the list
+        if self.listed.list_sort() != "label_next":  # said below: never a silent change
             resorted = "; the image list is now sorted by Label next (the Sort box changes it back)"
-        if not browser.select_image(target.id):
-            browser.set_status_filter("all")
-            browser.set_name_filter("")
-            browser.select_image(target.id)
+        self.reveal_requested.emit(target, "label_next")  # sorted again with the new values
         self.message(f"Label next: {target.relpath} (uncertainty {target.uncertainty:.3f})"
                      + resorted)
         return target

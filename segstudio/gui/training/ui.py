@@ -1,6 +1,10 @@
 """Training and prediction in the main window: docks, the Model menu, the wiring.
 
-``TrainingUI(window)`` is made once by the main window (``window.training``).
+``TrainingUI(controller, canvas, listed, settings, notifier, host, parent)`` is
+made once by the main window (``window.training``) with the collaborators it
+uses (:mod:`..collaborators`; ``host`` takes its docks and the Model menu); it
+never reads the window, and asks the editor to save its open edits before a
+run starts through ``flush_edits_requested``, which the window connects.
 It adds four docks (Training panel on the right; Training plots, Runs and
 Evaluation tabbed at the bottom) and the Model menu:
 
@@ -25,8 +29,9 @@ opens (:mod:`.external`).
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QMessageBox,
     QVBoxLayout,
@@ -58,20 +63,32 @@ from .remembered import (
 from .runs import RunsView
 from .trainer import Trainer
 
+if TYPE_CHECKING:
+    from ..collaborators import DockHost, ListedImages, Notifier, Settings
+    from ..controller import ProjectController
+    from ..widgets.canvas import Canvas
+
 Area = Qt.DockWidgetArea
 ASK_STOP_AFTER_S = 60.0                # Ctrl+T asks before stopping a run longer than this
 
 
 class TrainingUI(QObject):
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.controller = window.controller
+    flush_edits_requested = Signal()  # save the open edits now: they join the first epoch
+
+    def __init__(self, controller: ProjectController, canvas: Canvas, listed: ListedImages,
+                 settings: Settings, notifier: Notifier, host: DockHost, parent: QWidget):
+        super().__init__(parent)
+        self.parent_widget = parent  # of the confirmations and of the Model menu
+        self.host = host
+        self.settings = settings
+        self.notifier = notifier
+        self.controller = controller
         self.trainer = Trainer(self)
         self.panel = TrainingPanel()
         self.jobs = self.controller.workers.lane("training")
         self.runs = RunsView(self.jobs)
-        self.service = PredictService(window, self.trainer, self.device)
+        self.service = PredictService(controller, canvas, notifier, listed, self.trainer,
+                                      self.device, self)
         self.panel.score.currentIndexChanged.connect(
             lambda _i: setattr(self.service, "score", self.panel.score.currentData()))
         self.ready = False
@@ -98,7 +115,7 @@ class TrainingUI(QObject):
         return w
 
     def _build_docks(self) -> None:
-        w = self.window
+        w = self.host
         self.plots_holder = self._holder()
         self.eval_holder = self._holder()
         bottom = Area.BottomDockWidgetArea
@@ -125,7 +142,7 @@ class TrainingUI(QObject):
         self.service.inference_ms.connect(self.plots.add_inference)
         self.evaluation = EvaluationView(self.service, self.eval_holder)
         self.eval_holder.layout().addWidget(self.evaluation)
-        self.evaluation.message.connect(self.window.show_message)
+        self.evaluation.message.connect(self.notifier.show_message)
         project = self.controller.project
         self.evaluation.set_project(project)
         if project is not None:
@@ -145,7 +162,7 @@ class TrainingUI(QObject):
         self.trainer.running_changed.connect(self._running_changed)
         self.trainer.paused_changed.connect(self._paused_changed)
         self.service.batch_running.connect(self.actions["stop_predict"].setEnabled)
-        self.runs.message.connect(self.window.show_message)
+        self.runs.message.connect(self.notifier.show_message)
         self.runs.show_requested.connect(self._show_run)
         self.runs.evaluate_requested.connect(self._evaluate_checkpoint)
         self.runs.loaded.connect(self._update_checkpoints)
@@ -156,7 +173,6 @@ class TrainingUI(QObject):
         c.about_to_close.connect(self._project_closing)
         c.project_closed.connect(self._project_closed)
         c.classes_changed.connect(self._classes_changed)
-        self.window.project_shown.connect(self._first_layout)
 
     # -- devices and settings ------------------------------------------------------------------
     def device(self) -> str:
@@ -187,7 +203,7 @@ class TrainingUI(QObject):
         needed), greyed; Start can be pressed and waits for the detection."""
         if self.ready:
             return
-        settings = self.window.settings
+        settings = self.settings
         devices, imagenet = remembered_devices(settings)
         device, form = remembered_form(settings)
         if devices and self.panel.device.count() == 0:
@@ -202,7 +218,7 @@ class TrainingUI(QObject):
         self._detecting = False
         self.devices, imagenet = result
         freeze_heap()
-        remember_devices(self.window.settings, self.devices, imagenet)
+        remember_devices(self.settings, self.devices, imagenet)
         self.panel.set_devices(self.devices, imagenet)
         self.ready = True
         if self.controller.project is not None:
@@ -232,7 +248,7 @@ class TrainingUI(QObject):
             cfg = self._defaults(self.panel.device_id())
         self._device_kind = self.panel.device_id().split(":")[0]
         self.panel.set_config(cfg)
-        remember_form(self.window.settings, self.panel.device_id(), cfg)
+        remember_form(self.settings, self.panel.device_id(), cfg)
 
     def _device_changed(self, dev: str) -> None:
         kind = dev.split(":")[0]
@@ -253,13 +269,13 @@ class TrainingUI(QObject):
                     "Stop training?",
                     f"The run has trained for {fmt_age(age)}. Stop it after the batch under "
                     "way? The checkpoint of the last completed epoch is kept."):
-                self.window.show_message("Training goes on")
+                self.notifier.show_message("Training goes on")
                 return
             self.trainer.stop()
-            self.window.show_message("Stopping training after the batch under way …")
+            self.notifier.show_message("Stopping training after the batch under way …")
         elif self._start_queued:
             self._start_queued = False
-            self.window.show_message("The queued start of training was cancelled")
+            self.notifier.show_message("The queued start of training was cancelled")
         else:
             self.start_training()
 
@@ -268,12 +284,12 @@ class TrainingUI(QObject):
         if self.trainer.running:
             return False
         if project is None:
-            self.window.show_message("Open a project first: training learns from its masks")
+            self.notifier.show_message("Open a project first: training learns from its masks")
             return False
         if not self.ready:
             self._start_queued = True
             self.detect_devices()
-            self.window.show_message("Training starts as soon as the devices are detected "
+            self.notifier.show_message("Training starts as soon as the devices are detected "
                                      "(Ctrl+T again cancels)")
             self.panel.status.setText("Detecting devices … training starts when they are known")
             return False
@@ -286,24 +302,24 @@ class TrainingUI(QObject):
         try:
             cfg = self.panel.config(base).validate()
         except SegStudioError as exc:
-            self.window.show_message(str(exc))
+            self.notifier.show_message(str(exc))
             self.panel.add_message(str(exc), "error")
             return False
         resume = self.panel.resume_path()
         if self.panel.mode() == "resume" and not resume:
-            self.window.show_message("choose a checkpoint to continue from")
+            self.notifier.show_message("choose a checkpoint to continue from")
             return False
         try:
             project.set_setting(config_setting(task), {"device": dev, "config": cfg.to_dict()})
         except SegStudioError as exc:
-            self.window.show_message(str(exc))
-        self.window.editor.saver.save_all()  # open edits join the first epoch
+            self.notifier.show_message(str(exc))
+        self.flush_edits_requested.emit()  # open edits join the first epoch
         freeze_heap()
         self.ensure_views()
         separate = self.panel.separate_process()
         threads = cpu_threads() if dev == "cpu" and not separate else None
         self.panel.log.clear()
-        remember_form(self.window.settings, dev, cfg)
+        remember_form(self.settings, dev, cfg)
         self._run_started_at = self.clock()
         self.service.training_checkpoint = None
         return self.trainer.start(project, cfg, dev, resume, threads,
@@ -319,7 +335,7 @@ class TrainingUI(QObject):
         match ev:
             case Message():
                 text = ev.text.strip().splitlines()[-1] if ev.text.strip() else ""
-                self.window.show_message(f"Training: {text}")
+                self.notifier.show_message(f"Training: {text}")
             case RunStarted():
                 self._click_run = ev.config.get("task") == "click"
                 self.runs.refresh()
@@ -339,7 +355,7 @@ class TrainingUI(QObject):
                         text += f"; the Click tool (C) now uses {ev.best_checkpoint}"
                 elif ev.best_checkpoint:
                     text += f"; the active model is {ev.best_checkpoint}"
-                self.window.show_message(text, 20000)
+                self.notifier.show_message(text, 20000)
 
     def _running_changed(self, running: bool) -> None:
         self.panel.set_running(running, self.trainer.paused)
@@ -359,7 +375,7 @@ class TrainingUI(QObject):
     def _show_run(self, run: dict, rows: list) -> None:
         self.ensure_views()
         if self.trainer.running:
-            self.window.show_message("The plots follow the run under way; show the run after it")
+            self.notifier.show_message("The plots follow the run under way; show the run after it")
             return
         self.plots.show_run(run, rows)
         self._show_dock(self.plots_dock)
@@ -389,7 +405,7 @@ class TrainingUI(QObject):
             selected = self.runs.selected_run()
             run_id = selected.id if selected else None
         if run_id is None:
-            self.window.show_message("no run to save yet: train one first")
+            self.notifier.show_message("no run to save yet: train one first")
             return
         self.runs.ask_save_csv(run_id)
 
@@ -397,15 +413,16 @@ class TrainingUI(QObject):
         self.ensure_views()
         self.plots.ask_save_png()
 
-    def _first_layout(self, _project) -> None:
+    def first_layout(self, _project) -> None:
+        """The first project is shown (connected by the window)."""
         if self._sized:
             return
         self._sized = True
-        if self.window.settings.window_state() is None:  # first start: give the plots room
+        if self.settings.window_state() is None:  # first start: give the plots room
             QTimer.singleShot(0, self._size_docks)
 
     def _size_docks(self) -> None:
-        w = self.window
+        w = self.host
         w.resizeDocks([self.plots_dock], [320], Qt.Orientation.Vertical)
         w.resizeDocks([self.panel_dock, self.plots_dock],
                       [min(640, w.width() // 2), max(200, w.width() - 640)],
@@ -441,7 +458,7 @@ class TrainingUI(QObject):
 
     # -- closing -------------------------------------------------------------------------------
     def _confirm(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self.window, title, text,
+        answer = QMessageBox.question(self.parent_widget, title, text,
                                       QMessageBox.StandardButton.Yes
                                       | QMessageBox.StandardButton.Cancel,
                                       QMessageBox.StandardButton.Cancel)

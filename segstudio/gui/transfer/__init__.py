@@ -1,33 +1,39 @@
 """Import and export dialogs (File > Import masks…, File > Export masks…).
 
-The window calls :func:`open_export_dialog` / :func:`open_import_dialog`; the
-dialogs call the Qt-free :mod:`segstudio.core.formats` on workers (jobs.py).
+The window calls :func:`open_export_dialog` / :func:`open_import_dialog` with
+the collaborators they need (see :mod:`..collaborators`); the dialogs call the
+Qt-free :mod:`segstudio.core.formats` on workers (jobs.py).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 
+from ..collaborators import ListedImages, Notifier, Settings
+from ..controller import ProjectController
 from .export_dialog import ExportDialog
 from .import_dialog import ImportDialog
 
 
-def open_export_dialog(window) -> ExportDialog | None:
-    """Show the export dialog for the window's project (None without a project)."""
-    if window.controller.project is None:
-        window.show_message("Open a project first: there is nothing to export.")
+def open_export_dialog(controller: ProjectController, settings: Settings, notifier: Notifier,
+                       listed: ListedImages | None, parent: QWidget) -> ExportDialog | None:
+    """Show the export dialog for the controller's project (None without a project)."""
+    if controller.project is None:
+        notifier.show_message("Open a project first: there is nothing to export.")
         return None
-    dialog = ExportDialog(window.controller, window.settings, window.browser, window)
+    dialog = ExportDialog(controller, settings, listed, parent)
     _open(dialog)
     return dialog
 
 
-def open_import_dialog(window) -> ImportDialog | None:
-    """Show the import dialog for the window's project (None without a project)."""
-    if window.controller.project is None:
-        window.show_message("Open a project first: masks are imported into a project.")
+def open_import_dialog(controller: ProjectController, settings: Settings, notifier: Notifier,
+                       parent: QWidget) -> ImportDialog | None:
+    """Show the import dialog for the controller's project (None without a project)."""
+    if controller.project is None:
+        notifier.show_message("Open a project first: masks are imported into a project.")
         return None
-    dialog = ImportDialog(window.controller, window.settings, window)
+    dialog = ImportDialog(controller, settings, parent)
     _open(dialog)
     return dialog
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.formats import ExportOptions, ExportReport
+from ..collaborators import ListedImages
 from .common import ReportModel, RunPanel, TaskDialog, elide_middle, open_folder, report_view
 from .jobs import CLASS_TABLE, EXPORT_CHOICES, Count, count_job, export_choice, export_job
 
@@ -44,16 +45,17 @@ SCOPE_ALL, SCOPE_LISTED, SCOPE_CURRENT = "all", "listed", "current"
 class ExportDialog(TaskDialog):
     """Export masks of ``controller.project``.
 
-    ``browser`` (optional) offers the images listed after its filter; the current
-    image is offered too."""
+    ``listed`` (optional, the browser) offers the images listed after its filter; the
+    current image is offered too."""
 
     aux_keys = ("export-count",)
     progress_verb = "Exported"
 
-    def __init__(self, controller, settings=None, browser=None, parent: QWidget | None = None):
+    def __init__(self, controller, settings=None, listed: ListedImages | None = None,
+                 parent: QWidget | None = None):
         super().__init__(controller, parent)
         self.settings = settings
-        self.browser = browser
+        self.listed = listed
         self.report: ExportReport | None = None
         self.count: Count | None = None
         self.open_url = open_folder  # replaced in tests: no file manager offscreen
@@ -227,10 +229,9 @@ class ExportDialog(TaskDialog):
         total = len(self.controller.records)
         out: dict[str, tuple[str, list[str] | None]] = {
             SCOPE_ALL: (f"All images of the project ({total:,})", None)}
-        browser = self.browser
-        if browser is not None:
-            listed = [r.relpath for r in browser.model.records()]
-            if 0 < len(listed) < browser.model.total():
+        if self.listed is not None:
+            listed = [r.relpath for r in self.listed.listed_records()]
+            if 0 < len(listed) < self.listed.listed_total():
                 out[SCOPE_LISTED] = (f"Images listed in the browser (filtered: {len(listed):,})",
                                      listed)
         current = self.controller.current

@@ -278,6 +278,36 @@ class ImageBrowser(QWidget):
     def current_record(self) -> ImageRecord | None:
         return self.model.record(self.view.currentIndex().row())
 
+    # -- the list as others see it (collaborators.ListedImages) ---------------------
+    def listed_records(self) -> list[ImageRecord]:
+        """The records listed, after the filter, in the list's order."""
+        return self.model.records()
+
+    def listed_total(self) -> int:
+        return self.model.total()
+
+    def list_sort(self) -> str:
+        return self.model.sort_key
+
+    def neighbours(self, rec: ImageRecord) -> list[ImageRecord]:
+        """The next and previous image of the list (prefetched)."""
+        row = self.model.row_of(rec.id)
+        return [] if row is None else [r for r in (self.model.record(row + 1),
+                                                   self.model.record(row - 1)) if r is not None]
+
+    def reveal(self, image_id: int, sort_key: str, records: list[ImageRecord]) -> None:
+        """Select image ``image_id`` in the list sorted by ``sort_key`` (when it is sorted
+        so already, sorted again with the new values of ``records``); a filter that
+        hides the image is cleared."""
+        if self.model.sort_key == sort_key:
+            self.set_records(list(records))
+        else:
+            self.set_sort(sort_key)
+        if not self.select_image(image_id):
+            self.set_status_filter("all")
+            self.set_name_filter("")
+            self.select_image(image_id)
+
     def select_image(self, image_id: int) -> bool:
         row = self.model.row_of(image_id)
         if row is None:

@@ -5,13 +5,20 @@ or outline), uncertainty heat map, difference.  Each mask layer is an Indexed8
 QImage over the numpy array (no copy); how classes look is only a colour
 table (see :mod:`segstudio.gui.overlay`).
 
+The canvas is a view: it renders the :class:`ImageDocument` it is given and
+never writes to it (the document's owner, the project controller, replaces its
+record, mask or prediction and then calls :meth:`Canvas.show_new_mask` /
+:meth:`Canvas.show_new_prediction`).  The outline and difference layers are
+the canvas's own (:meth:`Canvas.derived_layers`), started from those the
+loader made.
+
 The mask editor plugs in here:
 
 * ``canvas.set_tool(tool)`` routes mouse and key events to a
   :class:`~segstudio.gui.widgets.tools.CanvasTool` (navigation stays here);
-* ``canvas.mask()`` is the human mask array shown (``set_mask`` replaces it);
-  after writing into it, call ``canvas.mask_changed(QRect)``: only that
-  rectangle (plus one pixel for outlines) is recomputed and repainted;
+* ``canvas.mask()`` is the human mask array shown; after writing into it, call
+  ``canvas.mask_changed(QRect)``: only that rectangle (plus one pixel for
+  outlines) is recomputed and repainted;
 * ``canvas.document()`` is the :class:`ImageDocument` shown (its ``rec`` is
   the current image record).
 """
@@ -25,8 +32,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsScene, QGraphicsVi
 
 from ...core.classes import ClassTable, default_classes
 from ...core.display import DisplayAdjust
-from ...core.labelmaps import boundaries
-from ..document import ImageDocument, update_derived
+from ..document import DerivedLayers, ImageDocument
 from ..overlay import (
     OverlayStyle,
     class_color_table,
@@ -36,6 +42,8 @@ from ..overlay import (
 )
 from ..workers import WorkerService
 from .canvas_view import CanvasViewMixin
+from .derived import NAMES as DERIVED
+from .derived import DerivedKeeper
 from .layers import ArrayLayer
 from .tools import CanvasTool, ToolEvent
 
@@ -88,8 +96,7 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         self._space = False
         self._hover: QPointF | None = None  # viewport position of the resting cursor
         self._adjust = DisplayAdjust()
-        self._runner = workers.lane("derived")
-        self._dirty_while_busy: list[tuple[int, int, int, int]] = []
+        self._derived = DerivedKeeper(workers)  # the outline/difference layers shown
         self.paint_count = 0  # viewport paints so far (benchmarks wait on it)
 
     def _layers(self) -> tuple[ArrayLayer, ...]:
@@ -105,8 +112,7 @@ class Canvas(CanvasViewMixin, QGraphicsView):
 
     def set_document(self, doc: ImageDocument | None, keep_view: bool = False) -> None:
         """Show ``doc`` (None clears).  An unreadable image shows its error message."""
-        self._runner.cancel()
-        self._dirty_while_busy.clear()
+        self._derived.reset(doc)
         same_size = (self._doc is not None and doc is not None and self._doc.ok and doc.ok
                      and (self._doc.width, self._doc.height) == (doc.width, doc.height))
         self._doc = doc
@@ -128,47 +134,43 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         self.document_shown.emit(doc)
 
     def _set_label_layers(self) -> None:
-        doc = self._doc
+        doc, d = self._doc, self._derived.layers
         self._mask.set_array(doc.mask)
         self._prediction.set_array(doc.prediction)
         self._uncertainty.set_array(doc.uncertainty)
-        self._mask_outline.set_array(doc.outline_mask)
-        self._prediction_outline.set_array(doc.outline_prediction)
-        self._difference.set_array(doc.difference)
+        self._mask_outline.set_array(d.outline_mask)
+        self._prediction_outline.set_array(d.outline_prediction)
+        self._difference.set_array(d.difference)
         self._apply_style()
+
+    def derived_layers(self) -> DerivedLayers:
+        """The outline and difference layers shown (made when first needed)."""
+        return self._derived.layers
 
     def mask(self) -> np.ndarray | None:
         """The human mask array on screen (write into it, then call mask_changed)."""
         return None if self._doc is None else self._doc.mask
 
-    def set_mask(self, mask: np.ndarray | None) -> None:
-        """Replace the human mask array (e.g. start editing from the prediction)."""
-        if self._doc is None or not self._doc.ok:
+    def show_new_mask(self, doc: ImageDocument | None) -> None:
+        """The owner replaced the mask array of ``doc``: show it (if ``doc`` is shown)."""
+        if doc is None or doc is not self._doc or not doc.ok:
             return
-        if mask is not None and mask.shape != (self._doc.height, self._doc.width):
-            raise ValueError(f"mask {mask.shape} does not fit the image "
-                             f"{self._doc.height}x{self._doc.width}")
-        self._doc.mask = None if mask is None else np.ascontiguousarray(mask, np.uint8)
-        self._doc.outline_mask = None
-        self._doc.difference = None
-        self._mask.set_array(self._doc.mask)
+        self._derived.drop("outline_mask", "difference")
+        self._mask.set_array(doc.mask)
         self._mask_outline.set_array(None)
         self._difference.set_array(None)
         self._apply_style()
         self.refresh_hover()
 
-    def set_prediction(self, prediction: np.ndarray | None,
-                       uncertainty: np.ndarray | None = None) -> None:
-        if self._doc is None or not self._doc.ok:
+    def show_new_prediction(self, doc: ImageDocument | None) -> None:
+        """The owner gave ``doc`` a new prediction and entropy map: show them."""
+        if doc is None or doc is not self._doc or not doc.ok:
             return
-        self._doc.prediction = prediction
-        self._doc.uncertainty = uncertainty
-        self._doc.outline_prediction = None
-        self._doc.difference = None
+        self._derived.drop("outline_prediction", "difference")
         for layer in (self._prediction_outline, self._difference):
             layer.set_array(None)
-        self._prediction.set_array(prediction)
-        self._uncertainty.set_array(uncertainty)
+        self._prediction.set_array(doc.prediction)
+        self._uncertainty.set_array(doc.uncertainty)
         self._apply_style()
         self.refresh_hover()
 
@@ -190,14 +192,8 @@ class Canvas(CanvasViewMixin, QGraphicsView):
             full = (r.x(), r.y(), r.x() + r.width(), r.y() + r.height())
         # a changed pixel can change whether its neighbours are boundary pixels
         grown = (full[0] - 1, full[1] - 1, full[2] + 1, full[3] + 1)
-        if self._runner.pending():
-            self._dirty_while_busy.append(grown)
-        hole = self._table.unlabelled_value()
-        outline = doc.outline_mask if which == "mask" else doc.outline_prediction
-        if outline is not None:
-            boundaries(getattr(doc, which), hole, grown, outline)
-        if doc.difference is not None:
-            update_derived(doc, False, True, hole, self._table.ignore_index, full)
+        self._derived.edited(which, full, grown, self._table.unlabelled_value(),
+                             self._table.ignore_index)
         qgrown = QRect(grown[0], grown[1], grown[2] - grown[0], grown[3] - grown[1])
         layers = (self._mask, self._mask_outline) if which == "mask" else (
             self._prediction, self._prediction_outline)
@@ -234,7 +230,8 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         doc = self._doc
 
         def has(name: str) -> bool:
-            return doc is not None and doc.ok and getattr(doc, name) is not None
+            src = self._derived.layers if name in DERIVED else doc
+            return doc is not None and doc.ok and getattr(src, name) is not None
 
         self._mask.setVisible(st.show_mask and not st.outline and has("mask"))
         self._mask_outline.setVisible(st.show_mask and st.outline and has("outline_mask"))
@@ -253,35 +250,16 @@ class Canvas(CanvasViewMixin, QGraphicsView):
 
     def _compute_derived(self, outlines: bool, difference: bool) -> None:
         """Whole-image outline/difference layers, computed off the GUI thread."""
-        doc = self._doc
-        hole, ignore = self._table.unlabelled_value(), self._table.ignore_index
-        self._dirty_while_busy.clear()
-        scratch = ImageDocument(doc.rec, mask=doc.mask, prediction=doc.prediction)
 
-        def job(ctx):
-            update_derived(scratch, outlines, difference, hole, ignore)
-            return scratch
-
-        def done(result: ImageDocument) -> None:
-            if self._doc is not doc:
-                return
-            if outlines:
-                if doc.mask is result.mask:
-                    doc.outline_mask = result.outline_mask
-                if doc.prediction is result.prediction:
-                    doc.outline_prediction = result.outline_prediction
-            if difference and doc.mask is result.mask and doc.prediction is result.prediction:
-                doc.difference = result.difference
-            # edits made while the job ran
-            for rect in self._dirty_while_busy:
-                update_derived(doc, outlines, difference, hole, ignore, rect)
-            self._dirty_while_busy.clear()
-            self._mask_outline.set_array(doc.outline_mask)
-            self._prediction_outline.set_array(doc.outline_prediction)
-            self._difference.set_array(doc.difference)
+        def done() -> None:
+            d = self._derived.layers
+            self._mask_outline.set_array(d.outline_mask)
+            self._prediction_outline.set_array(d.outline_prediction)
+            self._difference.set_array(d.difference)
             self._apply_style()
 
-        self._runner.submit(job, key="derived", on_result=done)
+        self._derived.compute(outlines, difference, self._table.unlabelled_value(),
+                              self._table.ignore_index, done)
 
     # -- tools ------------------------------------------------------------------------
     def tool(self) -> CanvasTool | None:

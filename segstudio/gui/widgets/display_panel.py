@@ -10,9 +10,13 @@ emits ``changed(DisplayAdjust, show_image)``; the window gives it to the canvas.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDockWidget,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -24,6 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.display import DisplayAdjust, auto_range
+
+if TYPE_CHECKING:
+    from ..collaborators import DockHost
+    from ..controller import ProjectController
+    from .canvas import Canvas
 
 SETTING = "gui.display"
 
@@ -44,6 +53,7 @@ class DisplayPanel(QWidget):
         self.data: dict = {"project": {}, "images": {}, "show_image": True}
         self.relpath: str | None = None
         self.image = None            # the display array of the image on screen (auto range)
+        self.show_image_action: QAction | None = None  # H, made by attach_display_panel
         self.show_image = QCheckBox("Show the image (H)", self)
         self.show_image.setChecked(True)
         self.show_image.setToolTip("Hide the image to see the masks alone")
@@ -173,23 +183,25 @@ class DisplayPanel(QWidget):
         self.save_requested.emit(self.data)
 
 
-def attach_display_panel(window) -> DisplayPanel:
-    """The Display dock of ``window`` (under the classes), its H key, and the wiring:
-    the image on screen in, the canvas out, the project setting saved on a worker
-    (debounced; at once when the project closes)."""
+def attach_display_panel(host: DockHost, controller: ProjectController, canvas: Canvas,
+                         below: QDockWidget, before: QAction | None) -> DisplayPanel:
+    """The Display dock of ``host`` (``below`` the classes' dock), its H key (in the View
+    menu ``before`` that action; ``panel.show_image_action``), and the wiring: the image
+    on screen in, ``canvas`` out, the project setting saved on a worker (debounced; at
+    once when the project closes)."""
     from PySide6.QtCore import QTimer
-    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtGui import QKeySequence
     from PySide6.QtWidgets import QScrollArea
 
-    panel = DisplayPanel(window)
-    scroll = QScrollArea(window)  # the dock never raises the window's minimum size
+    panel = DisplayPanel()
+    scroll = QScrollArea()  # the dock never raises the window's minimum size
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QScrollArea.Shape.NoFrame)
     scroll.setWidget(panel)
     scroll.setMinimumSize(1, 1)
-    dock = window.add_dock(scroll, "Display", "dock-display", Qt.DockWidgetArea.RightDockWidgetArea)
-    window.splitDockWidget(window.docks["dock-classes"], dock, Qt.Orientation.Vertical)
-    c = window.controller
+    dock = host.add_dock(scroll, "Display", "dock-display", Qt.DockWidgetArea.RightDockWidgetArea)
+    host.splitDockWidget(below, dock, Qt.Orientation.Vertical)
+    c = controller
     timer = QTimer(panel, singleShot=True, interval=400)
     pending: list = []
 
@@ -219,21 +231,21 @@ def attach_display_panel(window) -> DisplayPanel:
 
     timer.timeout.connect(save_later)
     panel.save_requested.connect(requested)
-    panel.changed.connect(window.canvas.set_display)
+    panel.changed.connect(canvas.set_display)
     c.project_opened.connect(lambda project: panel.set_project_setting(
         project.settings.get(SETTING, None)))
     c.document_loaded.connect(shown)
     c.about_to_close.connect(closing)
-    act = QAction("Show the &image", window, checkable=True, checked=True)
+    act = QAction("Show the &image", panel, checkable=True, checked=True)
     act.setShortcut(QKeySequence("H"))
     act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
     act.setToolTip("Show the image under the masks, or the masks alone (H)")
     act.toggled.connect(panel.show_image.setChecked)
     panel.show_image.toggled.connect(lambda on: act.isChecked() != on and act.setChecked(on))
-    window.addAction(act)
-    window.actions_.show_image = act
-    view = next((a.menu() for a in window.menuBar().actions()
+    host.addAction(act)
+    panel.show_image_action = act
+    view = next((a.menu() for a in host.menuBar().actions()
                  if a.text().replace("&", "") == "View"), None)
     if view is not None:
-        view.insertAction(window.actions_.layers["show_mask"], act)
+        view.insertAction(before, act)
     return panel

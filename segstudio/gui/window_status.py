@@ -1,0 +1,56 @@
+"""The main window's status-bar readouts: the pixel under the cursor (else the image's
+name, size and status), the zoom, and the progress of a long task."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+
+from .widgets.canvas import Canvas
+
+BUSY_MAX_WIDTH = 420  # the status bar's progress bar, at most
+
+
+class StatusReadout:
+    """The permanent widgets of ``bar``, following ``canvas``."""
+
+    def __init__(self, bar: QStatusBar, canvas: Canvas, parent: QWidget):
+        self.canvas = canvas
+        self.pixel_label = QLabel(parent)
+        self.pixel_label.setMinimumWidth(200)
+        self.zoom_label = QLabel(parent)
+        self.zoom_label.setMinimumWidth(80)
+        self.busy_bar = QProgressBar(parent)
+        self.busy_bar.setVisible(False)
+        bar.addPermanentWidget(self.pixel_label)
+        bar.addPermanentWidget(self.busy_bar)
+        bar.addPermanentWidget(self.zoom_label)
+        canvas.pixel_hovered.connect(self.pixel_hovered)
+        canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"Zoom {z * 100:.0f} %"))
+
+    def pixel_hovered(self, x: int, y: int) -> None:
+        """The pixel (x, y) under the cursor; (-1, -1): the image on screen instead."""
+        text = self.canvas.describe_pixel(x, y)
+        doc = self.canvas.document()
+        if not text and doc is not None and doc.ok:
+            text = f"{doc.rec.relpath}   {doc.width} x {doc.height}   {doc.rec.status}"
+        self.pixel_label.setText(text)
+
+    def hovering(self) -> bool:
+        """Whether the readout shows a pixel (not the image)."""
+        return self.pixel_label.text().startswith("x ")
+
+    def show_busy(self, label: str, done: int, total: int) -> None:
+        """A long task's progress (total 0: it finished)."""
+        running = total > 0
+        self.busy_bar.setVisible(running)
+        if running:
+            self.busy_bar.setRange(0, total)
+            self.busy_bar.setValue(done)
+            fm = self.busy_bar.fontMetrics()
+            text = fm.elidedText(label, Qt.TextElideMode.ElideMiddle, BUSY_MAX_WIDTH - 60)
+            self.busy_bar.setFormat(f"{text} %p%")
+            # wide enough for its whole text (it was clipped at 180 px)
+            self.busy_bar.setFixedWidth(min(BUSY_MAX_WIDTH,
+                                            fm.horizontalAdvance(f"{text} 100%") + 40))
+            self.busy_bar.setToolTip(label)
