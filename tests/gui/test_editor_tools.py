@@ -168,7 +168,7 @@ def test_polygon_lasso_and_rectangle_fills(qtbot, window, street_project):
     assert ed.tool.points == [] and np.array_equal(canvas.mask(), want)
     got = [click(qtbot, canvas, view_point(canvas, *c)) for c in ((90.5, 5.5), (115.5, 5.5),
                                                                     (100.5, 30.5))]
-    ed.active_class = None                                  # no class chosen: Enter keeps
+    ed.options.set_active_class(None)                      # no class chosen: Enter keeps
     qtbot.keyClick(canvas, Qt.Key.Key_Return)               # the corners for another try
     assert len(ed.tool.points) == 3 and np.array_equal(canvas.mask(), want)
     window.class_panel.set_active_class(TREE)

@@ -35,6 +35,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ...core import edits
+from ...core.classes import ClassTable, default_classes
+from ...core.editor_state import SETTING_KEYS, EditorOptions, OptionsChange
 from ...core.errors import SegStudioError
 from . import provenance
 from .autosave import AutoSaver
@@ -58,17 +60,7 @@ if TYPE_CHECKING:
 TOOL_CLASSES = (BrushTool, EraserTool, FillTool, PolygonTool, LassoTool, RectangleTool,
                 EyedropperTool, AcceptPredictionTool, ReplaceClassTool, GrabCutTool,
                 ScissorsTool, WatershedTool, SuperpixelTool, WandTool, ClickModelTool)
-MAX_RADIUS = 400
 SETTING = "editor/"
-
-
-def preserved_lut(table) -> np.ndarray | None:
-    """The ids "preserve other classes" may paint over (see the module doc), or None
-    when there are none (then nothing may change)."""
-    ids = [table.ignore_index, *table.background_ids]
-    if all(i is None for i in ids):
-        return None
-    return edits.overwritable(ids)
 
 
 class EditorController(QObject):
@@ -101,14 +93,14 @@ class EditorController(QObject):
         self.session_signals.history.connect(self.state_changed)
         self.confirm = self._confirm  # (title, text) -> bool; tests replace it
 
-        self.radius = _int(settings.value(SETTING + "radius", 8), 8, 0, MAX_RADIUS)
-        self.tolerance = _int(settings.value(SETTING + "tolerance", 0), 0, 0, 255)
-        self.preserve = str(settings.value(SETTING + "preserve", "false")).lower() == "true"
-        self.replace_from: int | None = None
-        self.active_class: int | None = self.class_panel.active_class()
+        # the tool options live in the Qt-free core; the window stores three of them
+        stored = {k: settings.value(SETTING + k) for k in SETTING_KEYS}
+        self.options = EditorOptions.from_settings(
+            {k: v for k, v in stored.items() if v is not None}, class_panel.active_class())
+        self.options.changed.append(self._options_changed)
+        self._table: ClassTable = default_classes()  # the project's, from classes_changed
         self.tools = {cls.name: cls(self) for cls in TOOL_CLASSES}
         self.tool = None
-        self._allowed_cache: tuple | None = None
 
         from .toolbar import EditorUI
         self.ui = EditorUI(self)
@@ -136,60 +128,68 @@ class EditorController(QObject):
         self.tool_changed.emit(name or "")
         self.canvas.setFocus()
 
+    # the options the tools read (set them through the setters below)
+    @property
+    def radius(self) -> int:
+        return self.options.radius
+
+    @property
+    def tolerance(self) -> int:
+        return self.options.tolerance
+
+    @property
+    def preserve(self) -> bool:
+        return self.options.preserve
+
+    @property
+    def replace_from(self) -> int | None:
+        return self.options.replace_from
+
+    @property
+    def active_class(self) -> int | None:
+        return self.options.active_class
+
     def set_radius(self, radius: int) -> None:
-        radius = max(0, min(MAX_RADIUS, int(radius)))
-        if radius != self.radius:
-            self.radius = radius
-            self.settings.set_value(SETTING + "radius", radius)
-            self._options_changed()
+        self.options.set_radius(radius)
 
     def grow_radius(self, step: int) -> None:
         """[ and ]: about 15 % per step, at least one pixel."""
-        r = self.radius
-        delta = max(1, round(r * 0.15))
-        self.set_radius(r + delta if step > 0 else r - delta)
+        self.options.grow_radius(step)
 
     def set_tolerance(self, tolerance: int) -> None:
-        tolerance = max(0, min(255, int(tolerance)))
-        if tolerance != self.tolerance:
-            self.tolerance = tolerance
-            self.settings.set_value(SETTING + "tolerance", tolerance)
-            self._options_changed()
+        self.options.set_tolerance(tolerance)
 
     def set_preserve(self, on: bool) -> None:
-        if bool(on) != self.preserve:
-            self.preserve = bool(on)
-            self.settings.set_value(SETTING + "preserve", "true" if on else "false")
-            self._options_changed()
+        self.options.set_preserve(on)
 
     def set_replace_from(self, class_id: int | None) -> None:
-        if class_id != self.replace_from:
-            self.replace_from = class_id
-            self._options_changed()
+        self.options.set_replace_from(class_id)
 
-    def _options_changed(self) -> None:
+    def _options_changed(self, change: OptionsChange | None = None) -> None:
+        if change is not None:
+            values = self.options.settings()
+            for key in sorted(change.stored):
+                self.settings.set_value(SETTING + key, values[key])
         for tool in self.tools.values():
             tool.options_changed()
         self.options_changed.emit()
+        if change is not None and "active_class" in change.names and self.tool is not None:
+            self.tool.hint_changed()  # hints name the class Enter fills with
 
     def _active_class_changed(self, class_id: int) -> None:
-        self.active_class = class_id
-        self._options_changed()
-        if self.tool is not None:  # hints name the class Enter fills with
-            self.tool.hint_changed()
+        self.options.set_active_class(class_id)
 
-    def _classes_changed(self, table) -> None:
-        self._allowed_cache = None
-        if self.replace_from is not None and table.by_id(self.replace_from) is None:
-            self.replace_from = None
-        self._options_changed()
+    def _classes_changed(self, table: ClassTable) -> None:
+        self._table = table
+        self.options.classes_changed(table)
 
     # -- what tools ask ------------------------------------------------------------------------
     def document(self):
-        return self.canvas.document()
+        """The document on screen (its owner is the project controller)."""
+        return self.controller.document
 
-    def class_table(self):
-        return self.canvas.class_table()
+    def class_table(self) -> ClassTable:
+        return self._table
 
     def image(self):
         doc = self.document()
@@ -203,23 +203,14 @@ class EditorController(QObject):
 
     def require_class(self) -> int | None:
         """The class to paint, or None (with a note) when none is chosen."""
-        cid = self.active_class
-        if cid is None or self.class_table().by_id(cid) is None:
+        cid = self.options.paint_class(self._table)
+        if cid is None:
             self.message("choose a class to paint in the class panel (keys 1-9)")
-            return None
         return cid
 
     def allowed(self) -> np.ndarray | None:
         """The "preserve other classes" table, or None when the switch is off."""
-        if not self.preserve:
-            return None
-        table = self.class_table()
-        if self._allowed_cache is None or self._allowed_cache[0] is not table:
-            lut = preserved_lut(table)
-            if lut is None:  # nothing to paint over: every pixel is kept
-                lut = np.zeros(256, dtype=bool)
-            self._allowed_cache = (table, lut)
-        return self._allowed_cache[1]
+        return self.options.allowed(self._table)
 
     def message(self, text: str) -> None:
         self.notifier.show_message(text)
@@ -445,10 +436,3 @@ class EditorController(QObject):
 
     def shutdown(self) -> None:
         self.saver.shutdown()
-
-
-def _int(value, default: int, lo: int, hi: int) -> int:
-    try:
-        return max(lo, min(hi, int(value)))
-    except (TypeError, ValueError):
-        return default

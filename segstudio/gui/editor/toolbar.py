@@ -15,8 +15,8 @@ from PySide6.QtCore import QSignalBlocker, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox, QToolBar
 
+from ...core.editor_state import MAX_RADIUS
 from ..widgets.class_panel import swatch_icon
-from .controller import MAX_RADIUS
 
 if TYPE_CHECKING:
     from .controller import EditorController
