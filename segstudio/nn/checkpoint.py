@@ -26,10 +26,10 @@ import pickle
 import shutil
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypedDict, cast
+from typing import IO, TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
 import numpy as np
 import torch
@@ -61,6 +61,35 @@ class ClickInfo(TypedDict):
     size: int  # the side of its square input
 
 
+class Normalization(TypedDict):
+    mean: list[float]  # of pixel / 255, per input channel
+    std: list[float]
+
+
+class CheckpointData(TypedDict):
+    """What a checkpoint file holds (see the module doc); :func:`checkpoint_dict`."""
+
+    format: str
+    version: int
+    model_state: dict[str, torch.Tensor]
+    model_config: dict[str, Any]  # the model's config(): a ModelConfig
+    classes: dict[str, Any]  # ClassTable.to_json_dict()
+    normalization: Normalization
+    train_state: dict[str, Any] | None
+    run_id: int | None
+    epoch: int | None
+    metrics: dict[str, Any] | None
+    created_at: float
+    task: str
+    click: ClickInfo | None
+
+
+class RngState(TypedDict):
+    torch: torch.Tensor
+    numpy: Mapping[str, Any]  # the numpy bit generator's state
+    cuda: NotRequired[torch.Tensor]  # on CUDA
+
+
 @dataclass
 class Checkpoint:
     path: Path | None
@@ -68,7 +97,7 @@ class Checkpoint:
     classes: ClassTable
     mean: tuple[float, ...]
     std: tuple[float, ...]
-    model_state: dict[str, Any]
+    model_state: dict[str, torch.Tensor]
     train_state: dict[str, Any] | None
     run_id: int | None
     epoch: int | None
@@ -113,7 +142,7 @@ def checkpoint_dict(model: _Net, classes: ClassTable, mean: Sequence[float],
                     std: Sequence[float], train_state: dict[str, Any] | None = None,
                     run_id: int | None = None, epoch: int | None = None,
                     metrics: dict[str, Any] | None = None, task: str = "semantic",
-                    click: ClickInfo | None = None) -> dict[str, Any]:
+                    click: ClickInfo | None = None) -> CheckpointData:
     cfg = model.config()
     if task == "click":
         if cfg["num_classes"] != 1:
@@ -138,7 +167,7 @@ def checkpoint_dict(model: _Net, classes: ClassTable, mean: Sequence[float],
     }
 
 
-def save_checkpoint(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
+def save_checkpoint(path: str | os.PathLike[str], data: CheckpointData) -> Path:
     """Write a checkpoint dict atomically (temp file, fsync, rename)."""
     path = Path(path)
     atomic_write(path, lambda fh: torch.save(data, fh))
@@ -280,14 +309,14 @@ def checkpoint_paths(project: Project, run_id: int | None, out: str | Path | Non
     return folder / "last.pt", folder / "best.pt"
 
 
-def rng_state(np_rng: np.random.Generator, device: torch.device) -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": np_rng.bit_generator.state}
+def rng_state(np_rng: np.random.Generator, device: torch.device) -> RngState:
+    state: RngState = {"torch": torch.get_rng_state(), "numpy": np_rng.bit_generator.state}
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def set_rng_state(state: dict[str, Any], np_rng: np.random.Generator, device: torch.device) -> None:
+def set_rng_state(state: RngState, np_rng: np.random.Generator, device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
     np_rng.bit_generator.state = state["numpy"]
     if device.type == "cuda" and state.get("cuda") is not None:
