@@ -6,6 +6,24 @@ for masks; the CLI commands train/predict/eval/export-model use the same code.
 """
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names as mypy sees them; at run time they come from __getattr__
+    from .checkpoint import (
+        Checkpoint,
+        CheckpointError,
+        check_compatible,
+        checkpoint_summary,
+        load_checkpoint,
+    )
+    from .config import TrainConfig, default_train_config
+    from .data import project_channels
+    from .device import DeviceChoice, DeviceError, available_devices, resolve_device
+    from .engine import fit
+    from .evaluate import evaluate_project, predict_project
+    from .events import EpochEnd, EpochStarted, Event, Finished, Message, RunStarted, Step
+    from .inference import PredictionResult, Predictor
+    from .segnet import SegNet, SegNetBasic, build_model, count_parameters
 
 # Imported on first use (PEP 562): ``segstudio.nn.config`` and friends stay light, so the
 # window can build its training defaults without importing torch on the GUI thread.
@@ -24,7 +42,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _WHERE:
         return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

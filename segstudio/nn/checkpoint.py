@@ -26,9 +26,10 @@ import pickle
 import shutil
 import time
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
 import numpy as np
 import torch
@@ -36,7 +37,7 @@ import torch
 from ..core.atomic import atomic_write
 from ..core.classes import ClassTable
 from ..core.errors import ClassTableError, SegStudioError
-from .segnet import ModelConfigError, model_from_config
+from .segnet import ModelConfig, ModelConfigError, _Net, model_from_config
 
 if TYPE_CHECKING:
     from ..core.project import Project
@@ -54,20 +55,55 @@ class CheckpointError(SegStudioError):
     """A checkpoint is missing, not a checkpoint, unsafe, or does not fit the project."""
 
 
+class ClickInfo(TypedDict):
+    """A click model's ``click`` entry."""
+
+    size: int  # the side of its square input
+
+
+class Normalization(TypedDict):
+    mean: list[float]  # of pixel / 255, per input channel
+    std: list[float]
+
+
+class CheckpointData(TypedDict):
+    """What a checkpoint file holds (see the module doc); :func:`checkpoint_dict`."""
+
+    format: str
+    version: int
+    model_state: dict[str, torch.Tensor]
+    model_config: dict[str, Any]  # the model's config(): a ModelConfig
+    classes: dict[str, Any]  # ClassTable.to_json_dict()
+    normalization: Normalization
+    train_state: dict[str, Any] | None
+    run_id: int | None
+    epoch: int | None
+    metrics: dict[str, Any] | None
+    created_at: float
+    task: str
+    click: ClickInfo | None
+
+
+class RngState(TypedDict):
+    torch: torch.Tensor
+    numpy: Mapping[str, Any]  # the numpy bit generator's state
+    cuda: NotRequired[torch.Tensor]  # on CUDA
+
+
 @dataclass
 class Checkpoint:
     path: Path | None
-    model_config: dict[str, Any]
+    model_config: ModelConfig
     classes: ClassTable
     mean: tuple[float, ...]
     std: tuple[float, ...]
-    model_state: dict[str, Any]
+    model_state: dict[str, torch.Tensor]
     train_state: dict[str, Any] | None
     run_id: int | None
     epoch: int | None
     metrics: dict[str, Any] | None
     task: str = "semantic"
-    click: dict[str, Any] | None = None
+    click: ClickInfo | None = None
 
     @property
     def num_classes(self) -> int:
@@ -84,9 +120,9 @@ class Checkpoint:
 
     @property
     def click_size(self) -> int:
-        return int((self.click or {}).get("size", 160))
+        return int(self.click.get("size", 160)) if self.click else 160
 
-    def build_model(self) -> torch.nn.Module:
+    def build_model(self) -> _Net:
         """The model with these weights (CPU, eval mode)."""
         where = self.path or "checkpoint"
         try:
@@ -102,11 +138,12 @@ class Checkpoint:
         return model.eval()
 
 
-def checkpoint_dict(model: torch.nn.Module, classes: ClassTable, mean, std,
-                    train_state: dict[str, Any] | None = None, run_id: int | None = None,
-                    epoch: int | None = None, metrics: dict[str, Any] | None = None,
-                    task: str = "semantic", click: dict[str, Any] | None = None) -> dict[str, Any]:
-    cfg = model.config()  # type: ignore[operator]
+def checkpoint_dict(model: _Net, classes: ClassTable, mean: Sequence[float],
+                    std: Sequence[float], train_state: dict[str, Any] | None = None,
+                    run_id: int | None = None, epoch: int | None = None,
+                    metrics: dict[str, Any] | None = None, task: str = "semantic",
+                    click: ClickInfo | None = None) -> CheckpointData:
+    cfg = model.config()
     if task == "click":
         if cfg["num_classes"] != 1:
             raise CheckpointError(f"a click model has 1 output, not {cfg['num_classes']}")
@@ -130,7 +167,7 @@ def checkpoint_dict(model: torch.nn.Module, classes: ClassTable, mean, std,
     }
 
 
-def save_checkpoint(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
+def save_checkpoint(path: str | os.PathLike[str], data: CheckpointData) -> Path:
     """Write a checkpoint dict atomically (temp file, fsync, rename)."""
     path = Path(path)
     atomic_write(path, lambda fh: torch.save(data, fh))
@@ -186,7 +223,9 @@ def parse_checkpoint(raw: Any, path: Path | None = None) -> Checkpoint:
         raise CheckpointError(f"{where}: written by a newer segstudio (checkpoint version "
                               f"{raw.get('version')}); update segstudio")
     try:
-        cfg = dict(raw["model_config"])
+        # checked below as far as loading needs (channels, outputs); model_from_config
+        # checks the rest when the model is built
+        cfg = cast(ModelConfig, dict(raw["model_config"]))
         classes = ClassTable.from_json_dict(raw["classes"], f"{where} (class table)")
         norm = raw["normalization"]
         mean = tuple(float(v) for v in norm["mean"])
@@ -216,6 +255,7 @@ def parse_checkpoint(raw: Any, path: Path | None = None) -> Checkpoint:
     click = raw.get("click") if task == "click" else None
     if task == "click" and not (isinstance(click, dict) and int(click.get("size", 0)) >= 32):
         raise CheckpointError(f"{where}: damaged click model (no input size)")
+    click = cast("ClickInfo | None", click)
     return Checkpoint(path, cfg, classes, mean, std, state, raw.get("train_state"),
                       raw.get("run_id"), raw.get("epoch"), raw.get("metrics"), task, click)
 
@@ -226,7 +266,7 @@ def check_compatible(ckpt: Checkpoint, classes: ClassTable, in_channels: int | N
     where = ckpt.path or "checkpoint"
     theirs, ours = ckpt.classes.signature(), classes.signature()
     if theirs != ours and ckpt.task != "click":
-        def fmt(sig):
+        def fmt(sig: list[tuple[int, str]]) -> str:
             return ", ".join(f"{i}:{n}" for i, n in sig[:12]) + (" ..." if len(sig) > 12 else "")
         raise CheckpointError(
             f"{where}: trained for other classes ({fmt(theirs)}) than the project's "
@@ -269,20 +309,20 @@ def checkpoint_paths(project: Project, run_id: int | None, out: str | Path | Non
     return folder / "last.pt", folder / "best.pt"
 
 
-def rng_state(np_rng: np.random.Generator, device: torch.device) -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": np_rng.bit_generator.state}
+def rng_state(np_rng: np.random.Generator, device: torch.device) -> RngState:
+    state: RngState = {"torch": torch.get_rng_state(), "numpy": np_rng.bit_generator.state}
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def set_rng_state(state: dict[str, Any], np_rng: np.random.Generator, device: torch.device) -> None:
+def set_rng_state(state: RngState, np_rng: np.random.Generator, device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
     np_rng.bit_generator.state = state["numpy"]
     if device.type == "cuda" and state.get("cuda") is not None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
-def copy_into(src: Path, fh) -> None:
+def copy_into(src: Path, fh: IO[bytes]) -> None:
     with open(src, "rb") as s:
         shutil.copyfileobj(s, fh, 1 << 20)

@@ -18,15 +18,16 @@ training step from the model's own errors (:class:`click_model.ClickTrainStep`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
 
 from ..core.errors import SegStudioError
 from . import clicks as C
-from .data import Batch, Item, SampleLoader
+from .data import U8, Batch, Item, SampleLoader
 from .losses import IGNORE
 
 FIRST_SHARE = 1 / 3  # share of samples in the lone-first-click window
@@ -34,17 +35,18 @@ MARGIN = (1.15, 1.8)  # random zoom-in margin of the other samples
 SHIFT = 0.1  # random shift of their box, in box sides
 
 
-def _rescale(image: np.ndarray, target: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
+def _rescale(image: U8, target: U8, s: float) -> tuple[U8, U8]:
     h, w = target.shape
     nh, nw = max(1, round(h * s)), max(1, round(w * s))
     interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-    image = cv2.resize(image, (nw, nh), interpolation=interp)
+    # cv2's stubs give any resize an integer-or-float result; uint8 stays uint8
+    image = cast(U8, cv2.resize(image, (nw, nh), interpolation=interp))
     if image.ndim == 2:
         image = image[:, :, None]
-    return image, cv2.resize(target, (nw, nh), interpolation=cv2.INTER_NEAREST)
+    return image, cast(U8, cv2.resize(target, (nw, nh), interpolation=cv2.INTER_NEAREST))
 
 
-def _first_click(mask: np.ndarray, rng: np.random.Generator) -> C.Click:
+def _first_click(mask: C.Mask, rng: np.random.Generator) -> C.Click:
     padded = np.pad(mask.astype(np.uint8), 1)
     dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
     if rng.random() < 0.5:
@@ -73,9 +75,9 @@ def sample_box(shape: tuple[int, int], obj: C.ClickObject, click: C.Click,
     return box
 
 
-def click_sample(image: np.ndarray, target: np.ndarray, rng: np.random.Generator, size: int,
+def click_sample(image: U8, target: U8, rng: np.random.Generator, size: int,
                  scale: tuple[float, float] = (1.0, 1.0), flip: bool = False,
-                 min_area: int = C.MIN_AREA) -> tuple[np.ndarray, np.ndarray] | None:
+                 min_area: int = C.MIN_AREA) -> tuple[U8, U8] | None:
     """(model input (size, size, C + 3) uint8, target (size, size) uint8) for one object
     of ``target`` (channel ids, 255 ignored), or None when it has no object."""
     lo, hi = scale
@@ -94,23 +96,25 @@ def click_sample(image: np.ndarray, target: np.ndarray, rng: np.random.Generator
     return inp, object_target(obj.mask, target == IGNORE, box, size)
 
 
-def object_target(mask: np.ndarray, ignored: np.ndarray, box: C.Box, size: int) -> np.ndarray:
+def object_target(mask: C.Mask, ignored: C.Mask, box: C.Box, size: int) -> U8:
     """(size, size) uint8 target of the box: 1 object, 0 not, 255 ignored."""
     y0, x0, y1, x1 = box
     t = mask[y0:y1, x0:x1].astype(np.uint8)
     t[ignored[y0:y1, x0:x1]] = IGNORE
-    return cv2.resize(t, (size, size), interpolation=cv2.INTER_NEAREST)
+    return cast(U8, cv2.resize(t, (size, size), interpolation=cv2.INTER_NEAREST))
 
 
 def click_batches(items: Sequence[Item], batch_size: int, rng: np.random.Generator,
-                  loader: SampleLoader, size: int, scale, flip,
+                  loader: SampleLoader, size: int, scale: tuple[float, float], flip: bool,
                   min_area: int = C.MIN_AREA) -> Iterator[Batch]:
     """Shuffle ``items`` with ``rng``; one object sample per image, in batches."""
     order = rng.permutation(len(items))
     seeds = rng.integers(0, 2**63 - 1, size=len(items))
     for start in range(0, len(order), batch_size):
         t0 = time.perf_counter()
-        good, ids, skipped = [], [], []
+        good: list[tuple[U8, U8]] = []
+        ids: list[int] = []
+        skipped: list[str] = []
         for j in range(start, min(start + batch_size, len(order))):
             item = items[int(order[j])]
             try:
@@ -123,25 +127,25 @@ def click_batches(items: Sequence[Item], batch_size: int, rng: np.random.Generat
             if s is not None:  # an image without objects gives no sample
                 good.append(s)
                 ids.append(item.id)
+        images: U8 | None = None
+        targets: U8 | None = None
         if good:
             images = np.stack([g[0] for g in good])
             targets = np.stack([g[1] for g in good])
-        else:
-            images = targets = None  # type: ignore[assignment]
         yield Batch(images, targets, tuple(ids), time.perf_counter() - t0, tuple(skipped))
 
 
 @dataclass(frozen=True)
 class ValObject:
     image_id: int
-    image: np.ndarray  # (H, W, C) uint8
-    mask: np.ndarray  # (H, W) bool
-    valid: np.ndarray  # (H, W) bool: labelled pixels
+    image: U8  # (H, W, C)
+    mask: C.Mask  # (H, W)
+    valid: C.Mask  # (H, W): labelled pixels
     cls: int
 
 
 def val_objects(items: Sequence[Item], loader: SampleLoader, limit: int, seed: int = 0,
-                min_area: int = C.MIN_AREA) -> Iterator[str | list[ValObject]]:
+                min_area: int = C.MIN_AREA) -> Generator[str, None, list[ValObject]]:
     """Generator: yields warning texts, returns up to ``limit`` objects of the validation
     images drawn with ``seed`` (the same objects while the split is the same)."""
     found: list[tuple[int, int]] = []
@@ -159,7 +163,7 @@ def val_objects(items: Sequence[Item], loader: SampleLoader, limit: int, seed: i
         return []
     rng = np.random.default_rng(seed)
     pick = sorted(rng.choice(len(found), size=min(limit, len(found)), replace=False).tolist())
-    out = []
+    out: list[ValObject] = []
     for f in pick:
         i, k = found[f]
         item, objs = per_item[i]

@@ -13,13 +13,15 @@ them in [0, 1].
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 
@@ -31,7 +33,7 @@ from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from .click_data import ValObject
 from .device import resolve_device
 from .losses import IGNORE
-from .segnet import fold_batchnorm, min_input_size
+from .segnet import as_net, fold_batchnorm, min_input_size
 from .step import backward_step
 
 MAP_MEAN = (0.0,) * C.CLICK_CHANNELS
@@ -78,22 +80,23 @@ class ClickTrainStep:
         self.mean, self.std = tuple(mean), tuple(std)
         self.channels_last = channels_last
         self.amp_dtype, self.scaler = amp_dtype, scaler
-        self.weights = None
+        self.weights: torch.Tensor | None = None  # as TrainStep's; the click loss has none
         self.dice = loss == "ce+dice"
         self.iters = iters
         self.rng = rng if rng is not None else np.random.default_rng(0)
 
-    def autocast(self):
+    def autocast(self) -> AbstractContextManager[object]:
         if self.amp_dtype is None:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
-    def _forward(self, images: np.ndarray) -> torch.Tensor:
+    def _forward(self, images: D.U8) -> torch.Tensor:
         x = D.to_tensor(images, self.mean, self.std, self.device, self.channels_last)
         with self.autocast():
-            return self.model(x)
+            logits: torch.Tensor = self.model(x)
+            return logits
 
-    def add_error_clicks(self, images: np.ndarray, targets: np.ndarray, rounds: int) -> None:
+    def add_error_clicks(self, images: D.U8, targets: D.U8, rounds: int) -> None:
         """``rounds`` simulated clicks per sample, written into ``images`` (in place)."""
         c = images.shape[3] - C.CLICK_CHANNELS
         reach = C.click_reach(images.shape[1])
@@ -107,7 +110,7 @@ class ClickTrainStep:
                     C.draw_cones(images[b, :, :, c if positive else c + 1], [(x, y)], reach)
                 images[b, :, :, c + 2] = pred[b] * 255
 
-    def __call__(self, images: np.ndarray, targets: np.ndarray, lr: float | None = None
+    def __call__(self, images: D.U8, targets: D.U8, lr: float | None = None
                  ) -> tuple[float, float | None]:
         """(loss, pixel accuracy on every 4th pixel each way) of one step."""
         if lr is not None:
@@ -148,17 +151,18 @@ class ClickPredictor:
                  checkpoint_path: str | None = None, refine: bool = True):
         self.device = resolve_device(device)
         self.size = int(size)
-        mult = min_input_size(model)  # type: ignore[arg-type]
+        net = as_net(model)
+        mult = min_input_size(net)
         if self.size % mult:
             raise SegStudioError(f"the click model's input size {self.size} is not a multiple "
                                  f"of {mult}")
-        self.image_channels = int(model.in_channels) - C.CLICK_CHANNELS  # type: ignore[arg-type]
+        self.image_channels = int(net.in_channels) - C.CLICK_CHANNELS
         self.mean, self.std = tuple(mean), tuple(std)
         self.checkpoint_path = checkpoint_path
         cpu = self.device.type == "cpu"
         self.channels_last = cpu or self.device.type == "cuda"
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
-        self.model = fold_batchnorm(model).to(self.device).to(memory_format=fmt).eval()
+        self.model = fold_batchnorm(net).to(self.device).to(memory_format=fmt).eval()
         self.refine = refine
         self.last_seconds = 0.0
 
@@ -181,14 +185,14 @@ class ClickPredictor:
                    str(ckpt.path) if ckpt.path else None, refine)
 
     @torch.inference_mode()
-    def probabilities(self, inputs: np.ndarray) -> np.ndarray:
+    def probabilities(self, inputs: D.U8) -> npt.NDArray[np.float32]:
         """(N, S, S, C + 3) uint8 model inputs -> (N, S, S) float32 object probabilities."""
         x = D.to_tensor(inputs, self.mean, self.std, self.device, self.channels_last)
         return torch.sigmoid(self.model(x)[:, 0].float()).cpu().numpy()
 
-    def predict(self, image: np.ndarray, pos_clicks: Sequence[C.Click],
-                neg_clicks: Sequence[C.Click] = (), prev_mask: np.ndarray | None = None,
-                box: C.Box | None = None) -> np.ndarray:
+    def predict(self, image: npt.ArrayLike, pos_clicks: Sequence[C.Click],
+                neg_clicks: Sequence[C.Click] = (), prev_mask: npt.ArrayLike | None = None,
+                box: C.Box | None = None) -> C.Mask:
         """The object's (H, W) bool mask after the clicks (``(x, y)`` pixels), given the
         previous mask (None: none yet) and optionally a dragged box ``(y0, x0, y1, x1)``."""
         t0 = time.perf_counter()
@@ -222,7 +226,8 @@ class ClickPredictor:
 
 def evaluate_objects(predictor: ClickPredictor, objects: Sequence[ValObject],
                      max_clicks: int = 20, stop_iou: float | None = None,
-                     min_clicks: int = 0, cancel=None) -> dict[str, Any]:
+                     min_clicks: int = 0, cancel: threading.Event | None = None
+                     ) -> dict[str, Any]:
     """The simulated user on each object: IoU after 1 and 3 clicks (mean), NoC@85 and
     NoC@90 (mean clicks, at most ``max_clicks``), and the IoU curves."""
     curves: list[list[float]] = []
@@ -230,14 +235,15 @@ def evaluate_objects(predictor: ClickPredictor, objects: Sequence[ValObject],
         if cancel is not None and cancel.is_set():
             break
 
-        def predict(pos, neg, prev, ob=ob):
+        def predict(pos: list[C.Click], neg: list[C.Click], prev: C.Mask | None,
+                    ob: ValObject = ob) -> C.Mask:
             return predictor.predict(ob.image, pos, neg, prev)
 
         curves.append(C.simulate(predict, ob.mask, ob.valid, max_clicks, stop_iou, min_clicks))
     if not curves:
         return {"objects": 0}
 
-    def at(k):
+    def at(k: int) -> float:
         return float(np.mean([c[min(k, len(c)) - 1] for c in curves]))
 
     return {"objects": len(curves), "iou_1": at(1), "iou_3": at(min(3, max_clicks)),

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 CLICK_CHANNELS = 3  # positive clicks, negative clicks, previous mask
 MIN_AREA = 64  # objects smaller than this many pixels are not clicked (nor trained on)
@@ -40,6 +42,8 @@ MIN_BOX = 0.15  # the zoom-in box is at least this share of the image's short si
 
 Click = tuple[int, int]  # (x, y)
 Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
+Mask = npt.NDArray[np.bool_]
+MaskLike = npt.NDArray[np.bool_ | np.integer[Any]]  # a mask as bool or 0 / 1
 
 
 @dataclass(frozen=True)
@@ -47,12 +51,12 @@ class ClickObject:
     """One connected region of one class."""
 
     cls: int
-    mask: np.ndarray  # (H, W) bool
+    mask: Mask  # (H, W)
     area: int
     bbox: Box
 
 
-def find_objects(labels: np.ndarray, ignore: Sequence[int] = (255,),
+def find_objects(labels: npt.NDArray[np.integer[Any]], ignore: Sequence[int] = (255,),
                  min_area: int = MIN_AREA, classes: Sequence[int] | None = None
                  ) -> list[ClickObject]:
     """The 8-connected regions of each class of ``labels`` (ids in ``ignore`` are never
@@ -76,7 +80,7 @@ def find_objects(labels: np.ndarray, ignore: Sequence[int] = (255,),
 
 # -- encoding -------------------------------------------------------------------------
 
-def draw_disks(plane: np.ndarray, centres: Sequence[tuple[float, float]], radius: float,
+def draw_disks(plane: npt.NDArray[np.uint8], centres: Sequence[tuple[float, float]], radius: float,
                value: int = 1) -> None:
     """Set to ``value`` the pixels of ``plane`` whose centre (integer (x, y)) lies within
     ``radius`` of a centre ``(x, y)`` (float allowed: a click mapped into a zoomed frame)."""
@@ -93,7 +97,7 @@ def draw_disks(plane: np.ndarray, centres: Sequence[tuple[float, float]], radius
 
 
 def click_maps(shape: tuple[int, int], pos: Sequence[tuple[float, float]],
-               neg: Sequence[tuple[float, float]], radius: float) -> np.ndarray:
+               neg: Sequence[tuple[float, float]], radius: float) -> npt.NDArray[np.uint8]:
     """(H, W, 2) uint8: disks (1) of ``radius`` round the positive and negative clicks."""
     maps = np.zeros((shape[0], shape[1], 2), np.uint8)
     draw_disks(maps[:, :, 0], pos, radius)
@@ -111,7 +115,7 @@ def click_reach(size: int) -> float:
     return size / 4.0
 
 
-def draw_cones(plane: np.ndarray, centres: Sequence[tuple[float, float]],
+def draw_cones(plane: npt.NDArray[np.uint8], centres: Sequence[tuple[float, float]],
                reach: float) -> None:
     """The clipped distance map of the clicks, in place: each pixel holds
     ``round(255 * (1 - d / reach))`` for its distance ``d`` to the nearest centre
@@ -130,7 +134,7 @@ def draw_cones(plane: np.ndarray, centres: Sequence[tuple[float, float]],
 
 # -- simulation -----------------------------------------------------------------------
 
-def deepest_point(region: np.ndarray) -> tuple[int, int, float]:
+def deepest_point(region: Mask) -> tuple[int, int, float]:
     """(x, y, distance) of the pixel of bool ``region`` farthest from its boundary (the
     image border counts as boundary); the first such pixel in raster order."""
     padded = np.pad(region.astype(np.uint8), 1)
@@ -140,7 +144,7 @@ def deepest_point(region: np.ndarray) -> tuple[int, int, float]:
     return x, y, float(dist[y, x])
 
 
-def _largest_component(region: np.ndarray) -> tuple[np.ndarray | None, int]:
+def _largest_component(region: Mask) -> tuple[Mask | None, int]:
     n, comp, stats, _ = cv2.connectedComponentsWithStats(region.astype(np.uint8), connectivity=8)
     if n <= 1:
         return None, 0
@@ -148,14 +152,14 @@ def _largest_component(region: np.ndarray) -> tuple[np.ndarray | None, int]:
     return comp == k, int(stats[k, cv2.CC_STAT_AREA])
 
 
-def error_click(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None
+def error_click(gt: MaskLike, pred: MaskLike, valid: Mask | None = None
                 ) -> tuple[int, int, bool] | None:
     """The next simulated click ``(x, y, positive)``: at the deepest point of the largest
     error region (8-connected; a false-negative region gives a positive click, a
     false-positive one a negative click; on a tie in area the false negative), or None
     when the prediction has no error on the ``valid`` pixels."""
-    gt, pred = gt.astype(bool), pred.astype(bool)
-    fn, fp = gt & ~pred, pred & ~gt
+    g, p = gt.astype(bool), pred.astype(bool)
+    fn, fp = g & ~p, p & ~g
     if valid is not None:
         fn &= valid
         fp &= valid
@@ -164,28 +168,31 @@ def error_click(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = Non
     if fn_reg is None and fp_reg is None:
         return None
     positive = fn_area >= fp_area
-    x, y, _ = deepest_point(fn_reg if positive else fp_reg)
+    region = fn_reg if positive else fp_reg
+    assert region is not None  # the larger region (a missing one has area 0)
+    x, y, _ = deepest_point(region)
     return x, y, positive
 
 
-def first_click(gt: np.ndarray) -> tuple[int, int]:
+def first_click(gt: MaskLike) -> tuple[int, int]:
     """The object's interior point farthest from its boundary."""
     x, y, _ = deepest_point(gt.astype(bool))
     return x, y
 
 
-def iou(gt: np.ndarray, pred: np.ndarray, valid: np.ndarray | None = None) -> float:
-    gt, pred = gt.astype(bool), pred.astype(bool)
+def iou(gt: MaskLike, pred: MaskLike, valid: Mask | None = None) -> float:
+    g, p = gt.astype(bool), pred.astype(bool)
     if valid is not None:
-        gt, pred = gt & valid, pred & valid
-    union = int((gt | pred).sum())
-    return 1.0 if union == 0 else int((gt & pred).sum()) / union
+        g, p = g & valid, p & valid
+    union = int((g | p).sum())
+    return 1.0 if union == 0 else int((g & p).sum()) / union
 
 
-Predict = Callable[[list[Click], list[Click], np.ndarray | None], np.ndarray]
+# (positive clicks, negative clicks, previous mask or None) -> the mask after them
+Predict = Callable[[list[Click], list[Click], Mask | None], MaskLike]
 
 
-def simulate(predict: Predict, gt: np.ndarray, valid: np.ndarray | None = None,
+def simulate(predict: Predict, gt: MaskLike, valid: Mask | None = None,
              max_clicks: int = 20, stop_iou: float | None = None,
              min_clicks: int = 0) -> list[float]:
     """A simulated user clicking the largest error each time (the NoC protocol).
@@ -194,7 +201,7 @@ def simulate(predict: Predict, gt: np.ndarray, valid: np.ndarray | None = None,
     ``min_clicks`` clicks)."""
     pos: list[Click] = []
     neg: list[Click] = []
-    prev: np.ndarray | None = None
+    prev: Mask | None = None
     ious: list[float] = []
     pred = np.zeros(gt.shape, bool)
     for _ in range(max_clicks):
@@ -242,7 +249,7 @@ def extent_box(shape: tuple[int, int], y0: int, x0: int, y1: int, x1: int,
 
 
 def click_box(shape: tuple[int, int], pos: Sequence[Click], neg: Sequence[Click],
-              prev: np.ndarray | None = None, box: Box | None = None) -> Box:
+              prev: MaskLike | None = None, box: Box | None = None) -> Box:
     """Where the model looks: round ``box`` (a dragged rectangle) when given; a window
     of :data:`FIRST_WINDOW` of the short side round a lone click; else round the
     clicks and the previous mask (see :func:`extent_box`).  Every click lies inside."""
@@ -252,8 +259,9 @@ def click_box(shape: tuple[int, int], pos: Sequence[Click], neg: Sequence[Click]
     if box is not None:
         ys += [box[0], box[2] - 1]
         xs += [box[1], box[3] - 1]
-    has_prev = prev is not None and bool(prev.any())
-    if has_prev:
+    has_prev = False
+    if prev is not None and bool(prev.any()):
+        has_prev = True
         rows = np.flatnonzero(prev.any(axis=1))
         cols = np.flatnonzero(prev.any(axis=0))
         ys += [int(rows[0]), int(rows[-1])]
@@ -272,8 +280,8 @@ def to_frame(box: Box, size: int, clicks: Sequence[Click]) -> list[tuple[float, 
     return [((x + 0.5 - x0) * sx - 0.5, (y + 0.5 - y0) * sy - 0.5) for x, y in clicks]
 
 
-def model_input(image: np.ndarray, box: Box, size: int, pos: Sequence[Click],
-                neg: Sequence[Click], prev: np.ndarray | None = None) -> np.ndarray:
+def model_input(image: npt.NDArray[np.uint8], box: Box, size: int, pos: Sequence[Click],
+                neg: Sequence[Click], prev: MaskLike | None = None) -> npt.NDArray[np.uint8]:
     """(size, size, C + 3) uint8: the box of ``image`` resized, the clicks' distance maps
     (:func:`draw_cones`) and the previous mask (0 / 255) in the same frame."""
     y0, x0, y1, x1 = box
@@ -296,8 +304,8 @@ def model_input(image: np.ndarray, box: Box, size: int, pos: Sequence[Click],
     return out
 
 
-def paste(prob: np.ndarray, box: Box, shape: tuple[int, int],
-          prev: np.ndarray | None = None, threshold: float = 0.5) -> np.ndarray:
+def paste(prob: npt.NDArray[np.floating[Any]], box: Box, shape: tuple[int, int],
+          prev: MaskLike | None = None, threshold: float = 0.5) -> Mask:
     """The full-size bool mask: the previous mask with the box replaced by the model's
     probabilities (size x size) resized to the box and cut at ``threshold``."""
     y0, x0, y1, x1 = box
@@ -307,8 +315,8 @@ def paste(prob: np.ndarray, box: Box, shape: tuple[int, int],
     return out
 
 
-def paste_region(region: np.ndarray, box: Box, shape: tuple[int, int],
-                 prev: np.ndarray | None = None) -> np.ndarray:
+def paste_region(region: Mask, box: Box, shape: tuple[int, int],
+                 prev: MaskLike | None = None) -> Mask:
     """The full-size bool mask: the previous mask with the box replaced by ``region``
     (bool, the box's size)."""
     y0, x0, y1, x1 = box

@@ -18,20 +18,28 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.atomic import atomic_write_text
 from ..core.errors import SegStudioError
 from .journal import run_dir
 
+if TYPE_CHECKING:
+    from ..core.project import Project
+    from .distributed import Distributed
+    from .events import Event, Message
+    from .journal import JournalWriter
+
 ACTIONS = ("pause", "resume", "stop")
 
 
-def control_path(project, run_id: int) -> Path:
+def control_path(project: Project, run_id: int) -> Path:
     return run_dir(project, run_id) / "control"
 
 
-def send(project, run_id: int, action: str) -> Path:
+def send(project: Project, run_id: int, action: str) -> Path:
     """Ask run ``run_id`` to pause, resume or stop; returns the control file."""
     if action not in ACTIONS:
         raise SegStudioError(f"unknown control {action!r}; use {', '.join(ACTIONS)}")
@@ -92,14 +100,14 @@ class RunChannel:
     """What a recorded run leaves for other processes: its journal and its control watcher,
     both opened when the run's :class:`RunStarted` (with its run id) goes by."""
 
-    def __init__(self, project, cancel: threading.Event, pause: threading.Event):
+    def __init__(self, project: Project, cancel: threading.Event, pause: threading.Event):
         self.project = project
         self.cancel = cancel
         self.pause = pause
-        self.writer = None
+        self.writer: JournalWriter | None = None
         self.watcher: ControlWatcher | None = None
 
-    def see(self, ev) -> None:
+    def see(self, ev: Event) -> None:
         from .events import RunStarted
         from .journal import JournalWriter, journal_path
 
@@ -129,8 +137,9 @@ class RunGate:
     (``dist``) the processes must stop and pause at the same batch, so each keeps its own
     flags and takes rank 0's requests with one small broadcast per batch (:meth:`sync`)."""
 
-    def __init__(self, cancel: threading.Event, pause: threading.Event | None, dist=None,
-                 clock=time.perf_counter):
+    def __init__(self, cancel: threading.Event, pause: threading.Event | None,
+                 dist: Distributed | None = None,
+                 clock: Callable[[], float] = time.perf_counter):
         pause = pause if pause is not None else threading.Event()
         self.clock = clock  # the engine's clock: the time held is left out of its epochs
         self.requests = (cancel, pause)
@@ -146,7 +155,7 @@ class RunGate:
             self.cancel.set()
         self.pause.set() if hold else self.pause.clear()
 
-    def wait(self):
+    def wait(self) -> Generator[Message, None, float]:
         """Block while paused (a generator of the 'paused' / 'resumed' messages); returns
         the seconds it held."""
         from .events import Message

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from ..core import maskio
@@ -26,6 +29,13 @@ from ..core.errors import MaskError, SegStudioError
 from ..core.imageio import read_image
 from ..core.project import HUMAN_STATUSES, ImageRecord, Project
 from .losses import IGNORE
+
+U8 = npt.NDArray[np.uint8]  # images (H, W, C), channel targets (H, W), batches of them
+CacheKey = tuple[Hashable, ...]  # ImageCache's keys: an Item's key, ("mask",) + mask_key
+# what TrainSet gives per sample: (image, target, image id, None) or, when the image could
+# not be loaded, (None, None, image id, why)
+Sample = tuple[U8 | None, U8 | None, int, str | None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,8 +48,8 @@ class Item:
     mask_path: str
     height: int
     width: int
-    key: tuple  # changes when the image file changes
-    mask_key: tuple  # changes when the mask is saved again
+    key: CacheKey  # changes when the image file changes
+    mask_key: CacheKey  # changes when the mask is saved again
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,8 @@ class Snapshot:
 
 
 def _item(project: Project, rec: ImageRecord) -> Item:
+    # only usable records are snapshot: the scan has measured them
+    assert rec.width is not None and rec.height is not None
     return Item(rec.id, rec.relpath, str(project.image_path(rec)), str(project.mask_path(rec)),
                 int(rec.height), int(rec.width), (rec.id, rec.size_bytes, rec.width, rec.height),
                 (rec.id, rec.mask_saved_at))
@@ -105,14 +117,14 @@ class ImageCache:
     def __init__(self, max_bytes: int = 2 << 30):
         self.max_bytes = max_bytes
         self.used = 0
-        self._data: dict[tuple, np.ndarray] = {}
+        self._data: dict[CacheKey, U8] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> np.ndarray | None:
+    def get(self, key: CacheKey) -> U8 | None:
         with self._lock:
             return self._data.get(key)
 
-    def put(self, key: tuple, value: np.ndarray) -> None:
+    def put(self, key: CacheKey, value: U8) -> None:
         with self._lock:
             if key in self._data:
                 return
@@ -121,13 +133,13 @@ class ImageCache:
             self._data[key] = value
             self.used += value.nbytes
 
-    def drop_stale(self, live_keys: set[tuple]) -> None:
+    def drop_stale(self, live_keys: AbstractSet[CacheKey]) -> None:
         with self._lock:
             for k in [k for k in self._data if k not in live_keys]:
                 self.used -= self._data.pop(k).nbytes
 
 
-def as_channels(image: np.ndarray, in_channels: int, source: str) -> np.ndarray:
+def as_channels(image: U8, in_channels: int, source: str) -> U8:
     """(H, W, C) uint8 with C = in_channels."""
     if image.ndim == 2:
         image = image[:, :, None]
@@ -144,12 +156,13 @@ class SampleLoader:
     """Loads (image, target) for an :class:`Item`; the target holds model channels
     (0..K-1) and 255 for ignored or unknown class ids."""
 
-    def __init__(self, lut: np.ndarray, in_channels: int, cache: ImageCache | None = None):
+    def __init__(self, lut: npt.NDArray[np.integer[Any]], in_channels: int,
+                 cache: ImageCache | None = None):
         self.lut = np.asarray(lut).clip(0, 255).astype(np.uint8)
         self.in_channels = in_channels
         self.cache = cache
 
-    def image(self, item: Item) -> np.ndarray:
+    def image(self, item: Item) -> U8:
         img = self.cache.get(item.key) if self.cache else None
         if img is None:
             img = as_channels(read_image(item.image_path), self.in_channels, item.image_path)
@@ -158,7 +171,7 @@ class SampleLoader:
                 self.cache.put(item.key, img)
         return img
 
-    def target(self, item: Item) -> np.ndarray:
+    def target(self, item: Item) -> U8:
         tgt = self.cache.get(("mask",) + item.mask_key) if self.cache else None
         if tgt is None:
             if not Path(item.mask_path).exists():
@@ -172,7 +185,7 @@ class SampleLoader:
                 self.cache.put(("mask",) + item.mask_key, tgt)
         return tgt
 
-    def load(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
+    def load(self, item: Item) -> tuple[U8, U8]:
         img = self.image(item)
         if img.shape[:2] != (item.height, item.width):
             raise SegStudioError(f"{item.image_path}: the image changed size since the last scan; "
@@ -192,7 +205,7 @@ class CropFocus:
     preference: tuple[float, ...]
 
 
-def _focus_centre(target: np.ndarray, focus: CropFocus,
+def _focus_centre(target: U8, focus: CropFocus,
                   rng: np.random.Generator) -> tuple[int, int] | None:
     k = len(focus.preference)
     counts = np.bincount(target.ravel(), minlength=256)[:k]
@@ -202,13 +215,13 @@ def _focus_centre(target: np.ndarray, focus: CropFocus,
     c = int(rng.choice(k, p=pref / pref.sum()))
     flat = np.flatnonzero(target.ravel() == c)
     idx = int(flat[rng.integers(0, flat.size)])
-    return divmod(idx, target.shape[1])
+    return divmod(idx, int(target.shape[1]))
 
 
-def augment(image: np.ndarray, target: np.ndarray, crop: tuple[int, int] | None,
+def augment(image: U8, target: U8, crop: tuple[int, int] | None,
             scale: tuple[float, float], flip: bool, rng: np.random.Generator,
             fill: Sequence[int], focus: CropFocus | None = None
-            ) -> tuple[np.ndarray, np.ndarray]:
+            ) -> tuple[U8, U8]:
     """Random rescale, pad (image with ``fill``, target with the ignore value),
     random crop (around a rare-class pixel with ``focus``) and horizontal flip.
     Targets are resized with NEAREST."""
@@ -218,10 +231,11 @@ def augment(image: np.ndarray, target: np.ndarray, crop: tuple[int, int] | None,
     if abs(s - 1.0) > 1e-6:
         nh, nw = max(1, round(h * s)), max(1, round(w * s))
         interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-        image = cv2.resize(image, (nw, nh), interpolation=interp)
+        # cv2's stubs give any resize an integer-or-float result; uint8 stays uint8
+        image = cast(U8, cv2.resize(image, (nw, nh), interpolation=interp))
         if image.ndim == 2:
             image = image[:, :, None]
-        target = cv2.resize(target, (nw, nh), interpolation=cv2.INTER_NEAREST)
+        target = cast(U8, cv2.resize(target, (nw, nh), interpolation=cv2.INTER_NEAREST))
         h, w = nh, nw
     if crop is not None:
         ch, cw = crop
@@ -249,8 +263,8 @@ def augment(image: np.ndarray, target: np.ndarray, crop: tuple[int, int] | None,
     return np.ascontiguousarray(image), np.ascontiguousarray(target)
 
 
-def _pad(image: np.ndarray, top: int, bottom: int, left: int, right: int,
-         fill: Sequence[int]) -> np.ndarray:
+def _pad(image: U8, top: int, bottom: int, left: int, right: int,
+         fill: Sequence[int]) -> U8:
     h, w, c = image.shape
     out = np.empty((h + top + bottom, w + left + right, c), np.uint8)
     out[...] = np.asarray(fill, np.uint8)[:c]
@@ -258,8 +272,8 @@ def _pad(image: np.ndarray, top: int, bottom: int, left: int, right: int,
     return out
 
 
-def collate(samples: Sequence[tuple[np.ndarray, np.ndarray]], fill: Sequence[int],
-            multiple: int = 32) -> tuple[np.ndarray, np.ndarray]:
+def collate(samples: Sequence[tuple[U8, U8]], fill: Sequence[int],
+            multiple: int = 32) -> tuple[U8, U8]:
     """Stack into (B, H, W, C) uint8 and (B, H, W) uint8, padding to a common size
     (at least ``multiple`` on each side) with ``fill`` / the ignore value."""
     hmax = max(max(t.shape[0] for _, t in samples), multiple)
@@ -277,18 +291,20 @@ def collate(samples: Sequence[tuple[np.ndarray, np.ndarray]], fill: Sequence[int
 
 @dataclass
 class Batch:
-    images: np.ndarray  # (B, H, W, C) uint8
-    targets: np.ndarray  # (B, H, W) uint8 channels, 255 ignored
+    # both None when no sample of the batch could be loaded (see ``skipped``)
+    images: U8 | None  # (B, H, W, C)
+    targets: U8 | None  # (B, H, W) channels, 255 ignored
     ids: tuple[int, ...]
     seconds: float  # time spent loading and augmenting
     skipped: tuple[str, ...] = ()  # messages for samples that could not be loaded
 
 
-class TrainSet(torch.utils.data.Dataset):
+class TrainSet(torch.utils.data.Dataset[Sample]):
     """One epoch's samples with their augmentation seeds (usable by DataLoader workers)."""
 
     def __init__(self, items: Sequence[Item], seeds: Sequence[int], loader: SampleLoader,
-                 crop, scale, flip, fill, focus: CropFocus | None = None):
+                 crop: tuple[int, int] | None, scale: tuple[float, float], flip: bool,
+                 fill: Sequence[int], focus: CropFocus | None = None):
         self.items = list(items)
         self.seeds = list(seeds)
         self.loader = loader
@@ -298,7 +314,7 @@ class TrainSet(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, i: int):
+    def __getitem__(self, i: int) -> Sample:
         item = self.items[i]
         try:
             img, tgt = self.loader.load(item)
@@ -310,12 +326,13 @@ class TrainSet(torch.utils.data.Dataset):
         return img, tgt, item.id, None
 
 
-def _collate_list(x):
+def _collate_list(x: T) -> T:
     return x
 
 
 def epoch_batches(items: Sequence[Item], batch_size: int, rng: np.random.Generator,
-                  loader: SampleLoader, crop, scale, flip, fill,
+                  loader: SampleLoader, crop: tuple[int, int] | None,
+                  scale: tuple[float, float], flip: bool, fill: Sequence[int],
                   workers: int = 0, focus: CropFocus | None = None) -> Iterator[Batch]:
     """Shuffle ``items`` with ``rng`` and yield augmented batches."""
     order = rng.permutation(len(items))
@@ -326,7 +343,7 @@ def epoch_batches(items: Sequence[Item], batch_size: int, rng: np.random.Generat
     if workers > 0:
         dl = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False,
                                          num_workers=workers, collate_fn=_collate_list)
-        source: Iterator = iter(dl)
+        source: Iterator[list[Sample]] = iter(dl)
     else:
         source = ([ds[i] for i in range(s, min(s + batch_size, len(ds)))] for s in starts)
     while True:
@@ -335,14 +352,20 @@ def epoch_batches(items: Sequence[Item], batch_size: int, rng: np.random.Generat
             group = next(source)
         except StopIteration:
             return
-        good = [(img, tgt) for img, tgt, _, err in group if err is None]
-        ids = tuple(i for img, _, i, err in group if err is None)
-        skipped = tuple(err for _, _, _, err in group if err is not None)
+        good: list[tuple[U8, U8]] = []
+        ids: list[int] = []
+        skipped: list[str] = []
+        for img, tgt, i, err in group:
+            if err is not None:
+                skipped.append(err)
+            elif img is not None and tgt is not None:  # always, when there is no error
+                good.append((img, tgt))
+                ids.append(i)
+        images: U8 | None = None
+        targets: U8 | None = None
         if good:
             images, targets = collate(good, fill)
-        else:
-            images = targets = None  # type: ignore[assignment]
-        yield Batch(images, targets, ids, time.perf_counter() - t0, skipped)
+        yield Batch(images, targets, tuple(ids), time.perf_counter() - t0, tuple(skipped))
 
 
 def fill_value(mean: Sequence[float]) -> tuple[int, ...]:
@@ -350,7 +373,7 @@ def fill_value(mean: Sequence[float]) -> tuple[int, ...]:
     return tuple(int(round(m * 255)) for m in mean)
 
 
-def to_tensor(images: np.ndarray, mean: Sequence[float], std: Sequence[float],
+def to_tensor(images: U8, mean: Sequence[float], std: Sequence[float],
               device: torch.device, channels_last: bool = False) -> torch.Tensor:
     """(B, H, W, C) uint8 -> normalised float (B, C, H, W) on ``device``."""
     images = np.ascontiguousarray(images)

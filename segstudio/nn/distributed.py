@@ -24,10 +24,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import torch
 import torch.distributed as dist
+
+if TYPE_CHECKING:
+    from ..core.project import Project
 
 T = TypeVar("T")
 
@@ -48,8 +51,10 @@ class Distributed:
         number: the sampler pads by repeating items)."""
         from torch.utils.data import DistributedSampler
 
-        sampler = DistributedSampler(range(len(items)), num_replicas=self.world_size,
-                                     rank=self.rank, shuffle=True, seed=seed)
+        # the sampler only takes the length of its dataset: a range of indices will do
+        sampler: DistributedSampler[int] = DistributedSampler(
+            range(len(items)), num_replicas=self.world_size,  # type: ignore[arg-type]
+            rank=self.rank, shuffle=True, seed=seed)
         sampler.set_epoch(epoch)
         return [items[i] for i in sampler]
 
@@ -109,7 +114,7 @@ def restart_hazard() -> bool:
         os.environ.get("TORCH_DISABLE_SHARE_RDZV_TCP_STORE", "0") in ("", "0")
 
 
-def restart_checkpoint(project) -> str | None:
+def restart_checkpoint(project: Project) -> str | None:
     """After an elastic restart: the last checkpoint of the newest run that did not
     complete (the attempt that failed), to resume from; None when there is none."""
     for run in reversed(project.runs.all()):

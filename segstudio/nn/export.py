@@ -22,8 +22,9 @@ import json
 import os
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 import numpy as np
 import torch
@@ -33,7 +34,7 @@ from torch import nn
 from ..core.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from ..core.errors import SegStudioError
 from .checkpoint import Checkpoint, load_checkpoint
-from .segnet import fold_batchnorm, min_input_size
+from .segnet import _Net, fold_batchnorm, min_input_size
 
 FORMATS = ("torchscript", "onnx")
 ONNX_OPSET = 17
@@ -43,7 +44,18 @@ class ExportError(SegStudioError):
     pass
 
 
-def inference_model(ckpt: Checkpoint) -> torch.nn.Module:
+class ExportCheck(TypedDict):
+    """The exported file's output against eager PyTorch's on one random input."""
+
+    input: list[int]  # its shape
+    max_abs_diff: float
+    max_abs_output: float
+    tolerance: float
+    ok: bool
+    runtime: NotRequired[str]  # what ran an ONNX file
+
+
+def inference_model(ckpt: Checkpoint) -> _Net:
     return fold_batchnorm(ckpt.build_model()).eval()
 
 
@@ -63,19 +75,20 @@ def window_unpool(pre: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class PortableNet(nn.Module):
     """The same network and weights, unpooling with :func:`window_unpool` (for ONNX)."""
 
-    def __init__(self, net: nn.Module):
+    def __init__(self, net: _Net):
         super().__init__()
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        kept = []
+        kept: list[torch.Tensor] = []
         for enc in self.net.encoders:
             x = enc(x)
             kept.append(x)
             x = F.max_pool2d(x, kernel_size=2, stride=2)
         for i, dec in enumerate(self.net.decoders):
             x = dec(window_unpool(kept[len(kept) - 1 - i], x))
-        return self.net.classifier(x)
+        logits: torch.Tensor = self.net.classifier(x)
+        return logits
 
 
 def click_io(ckpt: Checkpoint) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -107,8 +120,8 @@ def click_io(ckpt: Checkpoint) -> tuple[dict[str, Any], dict[str, Any], dict[str
     return inp, out, how
 
 
-def metadata(ckpt: Checkpoint, fmt: str, model: torch.nn.Module) -> dict[str, Any]:
-    meta = {
+def metadata(ckpt: Checkpoint, fmt: str, model: _Net) -> dict[str, Any]:
+    meta: dict[str, Any] = {
         "format": "segstudio-model",
         "model_format": fmt,
         "model_config": ckpt.model_config,
@@ -155,11 +168,13 @@ def export_torchscript(ckpt: Checkpoint, out: Path, check: bool = True) -> dict[
     x = _sample(ckpt, 67, 93)
     with torch.inference_mode():
         ref = ckpt.build_model()(x)
-        got = torch.jit.load(str(out))(x)
+        got = torch.jit.load(str(out))(x)  # type: ignore[no-untyped-call]  # unannotated in torch
     diff = float((ref - got).abs().max())
     scale = float(ref.abs().max())
-    return {"check": {"input": list(x.shape), "max_abs_diff": diff, "max_abs_output": scale,
-                      "tolerance": 1e-4 * max(1.0, scale), "ok": diff <= 1e-4 * max(1.0, scale)}}
+    result: ExportCheck = {"input": list(x.shape), "max_abs_diff": diff,
+                           "max_abs_output": scale, "tolerance": 1e-4 * max(1.0, scale),
+                           "ok": diff <= 1e-4 * max(1.0, scale)}
+    return {"check": result}
 
 
 def export_onnx(ckpt: Checkpoint, out: Path, check: bool = True) -> dict[str, Any]:
@@ -191,7 +206,7 @@ def export_onnx(ckpt: Checkpoint, out: Path, check: bool = True) -> dict[str, An
     return info
 
 
-def check_onnx(ckpt: Checkpoint, path: Path, size: tuple[int, int] = (35, 51)) -> dict[str, Any]:
+def check_onnx(ckpt: Checkpoint, path: Path, size: tuple[int, int] = (35, 51)) -> ExportCheck:
     """Compare the ONNX file with eager PyTorch on a small odd-sized input, with
     onnxruntime if installed, else onnx's reference evaluator."""
     import onnx
@@ -202,7 +217,7 @@ def check_onnx(ckpt: Checkpoint, path: Path, size: tuple[int, int] = (35, 51)) -
     model = onnx.load(str(path))
     onnx.checker.check_model(model)
     try:
-        import onnxruntime as ort  # type: ignore[import-not-found]
+        import onnxruntime as ort
 
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         got = sess.run(None, {"image": x.numpy()})[0]
@@ -210,7 +225,9 @@ def check_onnx(ckpt: Checkpoint, path: Path, size: tuple[int, int] = (35, 51)) -
     except ImportError:
         from onnx.reference import ReferenceEvaluator
 
-        got = ReferenceEvaluator(model).run(None, {"image": x.numpy()})[0]
+        # run gives a dict only for intermediate=True
+        outputs = cast(list[Any], ReferenceEvaluator(model).run(None, {"image": x.numpy()}))
+        got = outputs[0]
         runtime = f"onnx.reference.ReferenceEvaluator (onnx {onnx.__version__})"
     diff = float(np.abs(ref - got).max())
     scale = float(np.abs(ref).max())
@@ -220,7 +237,8 @@ def check_onnx(ckpt: Checkpoint, path: Path, size: tuple[int, int] = (35, 51)) -
 
 
 def export_model(checkpoint: str | os.PathLike[str], fmt: str, out: str | os.PathLike[str],
-                 check: bool = True, progress=None) -> dict[str, Any]:
+                 check: bool = True, progress: Callable[[int, int], None] | None = None
+                 ) -> dict[str, Any]:
     """Write ``out`` and ``out + '.json'``; returns the metadata written.
     ``progress(done, total)`` is called after loading, exporting and checking."""
     if fmt not in FORMATS:

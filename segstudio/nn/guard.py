@@ -13,13 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..core.errors import SegStudioError
 from .checkpoint import Checkpoint, check_compatible, load_checkpoint
 from .metrics import trivial_metrics
+
+if TYPE_CHECKING:
+    from ..core.project import Project
 
 MARGIN = 0.01  # mIoU (absolute) a model needs above the trivial predictor to count as better
 ADVICE = ("label more images (above all where the rare classes are), train more epochs, "
@@ -35,7 +39,7 @@ class Verdict:
 
 
 class Guard:
-    def __init__(self, names: Sequence[str], class_pixels: np.ndarray, epochs: int = 0):
+    def __init__(self, names: Sequence[str], class_pixels: npt.ArrayLike, epochs: int = 0):
         counts = np.asarray(class_pixels, dtype=np.int64)
         self.names = list(names)
         self.majority = int(counts.argmax()) if counts.sum() > 0 else 0
@@ -93,7 +97,7 @@ class Guard:
         return True, None
 
 
-def comparable_active_model(project, in_channels: int) -> Checkpoint | None:
+def comparable_active_model(project: Project, in_channels: int) -> Checkpoint | None:
     """The project's active model when it fits the project's classes and channels
     (a model for another class table cannot be compared), else None."""
     path = project.settings.get("active_checkpoint", None)

@@ -18,23 +18,34 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 
 from ..core.classes import ClassTable
 from ..core.errors import SegStudioError
 from .checkpoint import Checkpoint, CheckpointError, check_compatible, load_checkpoint
-from .data import as_channels
+from .data import U8, as_channels
 from .device import resolve_device
-from .segnet import fold_batchnorm, min_input_size
+from .segnet import as_net, fold_batchnorm, min_input_size
+
+
+class PredictorOptions(TypedDict, total=False):
+    """The tiling settings :meth:`Predictor.from_checkpoint` passes on."""
+
+    tile: int
+    overlap: int
+    max_whole_pixels: int
+    memory_budget_mb: int
 
 
 @dataclass
 class PredictionResult:
-    labels: np.ndarray  # (H, W) uint8 class ids (ClassTable.channel_ids())
-    entropy: np.ndarray  # (H, W) uint8: entropy / log(K) * 255
+    labels: U8  # (H, W) class ids (ClassTable.channel_ids())
+    entropy: U8  # (H, W): entropy / log(K) * 255
     uncertainty: float  # mean of entropy / log(K) over the image, 0..1
     seconds: float
     tiles: int  # 1 for a whole-image pass
@@ -49,7 +60,7 @@ def _starts(length: int, tile: int, stride: int) -> list[int]:
     return out
 
 
-def _ramp(n: int, overlap: int, left: bool, right: bool) -> np.ndarray:
+def _ramp(n: int, overlap: int, left: bool, right: bool) -> npt.NDArray[np.float32]:
     w = np.ones(n, np.float32)
     if overlap > 0:
         ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
@@ -70,12 +81,13 @@ class Predictor:
                  memory_budget_mb: int = 1024, checkpoint_path: str | None = None):
         self.device = resolve_device(device)
         self.classes = classes
-        self.num_classes = int(model.num_classes)  # type: ignore[attr-defined]
+        net = as_net(model)
+        self.num_classes = int(net.num_classes)
         if self.num_classes != classes.num_trainable:
             raise SegStudioError(f"the model predicts {self.num_classes} classes but the class "
                                  f"table has {classes.num_trainable}")
-        self.in_channels = int(model.in_channels)  # type: ignore[attr-defined]
-        self.multiple = min_input_size(model)  # type: ignore[arg-type]
+        self.in_channels = int(net.in_channels)
+        self.multiple = min_input_size(net)
         if tile % self.multiple or tile < 2 * self.multiple:
             raise ValueError(f"tile {tile} must be a multiple of {self.multiple} "
                              f"and at least {2 * self.multiple}")
@@ -94,8 +106,8 @@ class Predictor:
         self.std = tuple(float(v) for v in std)
         self._fmt = torch.channels_last if self.device.type in ("cpu", "cuda") else (
             torch.contiguous_format)
-        self.model = fold_batchnorm(model).to(self.device).to(memory_format=self._fmt).eval()
-        self._amp = None
+        self.model = fold_batchnorm(net).to(self.device).to(memory_format=self._fmt).eval()
+        self._amp: torch.dtype | None = None
         if self.device.type == "cuda":
             self._amp = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         dev = self.device
@@ -106,7 +118,7 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike[str] | Checkpoint, device: str = "auto",
                         classes: ClassTable | None = None, in_channels: int | None = None,
-                        **kw) -> Predictor:
+                        **kw: Unpack[PredictorOptions]) -> Predictor:
         """Load a checkpoint; with ``classes``/``in_channels`` it must fit them."""
         ckpt = path if isinstance(path, Checkpoint) else load_checkpoint(path)
         if ckpt.task == "click":
@@ -119,7 +131,7 @@ class Predictor:
                    checkpoint_path=str(ckpt.path) if ckpt.path else None, **kw)
 
     # -- forward --------------------------------------------------------------------
-    def _probs(self, region: np.ndarray) -> torch.Tensor:
+    def _probs(self, region: U8) -> torch.Tensor:
         """(h, w, C) uint8 -> softmax probabilities (K, h, w) float32 on the device."""
         h, w = region.shape[:2]
         ph, pw = max(0, self.multiple - h), max(0, self.multiple - w)
@@ -133,12 +145,12 @@ class Predictor:
             x = F.pad(x, (0, pw, 0, ph))
         if self._amp is not None:
             with torch.autocast("cuda", dtype=self._amp):
-                logits = self.model(x)
+                logits: torch.Tensor = self.model(x)
         else:
             logits = self.model(x)
         return torch.softmax(logits[0, :, :h, :w].float(), dim=0)
 
-    def _finish(self, probs: torch.Tensor) -> tuple[np.ndarray, np.ndarray, float]:
+    def _finish(self, probs: torch.Tensor) -> tuple[U8, U8, float]:
         """(K, h, w) probabilities -> channel labels, entropy uint8, sum of normalised entropy."""
         labels = probs.argmax(dim=0).to(torch.uint8)
         ent = -(probs * torch.log(probs.clamp_min(1e-12))).sum(dim=0) / self._logk
@@ -147,7 +159,7 @@ class Predictor:
         ent8 = torch.round(ent * 255.0).to(torch.uint8)
         return labels.cpu().numpy(), ent8.cpu().numpy(), total
 
-    def _prepare(self, image: np.ndarray) -> np.ndarray:
+    def _prepare(self, image: npt.ArrayLike) -> U8:
         image = np.asarray(image)
         if image.dtype != np.uint8 or image.ndim not in (2, 3):
             raise SegStudioError(f"expected a uint8 HxW or HxWx3 image, got {image.dtype} "
@@ -155,7 +167,7 @@ class Predictor:
         return as_channels(image, self.in_channels, "image")
 
     @torch.inference_mode()
-    def predict(self, image: np.ndarray) -> PredictionResult:
+    def predict(self, image: U8) -> PredictionResult:
         """Labels (class ids), entropy map and uncertainty of one image."""
         t0 = time.perf_counter()
         img = self._prepare(image)
@@ -169,7 +181,7 @@ class Predictor:
                                 time.perf_counter() - t0, tiles)
 
     @torch.inference_mode()
-    def predict_tiled(self, image: np.ndarray) -> PredictionResult:
+    def predict_tiled(self, image: U8) -> PredictionResult:
         """Like :meth:`predict` but always tiled (for checks and for huge images)."""
         t0 = time.perf_counter()
         img = self._prepare(image)
@@ -177,7 +189,7 @@ class Predictor:
         return PredictionResult(self.channel_ids[lab], ent, total / (img.shape[0] * img.shape[1]),
                                 time.perf_counter() - t0, tiles)
 
-    def _tiled(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int]:
+    def _tiled(self, img: U8) -> tuple[U8, U8, float, int]:
         H, W = img.shape[:2]
         T, O, K = self.tile, self.overlap, self.num_classes  # noqa: E741
         S = T - O

@@ -20,26 +20,32 @@ import dataclasses
 import json
 import time
 import typing
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..core.run_records import EpochMetrics
 from . import events as E
 
-EVENT_TYPES = {cls.__name__: cls for cls in (E.RunStarted, E.EpochStarted, E.Step, E.EpochEnd,
-                                            E.Message, E.Finished)}
+if TYPE_CHECKING:
+    from ..core.project import Project
+
+EVENT_TYPES: dict[str, type[E.Event]] = {
+    cls.__name__: cls for cls in (E.RunStarted, E.EpochStarted, E.Step, E.EpochEnd, E.Message,
+                                  E.Finished)}
 JOURNAL = "events.jsonl"
 
 
-def run_dir(project, run_id: int) -> Path:
+def run_dir(project: Project, run_id: int) -> Path:
     """The folder of a run's journal and control file."""
     return Path(project.project_dir) / "runs" / f"run-{int(run_id)}"
 
 
-def journal_path(project, run_id: int) -> Path:
+def journal_path(project: Project, run_id: int) -> Path:
     return run_dir(project, run_id) / JOURNAL
 
 
-def _tuple_fields(cls) -> frozenset[str]:
+def _tuple_fields(cls: type[E.Event]) -> frozenset[str]:
     hints = typing.get_type_hints(cls)
     return frozenset(name for name, hint in hints.items()
                      if typing.get_origin(hint) is tuple or hint is tuple)
@@ -48,12 +54,12 @@ def _tuple_fields(cls) -> frozenset[str]:
 _TUPLES = {name: _tuple_fields(cls) for name, cls in EVENT_TYPES.items()}
 
 
-def encode(ev) -> str:
+def encode(ev: E.Event) -> str:
     """One event as a JSON line (no newline)."""
     return json.dumps({"type": type(ev).__name__, **dataclasses.asdict(ev)}, allow_nan=True)
 
 
-def decode(line: str):
+def decode(line: str) -> E.Event | None:
     """The event of one journal line; None for a line of an unknown type or a broken one."""
     try:
         data = json.loads(line)
@@ -80,7 +86,7 @@ def decode(line: str):
 _OLD_SCORES = {"global_accuracy": "pixel_accuracy"}
 
 
-def _epoch_metrics(data: dict) -> EpochMetrics:
+def _epoch_metrics(data: dict[str, Any]) -> EpochMetrics:
     m = data.get("metrics")
     if isinstance(m, dict) and "epoch" in m:
         return EpochMetrics.from_dict(m)
@@ -91,15 +97,16 @@ def _epoch_metrics(data: dict) -> EpochMetrics:
 class JournalWriter:
     """Appends a run's events to its journal (rank 0 of the run only)."""
 
-    def __init__(self, path: str | Path, step_interval: float = 0.25, clock=time.monotonic):
+    def __init__(self, path: str | Path, step_interval: float = 0.25,
+                 clock: Callable[[], float] = time.monotonic):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._fh: TextIO | None = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.step_interval = step_interval
         self.clock = clock
         self._last_step = -1e18
 
-    def write(self, ev) -> None:
+    def write(self, ev: E.Event) -> None:
         if self._fh is None:
             return
         if isinstance(ev, E.Step) and ev.step < ev.steps_per_epoch:
@@ -127,7 +134,7 @@ class JournalReader:
         self.path = Path(path)
         self.offset = 0
 
-    def read(self) -> list:
+    def read(self) -> list[E.Event]:
         try:
             with open(self.path, "rb") as fh:
                 fh.seek(self.offset)
@@ -138,7 +145,7 @@ class JournalReader:
         if end < 0:
             return []
         self.offset += end + 1
-        out = []
+        out: list[E.Event] = []
         for raw in data[:end].split(b"\n"):
             ev = decode(raw.decode("utf-8", errors="replace"))
             if ev is not None:

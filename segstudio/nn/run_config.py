@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
+import numpy as np
 import torch
 
 from ..core.errors import SegStudioError
@@ -17,6 +18,20 @@ from .checkpoint import (
     set_rng_state,
 )
 from .config import TrainConfig, default_train_config
+
+if TYPE_CHECKING:
+    from ..core.project import Project
+
+
+class ResumeCounters(TypedDict):
+    """The counters a resumed run continues from (:func:`restore_train_state`)."""
+
+    epoch: int
+    global_step: int
+    best_miou: float | None
+    best_epoch: int
+    batch_size: int | None  # None: the configured one
+    class_weights: list[float] | None
 
 
 def run_config(config: TrainConfig | None, device: torch.device, resume: str | Path | None,
@@ -31,9 +46,10 @@ def run_config(config: TrainConfig | None, device: torch.device, resume: str | P
     if resume is not None and start_from is not None:
         raise SegStudioError("give either a checkpoint to resume or one to start from, not both")
     base = config if config is not None else default_train_config(device.type)
-    if start_from is None and resume is None:
+    source = start_from if start_from is not None else resume
+    if source is None:
         return base, None
-    ck = load_checkpoint(start_from if start_from is not None else resume)
+    ck = load_checkpoint(source)
     if start_from is not None:
         ck = dataclasses.replace(ck, train_state=None)
     if ck.train_state is None:  # weights only: fine-tune them in a new run
@@ -52,7 +68,7 @@ def run_config(config: TrainConfig | None, device: torch.device, resume: str | P
     return cfg, ck
 
 
-def choose_start(project, given: str | None, arch: str | None = None,
+def choose_start(project: Project, given: str | None, arch: str | None = None,
                  width: float | None = None, task: str = "semantic"
                  ) -> tuple[str | None, str | None]:
     """What a new run starts from: (checkpoint to warm-start from or None for scratch,
@@ -64,15 +80,17 @@ def choose_start(project, given: str | None, arch: str | None = None,
 
     if given == "scratch":
         return None, None
-    path = given
-    if given in (None, "active"):
+    if given is None or given == "active":
         key = "active_click_checkpoint" if task == "click" else "active_checkpoint"
-        path = project.settings.get(key, None)
-        if not path:
+        stored = project.settings.get(key, None)
+        if not stored:
             if given == "active":
                 raise SegStudioError("--from active: the project has no active model yet; "
                                      "train one first (--from scratch)")
             return None, None
+        path: str = stored
+    else:
+        path = given
     try:
         ck = load_checkpoint(path)
         check_compatible(ck, project.classes, project_channels(project))
@@ -92,8 +110,9 @@ def choose_start(project, given: str | None, arch: str | None = None,
                       "starts over)"
 
 
-def restore_train_state(ckpt: Checkpoint, model, opt, scaler, np_rng,
-                        device: torch.device) -> dict[str, Any]:
+def restore_train_state(ckpt: Checkpoint, model: torch.nn.Module,
+                        opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None,
+                        np_rng: np.random.Generator, device: torch.device) -> ResumeCounters:
     """Load a resumed run's weights, optimizer, grad scaler and RNG states; returns its
     counters (epoch, global_step, best_miou, best_epoch, batch_size, class_weights)."""
     ts = ckpt.train_state or {}

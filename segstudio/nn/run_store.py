@@ -14,6 +14,7 @@ from .checkpoint import SMALL_METRICS, checkpoint_dict, copy_into, rng_state, sa
 from .events import EpochEnd, Finished
 from .guard import Guard, Verdict
 from .run_state import Metrics, Run, RunContext, RunState
+from .segnet import as_net
 from .train_epoch import EpochPlan, EpochTally, Validation
 from .validation import epoch_metrics
 
@@ -53,7 +54,7 @@ def save_epoch_checkpoint(run: Run, epoch: int, metrics: Metrics | None,
     small = None
     if metrics:
         small = {k: metrics[k] for k in SMALL_METRICS if k in metrics}
-    data = checkpoint_dict(training.model, run.ctx.classes, run.inputs.mean, run.inputs.std,
+    data = checkpoint_dict(as_net(training.model), run.ctx.classes, run.inputs.mean, run.inputs.std,
                            train_state, state.run_id, epoch, small,
                            **run.ctx.task.checkpoint_extra(cfg))
     assert state.last_path is not None and state.best_path is not None

@@ -24,8 +24,9 @@ from __future__ import annotations
 import copy
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 import torch
 import torch.nn.functional as F
@@ -43,6 +44,17 @@ GRAY_STD = (0.226,)
 
 class ModelConfigError(ValueError):
     pass
+
+
+class ModelConfig(TypedDict):
+    """What builds a model again (:func:`model_from_config`): a checkpoint's
+    ``model_config``.  Files written before dropout existed have no ``dropout``."""
+
+    arch: str
+    width: float
+    in_channels: int
+    num_classes: int
+    dropout: NotRequired[float]
 
 
 def scaled(channels: int, width: float) -> int:
@@ -93,13 +105,16 @@ class _Net(nn.Module):
             i += 1  # noqa: SIM113 - TorchScript scripts this loop
         i = 0
         for dec in self.decoders:
-            x = F.max_unpool2d(x, indices[n - 1 - i], kernel_size=2, stride=2,
+            # torch's stub wants a list for kernel_size / stride; the function (and
+            # TorchScript) takes an int for both sides, as max_pool2d's stub does
+            x = F.max_unpool2d(x, indices[n - 1 - i], kernel_size=2, stride=2,  # type: ignore[arg-type]
                                output_size=sizes[n - 1 - i])
             x = dec(x)
             if drop and i < self.central:
                 x = F.dropout2d(x, self.dropout, True)
             i += 1  # noqa: SIM113 - TorchScript scripts this loop
-        return self.classifier(x)
+        logits: torch.Tensor = self.classifier(x)
+        return logits
 
 
 def _cbr(cin: int, cout: int, k: int, relu: bool = True) -> list[nn.Module]:
@@ -121,7 +136,8 @@ def vgg16_bn_features(width: float = 1.0) -> nn.Sequential:
         from torchvision.models.vgg import cfgs, make_layers
 
     cfg = [v if v == "M" else scaled(int(v), width) for v in cfgs["D"]]
-    return make_layers(cfg, batch_norm=True)
+    features: nn.Sequential = make_layers(cfg, batch_norm=True)  # torchvision has no stubs
+    return features
 
 
 class SegNet(_Net):
@@ -131,7 +147,7 @@ class SegNet(_Net):
         _check(num_classes, in_channels, width)
         features = vgg16_bn_features(width)
         if in_channels != 3:
-            first = features[0]
+            first = cast(nn.Conv2d, features[0])  # VGG16 starts with a 3x3 conv
             features[0] = nn.Conv2d(in_channels, first.out_channels, 3, padding=1)
         # slice torchvision's Sequential into the 5 blocks, dropping its MaxPool layers
         blocks: list[list[nn.Module]] = [[]]
@@ -142,7 +158,7 @@ class SegNet(_Net):
                 blocks[-1].append(layer)
         encoders = nn.ModuleList(nn.Sequential(*b) for b in blocks if b)
         chans = [[scaled(c, width) for c in blk] for blk in VGG16_BLOCKS]
-        decoders = []
+        decoders: list[nn.Module] = []
         for b in range(len(chans) - 1, -1, -1):
             blk = chans[b]
             out = chans[b - 1][-1] if b > 0 else blk[0]
@@ -203,7 +219,9 @@ def build_model(arch: str, num_classes: int, in_channels: int = 3, width: float 
     raise ModelConfigError(f"unknown model {arch!r}; choose one of {', '.join(ARCHS)}")
 
 
-def model_from_config(cfg: dict[str, Any]) -> _Net:
+def model_from_config(cfg: Mapping[str, Any]) -> _Net:
+    """The model a :class:`ModelConfig` describes; ``cfg`` may come from any file, so a
+    missing or ill-typed entry is a :class:`ModelConfigError`."""
     try:
         m = build_model(str(cfg["arch"]), int(cfg["num_classes"]), int(cfg["in_channels"]),
                         float(cfg["width"]))
@@ -217,8 +235,15 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def as_net(model: nn.Module) -> _Net:
+    """``model`` as the SegNet / SegNet-Basic it has to be for inference and export."""
+    if not isinstance(model, _Net):
+        raise TypeError(f"expected a SegNet or SegNet-Basic model, not {type(model).__name__}")
+    return model
+
+
 def min_input_size(model: _Net) -> int:
-    return 2 ** model.depth
+    return int(2 ** model.depth)
 
 
 # -- ImageNet initialisation ----------------------------------------------------------
@@ -228,7 +253,7 @@ def imagenet_cache_path() -> Path:
     with _TORCHVISION:
         from torchvision.models import VGG16_BN_Weights
 
-    name = os.path.basename(VGG16_BN_Weights.IMAGENET1K_V1.url)
+    name: str = os.path.basename(VGG16_BN_Weights.IMAGENET1K_V1.url)
     return Path(torch.hub.get_dir()) / "checkpoints" / name
 
 
@@ -241,7 +266,7 @@ def load_imagenet_encoder(model: SegNet, path: str | os.PathLike[str] | None = N
     if not isinstance(model, SegNet):
         return "SegNet-Basic has no ImageNet encoder; starting from He initialisation"
     named = path is not None
-    src = Path(path) if named else imagenet_cache_path()
+    src = Path(path) if path is not None else imagenet_cache_path()
     if not src.is_file():
         if named:
             raise ImagenetWeightsError(f"{src}: ImageNet weights file not found; give the path of "
@@ -280,7 +305,7 @@ def load_imagenet_encoder(model: SegNet, path: str | os.PathLike[str] | None = N
     missing = [k for k in ref_keys if k not in feats]
     if missing:
         raise ImagenetWeightsError(f"{src}: not VGG16-BN weights (missing {missing[:3]} ...)")
-    new = {}
+    new: dict[str, torch.Tensor] = {}
     for k in ref_keys:
         idx, rest = k.split(".", 1)
         ok = f"{mapping[int(idx)]}.{rest}"
@@ -321,17 +346,18 @@ def fold_batchnorm(model: _Net) -> _Net:
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
     m = copy.deepcopy(model).eval()
-    for seq in list(m.encoders) + list(m.decoders):
+    # every encoder and decoder block is an nn.Sequential (see SegNet, SegNetBasic)
+    for seq in cast(list[nn.Sequential], list(m.encoders) + list(m.decoders)):
         layers = list(seq)
         out: list[nn.Module] = []
         i = 0
         while i < len(layers):
-            if (isinstance(layers[i], nn.Conv2d) and i + 1 < len(layers)
-                    and isinstance(layers[i + 1], nn.BatchNorm2d)):
-                out.append(fuse_conv_bn_eval(layers[i], layers[i + 1]))
+            cur, nxt = layers[i], layers[i + 1] if i + 1 < len(layers) else None
+            if isinstance(cur, nn.Conv2d) and isinstance(nxt, nn.BatchNorm2d):
+                out.append(fuse_conv_bn_eval(cur, nxt))
                 i += 2
             else:
-                out.append(layers[i])
+                out.append(cur)
                 i += 1
         for k in range(len(seq)):
             seq[k] = out[k] if k < len(out) else nn.Identity()

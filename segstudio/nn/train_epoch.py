@@ -122,7 +122,7 @@ def train_batch(run: Run, plan: EpochPlan, batch: D.Batch, tally: EpochTally
     ctx, cfg, state = run.ctx, run.cfg, run.state
     for text in batch.skipped:
         yield from run.warnings.once(text)
-    if batch.images is None:
+    if batch.images is None or batch.targets is None:  # no sample of it loaded
         return
     if ctx.batch_hook is not None:
         ctx.batch_hook(plan.number, batch.ids)

@@ -21,13 +21,18 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..core.errors import SegStudioError
+from .data import U8
 from .inference import PredictionResult, Predictor
+
+if TYPE_CHECKING:
+    from ..core.project import Project
 
 STRATEGIES = ("entropy", "mc-dropout", "tta", "rare")
 SCORE_MAX_PIXELS = 1_000_000  # multi-pass scores look at the image at most this large
@@ -67,7 +72,7 @@ class Scorer:
             w = np.asarray(rare_weights, np.float32)
             w = w / max(float(w.max()), 1e-12)
         self.rare = torch.from_numpy(w).to(predictor.device) if w is not None else None
-        self._mc = None
+        self._mc: Predictor | None = None
         if strategy == "mc-dropout":
             # a private copy with dropout on: the shared predictor (the window's cache)
             # never sees dropout switched on, even while another thread predicts with it
@@ -76,11 +81,12 @@ class Scorer:
             self._mc.model.mc_dropout = True
 
     @torch.inference_mode()
-    def __call__(self, image: np.ndarray) -> PredictionResult:
+    def __call__(self, image: U8) -> PredictionResult:
         res = self.predictor.predict(image)
         if self.strategy == "entropy":
             return res
         if self.strategy == "rare":
+            assert self.rare is not None  # made with the strategy
             channels = np.searchsorted(self.predictor.channel_ids, res.labels)
             w = self.rare.cpu().numpy()[channels]
             score = float((res.entropy.astype(np.float32) / 255.0 * w).mean())
@@ -102,31 +108,34 @@ class Scorer:
     def num_classes(self) -> int:
         return self.predictor.num_classes
 
-    def _small(self, img: np.ndarray) -> np.ndarray:
+    def _small(self, img: U8) -> U8:
         h, w = img.shape[:2]
         if h * w <= SCORE_MAX_PIXELS:
             return img
         import cv2
 
         f = math.sqrt(SCORE_MAX_PIXELS / (h * w))
-        out = cv2.resize(img, (max(1, int(w * f)), max(1, int(h * f))),
-                         interpolation=cv2.INTER_AREA)
+        # cv2's stubs give any resize an integer-or-float result; uint8 stays uint8
+        out = cast(U8, cv2.resize(img, (max(1, int(w * f)), max(1, int(h * f))),
+                                  interpolation=cv2.INTER_AREA))
         return out[:, :, None] if out.ndim == 2 else out
 
-    def _mc_passes(self, img: np.ndarray) -> torch.Tensor:
+    def _mc_passes(self, img: U8) -> torch.Tensor:
+        mc = self._mc
+        assert mc is not None  # made with the strategy
         # the same seed gives the same passes, without touching the global RNG
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            return torch.stack([self._mc._probs(img) for _ in range(self.passes)])
+            return torch.stack([mc._probs(img) for _ in range(self.passes)])
 
-    def _tta_views(self, img: np.ndarray) -> torch.Tensor:
+    def _tta_views(self, img: U8) -> torch.Tensor:
         import cv2
 
         h, w = img.shape[:2]
-        small = cv2.resize(img, (max(1, w * 3 // 4), max(1, h * 3 // 4)),
-                           interpolation=cv2.INTER_AREA)
+        small = cast(U8, cv2.resize(img, (max(1, w * 3 // 4), max(1, h * 3 // 4)),
+                                    interpolation=cv2.INTER_AREA))
         small = small[:, :, None] if small.ndim == 2 else small
-        out = []
+        out: list[torch.Tensor] = []
         for view in (img, small):
             for flip in (False, True):
                 v = np.ascontiguousarray(view[:, ::-1]) if flip else view
@@ -140,7 +149,7 @@ class Scorer:
         return torch.stack(out)
 
 
-def rare_weights(project) -> list[float]:
+def rare_weights(project: Project) -> list[float]:
     """Per-channel rarity weights from the project's human masks (balanced
     median-frequency weights, 1 for classes never seen)."""
     from .losses import IGNORE, MedianFrequency, balanced_weights

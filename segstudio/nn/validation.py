@@ -4,8 +4,8 @@ the epoch's record (:func:`epoch_metrics`) built from them."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Generator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -17,13 +17,19 @@ from ..core.run_records import EpochMetrics
 from . import data as D
 from .losses import IGNORE
 from .metrics import ConfusionMatrix
-from .segnet import fold_batchnorm
+from .segnet import as_net, fold_batchnorm
 from .step import TrainStep
+
+if TYPE_CHECKING:
+    from .inference import Predictor
+
+# (validation loss or None, metrics_from_confusion's dict or None)
+ValidationResult = tuple[float | None, dict[str, Any] | None]
 
 
 def validate(step: TrainStep, items: Sequence[D.Item], loader: D.SampleLoader,
              classes: ClassTable, fill: Sequence[int], batch_size: int, max_pixels: int,
-             cancel: threading.Event | None = None) -> Iterator[str]:
+             cancel: threading.Event | None = None) -> Generator[str, None, ValidationResult]:
     """Generator: yields warning texts; returns (val loss | None, metrics | None).
 
     Images of the same size are batched; images above ``max_pixels`` go through
@@ -34,20 +40,21 @@ def validate(step: TrainStep, items: Sequence[D.Item], loader: D.SampleLoader,
     net.eval()
     model, cl = net, step.channels_last
     if device.type == "cpu":
-        model, cl = fold_batchnorm(net).to(memory_format=torch.channels_last), True
+        model, cl = fold_batchnorm(as_net(net)).to(memory_format=torch.channels_last), True
     k = classes.num_trainable
     conf = ConfusionMatrix(k, IGNORE)
     loss_sum, weight_sum = 0.0, 0.0
-    predictor = None
-    group: list[tuple[np.ndarray, np.ndarray]] = []
+    predictor: Predictor | None = None
+    group: list[tuple[D.U8, D.U8]] = []
 
     def run_group() -> None:
         nonlocal loss_sum, weight_sum
         imgs, tgts = D.collate(group, fill)
         x = D.to_tensor(imgs, step.mean, step.std, device, cl)
         y = torch.from_numpy(tgts).to(device).long()
+        # TrainStep.autocast gets its annotation in the change that types step.py
         with step.autocast():
-            logits = model(x)
+            logits: torch.Tensor = model(x)
         logits = logits.float()
         valid = y != IGNORE
         if bool(valid.any()):
