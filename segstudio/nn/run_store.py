@@ -4,7 +4,7 @@ Free of Qt."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -14,9 +14,11 @@ from .checkpoint import SMALL_METRICS, checkpoint_dict, copy_into, rng_state, sa
 from .events import EpochEnd, Finished
 from .guard import Guard, Verdict
 from .run_state import Metrics, Run, RunContext, RunState
-from .segnet import as_net
 from .train_epoch import EpochPlan, EpochTally, Validation
 from .validation import epoch_metrics
+
+if TYPE_CHECKING:
+    from .segnet import _Net
 
 
 def save_epoch_checkpoint(run: Run, epoch: int, metrics: Metrics | None,
@@ -54,7 +56,8 @@ def save_epoch_checkpoint(run: Run, epoch: int, metrics: Metrics | None,
     small = None
     if metrics:
         small = {k: metrics[k] for k in SMALL_METRICS if k in metrics}
-    data = checkpoint_dict(as_net(training.model), run.ctx.classes, run.inputs.mean, run.inputs.std,
+    model = cast("_Net", training.model)  # the built SegNet (tests may wrap it)
+    data = checkpoint_dict(model, run.ctx.classes, run.inputs.mean, run.inputs.std,
                            train_state, state.run_id, epoch, small,
                            **run.ctx.task.checkpoint_extra(cfg))
     assert state.last_path is not None and state.best_path is not None
