@@ -12,6 +12,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
 
 from ..core.errors import SegStudioError
+from ..nn.registry import MODELS, OPTIMIZERS
 from .common import Subparsers, add_common, open_project, parse_hw
 from .progress import Progress
 
@@ -101,7 +102,8 @@ def add_parser(sub: Subparsers) -> None:
                    help="--task click: the segmentation checkpoint a new click model starts "
                         "from (its features; default: the project's active model when it "
                         "fits); none: He initialisation")
-    p.add_argument("--model", choices=("segnet", "segnet-basic"), help="architecture")
+    p.add_argument("--model", choices=tuple(MODELS), help="architecture: " + "; ".join(
+        f"{e.name}: {e.description}" for e in MODELS.values()))
     p.add_argument("--width", type=float, choices=(0.25, 0.5, 1.0), help="channel multiplier")
     p.add_argument("--epochs", type=_positive(int), metavar="N")
     p.add_argument("--batch-size", type=_positive(int), metavar="B")
@@ -122,7 +124,7 @@ def add_parser(sub: Subparsers) -> None:
                    help="what a new run starts from: the project's active model (the default "
                         "when it fits the project: a short fine-tuning round), scratch, or the "
                         "weights of a checkpoint file")
-    p.add_argument("--optimizer", choices=("sgd", "adamw"))
+    p.add_argument("--optimizer", choices=tuple(OPTIMIZERS))
     p.add_argument("--schedule", choices=("poly", "cosine", "constant"))
     p.add_argument("--class-weights", choices=("auto", "none", "median", "table"),
                    help="auto (default): the square root of the median-frequency weights of the "

@@ -8,13 +8,14 @@ from typing import Any
 
 from ..core.errors import SegStudioError
 from .names import ARCHS, LOSSES
+from .registry import OPTIMIZERS as OPTIMIZER_ENTRIES
 
 
 class ConfigError(SegStudioError):
     """A training setting is out of range."""
 
 
-OPTIMIZERS = ("sgd", "adamw")
+OPTIMIZERS = tuple(OPTIMIZER_ENTRIES)
 TASKS = ("semantic", "click")
 CLICK_LOSSES = ("ce", "ce+dice")  # for the click model: binary cross-entropy (+ Dice)
 SCHEDULES = ("poly", "cosine", "constant")
@@ -93,7 +94,8 @@ class TrainConfig:
         if not self.lr > 0:
             raise ConfigError("--lr must be positive")
         if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose sgd or adamw")
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose "
+                              f"{' or '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"unknown schedule {self.schedule!r}; choose {', '.join(SCHEDULES)}")
         if not 0.0 <= self.val_split < 1.0:
@@ -139,8 +141,8 @@ class TrainConfig:
 
 
 # per optimizer: the learning rate a switch to it starts from, and its weight decay
-OPTIMIZER_DEFAULTS = {"sgd": {"lr": 0.05, "weight_decay": 5e-4},
-                      "adamw": {"lr": 1e-3, "weight_decay": 1e-2}}
+OPTIMIZER_DEFAULTS = {e.name: {"lr": e.lr, "weight_decay": e.weight_decay}
+                      for e in OPTIMIZER_ENTRIES.values()}
 
 
 def switch_optimizer(cfg: TrainConfig, optimizer: str, lr: float | None = None) -> TrainConfig:
@@ -150,7 +152,8 @@ def switch_optimizer(cfg: TrainConfig, optimizer: str, lr: float | None = None) 
         return cfg if lr is None else cfg.replace(lr=lr)
     d = OPTIMIZER_DEFAULTS.get(optimizer)
     if d is None:
-        raise ConfigError(f"unknown optimizer {optimizer!r}; choose sgd or adamw")
+        raise ConfigError(f"unknown optimizer {optimizer!r}; choose "
+                          f"{' or '.join(OPTIMIZERS)}")
     return cfg.replace(optimizer=optimizer, weight_decay=d["weight_decay"],
                        lr=d["lr"] if lr is None else lr)
 

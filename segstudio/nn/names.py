@@ -1,4 +1,6 @@
 """Names the settings choose from, without importing torch (the window reads them early)."""
 
-ARCHS = ("segnet", "segnet-basic")
+from .registry import MODELS
+
+ARCHS = tuple(MODELS)
 LOSSES = ("ce", "ce+dice", "ce+lovasz", "focal")

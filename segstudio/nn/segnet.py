@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .names import ARCHS  # noqa: F401 - re-exported
+from .registry import MODELS
 
 WIDTHS = (0.25, 0.5, 1.0)
 VGG16_BLOCKS = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
@@ -212,10 +213,10 @@ def he_init(model: nn.Module) -> None:
 
 
 def build_model(arch: str, num_classes: int, in_channels: int = 3, width: float = 1.0) -> _Net:
-    if arch == "segnet":
-        return SegNet(num_classes, in_channels, width)
-    if arch == "segnet-basic":
-        return SegNetBasic(num_classes, in_channels, width)
+    """A new model of the registered architecture ``arch`` (:data:`registry.MODELS`)."""
+    entry = MODELS.get(arch)
+    if entry is not None:
+        return entry.build(num_classes, in_channels, width)
     raise ModelConfigError(f"unknown model {arch!r}; choose one of {', '.join(ARCHS)}")
 
 

@@ -12,6 +12,7 @@ import torch
 
 from . import data as D
 from .losses import IGNORE, make_loss
+from .registry import OPTIMIZERS
 
 if TYPE_CHECKING:
     from .config import TrainConfig
@@ -144,11 +145,9 @@ class TrainStep:
 
 def make_optimizer(cfg: TrainConfig, params: Iterable[torch.nn.Parameter]
                    ) -> torch.optim.Optimizer:
-    """SGD with momentum or AdamW, as ``cfg`` (a TrainConfig) says."""
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay)
-    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    """The registered optimizer ``cfg.optimizer`` names (:data:`registry.OPTIMIZERS`), with
+    ``cfg``'s rate, weight decay and momentum (``cfg.validate`` checked the name)."""
+    return OPTIMIZERS[cfg.optimizer].make(cfg, params)
 
 
 def backward_step(loss: torch.Tensor, opt: torch.optim.Optimizer,

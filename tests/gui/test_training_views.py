@@ -266,3 +266,17 @@ def test_evaluation_shows_every_class_row_the_pixels_column_and_whole_matrix_lab
     font = view.heat_plot.getAxis("left").style["tickFont"]
     longest = max(QFontMetrics(font).horizontalAdvance(n) for n in names)
     assert view.heat_plot.getAxis("left").width() >= longest
+
+
+def test_panel_model_and_optimizer_combos_list_the_registries(qtbot):
+    """The Training panel offers exactly the registered models and optimizers, with their
+    labels and descriptions (a new registry record shows up without touching the GUI)."""
+    from segstudio.gui.training.panel import TrainingPanel
+    from segstudio.nn.registry import MODELS, OPTIMIZERS
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    for box, registry in ((panel.arch, MODELS), (panel.optimizer, OPTIMIZERS)):
+        got = [(box.itemData(i), box.itemText(i),
+                box.itemData(i, Qt.ItemDataRole.ToolTipRole)) for i in range(box.count())]
+        assert got == [(e.name, e.label, e.description) for e in registry.values()]

@@ -6,12 +6,14 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
+from ...nn.registry import MODELS, choices
+from ...nn.registry import OPTIMIZERS as OPTIMIZER_ENTRIES
+
 TASKS = (("semantic", "Segmentation", "The segmentation model: a class for every pixel "
                                       "(predictions, Label next)"),
          ("click", "Click model", "The Click tool's model (key C): an object's mask from "
                                   "clicks on it, learnt from the project's corrected masks"))
-ARCH_LABELS = (("segnet", "SegNet", "SegNet with the VGG16-BN encoder (the paper's model)"),
-               ("segnet-basic", "SegNet-Basic", "SegNet-Basic: 4 + 4 layers, 7x7 kernels"))
+ARCH_LABELS = choices(MODELS)  # the registered models and optimizers, in their order
 WIDTHS = (0.25, 0.5, 1.0)
 WEIGHTS = (("auto", "Auto", "Rare classes weighted up, the others 1 (from the masks)"),
            ("none", "None", "No class weights"),
@@ -21,7 +23,7 @@ RUN_IN = (("thread", "This window", "Training runs inside the window and stops w
           ("process", "Separate process",
            "Training runs as 'segstudio train' in its own process: it goes on when the window "
            "closes, and a crash of it never takes the window down"))
-OPTIMIZERS = (("sgd", "SGD", "SGD with momentum 0.9"), ("adamw", "AdamW", "AdamW"))
+OPTIMIZERS = choices(OPTIMIZER_ENTRIES)
 SCORES = (("entropy", "Entropy", "Mean pixel entropy of the prediction"),
           ("mc-dropout", "MC dropout", "Disagreement of stochastic passes (a model trained "
                                        "with dropout)"),

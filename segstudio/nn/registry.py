@@ -1,0 +1,91 @@
+"""The models and optimizers segstudio can train, one record each.
+
+Everything that lists or builds them reads these two registries: the training
+settings' checks (:mod:`config`), :func:`segnet.build_model`,
+:func:`step.make_optimizer`, the CLI's ``--model`` / ``--optimizer`` choices and the
+Training panel's combos (their labels and tooltips).  This module does not import
+torch (the window reads the names at start-up); a record's builder imports what it
+needs when it is called.
+
+A new model: a module in ``segstudio/nn`` with the model class (it must expose
+``num_classes`` and ``in_channels`` and a ``config()`` that :func:`segnet.model_from_config`
+rebuilds it from), plus one :class:`ModelEntry` in :data:`MODELS`.  A new optimizer: a
+:class:`OptimizerEntry` in :data:`OPTIMIZERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from .config import TrainConfig
+    from .segnet import _Net
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str  # the key in settings, checkpoints and the CLI
+    label: str  # what a closed combo shows
+    description: str  # its tooltip and the CLI's help
+    build: Callable[[int, int, float], _Net]  # (classes, input channels, width) -> model
+
+
+@dataclass(frozen=True)
+class OptimizerEntry:
+    name: str
+    label: str
+    description: str
+    lr: float  # the learning rate a switch to it starts from
+    weight_decay: float
+    make: Callable[[TrainConfig, Iterable[torch.nn.Parameter]], torch.optim.Optimizer]
+
+
+def _segnet(num_classes: int, in_channels: int, width: float) -> _Net:
+    from .segnet import SegNet
+
+    return SegNet(num_classes, in_channels, width)
+
+
+def _segnet_basic(num_classes: int, in_channels: int, width: float) -> _Net:
+    from .segnet import SegNetBasic
+
+    return SegNetBasic(num_classes, in_channels, width)
+
+
+def _sgd(cfg: TrainConfig, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    import torch
+
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
+                           weight_decay=cfg.weight_decay)
+
+
+def _adamw(cfg: TrainConfig, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    import torch
+
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+_MODELS = (
+    ModelEntry("segnet", "SegNet", "SegNet with the VGG16-BN encoder (the paper's model)",
+               _segnet),
+    ModelEntry("segnet-basic", "SegNet-Basic", "SegNet-Basic: 4 + 4 layers, 7x7 kernels",
+               _segnet_basic),
+)
+_OPTIMIZERS = (
+    OptimizerEntry("sgd", "SGD", "SGD with momentum 0.9 (the paper's)", 0.05, 5e-4, _sgd),
+    OptimizerEntry("adamw", "AdamW", "AdamW", 1e-3, 1e-2, _adamw),
+)
+MODELS: MappingProxyType[str, ModelEntry] = MappingProxyType({e.name: e for e in _MODELS})
+OPTIMIZERS: MappingProxyType[str, OptimizerEntry] = MappingProxyType(
+    {e.name: e for e in _OPTIMIZERS})
+
+
+def choices(registry: MappingProxyType[str, ModelEntry] | MappingProxyType[str, OptimizerEntry]
+            ) -> tuple[tuple[str, str, str], ...]:
+    """(name, label, description) of every record, in registry order (the panel's combos)."""
+    return tuple((e.name, e.label, e.description) for e in registry.values())
