@@ -37,10 +37,10 @@ from PySide6.QtWidgets import (
 from .. import __version__
 from ..core.project import ImageRecord
 from ..core.sample import ensure_sample
-from .controller import ProjectController, project_dir_writable
 from .dialogs import ProjectDirQuestion
 from .focus import FocusKeeper
 from .icons import app_icon
+from .project_controller import ProjectController, project_dir_writable
 from .settings import AppSettings
 from .thumbnails import ThumbnailLoader
 from .widgets.browser import ImageBrowser

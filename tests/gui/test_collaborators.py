@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QMainWindow
 import segstudio.gui as gui
 from segstudio.core import edits
 from segstudio.core.sample import CAR
-from segstudio.gui.controller import ProjectController
 from segstudio.gui.editor import EditorController
+from segstudio.gui.project_controller import ProjectController
 from segstudio.gui.settings import AppSettings
 from segstudio.gui.widgets.canvas import Canvas
 from segstudio.gui.widgets.class_panel import ClassPanel

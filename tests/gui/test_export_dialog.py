@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from segstudio.core.project import Project
 from segstudio.core.sample import IGNORE, SAMPLE_CLASSES, draw_scene
-from segstudio.gui.controller import ProjectController
+from segstudio.gui.project_controller import ProjectController
 from segstudio.gui.settings import AppSettings
 from segstudio.gui.transfer import ExportDialog, open_export_dialog
 from segstudio.gui.transfer.export_dialog import FOLDER_KEY

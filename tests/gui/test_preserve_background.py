@@ -101,6 +101,6 @@ def test_a_new_project_marks_its_background_class_and_the_mark_can_be_removed(
     assert window.controller.project.settings.get("classes.background") == []
     window.close_project()
     with Project.open(folder, scan=False) as project:
-        from segstudio.gui.controller import project_classes
+        from segstudio.gui.project_controller import project_classes
 
         assert project_classes(project).background_ids == []

@@ -13,7 +13,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 
 from segstudio.core.project import Project
 from segstudio.core.sample import TREE
-from segstudio.gui.controller import ProjectController
+from segstudio.gui.project_controller import ProjectController
 from segstudio.gui.workers import LANES, LaneSpec, WorkerService
 
 from .conftest import open_and_wait

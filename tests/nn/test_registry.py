@@ -34,7 +34,7 @@ def test_every_registered_model_builds_runs_and_rebuilds_from_its_config(name):
 def test_an_unknown_model_is_refused_naming_the_registered_ones():
     with pytest.raises(ModelConfigError, match="segnet, segnet-basic"):
         build_model("unet", 3)
-    assert ARCHS == tuple(MODELS)
+    assert tuple(MODELS) == ARCHS
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZER_ENTRIES))
@@ -53,7 +53,7 @@ def test_every_registered_optimizer_steps_with_the_settings_rate_and_decay(name)
 
 
 def test_settings_and_cli_offer_exactly_the_registered_names():
-    assert OPTIMIZERS == tuple(OPTIMIZER_ENTRIES)
+    assert tuple(OPTIMIZER_ENTRIES) == OPTIMIZERS
     with pytest.raises(Exception, match="choose sgd or adamw"):
         TrainConfig(optimizer="lion").validate()
     parser = build_parser()

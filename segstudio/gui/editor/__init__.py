@@ -3,18 +3,18 @@ per image, autosave, provenance.
 
 Modules:
 
-* :mod:`.controller` -- :class:`EditorController`, made once by the main window
+* :mod:`.editor_controller` -- :class:`EditorController`, made once by the main window
   (``window.editor``): tool options, editing entry points, provenance actions;
 * :mod:`.session` -- Qt signals of the Qt-free edit sessions (:mod:`segstudio.core.editing`);
 * :mod:`.autosave` -- saves off the GUI thread, 2 s after the last change, in order;
 * :mod:`.provenance` -- mark reviewed, reset to prediction;
 * :mod:`.brush_tools`, :mod:`.shape_tools`, :mod:`.click_tools`,
   :mod:`.grabcut_tool` -- the canvas tools (on :mod:`.base`);
-* :mod:`.toolbar` -- actions, tool bar, tool options, Edit menu.
+* :mod:`.editor_ui` -- :class:`EditorUI`: actions, tool bar, tool options, Edit menu.
 
 The pixel rules of every tool are the core's (:mod:`segstudio.core.edits`).
 """
 
-from .controller import EditorController
+from .editor_controller import EditorController
 
 __all__ = ["EditorController"]

@@ -1,7 +1,7 @@
 """What every editing tool shares: the editor it works for and overlay items.
 
 A tool is a :class:`~segstudio.gui.widgets.tools.CanvasTool` that asks its
-editor (:class:`~segstudio.gui.editor.controller.EditorController`) for the
+editor (:class:`~segstudio.gui.editor.editor_controller.EditorController`) for the
 mask to edit (``editor.begin_edit()``: the session of the image on screen,
 created on the first edit from the human mask, else a copy of the
 prediction, else all unlabelled), writes into it through the core edit
@@ -26,7 +26,7 @@ from ...core.footprint import pixel_of
 from ..widgets.tools import CanvasTool
 
 if TYPE_CHECKING:
-    from .controller import EditorController
+    from .editor_controller import EditorController
 
 OVERLAY_Z = 1000
 VERTEX_PX = 5  # screen pixels of a polygon corner's dot

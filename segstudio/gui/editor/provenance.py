@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .controller import EditorController
+    from .editor_controller import EditorController
 
 
 def mark_reviewed(editor: EditorController) -> bool:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .jobs import active_checkpoint, torch_threads
+from .training_jobs import active_checkpoint, torch_threads
 
 SPLITS = (("val", "validation split"), ("train", "training split"), ("all", "all human masks"))
 ACTIVE = "__active__"

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from ...core.atomic import atomic_write_bytes
 from ...core.run_records import EpochMetrics, RunRecord
 from ...nn.events import EpochEnd, Finished, RunStarted
-from .history import RunHistory
+from .plot_history import RunHistory
 
 REDRAW_MS = 100
 # (curve name, plot, history series, pen colour, width, symbol)

@@ -29,11 +29,11 @@ from PySide6.QtCore import QObject, Signal
 
 from ...core.browse import sort_records
 from ...core.project import ImageRecord
-from .jobs import PredictorCache, active_checkpoint, torch_threads
+from .training_jobs import PredictorCache, active_checkpoint, torch_threads
 
 if TYPE_CHECKING:
     from ..collaborators import ListedImages, Notifier
-    from ..controller import ProjectController
+    from ..project_controller import ProjectController
     from ..widgets.canvas import Canvas
 
 NO_MODEL = ("no model to predict with yet: train one (Ctrl+T) or make a checkpoint active in "

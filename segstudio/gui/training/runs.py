@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from ...core.errors import SegStudioError
 from ...core.run_records import RunRecord
-from .jobs import ACTIVE_SETTING, active_checkpoint, write_metrics_csv
+from .training_jobs import ACTIVE_SETTING, active_checkpoint, write_metrics_csv
 
 # checkpoints that ship with segstudio (a source checkout's models/ folder)
 SHIPPED_MODELS = Path(__file__).resolve().parents[3] / "models"

@@ -50,7 +50,7 @@ class TrainerWorker(QObject):
                 torch.set_num_threads(self.threads)  # this thread's intra-op threads
             cuda = str(self.device).startswith("cuda")
             if self.resume is not None and self.add_epochs:
-                from .jobs import checkpoint_epoch
+                from .training_jobs import checkpoint_epoch
 
                 try:  # continue for add_epochs more epochs
                     done = checkpoint_epoch(self.resume)

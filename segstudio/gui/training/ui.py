@@ -41,15 +41,6 @@ from PySide6.QtWidgets import (
 from ...core.errors import SegStudioError
 from ...nn.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
 from .external import run_in_progress
-from .jobs import (
-    active_checkpoint,
-    config_setting,
-    cpu_threads,
-    freeze_heap,
-    has_active_click_model,
-    imagenet_available,
-    saved_config,
-)
 from .model_menu import build_model_menu
 from .panel import TrainingPanel
 from .predict import PredictService
@@ -62,10 +53,19 @@ from .remembered import (
 )
 from .runs import RunsView
 from .trainer import Trainer
+from .training_jobs import (
+    active_checkpoint,
+    config_setting,
+    cpu_threads,
+    freeze_heap,
+    has_active_click_model,
+    imagenet_available,
+    saved_config,
+)
 
 if TYPE_CHECKING:
     from ..collaborators import DockHost, ListedImages, Notifier, Settings
-    from ..controller import ProjectController
+    from ..project_controller import ProjectController
     from ..widgets.canvas import Canvas
 
 Area = Qt.DockWidgetArea

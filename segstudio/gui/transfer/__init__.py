@@ -2,7 +2,7 @@
 
 The window calls :func:`open_export_dialog` / :func:`open_import_dialog` with
 the collaborators they need (see :mod:`..collaborators`); the dialogs call the
-Qt-free :mod:`segstudio.core.formats` on workers (jobs.py).
+Qt-free :mod:`segstudio.core.formats` on workers (:mod:`.transfer_jobs`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from ..collaborators import ListedImages, Notifier, Settings
-from ..controller import ProjectController
+from ..project_controller import ProjectController
 from .export_dialog import ExportDialog
 from .import_dialog import ImportDialog
 

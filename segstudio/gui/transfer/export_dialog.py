@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from ...core.formats import ExportOptions, ExportReport
 from ..collaborators import ListedImages
 from .common import ReportModel, RunPanel, TaskDialog, elide_middle, open_folder, report_view
-from .jobs import CLASS_TABLE, EXPORT_CHOICES, Count, count_job, export_choice, export_job
+from .transfer_jobs import CLASS_TABLE, EXPORT_CHOICES, Count, count_job, export_choice, export_job
 
 FOLDER_KEY = "transfer/export_folder"
 FORMAT_KEY = "transfer/export_format"

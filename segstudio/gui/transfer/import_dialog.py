@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from ...core.formats import ImportReport
 from ...core.formats.values import rename
 from .common import ReportModel, RunPanel, TaskDialog, report_view
-from .jobs import IMPORT_LABELS, NeedsClasses, NeedsMapping, detect_job, import_job
+from .transfer_jobs import IMPORT_LABELS, NeedsClasses, NeedsMapping, detect_job, import_job
 
 SOURCE_KEY = "transfer/import_source"
 UNLABELLED = -1  # mapping choice: the project's unlabelled value

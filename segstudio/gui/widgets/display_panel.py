@@ -31,7 +31,7 @@ from ...core.display import DisplayAdjust, auto_range
 
 if TYPE_CHECKING:
     from ..collaborators import DockHost
-    from ..controller import ProjectController
+    from ..project_controller import ProjectController
     from .canvas import Canvas
 
 SETTING = "gui.display"

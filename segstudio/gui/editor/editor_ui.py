@@ -19,7 +19,7 @@ from ...core.editor_state import MAX_RADIUS
 from ..widgets.class_panel import swatch_icon
 
 if TYPE_CHECKING:
-    from .controller import EditorController
+    from .editor_controller import EditorController
     from .session import EditSession
 
 

@@ -53,7 +53,7 @@ from .watershed_tool import WatershedTool
 
 if TYPE_CHECKING:
     from ..collaborators import Notifier, Settings, WindowChrome
-    from ..controller import ProjectController
+    from ..project_controller import ProjectController
     from ..widgets.canvas import Canvas
     from ..widgets.class_panel import ClassPanel
 
@@ -102,7 +102,7 @@ class EditorController(QObject):
         self.tools = {cls.name: cls(self) for cls in TOOL_CLASSES}
         self.tool = None
 
-        from .toolbar import EditorUI
+        from .editor_ui import EditorUI
         self.ui = EditorUI(self)
         self._connect()
 
