@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -220,7 +221,6 @@ def _resume_epochs(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import threading
 
     from ..nn import distributed
     from ..nn.device import resolve_device
@@ -256,7 +256,9 @@ def run(args: argparse.Namespace) -> int:
         cfg_arg = None if args.resume and args.epochs is None else cfg
         events = fit(project, cfg_arg, device=device, cancel=cancel, resume=args.resume,
                      out=args.out, start_from=start)
-        previous = signal.signal(signal.SIGTERM, _terminate)
+        stop = _StopRequests(cancel)
+        previous = {sig: signal.signal(sig, stop.handle) for sig in (signal.SIGTERM,
+                                                                      signal.SIGINT)}
         try:
             for ev in events:
                 if isinstance(ev, Message):
@@ -282,15 +284,19 @@ def run(args: argparse.Namespace) -> int:
                     print(_epoch_line(ev))
                 elif isinstance(ev, Finished):
                     status = ev
-        except KeyboardInterrupt as exc:
+        except KeyboardInterrupt:  # a second Ctrl+C: stop at once
             cancel.set()
-            # fit is a generator though annotated Iterator (nn.engine awaits a merge)
-            events.close()  # type: ignore[attr-defined]  # the engine marks the run cancelled while the project is open
-            print("interrupted: the run is marked cancelled; the last completed epoch's "
-                  "checkpoint is kept")
-            return 143 if isinstance(exc, Terminated) else 130
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()  # the engine marks the run cancelled while the project is open
+            print(_INTERRUPTED)
+            return 130
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    if stop.signal is not None and (status is None or status.status == "cancelled"):
+        print(_INTERRUPTED)  # the engine stopped between batches and closed the run
+        return 143 if stop.signal == signal.SIGTERM else 130
     assert status is not None
     if status.status == "failed":
         raise SegStudioError(status.message)
@@ -332,12 +338,28 @@ def start_checkpoint(project: Project, args: argparse.Namespace) -> tuple[str | 
                         getattr(args, "task", None) or "semantic")
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl+C."""
+_INTERRUPTED = ("interrupted: the run is marked cancelled; the last completed epoch's "
+                "checkpoint is kept")
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
+class _StopRequests:
+    """SIGTERM and Ctrl+C during a run: the first sets the engine's ``cancel`` (it stops
+    before the next batch and records the run as cancelled, so no exception ever lands
+    inside a database write); a second Ctrl+C raises KeyboardInterrupt at once."""
+
+    def __init__(self, cancel: threading.Event):
+        self.cancel = cancel
+        self.signal: int | None = None
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        if self.signal is None:
+            self.signal = signum
+            name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl+C"
+            print(f"{name}: stopping after the batch under way (Ctrl+C again stops at once)",
+                  flush=True)
+        self.cancel.set()
 
 
 def _epoch_line(ev: EpochEnd) -> str:
