@@ -5,9 +5,8 @@ Free of Qt."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import cast
 
 import numpy as np
 import torch
@@ -97,9 +96,8 @@ def train_one_epoch(run: Run, plan: EpochPlan) -> Generator[Event, None, EpochTa
     tally = EpochTally(steps=plan.steps,
                        last_lr=cfg.lr * lr_factor(cfg.schedule, plan.index / cfg.epochs))
     batches = ctx.task.epoch_batches(run, plan.items)
-    wait = cast(Callable[[], Generator[Event, None, float]], ctx.gate.wait)
     while True:
-        tally.paused_s += yield from wait()  # blocks while paused
+        tally.paused_s += yield from ctx.gate.wait()  # blocks while paused
         if ctx.cancel.is_set():
             raise Stop("cancelled", f"cancelled during epoch {plan.number}")
         batch = next(batches, None)
