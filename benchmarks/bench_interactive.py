@@ -21,7 +21,9 @@ NoC@85 / NoC@90: the clicks needed to reach 85 / 90 % IoU (20 when never).
   is cached in ~/.cache/segstudio/ or at ``--ckpt``; ``--retrain`` trains
   again).  Two rows: ``click_model`` as the Click tool runs it (its
   probabilities refined by GrabCut at full resolution) and ``click_network``
-  (the network's thresholded output alone).
+  (the network's thresholded output alone).  ``click_box``: the Click tool started
+  by a box drag round the object (the same box GrabCut gets, counted as the first
+  click; the tool's first positive click goes to the box's centre).
 * GrabCut: OpenCV's GrabCut (segstudio.core.grabcut) in the object's bounding
   box widened by 10 % of its side (at least 3 pixels) on each side, as
   box-based papers seed it; the box counts as the first click, and every later
@@ -154,6 +156,26 @@ def grabcut_box(mask: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
     return (max(x0 - mx, 0), max(y0 - my, 0)), (min(x1 + mx, w - 1), min(y1 + my, h - 1))
 
 
+def box_curve(predictor, img, gt, valid, max_clicks: int, stop: float) -> list[float]:
+    """The Click tool started by a box drag: the same box GrabCut gets, the first click
+    at its centre (as the tool places it) and the model looking inside the box; the box
+    counts as the first click, later clicks go to the largest error."""
+    (x0, y0), (x1, y1) = grabcut_box(gt)
+    box = (y0, x0, y1 + 1, x1 + 1)
+    pos = [((x0 + x1) // 2, (y0 + y1) // 2)]
+    neg: list[tuple[int, int]] = []
+    pred = predictor.predict(img, pos, neg, None, box)
+    ious = [C.iou(gt, pred, valid)]
+    while len(ious) < max_clicks and ious[-1] < stop:
+        c = C.error_click(gt, pred, valid)
+        if c is None:
+            break
+        (pos if c[2] else neg).append((c[0], c[1]))
+        pred = predictor.predict(img, pos, neg, pred, box)
+        ious.append(C.iou(gt, pred, valid))
+    return ious
+
+
 def grabcut_curve(img, gt, valid, max_clicks: int, stop: float) -> list[float]:
     c0, c1 = grabcut_box(gt)
     fg: list[list[tuple[int, int]]] = []
@@ -231,7 +253,7 @@ def main() -> None:
         f"click model: {checkpoint_summary(ck)}")
     stop = 0.90  # both NoC@85 and NoC@90 are known once 90 % is reached
     mc = args.max_clicks
-    rows = {"click_model": [], "click_network": [], "grabcut": []}
+    rows = {"click_model": [], "click_network": [], "click_box": [], "grabcut": []}
     latencies: list[float] = []
     for i, (_nm, img, gt, valid, cls) in enumerate(objects):
         def predict(pos, neg, prev, img=img):
@@ -243,8 +265,10 @@ def main() -> None:
         cn = C.simulate(lambda pos, neg, prev, img=img: network.predict(img, pos, neg, prev),
                         gt, valid, mc, stop)
         gc = grabcut_curve(img, gt, valid, mc, stop)
+        cb = box_curve(predictor, img, gt, valid, mc, stop)
         rows["click_model"].append((cls, cm))
         rows["click_network"].append((cls, cn))
+        rows["click_box"].append((cls, cb))
         rows["grabcut"].append((cls, gc))
         if (i + 1) % 10 == 0:
             log(f"  {i + 1}/{len(objects)} objects ({time.perf_counter() - t_start:.0f} s)")
