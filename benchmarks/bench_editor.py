@@ -147,14 +147,19 @@ def bench_brush(app, win, repeat: int) -> None:
     app.processEvents()
 
 
+def _top(session):
+    """The patch the next undo takes back."""
+    return session.stack.patches()[session.stack.index() - 1]
+
+
 def bench_fill_and_undo(app, win, repeat: int) -> None:
     from PySide6.QtCore import Qt
 
     canvas, ed = win.canvas, win.editor
     vp = canvas.viewport()
     session = ed.current_session()
-    while session.stack.canUndo():  # the brush strokes may have crossed the fill region
-        session.stack.undo()
+    while session.undo() is not None:  # the brush strokes may have crossed the fill region
+        pass
     app.processEvents()
     canvas.fit()
     vp.repaint()
@@ -171,8 +176,7 @@ def bench_fill_and_undo(app, win, repeat: int) -> None:
         vp.repaint()
         fill.append((time.perf_counter() - t0) * 1000)
         app.processEvents()
-        assert ed.current_session().stack.command(ed.current_session().stack.index() - 1).patch.count \
-            == (y1 - y0) * (x1 - x0)
+        assert _top(ed.current_session()).count == (y1 - y0) * (x1 - x0)
     undo = [timed_undo(app, ed, vp) for _ in range(min(repeat, 6))]
     report("flood fill of 4,194,304 px, click to forced repaint", statistics.median(fill[1:]),
            "ms", "<= 150 ms")
@@ -190,7 +194,7 @@ def bench_fill_and_undo(app, win, repeat: int) -> None:
         vp.repaint()
         app.processEvents()
         session = ed.current_session()
-        patch = session.stack.command(session.stack.index() - 1).patch
+        patch = _top(session)
         assert patch.bbox == (0, 0, N, N), patch
         times.append(timed_undo(app, ed, vp))
         ed.ui.undo.trigger()
@@ -233,8 +237,8 @@ def main() -> int:
     # do not keep the benchmark's edits: the project is reused by the next run
     session = win.editor.current_session()
     if session is not None:
-        while session.stack.canUndo():
-            session.stack.undo()
+        while session.undo() is not None:
+            pass
         session.saved_version = session.version
     win.close()
     return 0
