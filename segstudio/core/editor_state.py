@@ -92,13 +92,16 @@ class EditorOptions:
         for callback in list(self.changed):
             callback(change)
 
-    def set_radius(self, radius: int) -> bool:
-        radius = max(0, min(MAX_RADIUS, int(radius)))
-        if radius == self.radius:
+    def _set(self, name: str, value: object) -> bool:
+        """Set one option; a real change is reported once, the same value not at all."""
+        if getattr(self, name) == value:
             return False
-        self.radius = radius
-        self._emit("radius")
+        setattr(self, name, value)
+        self._emit(name)
         return True
+
+    def set_radius(self, radius: int) -> bool:
+        return self._set("radius", max(0, min(MAX_RADIUS, int(radius))))
 
     def grow_radius(self, step: int) -> bool:
         """One step of [ or ]: about 15 % of the radius, at least one pixel."""
@@ -106,33 +109,16 @@ class EditorOptions:
         return self.set_radius(self.radius + delta if step > 0 else self.radius - delta)
 
     def set_tolerance(self, tolerance: int) -> bool:
-        tolerance = max(0, min(MAX_TOLERANCE, int(tolerance)))
-        if tolerance == self.tolerance:
-            return False
-        self.tolerance = tolerance
-        self._emit("tolerance")
-        return True
+        return self._set("tolerance", max(0, min(MAX_TOLERANCE, int(tolerance))))
 
     def set_preserve(self, on: bool) -> bool:
-        if bool(on) == self.preserve:
-            return False
-        self.preserve = bool(on)
-        self._emit("preserve")
-        return True
+        return self._set("preserve", bool(on))
 
     def set_replace_from(self, class_id: int | None) -> bool:
-        if class_id == self.replace_from:
-            return False
-        self.replace_from = class_id
-        self._emit("replace_from")
-        return True
+        return self._set("replace_from", class_id)
 
     def set_active_class(self, class_id: int | None) -> bool:
-        if class_id == self.active_class:
-            return False
-        self.active_class = class_id
-        self._emit("active_class")
-        return True
+        return self._set("active_class", class_id)
 
     def classes_changed(self, table: ClassTable) -> None:
         """A new class table: a deleted source class is forgotten, the preserve table is

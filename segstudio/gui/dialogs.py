@@ -10,6 +10,15 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from ..core.sample import user_data_dir
 
 
+def ask_yes_cancel(parent: QWidget | None, title: str, text: str) -> bool:
+    """A Yes / Cancel question (Cancel is the default); True for Yes."""
+    answer = QMessageBox.question(parent, title, text,
+                                  QMessageBox.StandardButton.Yes
+                                  | QMessageBox.StandardButton.Cancel,
+                                  QMessageBox.StandardButton.Cancel)
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def suggested_project_dir(folder: str | Path) -> Path:
     """A per-user place for the project of a read-only folder."""
     folder = Path(folder).resolve()

@@ -58,37 +58,26 @@ def _train_until_first_epoch(folder: Path) -> subprocess.Popen:
     return proc
 
 
-def test_sigterm_cancels_the_run_and_keeps_the_last_checkpoint(tmp_path):
+@pytest.mark.parametrize("sig, rc, name", [(signal.SIGTERM, 143, "SIGTERM"),
+                                          (signal.SIGINT, 130, "Ctrl+C")])
+def test_sigterm_or_ctrl_c_cancels_the_run_and_keeps_the_last_checkpoint(tmp_path, sig, rc,
+                                                                          name):
+    """SIGTERM or a first Ctrl+C asks the engine to stop (it ends the run between batches,
+    never inside a database write), says so, and exits 143 / 130 with the run recorded."""
     folder = _labelled(tmp_path / "imgs")
     proc = _train_until_first_epoch(folder)
-    proc.send_signal(signal.SIGTERM)
-    rc = proc.wait(120)
+    proc.send_signal(sig)
+    assert proc.wait(120) == rc, proc.stderr.read()
     err = proc.stderr.read()
-    assert rc == 143, err
     assert "Traceback" not in err
+    assert any(line.startswith(f"{name}: stopping after the batch under way")
+               for line in proc.out)
     assert any("run is marked cancelled" in line for line in proc.out)
     with Project.open(folder) as p:
         run = p.runs.all()[-1]
         assert run.status == "cancelled"
         assert run.checkpoint and Path(run.checkpoint).is_file()
         assert run.pid == proc.pid
-
-
-def test_ctrl_c_stops_after_the_batch_and_marks_the_run_cancelled(tmp_path):
-    """The first Ctrl+C asks the engine to stop (it ends the run between batches, never
-    inside a database write), says so, and exits 130 with the run recorded."""
-    folder = _labelled(tmp_path / "imgs")
-    proc = _train_until_first_epoch(folder)
-    proc.send_signal(signal.SIGINT)
-    rc = proc.wait(120)
-    err = proc.stderr.read()
-    assert rc == 130, err
-    assert "Traceback" not in err
-    assert any(line.startswith("Ctrl+C: stopping after the batch under way") for line in proc.out)
-    assert any("run is marked cancelled" in line for line in proc.out)
-    with Project.open(folder) as p:
-        run = p.runs.all()[-1]
-        assert run.status == "cancelled" and Path(run.checkpoint).is_file()
 
 
 def test_a_killed_run_is_marked_interrupted_when_the_project_opens(tmp_path):

@@ -32,12 +32,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from ...core import edits
 from ...core.classes import ClassTable, default_classes
 from ...core.editor_state import SETTING_KEYS, EditorOptions, OptionsChange
 from ...core.errors import SegStudioError
+from ..dialogs import ask_yes_cancel
 from . import provenance
 from .autosave import AutoSaver
 from .brush_tools import AcceptPredictionTool, BrushTool, EraserTool, ReplaceClassTool
@@ -385,11 +386,7 @@ class EditorController(QObject):
         return provenance.reset_to_prediction(self)
 
     def _confirm(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self.parent_widget, title, text,
-                                      QMessageBox.StandardButton.Yes
-                                      | QMessageBox.StandardButton.Cancel,
-                                      QMessageBox.StandardButton.Cancel)
-        return answer == QMessageBox.StandardButton.Yes
+        return ask_yes_cancel(self.parent_widget, title, text)
 
     # -- closing -------------------------------------------------------------------------------
     def _finish_tool(self) -> None:

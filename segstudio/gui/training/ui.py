@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
 
 from ...core.errors import SegStudioError
 from ...nn.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
+from ..dialogs import ask_yes_cancel
 from .external import run_in_progress
 from .model_menu import build_model_menu
 from .panel import TrainingPanel
@@ -458,11 +458,7 @@ class TrainingUI(QObject):
 
     # -- closing -------------------------------------------------------------------------------
     def _confirm(self, title: str, text: str) -> bool:
-        answer = QMessageBox.question(self.parent_widget, title, text,
-                                      QMessageBox.StandardButton.Yes
-                                      | QMessageBox.StandardButton.Cancel,
-                                      QMessageBox.StandardButton.Cancel)
-        return answer == QMessageBox.StandardButton.Yes
+        return ask_yes_cancel(self.parent_widget, title, text)
 
     def can_close(self) -> bool:
         """Ask before a running training is stopped (closing the window or project)."""
