@@ -8,7 +8,7 @@ prediction is ready) is a Qt signal of the feature that only
 :class:`~.main_window.MainWindow` connects.
 
 Where one implementation is all there is, the concrete class is used:
-:class:`~.controller.ProjectController` (the project, the document on screen,
+:class:`~.project_controller.ProjectController` (the project, the document on screen,
 the workers), :class:`~.widgets.canvas.Canvas`, :class:`~.widgets.class_panel.ClassPanel`
 and the user settings, :data:`Settings`.  A ``QWidget`` parent is passed for
 dialogs and for the Qt ownership of what a feature makes.

@@ -9,7 +9,7 @@ unreadable image gives a document with ``error`` set; an unreadable mask or
 prediction gives a warning and no layer.
 
 Once a document is on screen it has one writer, its owner
-:class:`~.controller.ProjectController` (``update_record``, ``set_mask``,
+:class:`~.project_controller.ProjectController` (``update_record``, ``set_mask``,
 ``set_prediction``), which tells the views; any other attribute write raises
 ``AttributeError``.  A loader fills a new document freely until it is handed
 over.  ``derived`` holds the outline and difference layers the loader made

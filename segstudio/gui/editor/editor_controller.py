@@ -11,7 +11,7 @@ It owns
   :class:`~.session.SessionSignals`) and the saver (:class:`~.autosave.AutoSaver`);
 * the tool options: :attr:`radius`, :attr:`tolerance`, :attr:`preserve`,
   :attr:`replace_from`, and the class to paint (the class panel's active class);
-* the actions of the Edit menu and the editor tool bar (:mod:`.toolbar`).
+* the actions of the Edit menu and the editor tool bar (:mod:`.editor_ui`).
 
 Provenance.  Editing an image that has no human mask starts from a copy of
 its prediction (the prediction stays its own layer), or from an all
