@@ -68,14 +68,14 @@ def log(text: str) -> None:
 
 def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every: int,
                       iters: int, features: str | None, lr: float | None = None,
-                      warmup: int | None = None):
+                      warmup: int | None = None, device: str = "cpu"):
     """Train the click model on every ``every``-th image of CamVid train (the engine, as
     ``--task click``), for ``epochs`` or ``minutes`` (then the best epoch so far)."""
     from segstudio.nn.config import default_click_config
     from segstudio.nn.engine import fit
     from segstudio.nn.events import EpochEnd, Finished, Message, RunStarted
 
-    cfg = default_click_config("cpu").replace(epochs=epochs, crop=(crop, crop), val_split=0.05,
+    cfg = default_click_config(device).replace(epochs=epochs, crop=(crop, crop), val_split=0.05,
                                               val_objects=24, val_clicks=3, click_iters=iters,
                                               features_from=features)
     if lr is not None:
@@ -97,7 +97,7 @@ def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every:
         timer.start()
         fin = None
         try:
-            for ev in fit(project, cfg, device="cpu", cancel=cancel, out=ckpt):
+            for ev in fit(project, cfg, device=device, cancel=cancel, out=ckpt):
                 if isinstance(ev, RunStarted):
                     log(f"training the click model: {ev.train_images} train / {ev.val_images} "
                         f"val images, {ev.parameters:,} parameters, {epochs} epochs at "
@@ -219,6 +219,8 @@ def main() -> None:
                     "(--quick: 1, else 3)")
     ap.add_argument("--lr", type=float, help="learning rate (default: the click model's)")
     ap.add_argument("--warmup", type=int, help="warm-up steps (default: the click model's)")
+    ap.add_argument("--device", default="cpu", help="where the click model trains (cuda: the "
+                    "GPU defaults); the clicks are always evaluated on the CPU, as the tool runs")
     ap.add_argument("--every", type=int, help="train on every N-th CamVid train image "
                     "(default 1: all)")
     args = ap.parse_args()
@@ -238,7 +240,7 @@ def main() -> None:
         trained = train_click_model(ckpt, epochs, crop, minutes, args.every or 1,
                                     args.iters if args.iters is not None else 1 if quick else 3,
                                     None if args.features == "none" else args.features, args.lr,
-                                    args.warmup)
+                                    args.warmup, args.device)
     else:
         log(f"using the cached click model {ckpt} (--retrain trains again)")
 

@@ -287,3 +287,25 @@ def test_a_new_click_model_starts_from_a_segmentation_models_features():
     assert all(torch.equal(own[k], theirs[k]) for k in same)
     assert torch.equal(click.classifier.weight, classifier)  # 1 output: its own
     assert n == len(same) + 1
+
+
+def test_a_click_pins_only_the_clicked_pixel_and_its_four_neighbours():
+    """Where the network is sure there is no object, the refined result is exactly what
+    the click pins: a disk of radius 1 (5 pixels), not a wider blot on a small object."""
+    from segstudio.nn.click_model import click_normalization
+    from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD
+
+    torch.manual_seed(0)
+    model = build_model("segnet", 1, 6, 0.25)
+    with torch.no_grad():  # sigmoid(-10): every pixel sure background
+        model.classifier.weight.zero_()
+        model.classifier.bias.fill_(-10.0)
+    mean, std = click_normalization(IMAGENET_MEAN, IMAGENET_STD)
+    pred = ClickPredictor(model, mean, std, 64)
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (50, 60, 3), dtype=np.uint8)
+    out = pred.predict(img, [(30, 20)], [(10, 40)])
+    want = np.zeros((50, 60), bool)
+    want[20, 29:32] = True
+    want[19:22, 30] = True
+    assert np.array_equal(out, want)
