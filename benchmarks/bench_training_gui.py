@@ -13,8 +13,9 @@ Prints medians.  Usage: python benchmarks/bench_training_gui.py [--images N]
   window does not have, each taking a turn of a core from torch's threads),
   with "refresh the prediction after each epoch" off (the window's overhead)
   and on (that feature predicts the image on screen after every epoch: real
-  work, not overhead, printed separately).  The modes alternate R times; images/s =
-  training images / wall time from the first epoch's start to the run's end.
+  work, not overhead, printed separately).  The modes alternate R times;
+  images/s = training images / wall time from the first epoch's start to the
+  run's end.
   Target: the window's ratio >= 0.95.  The longest gap between timer ticks
   during the window's epochs is printed too (target < 100 ms).
 * epoch time of the CPU defaults over N CamVid-size images (target < 60 s

@@ -37,13 +37,13 @@ from .segnet import as_net, fold_batchnorm, min_input_size
 from .step import backward_step
 
 MAP_MEAN = (0.0,) * C.CLICK_CHANNELS
+MAP_STD = (1.0,) * C.CLICK_CHANNELS
 # A click pins the pixels within this radius for the GrabCut refinement (the clicked
 # pixel and its 4 neighbours).  Radius 3 (29 pixels) pinned outside a thin error sliver
 # or a small object's edge: on 72 CamVid val objects radius 1 took the clicks to 85 %
 # from 13.2 to 12.3 and to 90 % from 16.2 to 15.9; on 36 of them radius 0 needed 14.8,
 # 2 needed 13.4, 3 needed 13.1 and 1 needed 13.0.
 CLICK_PIN = 1
-MAP_STD = (1.0,) * C.CLICK_CHANNELS
 
 
 def click_normalization(mean: Sequence[float], std: Sequence[float]
