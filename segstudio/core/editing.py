@@ -165,6 +165,13 @@ class SessionStore:
         self._sessions[rec.id] = session
         return session
 
+    def add(self, session: EditSession) -> EditSession:
+        """Keep a session made elsewhere (a large image's, :mod:`.large_edit`)."""
+        if session.image_id in self._sessions:
+            raise ValueError(f"{session.rec.relpath} already has an edit session")
+        self._sessions[session.image_id] = session
+        return session
+
     def activate(self, image_id: int | None) -> None:
         """Make the image's session the one Undo / Redo act on (None: no undo)."""
         session = self._sessions.get(image_id) if image_id is not None else None
