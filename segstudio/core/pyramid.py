@@ -288,6 +288,26 @@ def tiff_info(path: str | os.PathLike[str]) -> ImageInfo | None:
         return None
 
 
+def pyramid_thumbnail(path: Path, size: int) -> np.ndarray | None:
+    """A thumbnail (RGB, at most ``size`` on its long side) from the coarsest level of a
+    tiled pyramidal TIFF; None for any other file."""
+    import cv2
+
+    if not is_tiff_name(path) or not usable_pyramid(tiff_layout(path)):
+        return None
+    with open_tiff_pyramid(path) as src:
+        level = len(src.levels) - 1
+        h, w = src.levels[level]
+        arr = src.read(level, 0, 0, h, w)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    f = size / max(h, w)
+    if f < 1:
+        arr = cv2.resize(arr, (max(1, round(w * f)), max(1, round(h * f))),
+                         interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(arr)
+
+
 def open_tiff_pyramid(path: Path) -> TiffPyramid:
     try:
         with warnings.catch_warnings():
