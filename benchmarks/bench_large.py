@@ -252,6 +252,8 @@ def run(tmp: Path, args) -> int:
     # -- the flat JPEG -----------------------------------------------------------------------
     progress: list[tuple[int, int]] = []
     c.busy.connect(lambda label, d, t: progress.append((d, t)) if "pyramid" in label else None)
+    c.close_project()  # closing the slide's project is not the JPEG's first view
+    app.processEvents()
     t = time.perf_counter()
     win.open_folder(flat)
     pump(app, lambda: canvas.document() is not None and canvas.document().large is not None,
