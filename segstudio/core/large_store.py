@@ -109,11 +109,9 @@ def save_chunks(project: Project, rec: ImageRecord, mask: ChunkedMask, snapshot:
 
 def save_full_mask(project: Project, rec: ImageRecord, mask: np.ndarray,
                    status: str = "corrected") -> ImageRecord:
-    """A whole mask array of a large image (imports): the old chunked mask goes to
-    trash/ first."""
+    """A whole mask array of a large image (imports, ``Project.save_mask``), replacing
+    the chunked mask once written (the importer keeps the old one in trash/ first)."""
     path = mask_store_path(project, rec)
-    if path.is_dir():
-        keep_store_in_trash(project, rec)
     write_full(path, np.ascontiguousarray(mask, np.uint8), project.classes.unlabelled_value(),
                _colors(project))
     now = time.time()

@@ -361,6 +361,8 @@ class Project:
             raise ValueError(f"a human mask has status corrected or reviewed, not {status}")
         path = self.mask_path(rec)
         mask = self._check_mask(rec, mask, path)
+        if large_store.record_is_large(rec):  # a large image keeps a chunked mask
+            return large_store.save_full_mask(self, rec, mask, status)
         maskio.write_mask(path, mask, self.classes.palette())
         now = time.time()
         self.db.execute(
@@ -395,7 +397,7 @@ class Project:
         """Copy the human mask into trash/ (atomically) before it is replaced."""
         path = self.mask_path(rec)
         if not path.exists():
-            return None
+            return large_store.keep_store_in_trash(self, rec)
         dest = self.trash_path(rec)
         atomic_write_bytes(dest, path.read_bytes())
         return dest

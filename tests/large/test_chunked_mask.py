@@ -165,3 +165,30 @@ def test_a_sigkill_during_chunk_writes_leaves_old_or_new_chunks(tmp_path):
             assert block is not None and block.shape == (512, 512)
             values = np.unique(block)
             assert len(values) == 1 and int(values[0]) in allowed, (values, allowed)
+
+
+def test_a_chunked_mask_round_trips_through_export_and_import(large_project, tmp_path):
+    from segstudio.core.formats import export_masks, import_masks
+
+    project = large_project
+    rec = project.images()[0]
+    rng = np.random.default_rng(5)
+    ids = np.array(sorted(c.id for c in project.classes.classes), np.uint8)
+    mask = np.kron(rng.choice(ids, (32, 32)), np.ones((128, 128), np.uint8))
+    mask[4095, 4095] = ids[0] if mask[4095, 4095] != ids[0] else ids[1]
+    chunked, _ = large_store.open_human_mask(project, rec)
+    chunked.write(0, 0, mask)
+    large_store.save_chunks(project, rec, chunked, chunked.snapshot())
+    out = tmp_path / "export"
+    export_masks(project, out, "index")
+    # a different mask now, then the export imported back over it
+    chunked.write(0, 0, np.zeros((4096, 4096), np.uint8))
+    large_store.save_chunks(project, rec, chunked, chunked.snapshot())
+    report = import_masks(project, out, "index", overwrite=True)
+    assert len(report.imported) == 1 and not report.skipped, report.skipped
+    assert len(report.trashed) == 1
+    assert not project.mask_path(rec).exists()  # still a chunked mask
+    np.testing.assert_array_equal(large_store.load_full_mask(project, rec), mask)
+    trashed = list((project.project_dir / "trash").rglob("*.zarr"))
+    assert len(trashed) == 1  # the replaced chunked mask, kept
+    np.testing.assert_array_equal(ChunkStore(trashed[0]).read_level(0), 0)
