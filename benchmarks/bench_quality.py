@@ -187,11 +187,11 @@ def table(results: list[dict]) -> str:
     for name in dict.fromkeys(r["data"] for r in results):
         rs = [r for r in results if r["data"] == name]
 
-        def mean(key):
+        def mean(key, rs=rs):
             vals = [r[key] for r in rs if r[key] is not None]
             return float(np.mean(vals)) if vals else None
 
-        def span(key):
+        def span(key, rs=rs):
             vals = [r[key] for r in rs if r[key] is not None]
             if not vals:
                 return "-"

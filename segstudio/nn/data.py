@@ -27,6 +27,7 @@ from ..core import maskio
 from ..core.errors import MaskError, SegStudioError
 from ..core.imageio import read_image
 from ..core.project import HUMAN_STATUSES, ImageRecord, Project
+from . import large_data
 from .augment import Augmentation, CropFocus, augment
 from .losses import IGNORE
 from .normalize import apply as normalise
@@ -189,7 +190,12 @@ class SampleLoader:
                 self.cache.put(("mask",) + item.mask_key, tgt)
         return tgt
 
-    def load(self, item: Item) -> tuple[U8, U8]:
+    def load(self, item: Item, seed: int | None = None) -> tuple[U8, U8]:
+        """The sample's image and target; a large image gives one region of them
+        (at a place drawn from ``seed``, :mod:`.large_data`)."""
+        if large_data.item_is_large(item):
+            img, tgt = large_data.load_region(item, seed, self.lut)
+            return as_channels(img, self.in_channels, item.image_path), tgt
         img = self.image(item)
         if img.shape[:2] != (item.height, item.width):
             raise SegStudioError(f"{item.image_path}: the image changed size since the last scan; "
@@ -242,7 +248,7 @@ class TrainSet(torch.utils.data.Dataset[Sample]):
     def __getitem__(self, i: int) -> Sample:
         item = self.items[i]
         try:
-            img, tgt = self.loader.load(item)
+            img, tgt = self.loader.load(item, self.seeds[i])
         except SegStudioError as exc:
             return None, None, item.id, str(exc)
         rng = np.random.default_rng(self.seeds[i])
