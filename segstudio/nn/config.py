@@ -53,8 +53,7 @@ class TrainConfig:
     arch: str = setting("segnet", S("model", "the architecture: " + "; ".join(
         f"{e.name}: {e.description}" for e in MODELS.values()), choices=ARCHS, flag="--model"))
     width: float = setting(1.0, S("width", "channel multiplier of the network: 1.0 is the paper's "
-                            "SegNet, 0.25 is 16x cheaper (fits a CPU)", low=0.0625, high=2.0,
-                            metavar="W"))
+                            "SegNet, 0.25 is 16x cheaper (fits a CPU)", choices=WIDTHS))
     epochs: int = setting(40, S("epochs", "passes over the training images; gives the run a fixed "
                           "number of epochs instead of a budget", low=1, metavar="N"))
     # None: count the run in epochs; else a time on this device ("10m") or optimizer steps

@@ -147,9 +147,13 @@ def read_setting(name: str, value: Any) -> Any:
     if not isinstance(value, str) or isinstance(default, str) and spec.parse is None:
         return value
     text = value.strip()
-    try:
-        if spec.parse is not None:
+    label = spec.label[:1].upper() + spec.label[1:]
+    if spec.parse is not None:
+        try:
             return spec.parse(text)
+        except ValueError as exc:
+            raise ConfigError(f"{label}: {exc}") from None
+    try:
         if text.lower() == "none" and spec.optional:
             return None
         if isinstance(default, bool):
@@ -163,8 +167,7 @@ def read_setting(name: str, value: Any) -> Any:
         if isinstance(default, float):
             return float(text)
     except ValueError:
-        raise ConfigError(f"{spec.label[:1].upper() + spec.label[1:]} {text!r}: not a valid "
-                          "value") from None
+        raise ConfigError(f"{label} {text!r}: not a valid value") from None
     return value
 
 

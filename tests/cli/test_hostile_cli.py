@@ -127,8 +127,9 @@ def test_a_checkpoint_with_zero_std_is_refused(tmp_path):
 
 @pytest.mark.parametrize("args, said", [
     (["train", "{f}", "--crop", "100000x100000"], "each side is at most 16384"),
-    (["train", "{f}", "--seed", str(2 ** 64)], "the seed must be 0.."),
-    (["train", "{f}", "--seed", "-1"], "the seed must be 0.."),
+    (["train", "{f}", "--seed", str(2 ** 64)],
+     f"Seed {2 ** 64}: must be at most {2 ** 63 - 1}"),
+    (["train", "{f}", "--seed", "-1"], "Seed -1: must be at least 0"),
     (["info", "{f}", "--max-pixels", "-5"], "--max-pixels must be at least 1"),
     (["info", "{f}", "--max-pixels", "0"], "--max-pixels must be at least 1"),
 ])
