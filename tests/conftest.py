@@ -24,6 +24,18 @@ def camvid() -> Path:
     return CAMVID
 
 
+NUCLEI = Path(os.environ.get("SEGSTUDIO_NUCLEI", REPO.parent / "shared" / "datasets" / "nuclei"))
+
+
+@pytest.fixture(scope="session")
+def nuclei() -> Path:
+    """The real microscopy set from ../shared/datasets/nuclei (skips when absent)."""
+    if not (NUCLEI / "images").is_dir() or not (NUCLEI / "masks").is_dir():
+        pytest.skip(f"the nuclei set not found at {NUCLEI} (set SEGSTUDIO_NUCLEI); "
+                    "tests on real microscopy need ../shared/datasets/nuclei")
+    return NUCLEI
+
+
 @pytest.fixture()
 def camvid_subset(camvid, tmp_path) -> Path:
     """A folder with the first 8 CamVid training images and their label maps

@@ -194,15 +194,32 @@ class ClickTask:
 
     def decide(self, guard: Guard, best_miou: float | None, has_active: bool
                ) -> tuple[bool, str | None]:
+        """A click model is made active only when it is usable (:data:`CLICK_USABLE`) and
+        measured better than the one it had to beat on the same validation objects."""
+        if best_miou is None:
+            if has_active:
+                return False, ("this run had no validation objects, so it cannot be compared "
+                               "with the active click model, which stays")
+            return False, ("this run had no validation objects, so its click model is not "
+                           "measured and is not used; label more images")
+        if best_miou < CLICK_USABLE:
+            return False, (f"the new click model reaches only {best_miou * 100:.1f} % IoU "
+                           f"after 3 clicks (at least {CLICK_USABLE * 100:.0f} % is needed), "
+                           "so it is not used"
+                           + (" and the active click model stays" if has_active else
+                              "; train it longer"))
         prev = guard.previous
-        if best_miou is None or prev is None or best_miou >= prev[1] - 0.002:
+        if prev is None or best_miou > prev[1]:
             return True, None
         what, score = prev
-        text = (f"the new click model ({best_miou * 100:.1f} % IoU after 3 clicks) is below "
-                f"{what} ({score * 100:.1f} %) on the same validation objects")
+        text = (f"the new click model ({best_miou * 100:.1f} % IoU after 3 clicks) is not "
+                f"better than {what} ({score * 100:.1f} %) on the same validation objects")
         if has_active:
             return False, text + ", so the active click model stays"
         return True, text
+
+
+CLICK_USABLE = 0.10  # IoU after 3 clicks below this: the model does no better than the clicks
 
 
 def _size(cfg: TrainConfig) -> int:

@@ -33,6 +33,7 @@ import torch
 
 from ..core.errors import SegStudioError
 from ..core.project import Project
+from . import course
 from . import data as D
 from .checkpoint import check_compatible
 from .config import TrainConfig
@@ -123,6 +124,8 @@ def setup(ctx: RunContext, state: RunState) -> Generator[Event, None, Run]:
         balance = yield from task.class_balance(ctx, data)
     training = Training(model, opt, amp_dtype, scaler, channels_last, np_rng, balance)
     run = assemble(ctx, inputs, training, data, state)
+    if ctx.resumes and ctx.checkpoint is not None and ctx.checkpoint.train_state:
+        course.restore(run, ctx.checkpoint.train_state.get("course"))
     yield from begin(run)
     return run
 
@@ -149,6 +152,10 @@ def train(run: Run) -> Iterator[Event]:
         epoch_seconds.append(ctx.clock() - plan.started - tally.paused_s)
         yield record_epoch(run, plan, tally, val, is_best, verdict, epoch_seconds)
         epoch += 1
+        if tally.loss is not None:
+            state.train_losses.append(tally.loss)
+        progress = run.length.progress(epoch, 0, 1, state.global_step)
+        yield from course.act(run, progress, verdict.beats, state.train_losses)
 
 
 def as_request(config: TrainConfig | RunRequest | None, resume: str | Path | None,

@@ -26,8 +26,12 @@ if TYPE_CHECKING:
     from ..core.project import Project
 
 MARGIN = 0.01  # mIoU (absolute) a model needs above the trivial predictor to count as better
-ADVICE = ("label more images (above all where the rare classes are), train more epochs, "
-          "or try the loss 'ce+dice'")
+# what the user can do, in words the Training panel and the CLI both have (Budget, --budget);
+# the run itself already changed its loss and crops when it did not learn (nn.course)
+ADVICE = "label more images (above all where the rare classes are) or give training a " \
+         "longer budget"
+NO_VALIDATION = ("this run had no validation images (a project needs at least two labelled "
+                 "images: one is held out)")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Guard:
         self.trivial_accuracy: float | None = None
         self.previous: tuple[str, float] | None = None  # (what it is, its val mIoU)
         self.warned = False
+        self.acted = False  # the run changed course once (nn.course)
 
     @property
     def majority_name(self) -> str:
@@ -74,9 +79,17 @@ class Guard:
         return Verdict(self.trivial_miou, self.trivial_accuracy, beats, warning)
 
     def decide(self, best_miou: float | None, has_active: bool) -> tuple[bool, str | None]:
-        """(make the run's best checkpoint the active model?, what to tell the user)."""
+        """(make the run's best checkpoint the active model?, what to tell the user).  A
+        model replaces the active one only when it is measured better than the model the
+        run had to beat, on the same validation images; a run without validation images
+        never replaces it."""
         if best_miou is None or self.trivial_miou is None:
-            return True, None  # no validation: nothing to judge by
+            if has_active:
+                return False, (f"{NO_VALIDATION}, so it cannot be compared with the active "
+                               "model, which stays; label another image, or choose the new "
+                               "model yourself in the Runs view or with --checkpoint")
+            return True, (f"{NO_VALIDATION}: its model is the active one because the project "
+                          "has no other, but it is not measured; label more images")
         best = f"{best_miou * 100:.1f} % val mIoU"
         if best_miou <= self.trivial_miou + MARGIN:
             if has_active:
@@ -86,13 +99,14 @@ class Guard:
             return True, (f"training did not work: its best model ({best}) is not better than "
                           f"{self.trivial_text()}; it is the active model only because the "
                           f"project has no other; {ADVICE}")
-        if self.previous is not None and best_miou < self.previous[1] - 0.002:
+        if self.previous is not None and best_miou <= self.previous[1]:
             what, prev = self.previous
+            word = "below" if best_miou < prev else "no better than"
             if has_active:
-                return False, (f"the new model ({best}) is below {what} ({prev * 100:.1f} %) "
+                return False, (f"the new model ({best}) is {word} {what} ({prev * 100:.1f} %) "
                                "on the same validation images, so the active model stays; "
                                "choose the new one in the Runs view or with --checkpoint")
-            return True, (f"the new model ({best}) is below {what} ({prev * 100:.1f} %) on "
+            return True, (f"the new model ({best}) is {word} {what} ({prev * 100:.1f} %) on "
                           "the same validation images")
         return True, None
 

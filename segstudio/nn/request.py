@@ -9,10 +9,12 @@ and :func:`resolve` turns it into the run's settings and the checkpoint it start
 2. otherwise the device's defaults, and for a segmentation run the recipe that the
    project's fingerprint chooses (:mod:`plan.recipe`), unless the request brings a
    complete ``config`` (a settings file, a test);
-3. a run that continues from the active model or a checkpoint is a correction round:
-   a quarter of the budget at half the learning rate (:func:`config.round_config`),
-   with the checkpoint's architecture, width and normalisation;
-4. then every setting the user chose, the budget or epochs, and the checks.
+3. the length asked for (a budget or epochs) is a full run's: a run that continues
+   from the active model or a checkpoint is a correction round, a quarter of that
+   length at half the learning rate (:func:`config.round_config`), with the
+   checkpoint's architecture, width and normalisation;
+4. then every setting the user chose (an explicit learning rate is kept as it is), and
+   the checks.
 
 Each setting's value may be given as text (the CLI, a JSON file): it is read the way
 its :class:`~settings.Spec` says.  Free of Qt.
@@ -115,6 +117,10 @@ def resolve(project: Project, request: RunRequest, device: torch.device) -> Reso
             fp, base, lines = planned(project, base, device.type)
             notes += lines
     base = base.replace(task=request.task)
+    if request.epochs is not None:  # the length of a full run: a round takes its share
+        base = base.replace(epochs=request.epochs, budget=None)
+    elif request.budget is not None:
+        base = base.replace(budget=request.budget)
     chosen = {k: read_setting(k, v) for k, v in request.settings.items()}
     ck, warm, note = _start(project, request, chosen)
     if note:
@@ -128,10 +134,6 @@ def resolve(project: Project, request: RunRequest, device: torch.device) -> Reso
         cfg = cfg.replace(arch=mc["arch"], width=float(mc["width"]), imagenet=None,
                           normalize=ck.normalize, **size)
     cfg = apply_settings(cfg, chosen)
-    if request.epochs is not None:
-        cfg = cfg.replace(epochs=request.epochs, budget=None)
-    elif request.budget is not None:
-        cfg = cfg.replace(budget=request.budget)
     return ResolvedRun(cfg.validate(), ck, warm, tuple(notes), fp)
 
 

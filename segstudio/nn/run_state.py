@@ -93,6 +93,9 @@ class RunState:
     best_epoch: int = 0
     total_steps: int | None = None  # with a budget (restored on resume)
     eval_every: int | None = None
+    lr_scale: float = 1.0  # the guard's change of course (nn.course) scales the rate
+    course: dict[str, Any] | None = None  # that change, as the checkpoints keep it
+    train_losses: list[float] = field(default_factory=list)  # each epoch's, this process
     run_id: int | None = None
     last_path: Path | None = None
     best_path: Path | None = None

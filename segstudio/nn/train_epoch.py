@@ -97,9 +97,10 @@ def train_one_epoch(run: Run, plan: EpochPlan) -> Generator[Event, None, EpochTa
     ctx, cfg = run.ctx, run.cfg
     run.training.model.train()
     start = run.length.progress(plan.index, 0, plan.steps, run.state.global_step)
-    tally = EpochTally(steps=plan.steps, last_lr=cfg.lr * lr_factor(cfg.schedule, start))
+    tally = EpochTally(steps=plan.steps, last_lr=cfg.lr * run.state.lr_scale
+                       * lr_factor(cfg.schedule, start))
     counted = run.length.counted
-    batches = batch_stream(run, plan.items) if counted else \
+    batches = batch_stream(run, plan.items, plan.steps) if counted else \
         ctx.task.epoch_batches(run, plan.items)
     while not counted or tally.step < tally.steps:
         tally.paused_s += yield from ctx.gate.wait()  # blocks while paused
@@ -134,7 +135,8 @@ def train_batch(run: Run, plan: EpochPlan, batch: D.Batch, tally: EpochTally
     while chunks and not (run.length.counted and tally.step >= tally.steps):
         imgs, tgts = chunks.pop(0)
         progress = run.length.progress(plan.index, tally.step, tally.steps, state.global_step)
-        lr = cfg.lr * lr_factor(cfg.schedule, progress, state.global_step, cfg.warmup_steps)
+        lr = cfg.lr * state.lr_scale * lr_factor(cfg.schedule, progress, state.global_step,
+                                                 cfg.warmup_steps)
         if run.length.started_at is None:
             run.length.started_at = ctx.clock() - batch.seconds
         t0 = ctx.clock()
@@ -161,20 +163,25 @@ def train_batch(run: Run, plan: EpochPlan, batch: D.Batch, tally: EpochTally
         if acc is not None:
             tally.accuracies.append((acc, n))
         share = batch.seconds * n / max(len(batch.ids), 1)
-        if run.length.timed_step(dt + share):
-            yield from settle_budget(run, tally)
+        timed = run.length.timed_step(dt + share)
         yield Step(epoch=plan.number, step=tally.step,
                    steps_per_epoch=max(tally.steps, tally.step), loss=loss, accuracy=acc,
                    lr=lr, batch_size=n, data_seconds=share, compute_seconds=dt,
                    images_per_sec=n / max(dt + share, 1e-9), global_step=state.global_step)
+        if timed:  # the time budget is a count of steps from now on
+            yield from settle_budget(run, tally)
 
 
-def batch_stream(run: Run, items: Sequence[D.Item]) -> Iterator[D.Batch]:
-    """Batches from pass after pass over ``items`` (an interval of a budget takes as many
-    as it needs); ends when a pass yields nothing."""
+def batch_stream(run: Run, items: Sequence[D.Item], steps: int) -> Iterator[D.Batch]:
+    """Full batches for an interval of ``steps`` steps: the items repeated as often as the
+    interval needs and shuffled together (so no pass ends in a short batch); more
+    passes follow if an out-of-memory halving asks for them."""
+    if not items:
+        return
+    reps = math.ceil(steps * run.state.batch_size / len(items)) + 1
     while True:
         empty = True
-        for batch in run.ctx.task.epoch_batches(run, items):
+        for batch in run.ctx.task.epoch_batches(run, list(items) * reps):
             empty = False
             yield batch
         if empty:
@@ -187,12 +194,12 @@ def settle_budget(run: Run, tally: EpochTally) -> Iterator[Event]:
     ctx, state, length = run.ctx, run.state, run.length
     assert length.started_at is not None
     elapsed = ctx.clock() - length.started_at
-    length.settle_from_timing(elapsed, state.global_step + 1, run.cfg.eval_every)
+    length.settle_from_timing(elapsed, state.global_step, run.cfg.eval_every)
     if ctx.dist is not None:
         assert length.total_steps is not None
         total = round(ctx.dist.sum(length.total_steps if ctx.main else 0))
         length.settle(total, run.cfg.eval_every)
-    tally.steps = max(length.steps_in(0), tally.step + 1)
+    tally.steps = max(length.steps_in(0), tally.step)
     if ctx.main:
         yield Message("info", length.note(len(run.data.snap.train), state.batch_size))
 

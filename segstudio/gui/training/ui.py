@@ -244,11 +244,40 @@ class TrainingUI(QObject):
         device, cfg = saved_config(self.controller.project, self.panel.task())
         if not self.panel.set_device(device):
             cfg = None
-        if cfg is None:
-            cfg = self._defaults(self.panel.device_id())
+        defaults = self._defaults(self.panel.device_id())
+        self.panel.set_recipe(defaults, [])
         self._device_kind = self.panel.device_id().split(":")[0]
-        self.panel.set_config(cfg)
-        remember_form(self.settings, self.panel.device_id(), cfg)
+        self.panel.set_config(cfg if cfg is not None else defaults)
+        remember_form(self.settings, self.panel.device_id(), cfg or defaults)
+        self._plan_recipe(show=cfg is None)
+
+    def _plan_recipe(self, show: bool) -> None:
+        """The recipe the project's fingerprint chooses, on a worker: the panel's baseline
+        (and its fields, when the project has no settings of its own yet)."""
+        project = self.controller.project
+        if project is None or self.panel.task() != "semantic":
+            return
+        dev = self.panel.device_id()
+        base = self._defaults(dev)
+
+        def job(ctx):
+            from ...nn.plan.recipe import planned
+
+            _fp, cfg, lines = planned(project, base, dev)
+            return cfg, lines
+
+        def done(result) -> None:
+            cfg, lines = result
+            if self.panel.task() != "semantic" or self.trainer.running:
+                return
+            self.panel.set_recipe(cfg, lines)
+            if show:
+                self.panel.set_config(cfg)
+
+        def failed(msg: str) -> None:  # no labelled images yet: the defaults stand
+            self.panel.set_recipe(base, [f"No recipe yet: {msg}"])
+
+        self.jobs.submit(job, key="recipe", on_result=done, on_error=failed)
 
     def _device_changed(self, dev: str) -> None:
         kind = dev.split(":")[0]
@@ -257,7 +286,11 @@ class TrainingUI(QObject):
             self._apply_defaults()
 
     def _apply_defaults(self) -> None:
-        self.panel.set_config(self._defaults(self.panel.device_id()))
+        """"Defaults for the device": the device's defaults, then the project's recipe."""
+        defaults = self._defaults(self.panel.device_id())
+        self.panel.set_recipe(defaults, [])
+        self.panel.set_config(defaults)
+        self._plan_recipe(show=True)
 
     # -- training ------------------------------------------------------------------------------
     def toggle_training(self) -> None:
@@ -326,14 +359,23 @@ class TrainingUI(QObject):
                                   separate=separate)
 
     def _request(self, cfg, resume: str | None):
-        """The run the panel describes: its settings as they are shown, how it starts."""
+        """The run the panel describes: how it starts, and the settings the user changed
+        from the recipe (the engine resolves the rest from the project's fingerprint, as
+        for ``segstudio train``); a length changed from the recipe's is the user's too."""
         from ...nn.request import RunRequest
+        from .panel_fields import length_changes, length_of
 
         if resume:
-            return RunRequest(task=cfg.task, start="resume", checkpoint=resume, config=cfg,
+            return RunRequest(task=cfg.task, start="resume", checkpoint=resume,
                               add_epochs=self.panel.epochs.value())
         auto = self.panel.start_from() == "auto"
-        return RunRequest(task=cfg.task, start="auto" if auto else "scratch", config=cfg)
+        length = self.panel.length()
+        base = self.panel.baseline
+        given = base is None or length != length_changes(*length_of(base))
+        return RunRequest(task=cfg.task, start="auto" if auto else "scratch",
+                          settings=self.panel.overrides(cfg),
+                          budget=length.get("budget") if given else None,
+                          epochs=length.get("epochs") if given else None)
 
     def _event(self, ev) -> None:
         if not isinstance(ev, GpuMemory):
