@@ -136,6 +136,7 @@ def test_stop_keeps_the_last_checkpoint_and_ctrl_t_toggles(qtbot, window, street
     open_ready(qtbot, window, folder)
     ui = window.training
     panel, trainer = ui.panel, ui.trainer
+    ui.clock = lambda: 100.0  # the window's clock stands still: every press is "at once"
     set_panel(panel, tiny_config(epochs=200, val_split=0.0))
     rec = Recorder(trainer)
     qtbot.keyClick(window, Qt.Key.Key_T, CTRL)          # Ctrl+T starts
@@ -157,7 +158,12 @@ def test_stop_keeps_the_last_checkpoint_and_ctrl_t_toggles(qtbot, window, street
     assert panel.resume_path() == fin.last_checkpoint
     panel.epochs.setValue(100)
     rec2 = Recorder(trainer)
+    # a press that meant to stop the run that had just ended starts nothing, and says so
     qtbot.keyClick(window, Qt.Key.Key_T, CTRL)
+    assert not trainer.running and not rec2.events
+    assert "The run had just ended, so no new run was started" in \
+        window.statusBar().currentMessage()
+    qtbot.keyClick(window, Qt.Key.Key_T, CTRL)          # pressed again: it starts
     qtbot.waitUntil(lambda: bool(rec2.of("RunStarted")), timeout=60000)
     started = rec2.of("RunStarted")[0]
     assert started.resumed_from == fin.last_checkpoint

@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 
 Area = Qt.DockWidgetArea
 ASK_STOP_AFTER_S = 60.0                # Ctrl+T asks before stopping a run longer than this
+JUST_ENDED_S = 5.0                     # Ctrl+T this soon after a run ended does not restart
 
 
 class TrainingUI(QObject):
@@ -99,6 +100,7 @@ class TrainingUI(QObject):
         self._sized = False
         self._device_kind = ""
         self.clock = time.monotonic     # the run's age and its paused time (tests set it)
+        self._ended_at: float | None = None  # when the last run ended (Ctrl+T's guard)
         self._run_started_at: float | None = None
         self._detecting = False
         self._start_queued = False
@@ -309,6 +311,11 @@ class TrainingUI(QObject):
         elif self._start_queued:
             self._start_queued = False
             self.notifier.show_message("The queued start of training was cancelled")
+        elif self._ended_at is not None and self.clock() - self._ended_at < JUST_ENDED_S:
+            # a press meant to stop a run that ended a moment before must not start one
+            self._ended_at = None
+            self.notifier.show_message("The run had just ended, so no new run was started; "
+                                       "press Ctrl+T again to start one")
         else:
             self.start_training()
 
@@ -408,6 +415,7 @@ class TrainingUI(QObject):
                 self.notifier.show_message(text, 20000)
 
     def _running_changed(self, running: bool) -> None:
+        self._ended_at = None if running else self.clock()
         self.panel.set_running(running, self.trainer.paused)
         self.actions["train"].setText("Stop &training" if running else "Start &training")
         self.actions["pause"].setEnabled(running)
