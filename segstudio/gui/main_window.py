@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
                       Qt.DockWidgetArea.RightDockWidgetArea)
         self.browser.image_selected.connect(self.controller.show_image)
         self.browser.view.clicked.connect(lambda _i: self.canvas.setFocus())
+        self.browser.filter_done.connect(self.canvas.setFocus)
         self.class_panel.style_edited.connect(self.controller.set_style)
         self.class_panel.table_edited.connect(self.controller.set_classes)
         self.class_panel.delete_requested.connect(self.controller.delete_class)

@@ -8,8 +8,18 @@ for 10,000 images) via :mod:`segstudio.core.browse`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QEvent,
+    QModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -208,6 +218,9 @@ class ImageBrowser(QWidget):
     """Filter bar, sort choice and the list; emits ``image_selected`` on a new current image."""
 
     image_selected = Signal(object)  # ImageRecord
+    # the filter is done with (its clear button, Enter, Esc): the keys go back to the
+    # canvas, so that the next Shift+P or M is not typed into the filter
+    filter_done = Signal()
 
     def __init__(self, thumbs: ThumbnailLoader, parent=None):
         super().__init__(parent)
@@ -253,6 +266,11 @@ class ImageBrowser(QWidget):
         self._text_timer = QTimer(self, singleShot=True, interval=150)
         self._text_timer.timeout.connect(lambda: self._refilter(text=self.name_filter.text()))
         self.name_filter.textChanged.connect(lambda _t: self._text_timer.start())
+        self.name_filter.returnPressed.connect(self._filter_finished)
+        clear = self.name_filter.findChild(QAction, "_q_qlineeditclearaction")
+        if clear is not None:  # Qt's clear button: it triggers before Qt clears the text
+            clear.triggered.connect(lambda: (self.name_filter.clear(), self._filter_finished()))
+        self.name_filter.installEventFilter(self)
         self.status_filter.currentIndexChanged.connect(
             lambda _i: self._refilter(status=self.status_filter.currentData()))
         self.sort_box.currentIndexChanged.connect(lambda _i: self._resort())
@@ -332,6 +350,18 @@ class ImageBrowser(QWidget):
             return False
         self._set_row(row)
         return True
+
+    def _filter_finished(self) -> None:
+        self._text_timer.stop()
+        self._refilter(text=self.name_filter.text())
+        self.filter_done.emit()
+
+    def eventFilter(self, obj, event) -> bool:
+        if (obj is self.name_filter and event.type() == QEvent.Type.KeyPress
+                and event.key() == Qt.Key.Key_Escape):
+            self._filter_finished()  # Esc leaves the filter as it is
+            return True
+        return super().eventFilter(obj, event)
 
     def focus_filter(self) -> None:
         self.name_filter.setFocus()
