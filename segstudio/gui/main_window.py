@@ -372,15 +372,22 @@ class MainWindow(QMainWindow):
         self.show_message(f"{len(gone)} missing folder(s) removed from the recent projects")
         return len(gone)
 
+    def _project_folder(self) -> str:
+        """Where the class table dialogs start: the open project's image folder (the
+        current directory of the process means nothing to the user)."""
+        project = self.controller.project
+        return str(project.root) if project is not None else str(Path.home())
+
     def _import_classes(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a class table", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Import a class table", self._project_folder(),
                                               "Class tables (*.json);;All files (*)")
         if path:
             self.controller.import_class_table(path)
 
     def _export_classes(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the class table", "classes.json",
-                                              "Class tables (*.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the class table", str(Path(self._project_folder()) / "classes.json"),
+            "Class tables (*.json)")
         if path:
             self.controller.export_class_table(path)
 
