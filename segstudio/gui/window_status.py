@@ -1,5 +1,6 @@
 """The main window's status-bar readouts: the pixel under the cursor (else the image's
-name, size and status), the zoom, and the progress of a long task."""
+name, size and status), the zoom, and the progress of a long task; and the line that
+says how a training run ended (:func:`finished_message`)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,26 @@ class StatusReadout:
             self.busy_bar.setFixedWidth(min(BUSY_MAX_WIDTH,
                                             fm.horizontalAdvance(f"{text} 100%") + 40))
             self.busy_bar.setToolTip(label)
+
+
+def run_outcome(status: str, message: str) -> str:
+    """"cancelled", "completed: 40 epochs": the status, then the message unless it only
+    says the status again ("cancelled: cancelled")."""
+    message = (message or "").strip()
+    return status if not message or message.lower() == status.lower() else f"{status}: {message}"
+
+
+def finished_message(ev, click: bool, active: str | None) -> str:
+    """The status bar's line at the end of a run: how it ended and which model is active
+    now, read from the project (``active``), never guessed from the run: a round that was
+    not better is not made active, and the line must not name it."""
+    text = f"Training {run_outcome(ev.status, ev.message)}"
+    if click:
+        if ev.best_checkpoint and (ev.details or {}).get("activated", True):
+            text += f"; the Click tool (C) now uses {ev.best_checkpoint}"
+    elif ev.best_checkpoint and active == ev.best_checkpoint:
+        text += f"; the active model is {active}"
+    elif ev.best_checkpoint:
+        kept = f"the active model stays {active}" if active else "no model is active"
+        text += f"; this run's best was not made active, {kept}"
+    return text

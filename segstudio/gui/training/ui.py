@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from ...core.errors import SegStudioError
 from ...nn.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
 from ..dialogs import ask_yes_cancel
+from ..window_status import finished_message
 from .external import run_in_progress
 from .model_menu import build_model_menu
 from .panel import TrainingPanel
@@ -349,13 +350,9 @@ class TrainingUI(QObject):
             case Finished():
                 self.service.training_checkpoint = None
                 self.runs.refresh()
-                text = f"Training {ev.status}: {ev.message}"
-                if ev.best_checkpoint and self._click_run:
-                    if (ev.details or {}).get("activated", True):
-                        text += f"; the Click tool (C) now uses {ev.best_checkpoint}"
-                elif ev.best_checkpoint:
-                    text += f"; the active model is {ev.best_checkpoint}"
-                self.notifier.show_message(text, 20000)
+                project = self.controller.project
+                active = active_checkpoint(project) if project is not None else None
+                self.notifier.show_message(finished_message(ev, self._click_run, active), 20000)
 
     def _running_changed(self, running: bool) -> None:
         self.panel.set_running(running, self.trainer.paused)
