@@ -38,7 +38,7 @@ from .. import __version__
 from ..core.project import ImageRecord
 from ..core.sample import ensure_sample
 from .dialogs import ProjectDirQuestion
-from .focus import FocusKeeper
+from .focus import FocusKeeper, ScrollKeys
 from .icons import app_icon
 from .project_controller import ProjectController, project_dir_writable
 from .settings import AppSettings
@@ -49,7 +49,7 @@ from .widgets.class_panel import ClassPanel
 from .widgets.display_panel import attach_display_panel
 from .widgets.welcome import WelcomeView
 from .window_actions import LAYER_TOGGLES, build_actions, build_menus, window_action
-from .window_status import StatusReadout
+from .window_status import MessageBar, StatusReadout
 
 
 class MainWindow(QMainWindow):
@@ -68,10 +68,14 @@ class MainWindow(QMainWindow):
         self._pending_select: str | None = None
         self._opening: tuple[str, str | None] | None = None
         self.ask_project_dir = lambda folder: ProjectDirQuestion(folder, self).ask()
+        self.setStatusBar(MessageBar(self))  # before anything adds to it
         self.setWindowIcon(app_icon())
         self.setWindowTitle("segstudio")
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
+        # the right column (classes, display) runs down to the status bar: under the
+        # training docks it was crushed to a few rows (issue 25, item 16)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self._setup_central()
         self._setup_docks()
         self._setup_actions()
@@ -174,6 +178,7 @@ class MainWindow(QMainWindow):
         """Training panel, plots, runs, evaluation and the Model menu (Ctrl+T, Ctrl+P,
         Ctrl+Shift+P, Ctrl+L); see segstudio/gui/training."""
         from .training import TrainingUI
+        from .training.remembered import RUN_IN_SETTING, keep_choice
 
         t = self.training = TrainingUI(self.controller, self.canvas, self.browser,
                                        self.settings, self, self, self)
@@ -182,6 +187,8 @@ class MainWindow(QMainWindow):
         t.service.reveal_requested.connect(
             lambda rec, key: self.browser.reveal(rec.id, key, self.controller.records))
         self.project_shown.connect(t.first_layout)
+        ScrollKeys(t.panel.log)  # PgDown there scrolls the log, not to the next image
+        keep_choice(self.settings, t.panel.run_in, RUN_IN_SETTING)
 
     # -- wiring --------------------------------------------------------------------------
     def _connect_controller(self) -> None:
@@ -196,6 +203,7 @@ class MainWindow(QMainWindow):
         c.record_updated.connect(self.browser.update_record)
         c.record_updated.connect(self._record_updated)
         c.classes_changed.connect(self.class_panel.set_table)
+        c.classes_changed.connect(self._name_class_keys)
         c.classes_changed.connect(self.canvas.set_class_table)
         c.style_changed.connect(self._style_changed)
         c.document_loaded.connect(self._document_loaded)
@@ -250,6 +258,16 @@ class MainWindow(QMainWindow):
             name = doc.rec.relpath
             self.setWindowTitle(f"{name}[*] — {self.controller.project.root.name} — segstudio"
                                 if self.controller.project else "segstudio")
+
+    def _name_class_keys(self, table) -> None:
+        """The class keys' actions say which class they pick ("Class Pedestrian (id 9)"):
+        "Class 10 = Shift+1" in the shortcut list read as id 10, where the table shows
+        Pedestrian as id 9 in row 10."""
+        classes = table.classes
+        for row, act in enumerate(self.actions_.classes):
+            c = classes[row] if row < len(classes) else None
+            act.setText(f"Class {c.name} (id {c.id})" if c is not None
+                        else f"Class in row {row + 1} (none)")
 
     def _style_changed(self, style) -> None:
         self.class_panel.set_style(style)
@@ -414,9 +432,12 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             dock.show()
         if self._dock_state is None or not self.restoreState(self._dock_state):
-            self.resizeDocks([self.docks["dock-images"], self.docks["dock-classes"]], [300, 330],
+            self.resizeDocks([self.docks["dock-images"], self.docks["dock-classes"]], [300, 380],
                              Qt.Orientation.Horizontal)
-            self.resizeDocks([self.docks["dock-classes"], self.docks["dock-display"]], [300, 190],
+            # the display panel gets all it shows; the classes the rest of the column
+            display = self.display_panel.sizeHint().height() + 40
+            self.resizeDocks([self.docks["dock-classes"], self.docks["dock-display"]],
+                             [max(300, self.height() - 160 - display), display],
                              Qt.Orientation.Vertical)
         self.canvas.setFocus()
 

@@ -59,9 +59,8 @@ def test_an_older_manifest_without_its_project_is_judged_by_its_images(tmp_path)
     doc = json.loads(path.read_text("utf-8"))
     del doc["project"]  # as exports made before the manifest named its project
     path.write_text(json.dumps(doc), encoding="utf-8")
-    with build_project(tmp_path / "b", _masks(2, ["b1.png"])) as b:
-        with pytest.raises(OtherProjectExportError, match="images this project does not have "
-                           r"\(e\.g\. a1\.png\)"):
-            export_masks(b, out, "index")
+    with build_project(tmp_path / "b", _masks(2, ["b1.png"])) as b, pytest.raises(
+            OtherProjectExportError, match=r"images this project does not have \(e\.g\. a1"):
+        export_masks(b, out, "index")
     with build_project(tmp_path / "a", _masks(1, ["a1.png"])) as a:
         assert export_masks(a, out, "voc").exported == [("a1.png", "human")]  # its own

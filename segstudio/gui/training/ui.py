@@ -420,9 +420,10 @@ class TrainingUI(QObject):
 
     def _size_docks(self) -> None:
         w = self.host
-        w.resizeDocks([self.plots_dock], [320], Qt.Orientation.Vertical)
-        w.resizeDocks([self.panel_dock, self.plots_dock],
-                      [min(640, w.width() // 2), max(200, w.width() - 640)],
+        w.resizeDocks([self.plots_dock], [max(320, w.height() * 2 // 5)], Qt.Orientation.Vertical)
+        room = self.panel_dock.width() + self.plots_dock.width()  # beside the right column
+        panel = min(640, room * 3 // 5)
+        w.resizeDocks([self.panel_dock, self.plots_dock], [panel, room - panel],
                       Qt.Orientation.Horizontal)
 
     # -- project -------------------------------------------------------------------------------

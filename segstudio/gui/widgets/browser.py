@@ -135,6 +135,7 @@ class ImageListModel(QAbstractListModel):
             lines = [rec.relpath, f"status: {rec.status}"]
             if rec.width:
                 lines.append(f"{rec.width} x {rec.height}")
+            lines.extend(record_metrics(rec))
             error = rec.error or self.thumbs.error(rec.id)
             if error:
                 lines.append(error)
@@ -200,18 +201,35 @@ class BrowserDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(badge, badge.height() / 2, badge.height() / 2)
         painter.setPen(QPen(QColor(255, 255, 255)))
         painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), status)
-        metrics = []
-        if rec.uncertainty is not None:
-            metrics.append(f"unc {rec.uncertainty:.2f}")
-        if rec.iou is not None and rec.has_human_mask:  # IoU of the prediction vs the mask
-            metrics.append(f"IoU {rec.iou:.2f}")
-        if metrics:
+        room = QRect(badge.right() + 8, y, max(0, r.right() - badge.right() - 14), badge.height())
+        text = fitted_metrics(record_metrics(rec), small, room.width())
+        if text:
             painter.setPen(text_color)
-            painter.drawText(QRect(badge.right() + 8, y, max(0, r.right() - badge.right() - 14),
-                                   badge.height()),
-                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                             "  ".join(metrics))
+            painter.drawText(room, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                             text)
         painter.restore()
+
+
+def record_metrics(rec: ImageRecord) -> list[str]:
+    """The numbers a row shows after its badge: the uncertainty, and the IoU of the
+    prediction against the human mask."""
+    metrics = []
+    if rec.uncertainty is not None:
+        metrics.append(f"unc {rec.uncertainty:.2f}")
+    if rec.iou is not None and rec.has_human_mask:
+        metrics.append(f"IoU {rec.iou:.2f}")
+    return metrics
+
+
+def fitted_metrics(metrics: list[str], fm: QFontMetrics, width: int) -> str:
+    """The metrics that fit whole in ``width`` pixels, in order: a number cut in half
+    ("IoU 0.(") reads as another number; the row's tooltip has them all."""
+    shown: list[str] = []
+    for m in metrics:
+        if fm.horizontalAdvance("  ".join([*shown, m])) > width:
+            break
+        shown.append(m)
+    return "  ".join(shown)
 
 
 class ImageBrowser(QWidget):
