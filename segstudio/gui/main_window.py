@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from .. import __version__
 from ..core.project import ImageRecord
 from ..core.sample import ensure_sample
+from ..nn.events import Finished
 from .dialogs import ProjectDirQuestion
 from .focus import FocusKeeper, ScrollKeys
 from .icons import app_icon
@@ -188,6 +189,12 @@ class MainWindow(QMainWindow):
             lambda rec, key: self.browser.reveal(rec.id, key, self.controller.records))
         self.project_shown.connect(t.first_layout)
         ScrollKeys(t.panel.log)  # PgDown there scrolls the log, not to the next image
+        # which model's predictions are current: the browser marks the others
+        t.service.model_known.connect(self._prediction_model_known)
+        self.project_shown.connect(t.service.refresh_model)
+        t.runs.active_changed.connect(t.service.refresh_model)
+        t.trainer.event.connect(lambda ev: t.service.refresh_model()
+                                if isinstance(ev, Finished) else None)
         keep_choice(self.settings, t.panel.run_in, RUN_IN_SETTING)
 
     # -- wiring --------------------------------------------------------------------------
@@ -237,7 +244,12 @@ class MainWindow(QMainWindow):
         self._pending_select = None
         self.project_shown.emit(self.controller.project)
 
+    def _prediction_model_known(self, model) -> None:
+        project = self.controller.project
+        self.browser.set_prediction_model(model, project.project_dir if project else None)
+
     def _project_closed(self) -> None:
+        self.browser.set_prediction_model(None)
         self.thumbs.set_project(None)
         self.browser.clear()
         self.canvas.set_document(None)

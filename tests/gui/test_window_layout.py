@@ -87,7 +87,7 @@ def test_a_long_note_keeps_clear_of_the_readout(qtbot, window, street_project):
 
 
 def test_browser_rows_show_whole_numbers_and_all_in_the_tooltip(qtbot, window, street_project):
-    from segstudio.gui.widgets.browser import fitted_metrics
+    from segstudio.gui.widgets.browser_rows import fitted_metrics
 
     folder, _images, labels = street_project
     with Project.open(folder) as p:
