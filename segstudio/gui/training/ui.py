@@ -422,7 +422,7 @@ class TrainingUI(QObject):
         w = self.host
         w.resizeDocks([self.plots_dock], [max(320, w.height() * 2 // 5)], Qt.Orientation.Vertical)
         room = self.panel_dock.width() + self.plots_dock.width()  # beside the right column
-        panel = min(640, room * 3 // 5)
+        panel = max(room // 2, min(660, room - 360))  # the panel's form whole, if it can
         w.resizeDocks([self.panel_dock, self.plots_dock], [panel, room - panel],
                       Qt.Orientation.Horizontal)
 
