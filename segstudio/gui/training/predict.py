@@ -243,7 +243,7 @@ class PredictService(QObject):
             self.shown.emit(rec)
 
     # -- which model the predictions are compared for -------------------------------------------
-    def with_model(self, then) -> bool:
+    def with_model(self, then, quiet: bool = False) -> bool:
         """Call ``then(ModelRef | None)`` with the model predictions are made with now
         (the active one, else the run under way's): at once when its epoch is known, else
         after a worker read it from the checkpoint.  None: there is no model; then the
@@ -258,20 +258,21 @@ class PredictService(QObject):
         try:
             known = cache.known_model(path)
         except SegStudioError as exc:
-            self.message(str(exc))
+            if not quiet:
+                self.message(str(exc))
             return False
         if known is not None:
             then(known)
             return True
         self.quick.submit(lambda ctx: cache.model(path), key="model-of-predictions",
-                          on_result=then, on_error=lambda m: self.message(
+                          on_result=then, on_error=lambda m: quiet or self.message(
                               f"the model's checkpoint could not be read: {m}"))
         return False
 
     def refresh_model(self, *_args) -> None:
         """Tell the browser which model is current (after the active model changed)."""
-        if self.controller.project is not None:
-            self.with_model(self.model_known.emit)
+        if self.controller.project is not None:  # quietly: a missing file is said on use
+            self.with_model(self.model_known.emit, quiet=True)
 
     # -- label next ------------------------------------------------------------------------------
     def label_next(self) -> ImageRecord | None:
