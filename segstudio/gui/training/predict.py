@@ -13,6 +13,11 @@ uses one torch thread (:func:`~.jobs.torch_threads`).  ``inference_ms``
 reports every prediction's model time for the plots; ``shown`` is emitted
 once a prediction of the image on screen is on the canvas.
 
+Every prediction records the model that made it (the checkpoint and the epoch of its
+weights, :mod:`segstudio.core.prediction_model`): *predict all* redoes what another
+model made, *Label next* ranks the active model's scores only, and ``model_known``
+tells the browser which model is current, so that it marks the others.
+
 The service is given its collaborators (the project controller, the canvas it
 reads the image on screen from, a notifier, the browser's list), never the
 window; what it asks of other parts of the window are signals the window
