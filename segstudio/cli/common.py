@@ -57,21 +57,11 @@ def open_project(args: argparse.Namespace, scan: bool = True) -> Project:
     return project
 
 
-MAX_SIDE = 16384  # a training crop side; beyond it nothing fits in any device's memory
-
-
 def parse_hw(text: str) -> tuple[int, int]:
-    """'HxW' or 'N' -> (H, W), each side 1..MAX_SIDE."""
+    """'HxW' or 'N' -> (H, W), each side 1..MAX_SIDE (an argparse type)."""
+    from ..nn.settings import parse_hw as parse
+
     try:
-        if "x" in text.lower():
-            h, w = text.lower().split("x", 1)
-            out = (int(h), int(w))
-        else:
-            out = (int(text), int(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 256x256") from None
-    if min(out) <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: sizes must be positive")
-    if max(out) > MAX_SIDE:
-        raise argparse.ArgumentTypeError(f"{text!r}: each side is at most {MAX_SIDE} pixels")
-    return out
+        return parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from .history import Patch, UndoStack
-from .project import HUMAN_STATUSES, ImageRecord
+from .project import HUMAN_STATUSES, ImageRecord, Project
 
 UNDO_LIMIT = 100
 MAX_SESSIONS = 12
@@ -76,6 +76,13 @@ class EditSession:
 
     def patch_bytes(self) -> int:
         return self.stack.nbytes
+
+    def save_job(self, project: Project) -> Callable[[str], ImageRecord]:
+        """Take what a save writes, now (on the editing thread); the returned call writes
+        it with a status (on the save thread).  A large image's session writes its
+        changed chunks instead (:mod:`.large_edit`)."""
+        snapshot, rec = self.mask.copy(), self.rec
+        return lambda status: project.save_mask(rec, snapshot, status)
 
     # -- changes -----------------------------------------------------------------------
     def push(self, patch: Patch | None) -> bool:
@@ -156,6 +163,13 @@ class SessionStore:
             raise ValueError(f"{rec.relpath} already has an edit session")
         session = EditSession(rec, mask, on_disk, self, self.undo_limit)
         self._sessions[rec.id] = session
+        return session
+
+    def add(self, session: EditSession) -> EditSession:
+        """Keep a session made elsewhere (a large image's, :mod:`.large_edit`)."""
+        if session.image_id in self._sessions:
+            raise ValueError(f"{session.rec.relpath} already has an edit session")
+        self._sessions[session.image_id] = session
         return session
 
     def activate(self, image_id: int | None) -> None:

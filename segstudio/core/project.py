@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import class_delete, maskio
+from . import class_delete, large_store, maskio
 from .atomic import StagedWrites, atomic_write_bytes, sweep_temp_files
 from .classes import ClassInfo, ClassTable, default_classes
 from .db import Database
@@ -334,11 +334,16 @@ class Project:
             )
         return mask
 
+    def has_mask_file(self, rec: ImageRecord) -> bool:
+        """A human mask is on disk: the PNG, or a large image's chunked mask."""
+        return self.mask_path(rec).exists() or large_store.has_chunked_mask(self, rec)
+
     def load_mask(self, rec: ImageRecord) -> np.ndarray | None:
-        """The human mask, or None when the image has none."""
+        """The human mask, or None when the image has none (a large image's chunked
+        mask as one array: for images whose mask fits in memory)."""
         path = self.mask_path(rec)
         if not path.exists():
-            return None
+            return large_store.load_full_mask(self, rec)
         mask = maskio.read_mask(path)
         if rec.width is not None and mask.shape != (rec.height, rec.width):
             raise MaskError(
@@ -358,6 +363,8 @@ class Project:
             raise ValueError(f"a human mask has status corrected or reviewed, not {status}")
         path = self.mask_path(rec)
         mask = self._check_mask(rec, mask, path)
+        if large_store.record_is_large(rec):  # a large image keeps a chunked mask
+            return large_store.save_full_mask(self, rec, mask, status)
         maskio.write_mask(path, mask, self.classes.palette())
         now = time.time()
         self.db.execute(
@@ -369,7 +376,7 @@ class Project:
     def set_status(self, rec: ImageRecord, status: str) -> ImageRecord:
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
-        if status in HUMAN_STATUSES and not self.mask_path(rec).exists():
+        if status in HUMAN_STATUSES and not self.has_mask_file(rec):
             pred = self.load_prediction(rec)
             if pred is None:
                 raise MaskError(f"{rec.relpath}: has no mask to mark {status}")
@@ -392,7 +399,7 @@ class Project:
         """Copy the human mask into trash/ (atomically) before it is replaced."""
         path = self.mask_path(rec)
         if not path.exists():
-            return None
+            return large_store.keep_store_in_trash(self, rec)
         dest = self.trash_path(rec)
         atomic_write_bytes(dest, path.read_bytes())
         return dest
@@ -404,14 +411,18 @@ class Project:
             dest = self.trash_path(rec)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(path), str(dest))
-        status = "predicted" if self.prediction_path(rec).exists() else "unlabelled"
+        large_store.move_store_to_trash(self, rec)
+        status = "predicted" if (self.prediction_path(rec).exists()
+                                 or large_store.has_chunked_prediction(self, rec)) else "unlabelled"
         self.db.execute("UPDATE images SET status=?, status_at=?, mask_saved_at=NULL WHERE id=?",
                         (status, time.time(), rec.id))
         return self.image(rec.id)
 
     def load_prediction(self, rec: ImageRecord) -> np.ndarray | None:
         path = self.prediction_path(rec)
-        return maskio.read_mask(path) if path.exists() else None
+        if not path.exists():
+            return large_store.load_full_prediction(self, rec)
+        return maskio.read_mask(path)
 
     def load_uncertainty(self, rec: ImageRecord) -> np.ndarray | None:
         path = self.uncertainty_path(rec)
@@ -448,7 +459,7 @@ class Project:
         """The number of images with a human mask file on disk; ProjectError when there
         is none (training on nothing would 'complete' and write an untrained model)."""
         recs = self.images(statuses=HUMAN_STATUSES)
-        present = sum(1 for r in recs if r.usable and self.mask_path(r).is_file())
+        present = sum(1 for r in recs if r.usable and self.has_mask_file(r))
         if present:
             return present
         if recs:

@@ -215,6 +215,7 @@ class MainWindow(QMainWindow):
         c.style_changed.connect(self._style_changed)
         c.document_loaded.connect(self._document_loaded)
         c.mask_replaced.connect(self.canvas.show_new_mask)
+        c.large_window_changed.connect(self.canvas.show_large_window)
         c.prediction_replaced.connect(self.canvas.show_new_prediction)
         c.message.connect(self.show_message)
         c.busy.connect(self._busy)

@@ -8,7 +8,9 @@ Contents::
     model_state     the model's state dict (CPU tensors)
     model_config    {"arch", "width", "in_channels", "num_classes"}
     classes         the class table as its JSON dict
-    normalization   {"mean": [...], "std": [...]}  (of pixel / 255, per channel)
+    normalization   {"mean": [...], "std": [...]}  (of pixel / 255, per channel), and
+                    "per_image": "percentile" when each image is first stretched between
+                    its own percentiles (:mod:`normalize`; absent: not)
     train_state     None, or {"epoch", "global_step", "optimizer", "scheduler",
                     "grad_scaler", "rng", "config", "best_miou", "best_epoch",
                     "history"}
@@ -64,6 +66,7 @@ class ClickInfo(TypedDict):
 class Normalization(TypedDict):
     mean: list[float]  # of pixel / 255, per input channel
     std: list[float]
+    per_image: NotRequired[str]  # "percentile": normalize.stretch_image first
 
 
 class CheckpointData(TypedDict):
@@ -104,6 +107,7 @@ class Checkpoint:
     metrics: dict[str, Any] | None
     task: str = "semantic"
     click: ClickInfo | None = None
+    normalize: str = "project"  # "image": each image stretched first (nn.normalize)
 
     @property
     def num_classes(self) -> int:
@@ -142,7 +146,8 @@ def checkpoint_dict(model: _Net, classes: ClassTable, mean: Sequence[float],
                     std: Sequence[float], train_state: dict[str, Any] | None = None,
                     run_id: int | None = None, epoch: int | None = None,
                     metrics: dict[str, Any] | None = None, task: str = "semantic",
-                    click: ClickInfo | None = None) -> CheckpointData:
+                    click: ClickInfo | None = None, normalize: str = "project"
+                    ) -> CheckpointData:
     cfg = model.config()
     if task == "click":
         if cfg["num_classes"] != 1:
@@ -156,7 +161,7 @@ def checkpoint_dict(model: _Net, classes: ClassTable, mean: Sequence[float],
         "model_state": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
         "model_config": cfg,
         "classes": classes.to_json_dict(),
-        "normalization": {"mean": [float(v) for v in mean], "std": [float(v) for v in std]},
+        "normalization": _normalization(mean, std, normalize),
         "train_state": train_state,
         "run_id": run_id,
         "epoch": epoch,
@@ -165,6 +170,13 @@ def checkpoint_dict(model: _Net, classes: ClassTable, mean: Sequence[float],
         "task": task,
         "click": click,
     }
+
+
+def _normalization(mean: Sequence[float], std: Sequence[float], mode: str) -> Normalization:
+    norm: Normalization = {"mean": [float(v) for v in mean], "std": [float(v) for v in std]}
+    if mode == "image":
+        norm["per_image"] = "percentile"
+    return norm
 
 
 def save_checkpoint(path: str | os.PathLike[str], data: CheckpointData) -> Path:
@@ -230,6 +242,9 @@ def parse_checkpoint(raw: Any, path: Path | None = None) -> Checkpoint:
         norm = raw["normalization"]
         mean = tuple(float(v) for v in norm["mean"])
         std = tuple(float(v) for v in norm["std"])
+        per_image = norm.get("per_image")
+        if per_image not in (None, "percentile"):
+            raise ValueError(f"unknown per-image normalisation {per_image!r}")
         state = raw["model_state"]
         if not isinstance(state, dict):
             raise TypeError("model_state is not a dict")
@@ -257,7 +272,8 @@ def parse_checkpoint(raw: Any, path: Path | None = None) -> Checkpoint:
         raise CheckpointError(f"{where}: damaged click model (no input size)")
     click = cast("ClickInfo | None", click)
     return Checkpoint(path, cfg, classes, mean, std, state, raw.get("train_state"),
-                      raw.get("run_id"), raw.get("epoch"), raw.get("metrics"), task, click)
+                      raw.get("run_id"), raw.get("epoch"), raw.get("metrics"), task, click,
+                      "image" if per_image else "project")
 
 
 def check_compatible(ckpt: Checkpoint, classes: ClassTable, in_channels: int | None = None) -> None:

@@ -17,9 +17,8 @@ from collections.abc import Hashable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 import torch
@@ -28,7 +27,12 @@ from ..core import maskio
 from ..core.errors import MaskError, SegStudioError
 from ..core.imageio import read_image
 from ..core.project import HUMAN_STATUSES, ImageRecord, Project
+from . import large_data
+from .augment import Augmentation, CropFocus, augment
 from .losses import IGNORE
+from .normalize import apply as normalise
+
+__all__ = ["Augmentation", "CropFocus", "augment"]  # re-exported: the engine reads them here
 
 U8 = npt.NDArray[np.uint8]  # images (H, W, C), channel targets (H, W), batches of them
 CacheKey = tuple[Hashable, ...]  # ImageCache's keys: an Item's key, ("mask",) + mask_key
@@ -157,16 +161,17 @@ class SampleLoader:
     (0..K-1) and 255 for ignored or unknown class ids."""
 
     def __init__(self, lut: npt.NDArray[np.integer[Any]], in_channels: int,
-                 cache: ImageCache | None = None):
+                 cache: ImageCache | None = None, normalize: str = "project"):
         self.lut = np.asarray(lut).clip(0, 255).astype(np.uint8)
         self.in_channels = in_channels
         self.cache = cache
+        self.normalize = normalize  # "image": each image stretched to its percentiles
 
     def image(self, item: Item) -> U8:
         img = self.cache.get(item.key) if self.cache else None
         if img is None:
             img = as_channels(read_image(item.image_path), self.in_channels, item.image_path)
-            img = np.ascontiguousarray(img)
+            img = np.ascontiguousarray(normalise(self.normalize, img))
             if self.cache:
                 self.cache.put(item.key, img)
         return img
@@ -185,91 +190,17 @@ class SampleLoader:
                 self.cache.put(("mask",) + item.mask_key, tgt)
         return tgt
 
-    def load(self, item: Item) -> tuple[U8, U8]:
+    def load(self, item: Item, seed: int | None = None) -> tuple[U8, U8]:
+        """The sample's image and target; a large image gives one region of them
+        (at a place drawn from ``seed``, :mod:`.large_data`)."""
+        if large_data.item_is_large(item):
+            img, tgt = large_data.load_region(item, seed, self.lut)
+            return as_channels(img, self.in_channels, item.image_path), tgt
         img = self.image(item)
         if img.shape[:2] != (item.height, item.width):
             raise SegStudioError(f"{item.image_path}: the image changed size since the last scan; "
                                  "rescan the project")
         return img, self.target(item)
-
-
-@dataclass(frozen=True)
-class CropFocus:
-    """Rare-class crop sampling: with probability ``share`` a crop is placed around
-    a pixel of a class drawn (among the classes in the image) in proportion to
-    ``preference`` (one value per channel, e.g. median-frequency weights), else
-    uniformly.  Small classes then appear in crops far more often than their
-    pixel share (nnU-Net oversamples foreground the same way)."""
-
-    share: float
-    preference: tuple[float, ...]
-
-
-def _focus_centre(target: U8, focus: CropFocus,
-                  rng: np.random.Generator) -> tuple[int, int] | None:
-    k = len(focus.preference)
-    counts = np.bincount(target.ravel(), minlength=256)[:k]
-    pref = np.asarray(focus.preference, np.float64) * (counts > 0)
-    if pref.sum() <= 0:
-        return None
-    c = int(rng.choice(k, p=pref / pref.sum()))
-    flat = np.flatnonzero(target.ravel() == c)
-    idx = int(flat[rng.integers(0, flat.size)])
-    return divmod(idx, int(target.shape[1]))
-
-
-def augment(image: U8, target: U8, crop: tuple[int, int] | None,
-            scale: tuple[float, float], flip: bool, rng: np.random.Generator,
-            fill: Sequence[int], focus: CropFocus | None = None
-            ) -> tuple[U8, U8]:
-    """Random rescale, pad (image with ``fill``, target with the ignore value),
-    random crop (around a rare-class pixel with ``focus``) and horizontal flip.
-    Targets are resized with NEAREST."""
-    h, w = target.shape
-    lo, hi = scale
-    s = float(rng.uniform(lo, hi)) if hi > lo else lo
-    if abs(s - 1.0) > 1e-6:
-        nh, nw = max(1, round(h * s)), max(1, round(w * s))
-        interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-        # cv2's stubs give any resize an integer-or-float result; uint8 stays uint8
-        image = cast(U8, cv2.resize(image, (nw, nh), interpolation=interp))
-        if image.ndim == 2:
-            image = image[:, :, None]
-        target = cast(U8, cv2.resize(target, (nw, nh), interpolation=cv2.INTER_NEAREST))
-        h, w = nh, nw
-    if crop is not None:
-        ch, cw = crop
-        ph, pw = max(0, ch - h), max(0, cw - w)
-        if ph or pw:
-            top, left = int(rng.integers(0, ph + 1)), int(rng.integers(0, pw + 1))
-            image = _pad(image, top, ph - top, left, pw - left, fill)
-            target = np.pad(target, ((top, ph - top), (left, pw - left)), constant_values=IGNORE)
-            h, w = target.shape
-        centre = None
-        if focus is not None and focus.share > 0 and rng.random() < focus.share:
-            centre = _focus_centre(target, focus, rng)
-        if centre is None:
-            y = int(rng.integers(0, h - ch + 1))
-            x = int(rng.integers(0, w - cw + 1))
-        else:  # the chosen pixel lands anywhere inside the crop
-            cy, cx = centre
-            y = int(np.clip(cy - rng.integers(0, ch), 0, h - ch))
-            x = int(np.clip(cx - rng.integers(0, cw), 0, w - cw))
-        image = image[y:y + ch, x:x + cw]
-        target = target[y:y + ch, x:x + cw]
-    if flip and rng.random() < 0.5:
-        image = image[:, ::-1]
-        target = target[:, ::-1]
-    return np.ascontiguousarray(image), np.ascontiguousarray(target)
-
-
-def _pad(image: U8, top: int, bottom: int, left: int, right: int,
-         fill: Sequence[int]) -> U8:
-    h, w, c = image.shape
-    out = np.empty((h + top + bottom, w + left + right, c), np.uint8)
-    out[...] = np.asarray(fill, np.uint8)[:c]
-    out[top:top + h, left:left + w] = image
-    return out
 
 
 def collate(samples: Sequence[tuple[U8, U8]], fill: Sequence[int],
@@ -303,12 +234,12 @@ class TrainSet(torch.utils.data.Dataset[Sample]):
     """One epoch's samples with their augmentation seeds (usable by DataLoader workers)."""
 
     def __init__(self, items: Sequence[Item], seeds: Sequence[int], loader: SampleLoader,
-                 crop: tuple[int, int] | None, scale: tuple[float, float], flip: bool,
-                 fill: Sequence[int], focus: CropFocus | None = None):
+                 crop: tuple[int, int] | None, aug: Augmentation, fill: Sequence[int],
+                 focus: CropFocus | None = None):
         self.items = list(items)
         self.seeds = list(seeds)
         self.loader = loader
-        self.crop, self.scale, self.flip, self.fill = crop, scale, flip, fill
+        self.crop, self.aug, self.fill = crop, aug, fill
         self.focus = focus
 
     def __len__(self) -> int:
@@ -317,12 +248,13 @@ class TrainSet(torch.utils.data.Dataset[Sample]):
     def __getitem__(self, i: int) -> Sample:
         item = self.items[i]
         try:
-            img, tgt = self.loader.load(item)
+            img, tgt = self.loader.load(item, self.seeds[i])
         except SegStudioError as exc:
             return None, None, item.id, str(exc)
         rng = np.random.default_rng(self.seeds[i])
-        img, tgt = augment(img, tgt, self.crop, self.scale, self.flip, rng, self.fill,
-                           self.focus)
+        a = self.aug
+        img, tgt = augment(img, tgt, self.crop, a.scale, a.flip, rng, self.fill, self.focus,
+                           rotate90=a.rotate90, intensity=a.intensity, elastic=a.elastic)
         return img, tgt, item.id, None
 
 
@@ -333,11 +265,15 @@ def _collate_list(x: T) -> T:
 def epoch_batches(items: Sequence[Item], batch_size: int, rng: np.random.Generator,
                   loader: SampleLoader, crop: tuple[int, int] | None,
                   scale: tuple[float, float], flip: bool, fill: Sequence[int],
-                  workers: int = 0, focus: CropFocus | None = None) -> Iterator[Batch]:
-    """Shuffle ``items`` with ``rng`` and yield augmented batches."""
+                  workers: int = 0, focus: CropFocus | None = None,
+                  aug: Augmentation | None = None) -> Iterator[Batch]:
+    """Shuffle ``items`` with ``rng`` and yield augmented batches (``aug``: rotations,
+    elastic and intensity changes besides ``scale`` and ``flip``)."""
     order = rng.permutation(len(items))
     seeds = rng.integers(0, 2**63 - 1, size=len(items))
-    ds = TrainSet([items[i] for i in order], seeds.tolist(), loader, crop, scale, flip, fill,
+    extra = aug or Augmentation()
+    aug = Augmentation(scale, flip, extra.rotate90, extra.intensity, extra.elastic)
+    ds = TrainSet([items[i] for i in order], seeds.tolist(), loader, crop, aug, fill,
                   focus)
     starts = range(0, len(ds), batch_size)
     if workers > 0:

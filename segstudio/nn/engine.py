@@ -41,7 +41,7 @@ from .device import resolve_device
 from .distributed import device_for
 from .distributed import from_env as dist_from_env
 from .events import Event, Finished, Message
-from .run_config import run_config
+from .request import RunRequest, resolve
 from .run_setup import (
     assemble,
     augmentation_rng,
@@ -58,7 +58,8 @@ from .step import amp_settings, make_optimizer
 from .train_epoch import plan_epoch, train_one_epoch, validate_epoch
 
 
-def fit(project: Project, config: TrainConfig | None = None, *, device: str | torch.device = "auto",
+def fit(project: Project, config: TrainConfig | RunRequest | None = None, *,
+        device: str | torch.device = "auto",
         cancel: threading.Event | None = None, pause: threading.Event | None = None,
         resume: str | Path | None = None, out: str | Path | None = None,
         record_run: bool = True,
@@ -66,7 +67,9 @@ def fit(project: Project, config: TrainConfig | None = None, *, device: str | to
         start_from: str | Path | None = None) -> Iterator[Event]:
     """Train on the project's corrected/reviewed images; yields events, ends with Finished.
 
-    ``config`` None takes :func:`default_train_config` for the device.  With
+    ``config`` is a :class:`~request.RunRequest` (what the window and the CLI send:
+    :func:`request.resolve` makes the settings), or complete settings, or None: the
+    device's defaults with the recipe the project's fingerprint chooses.  With
     ``resume`` the checkpoint's settings, weights, optimizer, schedule and RNG
     states are restored and training continues to ``config.epochs`` (if given;
     else the checkpoint's own), so N epochs + resume M equals N+M epochs.  A
@@ -128,7 +131,10 @@ def train(run: Run) -> Iterator[Event]:
     """The epochs: train, validate, save the checkpoint, record the epoch."""
     ctx, state = run.ctx, run.state
     epoch_seconds: list[float] = []
-    for epoch in range(state.start_epoch, run.cfg.epochs):
+    epoch = state.start_epoch
+    if run.length.counted and run.length.fixed and ctx.main:
+        yield Message("info", run.length.note(len(run.data.snap.train), state.batch_size))
+    while not run.length.finished(epoch, state.global_step):
         plan = yield from plan_epoch(run, epoch)  # a fresh snapshot of the project
         tally = yield from train_one_epoch(run, plan)
         val = yield from validate_epoch(run)
@@ -142,6 +148,32 @@ def train(run: Run) -> Iterator[Event]:
             ctx.dist.barrier()  # the others wait for rank 0's validation and checkpoint
         epoch_seconds.append(ctx.clock() - plan.started - tally.paused_s)
         yield record_epoch(run, plan, tally, val, is_best, verdict, epoch_seconds)
+        epoch += 1
+
+
+def as_request(config: TrainConfig | RunRequest | None, resume: str | Path | None,
+               start_from: str | Path | None) -> RunRequest:
+    """What :func:`fit` was given, as a :class:`RunRequest`: complete settings start from
+    scratch, resume a run (whose own settings then apply: ``config`` may only change its
+    epochs, workers and cache) or start from a checkpoint's weights as they are."""
+    if isinstance(config, RunRequest):
+        if resume is not None or start_from is not None:
+            raise SegStudioError("give the checkpoint in the run request, not beside it")
+        return config
+    if resume is not None and start_from is not None:
+        raise SegStudioError("give either a checkpoint to resume or one to start from, not both")
+    task = config.task if config is not None else "semantic"
+    if resume is not None:
+        keep = {"workers": config.workers, "cache_mb": config.cache_mb} if config else {}
+        epochs = config.epochs if config is not None and config.budget is None else None
+        return RunRequest(task=task, start="resume", checkpoint=str(resume), config=config,
+                          settings=keep, epochs=epochs)
+    if start_from is not None:
+        return RunRequest(task=task, start="checkpoint", checkpoint=str(start_from),
+                          config=config, round=False)
+    if config is None:
+        return RunRequest()
+    return RunRequest(task=task, start="scratch", config=config)
 
 
 def _clock() -> float:
@@ -159,7 +191,8 @@ def _task(cfg: TrainConfig) -> Task:
     return SemanticTask()
 
 
-def _run(project: Project, config: TrainConfig | None, device: str | torch.device,
+def _run(project: Project, config: TrainConfig | RunRequest | None,
+         device: str | torch.device,
          cancel: threading.Event, pause: threading.Event, resume: str | Path | None,
          out: str | Path | None, record_run: bool, batch_hook: BatchHook | None,
          start_from: str | Path | None) -> Generator[Event, None, None]:
@@ -182,11 +215,14 @@ def _run(project: Project, config: TrainConfig | None, device: str | torch.devic
         dist = dist_from_env(dev)
         if dist is not None and not dist.is_main:
             record_run = False  # rank 0 alone writes the project store
-        cfg, ck = run_config(config, dev, resume, start_from)
-        cfg.validate()
+        resolved = resolve(project, as_request(config, resume, start_from), dev)
+        if dist is None or dist.is_main:
+            for note in resolved.notes:
+                yield Message("info", note)
+        cfg, ck = resolved.config, resolved.checkpoint
         ctx = RunContext(
             project=project, classes=project.classes, cfg=cfg, task=_task(cfg), device=dev,
-            dist=dist, checkpoint=ck, warm_start=start_from is not None,
+            dist=dist, checkpoint=ck, warm_start=resolved.warm_start,
             out=Path(out) if out is not None else None, record_run=record_run,
             batch_hook=batch_hook, gate=RunGate(cancel, pause, dist, clock=_clock),
             clock=_clock)

@@ -120,6 +120,21 @@ def click_io(ckpt: Checkpoint) -> tuple[dict[str, Any], dict[str, Any], dict[str
     return inp, out, how
 
 
+def _normalization(ckpt: Checkpoint) -> dict[str, Any]:
+    norm: dict[str, Any] = {"mean": list(ckpt.mean), "std": list(ckpt.std),
+                            "formula": "(pixel / 255 - mean) / std, per channel"}
+    if ckpt.normalize == "image":
+        from .normalize import HIGH, LOW
+
+        norm["per_image"] = {
+            "kind": "percentile", "low": LOW, "high": HIGH,
+            "formula": f"first, over the whole image (not per tile): the {LOW} and {HIGH} "
+                       "percentiles lo and hi of all its uint8 values (channels together) "
+                       "from its histogram; pixel = clip(round((pixel - lo) * 255 / (hi - lo)), "
+                       "0, 255) when hi - lo >= 2"}
+    return norm
+
+
 def metadata(ckpt: Checkpoint, fmt: str, model: _Net) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "format": "segstudio-model",
@@ -127,8 +142,7 @@ def metadata(ckpt: Checkpoint, fmt: str, model: _Net) -> dict[str, Any]:
         "model_config": ckpt.model_config,
         "classes": ckpt.classes.to_json_dict(),
         "channel_ids": [int(v) for v in ckpt.classes.channel_ids()],
-        "normalization": {"mean": list(ckpt.mean), "std": list(ckpt.std),
-                          "formula": "(pixel / 255 - mean) / std, per channel"},
+        "normalization": _normalization(ckpt),
         "input": {"name": "image", "dtype": "float32", "layout": "NCHW",
                   "channels": ckpt.in_channels, "min_size": min_input_size(model)},
         "output": {"name": "logits", "dtype": "float32", "layout": "NCHW",

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .names import LOSSES  # noqa: F401 - re-exported
+from .registry import LOSSES as LOSS_ENTRIES
 
 IGNORE = 255  # the target value of ignored pixels after ClassTable.train_lut()
 
@@ -160,19 +160,19 @@ def _focal(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | No
     return loss[valid].mean()
 
 
-def make_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None],
-                                     torch.Tensor]:
-    """The loss function ``(logits, target, weight) -> scalar`` for a name in LOSSES."""
-    if name == "ce":
-        parts = [_cross_entropy]
-    elif name == "ce+dice":
-        parts = [_cross_entropy, _dice]
-    elif name == "ce+lovasz":
-        parts = [_cross_entropy, _lovasz]
-    elif name == "focal":
-        parts = [_focal]
-    else:
-        raise ValueError(f"unknown loss {name!r}; choose {', '.join(LOSSES)}")
+LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]
+# the terms a registered loss (:data:`registry.LOSSES`) adds up
+TERMS: dict[str, LossFn] = {"ce": _cross_entropy, "dice": _dice, "lovasz": _lovasz,
+                            "focal": _focal}
+
+
+def make_loss(name: str) -> LossFn:
+    """The loss function ``(logits, target, weight) -> scalar`` of a registered loss: the
+    sum of its terms over the labelled pixels."""
+    entry = LOSS_ENTRIES.get(name)
+    if entry is None:
+        raise ValueError(f"unknown loss {name!r}; choose {', '.join(LOSS_ENTRIES)}")
+    parts = [TERMS[t] for t in entry.terms]
 
     def loss(logits: torch.Tensor, target: torch.Tensor,
              weight: torch.Tensor | None = None) -> torch.Tensor:

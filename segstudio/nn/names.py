@@ -1,6 +1,7 @@
 """Names the settings choose from, without importing torch (the window reads them early)."""
 
+from .registry import LOSSES as LOSS_ENTRIES
 from .registry import MODELS
 
 ARCHS = tuple(MODELS)
-LOSSES = ("ce", "ce+dice", "ce+lovasz", "focal")
+LOSSES = tuple(LOSS_ENTRIES)

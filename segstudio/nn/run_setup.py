@@ -20,6 +20,7 @@ from .events import Event, Message, RunStarted
 from .guard import Guard
 from .losses import IGNORE, MedianFrequency
 from .run_config import restore_train_state
+from .run_length import RunLength, validation_cost
 from .run_state import ClassBalance, ModelInputs, Run, RunContext, RunData, RunState, Training
 from .segnet import ImagenetWeightsError, SegNet, count_parameters, load_imagenet_encoder
 from .step import use_channels_last
@@ -58,7 +59,8 @@ def load_data(ctx: RunContext, inputs: ModelInputs) -> Generator[Event, None, Ru
     pixels per class (for class weights, crops and the guard)."""
     cfg = ctx.cfg
     cache = D.ImageCache(D.cache_budget(cfg.cache_mb))
-    loader = D.SampleLoader(ctx.classes.train_lut(IGNORE), inputs.image_channels, cache)
+    loader = D.SampleLoader(ctx.classes.train_lut(IGNORE), inputs.image_channels, cache,
+                            cfg.normalize if cfg.task == "semantic" else "project")
     snap = D.snapshot(ctx.project, cfg.val_split, cfg.split_seed)
     data = RunData(cache, loader, snap, MedianFrequency(ctx.classes.num_trainable))
     for item in snap.train:
@@ -88,6 +90,7 @@ def restore(ctx: RunContext, model: torch.nn.Module, optimizer: torch.optim.Opti
         state.start_epoch, state.global_step = st["epoch"], st["global_step"]
         state.best_miou, state.best_epoch = st["best_miou"], st["best_epoch"]
         state.batch_size = st["batch_size"] or cfg.batch_size
+        state.total_steps, state.eval_every = st["total_steps"], st["eval_every"]
         w = st["class_weights"]
         pref = ckpt.train_state.get("crop_preference")
         yield Message("info", f"resuming from {ckpt.path} after epoch {state.start_epoch}")
@@ -98,8 +101,9 @@ def restore(ctx: RunContext, model: torch.nn.Module, optimizer: torch.optim.Opti
     except RuntimeError as exc:
         raise CheckpointError(f"{ckpt.path}: the weights do not fit ({exc})") from exc
     if ctx.warm_start:
+        how_long = f"budget {cfg.budget}" if cfg.budget else f"{cfg.epochs} epochs"
         yield Message("info", f"a new round from the weights of {ckpt.path} "
-                              f"({cfg.epochs} epochs, lr {cfg.lr:g})")
+                              f"({how_long}, lr {cfg.lr:g})")
     else:
         yield Message("info", f"starting from the weights of {ckpt.path} (no training state "
                               "in it: a new run with a fresh optimizer)")
@@ -118,9 +122,27 @@ def assemble(ctx: RunContext, inputs: ModelInputs, training: Training, data: Run
     step = ctx.task.make_step(ctx, inputs, training, net, training.scaler)
     val_step = step if ctx.dist is None else ctx.task.make_step(ctx, inputs, training, model,
                                                                 None)
+    length = run_length(ctx, data, state)
     guard = Guard([c.name for c in ctx.classes.trainable], data.counts.class_pixels,
-                  ctx.cfg.epochs)
-    return Run(ctx, inputs, training, data, state, guard, step, val_step)
+                  length.epochs)
+    return Run(ctx, inputs, training, data, state, guard, step, val_step, length)
+
+
+def run_length(ctx: RunContext, data: RunData, state: RunState) -> RunLength:
+    """The run's epochs, or its budget: its steps (a resumed run keeps its own count) and
+    its validation interval."""
+    cfg = ctx.cfg
+    snap = data.snap
+    if cfg.crop is not None:
+        crop_px = cfg.crop[0] * cfg.crop[1]
+    else:
+        crop_px = int(sum(i.height * i.width for i in snap.train) / max(len(snap.train), 1))
+    val_px = sum(i.height * i.width for i in snap.val)
+    length = RunLength.of(cfg, validation_cost(val_px, cfg.batch_size, crop_px,
+                                               cfg.precise_bn))
+    if ctx.resumes and state.total_steps:  # goes on to its own count
+        length.restore(state.total_steps, state.eval_every or cfg.eval_every or 1)
+    return length
 
 
 def begin(run: Run) -> Iterator[Event]:
@@ -144,5 +166,5 @@ def begin(run: Run) -> Iterator[Event]:
                      config=cfg.to_dict(), model=model.config(),  # type: ignore[operator]
                      parameters=count_parameters(model), train_images=len(run.data.snap.train),
                      val_images=len(run.data.snap.val), start_epoch=state.start_epoch,
-                     epochs=cfg.epochs, checkpoint_dir=str(state.last_path.parent),
+                     epochs=run.length.epochs, checkpoint_dir=str(state.last_path.parent),
                      resumed_from=ctx.resumed_from)

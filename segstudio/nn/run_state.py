@@ -25,6 +25,7 @@ from .distributed import Distributed
 from .events import Event, Message
 from .guard import Guard
 from .losses import MedianFrequency
+from .run_length import RunLength
 
 Clock = Callable[[], float]
 BatchHook = Callable[[int, tuple[int, ...]], None]
@@ -90,6 +91,8 @@ class RunState:
     global_step: int = 0
     best_miou: float | None = None
     best_epoch: int = 0
+    total_steps: int | None = None  # with a budget (restored on resume)
+    eval_every: int | None = None
     run_id: int | None = None
     last_path: Path | None = None
     best_path: Path | None = None
@@ -191,6 +194,7 @@ class Run:
     guard: Guard
     step: BatchStep  # trains (through the DDP wrapper under torchrun)
     val_step: BatchStep  # validates and recalibrates BatchNorm: the model itself
+    length: RunLength  # epochs, or a budget of steps or time
 
     @property
     def cfg(self) -> TrainConfig:

@@ -47,6 +47,8 @@ def save_epoch_checkpoint(run: Run, epoch: int, metrics: Metrics | None,
         "best_miou": state.best_miou,
         "best_epoch": state.best_epoch,
         "batch_size": state.batch_size,
+        "total_steps": run.length.total_steps if run.length.counted else None,
+        "eval_every": run.length.eval_every if run.length.counted else None,
         "class_weights": (balance.weights.cpu().tolist() if balance.weights is not None
                           else None),
         "crop_preference": list(balance.focus.preference) if balance.focus is not None
@@ -59,6 +61,7 @@ def save_epoch_checkpoint(run: Run, epoch: int, metrics: Metrics | None,
     model = cast("_Net", training.model)  # the built SegNet (tests may wrap it)
     data = checkpoint_dict(model, run.ctx.classes, run.inputs.mean, run.inputs.std,
                            train_state, state.run_id, epoch, small,
+                           normalize=cfg.normalize if cfg.task == "semantic" else "project",
                            **run.ctx.task.checkpoint_extra(cfg))
     assert state.last_path is not None and state.best_path is not None
     save_checkpoint(state.last_path, data)
@@ -74,7 +77,7 @@ def record_epoch(run: Run, plan: EpochPlan, tally: EpochTally, val: Validation,
                  is_best: bool, verdict: Verdict, epoch_seconds: list[float]) -> EpochEnd:
     """The epoch's numbers into the run's record; its :class:`EpochEnd` event.
     ``epoch_seconds``: each epoch's time so far, this one's last (pauses left out)."""
-    ctx, state, cfg = run.ctx, run.state, run.cfg
+    ctx, state = run.ctx, run.state
     train_s = tally.train_s
     record = epoch_metrics(
         plan.number, val.metrics, train_loss=tally.loss, val_loss=val.loss, lr=tally.last_lr,
@@ -86,8 +89,9 @@ def record_epoch(run: Run, plan: EpochPlan, tally: EpochTally, val: Validation,
         ctx.project.runs.add_epoch(state.run_id, record)
         ctx.project.runs.update(state.run_id, checkpoint=str(state.last_path),
                                 best_checkpoint=best, best_miou=state.best_miou)
-    eta = float(np.mean(epoch_seconds)) * (cfg.epochs - plan.number)
-    return EpochEnd(epochs=cfg.epochs, metrics=record, last_checkpoint=str(state.last_path),
+    epochs = run.length.epochs
+    eta = float(np.mean(epoch_seconds)) * max(0, epochs - plan.number)
+    return EpochEnd(epochs=epochs, metrics=record, last_checkpoint=str(state.last_path),
                     best_checkpoint=best, is_best=is_best, best_miou=state.best_miou,
                     eta_seconds=eta, trivial_miou=verdict.trivial_miou,
                     trivial_accuracy=verdict.trivial_accuracy, beats_trivial=verdict.beats)

@@ -97,7 +97,21 @@ class SemanticTask:
             step = TrainStep(prev.build_model().to(dev), run.training.opt, dev, prev.mean,
                              prev.std)
             label = "the active model"
+            if prev.normalize != run.data.loader.normalize:  # its own view of the images
+                loader = D.SampleLoader(run.data.loader.lut, run.data.loader.in_channels,
+                                        None, prev.normalize)
+                gen = validate(step, run.data.snap.val, loader, run.ctx.classes,
+                               run.inputs.fill, run.state.batch_size, run.cfg.val_max_pixels,
+                               run.ctx.cancel)
+                done = yield from run.warnings.through(gen)
+                _, metrics = cast("tuple[float | None, dict[str, Any] | None]", done)
+                yield from self._compared(run, label, metrics)
+                return
         _, metrics = yield from self.validate(run, step)
+        yield from self._compared(run, label, metrics)
+
+    def _compared(self, run: Run, label: str, metrics: dict[str, Any] | None
+                  ) -> Iterator[Event]:
         if metrics and metrics.get("miou") is not None:
             run.guard.previous = (label, float(metrics["miou"]))
             yield Message("info", f"{label} scores {metrics['miou'] * 100:.1f} % val mIoU on "

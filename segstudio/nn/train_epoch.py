@@ -82,8 +82,11 @@ def plan_epoch(run: Run, epoch: int) -> Generator[Event, None, EpochPlan]:
         raise Stop("failed", "no corrected or reviewed images in the training split; "
                              "correct or import some masks first")
     items = snap.train if ctx.dist is None else ctx.dist.shard(snap.train, epoch, cfg.seed)
-    steps = math.ceil(len(items) / run.state.batch_size)
-    yield EpochStarted(epoch=epoch + 1, epochs=cfg.epochs, steps=steps,
+    if run.length.counted:  # an interval of the budget: as many steps as it holds
+        steps = run.length.steps_in(run.state.global_step)
+    else:
+        steps = math.ceil(len(items) / run.state.batch_size)
+    yield EpochStarted(epoch=epoch + 1, epochs=run.length.epochs, steps=steps,
                        train_ids=snap.train_ids, val_ids=snap.val_ids)
     return EpochPlan(index=epoch, started=started, snap=snap, items=items, steps=steps)
 
@@ -93,10 +96,12 @@ def train_one_epoch(run: Run, plan: EpochPlan) -> Generator[Event, None, EpochTa
     BatchNorm on the epoch's last batches."""
     ctx, cfg = run.ctx, run.cfg
     run.training.model.train()
-    tally = EpochTally(steps=plan.steps,
-                       last_lr=cfg.lr * lr_factor(cfg.schedule, plan.index / cfg.epochs))
-    batches = ctx.task.epoch_batches(run, plan.items)
-    while True:
+    start = run.length.progress(plan.index, 0, plan.steps, run.state.global_step)
+    tally = EpochTally(steps=plan.steps, last_lr=cfg.lr * lr_factor(cfg.schedule, start))
+    counted = run.length.counted
+    batches = batch_stream(run, plan.items) if counted else \
+        ctx.task.epoch_batches(run, plan.items)
+    while not counted or tally.step < tally.steps:
         tally.paused_s += yield from ctx.gate.wait()  # blocks while paused
         if ctx.cancel.is_set():
             raise Stop("cancelled", f"cancelled during epoch {plan.number}")
@@ -126,10 +131,12 @@ def train_batch(run: Run, plan: EpochPlan, batch: D.Batch, tally: EpochTally
         ctx.batch_hook(plan.number, batch.ids)
     tally.data_s += batch.seconds
     chunks = _chunks(batch.images, batch.targets, state.batch_size)
-    while chunks:
+    while chunks and not (run.length.counted and tally.step >= tally.steps):
         imgs, tgts = chunks.pop(0)
-        progress = (plan.index + min(tally.step, tally.steps) / max(tally.steps, 1)) / cfg.epochs
+        progress = run.length.progress(plan.index, tally.step, tally.steps, state.global_step)
         lr = cfg.lr * lr_factor(cfg.schedule, progress, state.global_step, cfg.warmup_steps)
+        if run.length.started_at is None:
+            run.length.started_at = ctx.clock() - batch.seconds
         t0 = ctx.clock()
         try:
             loss, acc = run.step(imgs, tgts, lr)
@@ -138,7 +145,8 @@ def train_batch(run: Run, plan: EpochPlan, batch: D.Batch, tally: EpochTally
                 raise
             half = yield from halve_batch(run, exc, len(imgs))
             chunks = _chunks(imgs, tgts, half) + chunks
-            tally.steps = tally.step + math.ceil((len(plan.snap.train) - tally.seen) / half)
+            if not run.length.counted:  # a budget keeps its count of steps
+                tally.steps = tally.step + math.ceil((len(plan.snap.train) - tally.seen) / half)
             continue
         dt = ctx.clock() - t0
         n = len(imgs)
@@ -153,10 +161,40 @@ def train_batch(run: Run, plan: EpochPlan, batch: D.Batch, tally: EpochTally
         if acc is not None:
             tally.accuracies.append((acc, n))
         share = batch.seconds * n / max(len(batch.ids), 1)
+        if run.length.timed_step(dt + share):
+            yield from settle_budget(run, tally)
         yield Step(epoch=plan.number, step=tally.step,
                    steps_per_epoch=max(tally.steps, tally.step), loss=loss, accuracy=acc,
                    lr=lr, batch_size=n, data_seconds=share, compute_seconds=dt,
                    images_per_sec=n / max(dt + share, 1e-9), global_step=state.global_step)
+
+
+def batch_stream(run: Run, items: Sequence[D.Item]) -> Iterator[D.Batch]:
+    """Batches from pass after pass over ``items`` (an interval of a budget takes as many
+    as it needs); ends when a pass yields nothing."""
+    while True:
+        empty = True
+        for batch in run.ctx.task.epoch_batches(run, items):
+            empty = False
+            yield batch
+        if empty:
+            return
+
+
+def settle_budget(run: Run, tally: EpochTally) -> Iterator[Event]:
+    """A time budget, timed over the first steps, becomes the run's count of steps (rank
+    0's count in every process under torchrun); the first interval takes its length."""
+    ctx, state, length = run.ctx, run.state, run.length
+    assert length.started_at is not None
+    elapsed = ctx.clock() - length.started_at
+    length.settle_from_timing(elapsed, state.global_step + 1, run.cfg.eval_every)
+    if ctx.dist is not None:
+        assert length.total_steps is not None
+        total = round(ctx.dist.sum(length.total_steps if ctx.main else 0))
+        length.settle(total, run.cfg.eval_every)
+    tally.steps = max(length.steps_in(0), tally.step + 1)
+    if ctx.main:
+        yield Message("info", length.note(len(run.data.snap.train), state.batch_size))
 
 
 def halve_batch(run: Run, exc: BaseException, size: int) -> Generator[Event, None, int]:

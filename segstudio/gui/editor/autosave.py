@@ -5,7 +5,9 @@
   saves the image left at once, and closing saves everything and waits.
 * A save copies the mask on the GUI thread (a 4096 x 4096 mask in ~5 ms) and
   encodes and writes the copy on the save thread (``project.save_mask``:
-  temp file, fsync, rename, so a crash leaves the old or the new file).
+  temp file, fsync, rename, so a crash leaves the old or the new file); a large
+  image's session copies and writes only the chunks changed since its last save
+  (``session.save_job``).
 * Every save of an image gets the next number of that image's sequence; the
   writer skips a save whose number is not newer than the last one written,
   so an older snapshot can never land after a newer one.  The numbers
@@ -117,7 +119,7 @@ class AutoSaver(QObject):
             return False
         if status is None:
             status = session.status
-        snapshot = session.mask.copy()
+        write = session.save_job(project)  # the mask (or a large one's chunks) as it is now
         rec = session.rec
         seq = self.next_seq(rec.id)
         version = session.version
@@ -125,7 +127,7 @@ class AutoSaver(QObject):
         ledger = self.ledger
 
         def job(ctx):
-            return ledger.run(rec.id, seq, lambda: project.save_mask(rec, snapshot, status))
+            return ledger.run(rec.id, seq, lambda: write(status))
 
         def done(new_rec):
             self._done(session, seq, version, new_rec)

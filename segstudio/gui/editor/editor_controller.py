@@ -38,8 +38,9 @@ from ...core import edits
 from ...core.classes import ClassTable, default_classes
 from ...core.editor_state import SETTING_KEYS, EditorOptions, OptionsChange
 from ...core.errors import SegStudioError
+from ...core.large_edit import LargeEditSession
 from ..dialogs import ask_yes_cancel
-from . import provenance
+from . import large_editing, provenance
 from .autosave import AutoSaver
 from .brush_tools import AcceptPredictionTool, BrushTool, EraserTool, ReplaceClassTool
 from .click_model_tool import ClickModelTool
@@ -101,6 +102,7 @@ class EditorController(QObject):
         self.options.changed.append(self._options_changed)
         self._table: ClassTable = default_classes()  # the project's, from classes_changed
         self.tools = {cls.name: cls(self) for cls in TOOL_CLASSES}
+        canvas.press_hooks.append(lambda: large_editing.place_window(self))
         self.tool = None
 
         from .editor_ui import EditorUI
@@ -198,9 +200,10 @@ class EditorController(QObject):
 
     def prediction(self):
         doc = self.document()
-        if doc is None or doc.prediction is None or doc.prediction.shape != (doc.height, doc.width):
+        if doc is None or doc.prediction is None:
             return None
-        return doc.prediction
+        shape = doc.large.window_shape if doc.large is not None else (doc.height, doc.width)
+        return doc.prediction if doc.prediction.shape == shape else None
 
     def require_class(self) -> int | None:
         """The class to paint, or None (with a note) when none is chosen."""
@@ -242,6 +245,8 @@ class EditorController(QObject):
         if self.controller.remapping:
             self.message("a class is being deleted; edit again when it is done")
             return None
+        if doc.large is not None:  # a window of a chunked mask
+            return large_editing.begin_edit(self, doc)
         session = self.sessions.get(doc.rec.id)
         if session is not None:
             if doc.mask is not session.mask:
@@ -260,6 +265,9 @@ class EditorController(QObject):
 
     def repaint(self, session: EditSession | None, bbox) -> None:
         """Repaint ``bbox`` (y0, x0, y1, x1) of the session's mask if it is on screen."""
+        if isinstance(session, LargeEditSession):  # into the chunked mask the canvas draws
+            session.sync(bbox)
+            return
         if bbox is not None and session is not None and session.mask is self.canvas.mask():
             self.canvas.mask_changed(qrect(bbox))
 
@@ -347,6 +355,8 @@ class EditorController(QObject):
         session = self.sessions.get(doc.rec.id)
         if session is None or not doc.ok:
             return None
+        if isinstance(session, LargeEditSession) and doc.large is not None:
+            return large_editing.prepare_document(session, doc)
         if session.mask.shape != (doc.height, doc.width):
             self.message(f"{doc.rec.relpath} changed size on disk; its undo history was dropped")
             if session.dirty:

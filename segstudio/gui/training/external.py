@@ -63,22 +63,15 @@ def _gpu_count(device: str) -> int:
         return 1
 
 
-def train_command(folder: str, config_file: Path, device: str, resume: str | None,
-                  add_epochs: int | None, start_from: str | None, nproc: int = 1) -> list[str]:
-    """The command line of a separate training process."""
+def train_command(folder: str, request_file: Path, device: str, nproc: int = 1) -> list[str]:
+    """The command line of a separate training process: the run request travels in a
+    file, and ``segstudio train`` resolves it as the window's own runs are resolved."""
     if nproc > 1:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                "--nproc_per_node", str(nproc), "-m", "segstudio"]
     else:
         cmd = [sys.executable, "-m", "segstudio"]
-    cmd += ["train", folder, "--config", str(config_file), "--device", device]
-    if resume:
-        cmd += ["--resume", resume]
-        if add_epochs:
-            cmd += ["--add-epochs", str(add_epochs)]
-    else:
-        cmd += ["--from", "active" if start_from == "auto" else "scratch"]
-    return cmd
+    return cmd + ["train", folder, "--config", str(request_file), "--device", device]
 
 
 class ExternalRun(QObject):
@@ -119,20 +112,18 @@ class ExternalRun(QObject):
         return f"run {self.run_id}{pid}" if self.run_id is not None else f"the process{pid}"
 
     # -- starting and attaching ---------------------------------------------------------------
-    def start(self, project, config, device: str, resume: str | None = None,
-              add_epochs: int | None = None, start_from: str | None = None) -> bool:
+    def start(self, project, request, device: str) -> bool:
         if self.running:
             return False
         runs = Path(project.project_dir) / "runs"
         runs.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         cfg_file = runs / f"settings-{stamp}-{os.getpid()}.json"
-        atomic_write_text(cfg_file, json.dumps({"device": device, "config": config.to_dict()},
+        atomic_write_text(cfg_file, json.dumps({"device": device, "request": request.to_dict()},
                                                indent=1))
         self.log_path = runs / f"process-{stamp}-{os.getpid()}.log"
         nproc = _gpu_count(device)
-        cmd = train_command(str(project.root), cfg_file, device, resume, add_epochs, start_from,
-                            nproc)
+        cmd = train_command(str(project.root), cfg_file, device, nproc)
         # pytorch#135712: torchrun's restarted processes can hang without it
         env = dict(os.environ, PYTHONUNBUFFERED="1", TORCH_DISABLE_SHARE_RDZV_TCP_STORE="1")
         env.pop("QT_QPA_PLATFORM", None)

@@ -323,10 +323,18 @@ class TrainingUI(QObject):
         remember_form(self.settings, dev, cfg)
         self._run_started_at = self.clock()
         self.service.training_checkpoint = None
-        return self.trainer.start(project, cfg, dev, resume, threads,
-                                  add_epochs=self.panel.epochs.value() if resume else None,
-                                  start_from=None if resume else self.panel.start_from(),
+        return self.trainer.start(project, self._request(cfg, resume), dev, threads,
                                   separate=separate)
+
+    def _request(self, cfg, resume: str | None):
+        """The run the panel describes: its settings as they are shown, how it starts."""
+        from ...nn.request import RunRequest
+
+        if resume:
+            return RunRequest(task=cfg.task, start="resume", checkpoint=resume, config=cfg,
+                              add_epochs=self.panel.epochs.value())
+        auto = self.panel.start_from() == "auto"
+        return RunRequest(task=cfg.task, start="auto" if auto else "scratch", config=cfg)
 
     def _event(self, ev) -> None:
         if not isinstance(ev, GpuMemory):
