@@ -80,10 +80,11 @@ def predict_large(project: Project, rec: ImageRecord, predictor: Predictor,
     unc = total_unc / (h * w)
     now = time.time()
     project.db.execute(
-        "UPDATE images SET predicted_at=?, predicted_by=?, uncertainty=?,"
+        "UPDATE images SET predicted_at=?, predicted_by=?, predicted_epoch=?, uncertainty=?,"
         " status=CASE WHEN status IN ('unlabelled','predicted') THEN 'predicted'"
         " ELSE status END,"
         " status_at=CASE WHEN status='unlabelled' THEN ? ELSE status_at END WHERE id=?",
-        (now, predictor.checkpoint_path, unc if math.isfinite(unc) else None, now, rec.id))
+        (now, predictor.checkpoint_path, getattr(predictor.checkpoint_path, "epoch", None),
+         unc if math.isfinite(unc) else None, now, rec.id))
     return project.image(rec.id), unc
 

@@ -94,3 +94,12 @@ def test_sample_is_drawn_once(tmp_path):
     marker = images.parent / ".sample-version"
     before = marker.stat().st_mtime_ns
     assert ensure_sample(tmp_path) == images and marker.stat().st_mtime_ns == before
+    assert images.name == "street-scenes"  # names the project; "images" said nothing
+
+
+def test_a_sample_made_before_keeps_its_folder(tmp_path):
+    legacy = tmp_path / "sample" / "images"
+    legacy.mkdir(parents=True)
+    (legacy.parent / ".sample-version").write_text("1", encoding="utf-8")
+    assert ensure_sample(tmp_path) == legacy  # reused as it is, never moved
+    assert not (tmp_path / "sample" / "street-scenes").exists()

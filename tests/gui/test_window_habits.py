@@ -83,7 +83,7 @@ def test_shortcut_list_opens_on_question_mark_and_keys_reach_beyond_nine_classes
     qtbot.waitUntil(dialog.isVisible)
     assert dialog.keys_of("Brush") == "B"
     assert dialog.keys_of("Undo") == "Ctrl+Z"
-    assert dialog.keys_of("Class 10") == "Shift+1"
+    assert dialog.keys_of(f"Class {classes[9].name} (id {classes[9].id})") == "Shift+1"
     assert dialog.keys_of("Keyboard shortcuts") == "?, F1"
     assert dialog.keys_of("Fill the polygon") == "Enter, double-click"
     dialog.filter.setText("grabcut")
@@ -253,6 +253,8 @@ def test_recent_projects_mark_missing_folders_and_offer_to_forget_them(qtbot, wi
 
 
 def test_dragging_a_class_opacity_slider_leaves_the_active_class(qtbot, window, street_project):
+    from PySide6.QtWidgets import QSlider
+
     from segstudio.core.sample import SKY, TREE
     from segstudio.gui.widgets.class_panel import COL_OPACITY
 
@@ -260,7 +262,7 @@ def test_dragging_a_class_opacity_slider_leaves_the_active_class(qtbot, window, 
     open_editor(qtbot, window, folder)
     panel = window.class_panel
     panel.set_active_class(SKY)
-    slider = panel.list.cellWidget(panel.row_of(TREE), COL_OPACITY)
+    slider = panel.list.cellWidget(panel.row_of(TREE), COL_OPACITY).findChild(QSlider)
     qtbot.waitUntil(slider.isVisible)
     r = slider.rect()
     left = r.topLeft() + (r.bottomLeft() - r.topLeft()) / 2  # the groove left of the handle
@@ -280,7 +282,7 @@ def test_brush_radius_replace_target_and_deleting_a_class_say_what_they_do(
     folder, _images, _labels = street_project
     canvas = open_editor(qtbot, window, folder)
     ed, ui = window.editor, window.editor.ui
-    labels = [w.text() for w in ui.toolbar.findChildren(type(ui.replace_to))]
+    labels = [w.text() for w in ui.options_bar.findChildren(type(ui.replace_to))]
     assert " Radius " in labels and " Size " not in labels
     ed.set_radius(6)
     assert ui.radius.toolTip().startswith("Brush radius in image pixels: the brush is 13 px across")

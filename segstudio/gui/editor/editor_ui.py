@@ -93,11 +93,12 @@ class EditorUI:
         self.chrome.statusBar().addPermanentWidget(self.busy_label)
         editor.options_changed.connect(self._sync_options)
         c = editor.controller
-        c.project_opened.connect(lambda _p: self.toolbar.setVisible(True))
-        c.project_closed.connect(lambda: self.toolbar.setVisible(False))
-        c.opening.connect(lambda _f: self.toolbar.setVisible(False))
+        for bar in (self.toolbar, self.options_bar):
+            c.project_opened.connect(lambda _p, b=bar: b.setVisible(True))
+            c.project_closed.connect(lambda b=bar: b.setVisible(False))
+            c.opening.connect(lambda _f, b=bar: b.setVisible(False))
+            bar.setVisible(False)
         c.classes_changed.connect(self._fill_classes)
-        self.toolbar.setVisible(False)
         self.document_shown(None)
 
     def _action(self, text, slot, shortcuts, tip, checkable=False, toggled=False) -> QAction:
@@ -172,18 +173,25 @@ class EditorUI:
         bar.addSeparator()
         for act in self.tool_actions.values():
             bar.addAction(act)
-        bar.addSeparator()
+        # the tools' options go on the first row, beside the window's bar (where there is
+        # room): on one row with the tools, Preserve others and Mark reviewed fell behind
+        # the bar's » at 1600 px
+        options = QToolBar("Tool options", self.parent_widget)
+        options.setObjectName("toolbar-tool-options")
+        options.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for label, widget in (("Radius", self.radius), ("Tolerance", self.tolerance),
                               ("Replace", self.replace_from)):
-            bar.addWidget(QLabel(f" {label} ", bar))
-            bar.addWidget(widget)
-        bar.addWidget(self.replace_to)
-        bar.addWidget(self.preserve_box)
-        bar.addSeparator()
-        bar.addAction(self.reviewed)
+            options.addWidget(QLabel(f" {label} ", options))
+            options.addWidget(widget)
+        options.addWidget(self.replace_to)
+        options.addWidget(self.preserve_box)
+        options.addSeparator()
+        options.addAction(self.reviewed)
+        self.chrome.addToolBar(Qt.ToolBarArea.TopToolBarArea, options)
         self.chrome.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         self.chrome.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.toolbar = bar
+        self.options_bar = options
 
     def _build_menu(self) -> None:
         bar = self.chrome.menuBar()

@@ -186,7 +186,7 @@ class TrainingPanel(RunStatusView, QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(300)
         self.log.setPlaceholderText("Messages of the training run")
-        self.log.setMinimumHeight(70)
+        self.log.setMinimumHeight(self.log.fontMetrics().lineSpacing() * 8 + 12)  # 8 lines
 
         self.predict_box = QGroupBox("Predict with the active model", self)
         run_col = QVBoxLayout()
