@@ -143,10 +143,11 @@ class SessionStore:
     """The sessions of the open project, keyed by image id; one of them is active (the
     image on screen), and Undo / Redo act on it.  Its signals: see the module doc."""
 
-    mask_changed = Signal(EditSession, object)  # the session, its bbox changed or None
-    dropped = Signal(int)                       # the image id whose session was dropped
-    history_changed = Signal()                  # what Undo / Redo offer may have changed
-    history_moving = Signal(EditSession)        # an undo / redo of this session begins
+    # a slot whose arguments or annotated types do not fit is refused when connected
+    mask_changed = Signal(EditSession, object, check_types_on_connect=True)  # bbox or None
+    dropped = Signal(int, check_types_on_connect=True)    # the image id whose session went
+    history_changed = Signal()                            # what Undo / Redo offer changed
+    history_moving = Signal(EditSession, check_types_on_connect=True)  # undo / redo begins
 
     def __init__(self, undo_limit: int = UNDO_LIMIT, max_sessions: int = MAX_SESSIONS,
                  max_bytes: int = MAX_BYTES):
