@@ -262,7 +262,7 @@ class EditorController(QObject):
         self.sessions.activate(doc.rec.id)
         # a tool that ends up writing nothing (no class chosen, no pixel changed) leaves
         # no session behind: looked at once the event that began the edit is over
-        QTimer.singleShot(0, lambda: self._settle(session))
+        QTimer.singleShot(0, self, lambda: self._settle(session))
         return session
 
     def repaint(self, session: EditSession | None, bbox) -> None:
