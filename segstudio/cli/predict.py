@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..core.errors import SegStudioError
 from ..core.prediction_model import CheckpointRef, ModelRef, to_predict
+from .argtypes import positive
 from .common import Subparsers, add_common, open_project
 from .progress import Progress
 
@@ -29,7 +30,7 @@ def add_parser(sub: Subparsers) -> None:
                         "this checkpoint and epoch (none yet, or one by another model) "
                         "(default); unreviewed: every image without a human mask; all: every "
                         "image (human masks are kept, predictions are stored beside them)")
-    p.add_argument("--tile", type=int, default=512, metavar="PX",
+    p.add_argument("--tile", type=positive(int), default=512, metavar="PX",
                    help="tile size for large images (default 512)")
     p.add_argument("--overlap", type=int, default=128, metavar="PX",
                    help="tile overlap (default 128)")
@@ -37,7 +38,7 @@ def add_parser(sub: Subparsers) -> None:
                    help="the label-next score stored per image: entropy (default), mc-dropout "
                         "(a model trained with --dropout), tta (flip/scale disagreement), "
                         "rare (entropy weighted towards the rare classes)")
-    p.add_argument("--passes", type=int, default=8, metavar="N",
+    p.add_argument("--passes", type=positive(int), default=8, metavar="N",
                    help="stochastic passes of --score mc-dropout (default 8)")
     add_common(p)
     p.set_defaults(run=run)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import SegStudioError
 from ..nn.settings import Spec, specs
+from .argtypes import positive
 from .common import Subparsers, add_common, open_project
 from .progress import Progress
 
@@ -102,20 +103,10 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--config", metavar="FILE",
                    help="a run request or settings as a JSON file (as the window writes "
                         "them); the options given here override it")
-    p.add_argument("--add-epochs", type=_positive_int, metavar="N",
+    p.add_argument("--add-epochs", type=positive(int), metavar="N",
                    help="with --resume: train N epochs more than the checkpoint has")
     add_common(p)
     p.set_defaults(run=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text}: must be at least 1")
-    return v
 
 
 def build_request(args: argparse.Namespace) -> RunRequest:

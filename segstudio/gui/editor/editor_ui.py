@@ -31,7 +31,6 @@ class EditorUI:
         win = editor.parent_widget      # the Qt parent of the actions and widgets
         self.parent_widget = win
         self.chrome = editor.chrome     # where they go: shortcuts, menu, tool bar, status bar
-        signals = editor.session_signals
 
         self.undo = QAction("Undo", win)
         self.undo.setShortcuts([QKeySequence("Ctrl+Z")])
@@ -42,7 +41,7 @@ class EditorUI:
         for act in (self.undo, self.redo):
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.chrome.addAction(act)
-        signals.history.connect(self._sync_history)
+        editor.sessions.history_changed.connect(self._sync_history)
         self._sync_history()
         # the tool bar's buttons keep a fixed text so nothing after them moves; the
         # step's name ("Undo Accept prediction") is in their tooltip and the Edit menu

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .autosave import drop_mask
+
 if TYPE_CHECKING:
     from .editor_controller import EditorController
 
@@ -78,13 +80,6 @@ def reset_to_prediction(editor: EditorController) -> bool:
         editor.message(f"{rec.relpath} was reset; the previous mask is in "
                        f"{project.project_dir / 'trash'}")
 
-    def reset():
-        new_rec = project.reset_to_prediction(rec)
-        if new_rec.iou is not None:  # the IoU was against the mask now in the trash
-            project.set_iou(new_rec, None)
-            new_rec = project.image(rec.id)
-        return new_rec
-
-    editor.saver.submit(rec.id, reset, on_result=done,
+    editor.saver.submit(rec.id, lambda: drop_mask(project, rec), on_result=done,
                         on_error=lambda msg: editor.message(f"{rec.relpath} was not reset: {msg}"))
     return True

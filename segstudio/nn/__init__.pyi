@@ -1,0 +1,30 @@
+# The names of segstudio.nn, said once: type checkers read them here, and __init__.py
+# imports each on first use from this same list (lazy_loader.attach_stub).
+from .checkpoint import Checkpoint as Checkpoint
+from .checkpoint import CheckpointError as CheckpointError
+from .checkpoint import check_compatible as check_compatible
+from .checkpoint import checkpoint_summary as checkpoint_summary
+from .checkpoint import load_checkpoint as load_checkpoint
+from .config import TrainConfig as TrainConfig
+from .config import default_train_config as default_train_config
+from .data import project_channels as project_channels
+from .device import DeviceChoice as DeviceChoice
+from .device import DeviceError as DeviceError
+from .device import available_devices as available_devices
+from .device import resolve_device as resolve_device
+from .engine import fit as fit
+from .evaluate import evaluate_project as evaluate_project
+from .evaluate import predict_project as predict_project
+from .events import EpochEnd as EpochEnd
+from .events import EpochStarted as EpochStarted
+from .events import Event as Event
+from .events import Finished as Finished
+from .events import Message as Message
+from .events import RunStarted as RunStarted
+from .events import Step as Step
+from .inference import PredictionResult as PredictionResult
+from .inference import Predictor as Predictor
+from .segnet import SegNet as SegNet
+from .segnet import SegNetBasic as SegNetBasic
+from .segnet import build_model as build_model
+from .segnet import count_parameters as count_parameters
