@@ -20,14 +20,14 @@ class FillTool(EditTool):
             return False
         if not ev.inside:
             return True
-        value = self.editor.require_class()
+        value = self.host.require_class()
         if value is None:
             return True
-        tolerance = self.editor.tolerance
-        image = self.editor.image() if tolerance > 0 else None
-        allowed = self.editor.allowed()
+        tolerance = self.host.tolerance
+        image = self.host.image() if tolerance > 0 else None
+        allowed = self.host.allowed()
         x, y = ev.pos.x(), ev.pos.y()
-        self.editor.apply(lambda mask: edits.flood_fill(mask, x, y, value, image=image,
+        self.host.apply(lambda mask: edits.flood_fill(mask, x, y, value, image=image,
                                                         tolerance=tolerance, allowed=allowed))
         return True
 
@@ -41,5 +41,5 @@ class EyedropperTool(EditTool):
     def mouse_press(self, ev) -> bool:
         if ev.button != Qt.MouseButton.LeftButton:
             return False
-        self.editor.pick_class_at(ev.pos.x(), ev.pos.y())
+        self.host.pick_class_at(ev.pos.x(), ev.pos.y())
         return True

@@ -31,8 +31,8 @@ class PolygonTool(EditTool):
     tip = ("Polygon fill: click the corners, double-click or Enter fills, Backspace removes "
            "the last corner, Esc cancels")
 
-    def __init__(self, editor) -> None:
-        super().__init__(editor)
+    def __init__(self, host) -> None:
+        super().__init__(host)
         self.points: list[QPointF] = []
         self.overlay = self.add_item(PathOverlay(vertices=True))
 
@@ -51,7 +51,7 @@ class PolygonTool(EditTool):
             return (f"Polygon: click corner {n + 1} (at least {MIN_VERTICES}); "
                     "Backspace removes the last, Esc cancels")
         return (f"Polygon: Enter or double-click fills with "
-                f"{self.editor.class_name(self.editor.active_class)}; "
+                f"{self.host.class_name(self.host.active_class)}; "
                 "click to add corners, Backspace removes the last, Esc cancels")
 
     def _redraw(self, rubber: QPointF | None = None) -> None:
@@ -103,14 +103,14 @@ class PolygonTool(EditTool):
         was chosen; else the corners stay for another try)."""
         pts = [(p.x(), p.y()) for p in self.points]
         if len({_pixel(p) for p in self.points}) < MIN_VERTICES:
-            self.editor.message("a polygon needs at least 3 corners; keep clicking, or Esc")
+            self.host.message("a polygon needs at least 3 corners; keep clicking, or Esc")
             return False
-        value = self.editor.require_class()
+        value = self.host.require_class()
         if value is None:
             return False
         self.abort()
-        allowed = self.editor.allowed()
-        self.editor.apply(lambda mask: edits.fill_polygon(mask, pts, value, allowed=allowed))
+        allowed = self.host.allowed()
+        self.host.apply(lambda mask: edits.fill_polygon(mask, pts, value, allowed=allowed))
         return True
 
     def abort(self) -> None:
@@ -124,8 +124,8 @@ class LassoTool(EditTool):
     shortcut = "L"
     tip = "Lasso fill: drag around a region; it is filled on release (Esc cancels)"
 
-    def __init__(self, editor) -> None:
-        super().__init__(editor)
+    def __init__(self, host) -> None:
+        super().__init__(host)
         self.points: list[QPointF] = []
         self.overlay = self.add_item(PathOverlay(closed=True))
 
@@ -164,10 +164,10 @@ class LassoTool(EditTool):
         self.abort()
         if len({pixel_of(*p) for p in pts}) < MIN_VERTICES:
             return
-        value = self.editor.require_class()
+        value = self.host.require_class()
         if value is not None:
-            allowed = self.editor.allowed()
-            self.editor.apply(lambda mask: edits.fill_lasso(mask, pts, value, allowed=allowed))
+            allowed = self.host.allowed()
+            self.host.apply(lambda mask: edits.fill_lasso(mask, pts, value, allowed=allowed))
 
     def key_press(self, event) -> bool:
         if event.key() == Qt.Key.Key_Escape and self.points:
@@ -186,8 +186,8 @@ class RectangleTool(EditTool):
     shortcut = "R"
     tip = "Rectangle fill: drag from corner to corner (both corner pixels are filled)"
 
-    def __init__(self, editor) -> None:
-        super().__init__(editor)
+    def __init__(self, host) -> None:
+        super().__init__(host)
         self.start: QPointF | None = None
         self.end: QPointF | None = None
         self.overlay = self.add_item(PathOverlay())
@@ -227,10 +227,10 @@ class RectangleTool(EditTool):
             return
         c0, c1 = (self.start.x(), self.start.y()), (self.end.x(), self.end.y())
         self.abort()
-        value = self.editor.require_class()
+        value = self.host.require_class()
         if value is not None:
-            allowed = self.editor.allowed()
-            self.editor.apply(lambda mask: edits.fill_rect(mask, c0, c1, value, allowed=allowed))
+            allowed = self.host.allowed()
+            self.host.apply(lambda mask: edits.fill_rect(mask, c0, c1, value, allowed=allowed))
 
     def key_press(self, event) -> bool:
         if event.key() == Qt.Key.Key_Escape and self.start is not None:
