@@ -4,9 +4,11 @@ Each fills with the active class in one undo step, using the exact rules of
 :mod:`segstudio.core.edits` (``cv2.fillPoly`` of the pixels under the
 vertices, boundary included; a rectangle includes both corner pixels).
 
-Polygon: left clicks add vertices; double-click or Enter closes and fills;
-Backspace removes the last vertex; Esc cancels.  Lasso and rectangle fill on
-release; Esc during the drag cancels.
+Polygon: left clicks add vertices; a click on (or within a few screen pixels
+of) the first vertex, a double-click or Enter closes and fills (as labelme and
+CVAT do); Backspace removes the last vertex; Esc cancels.  While a polygon is
+open the image is not marked reviewed (Ctrl+Return says why).  Lasso and
+rectangle fill on release; Esc during the drag cancels.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from ...core import edits
 from ...core.footprint import pixel_of
-from .base import EditTool, PathOverlay, pen_pad, pixel_box
+from .base import EditTool, PathOverlay, near_on_screen, pen_pad, pixel_box
 
 MIN_VERTICES = 3
 
@@ -28,13 +30,15 @@ class PolygonTool(EditTool):
     name = "polygon"
     label = "Polygon"
     shortcut = "P"
-    tip = ("Polygon fill: click the corners, double-click or Enter fills, Backspace removes "
-           "the last corner, Esc cancels")
+    tip = ("Polygon fill: click the corners; a click on the first corner, a double-click or "
+           "Enter fills, Backspace removes the last corner, Esc cancels")
 
     def __init__(self, host) -> None:
         super().__init__(host)
         self.points: list[QPointF] = []
         self.overlay = self.add_item(PathOverlay(vertices=True))
+        self._closed_by_press = False  # the last press closed the polygon on its first corner
+        self._after_close = False      # the press after that one (a double-click's second)
 
     @property
     def busy(self) -> bool:
@@ -50,9 +54,20 @@ class PolygonTool(EditTool):
         if n < MIN_VERTICES:
             return (f"Polygon: click corner {n + 1} (at least {MIN_VERTICES}); "
                     "Backspace removes the last, Esc cancels")
-        return (f"Polygon: Enter or double-click fills with "
+        return (f"Polygon: click the first corner, Enter or double-click fills with "
                 f"{self.host.class_name(self.host.active_class)}; "
                 "click to add corners, Backspace removes the last, Esc cancels")
+
+    def unfinished(self) -> str:
+        if self.points:
+            return "a polygon is still open (Enter fills it, Esc drops it)"
+        return super().unfinished()
+
+    def _on_first(self, pos: QPointF) -> bool:
+        """``pos`` closes the polygon: within a few screen pixels of the first corner,
+        with enough corners to fill."""
+        return (self.corners() >= MIN_VERTICES and self.canvas is not None
+                and near_on_screen(self.canvas, pos, self.points[0]))
 
     def _redraw(self, rubber: QPointF | None = None) -> None:
         if self.canvas is not None:
@@ -67,6 +82,11 @@ class PolygonTool(EditTool):
     def mouse_press(self, ev) -> bool:
         if ev.button != Qt.MouseButton.LeftButton:
             return False
+        after_close, self._closed_by_press = self._closed_by_press, False
+        self._after_close = after_close and not self.points
+        if self.points and self._on_first(ev.pos):
+            self._closed_by_press = self.close_polygon()
+            return True
         self._add(ev.pos)
         self._redraw()
         return True
@@ -80,6 +100,13 @@ class PolygonTool(EditTool):
     def mouse_double_click(self, ev) -> bool:
         if ev.button != Qt.MouseButton.LeftButton:
             return False
+        if self._closed_by_press or (self._after_close and len(self.points) == 1):
+            # a double-click on the first corner: its first click closed the polygon, its
+            # second press (when one comes) is no corner of a new one
+            self._closed_by_press = self._after_close = False
+            self.points = []
+            self._redraw()
+            return True
         self._add(ev.pos)
         self.close_polygon()
         return True
