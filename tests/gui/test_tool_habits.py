@@ -9,11 +9,14 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from segstudio.core import edits
-from segstudio.core.sample import CAR, TREE
+from segstudio.core.sample import BUILDING, CAR, IGNORE, TREE
+from segstudio.core.smart.wand import wand_region
 
 from .editor_helpers import CTRL, click, open_editor, view_point
+from .test_smart_tools import SHAPE, shapes_project  # noqa: F401 - a fixture
 
 LEFT = Qt.MouseButton.LeftButton
+SHIFT = Qt.KeyboardModifier.ShiftModifier
 
 
 def _count(window) -> int:
@@ -88,3 +91,73 @@ def test_ctrl_return_refuses_while_a_polygon_is_open_and_marks_after_it_is_fille
     qtbot.waitUntil(lambda: project.image(rec.id).status == "reviewed", timeout=10000)
     qtbot.waitUntil(lambda: save.pending() == 0, timeout=10000)
     assert np.array_equal(project.load_mask(project.image(rec.id)), want)
+
+
+def test_fill_accept_and_replace_say_what_they_do(qtbot, window, street_project):
+    folder, _images, _labels = street_project
+    canvas = open_editor(qtbot, window, folder)
+    ed = window.editor
+    window.class_panel.set_active_class(CAR)
+    status = ed.ui.hint_label
+
+    qtbot.keyClick(canvas, Qt.Key.Key_F)
+    assert canvas.hint() == status.text() == (
+        "Fill: click a region; its connected pixels of the clicked class become Car "
+        "(a region of similar colour: the Wand, Shift+F)")
+    assert "Wand" in ed.ui.tool_actions["fill"].toolTip()
+    window.class_panel.set_active_class(TREE)
+    assert "become Tree" in canvas.hint()                   # it follows the class
+
+    qtbot.keyClick(canvas, Qt.Key.Key_Y)
+    assert canvas.hint() == status.text() == (
+        "Accept: this image has no prediction to accept; predict it first")
+
+    ed.ui.replace_from.setCurrentIndex(ed.ui.replace_from.findData(BUILDING))
+    qtbot.keyClick(canvas, Qt.Key.Key_R, SHIFT)
+    assert canvas.hint() == status.text() == (
+        "Replace: brush over Building to turn it into Tree; other classes stay "
+        "(the class to replace is in the tool bar)")
+    ed.ui.replace_from.setCurrentIndex(ed.ui.replace_from.findData(CAR))
+    assert canvas.hint().startswith("Replace: brush over Car to turn it into Tree")
+
+
+def test_accept_says_what_it_does_where_there_is_a_prediction(qtbot, window, street_project):
+    folder, _images, labels = street_project
+    from segstudio.core.project import Project
+
+    with Project.open(folder) as p:
+        p.save_prediction(p.images()[0], labels[0], "test.pt")
+    canvas = open_editor(qtbot, window, folder)
+    window.editor.set_radius(6)
+    qtbot.keyClick(canvas, Qt.Key.Key_Y)
+    assert canvas.hint() == (
+        "Accept: brush over the prediction to copy its classes into your mask (brush 13 px, "
+        "[ and ] change it; preserve others applies)")
+    qtbot.keyClick(canvas, Qt.Key.Key_BracketRight)
+    assert "(brush 15 px" in canvas.hint()
+
+
+def test_enter_in_the_tolerance_box_fills_the_wand_preview(qtbot, window, shapes_project):  # noqa: F811
+    folder, images = shapes_project
+    canvas = open_editor(qtbot, window, folder, relpath="shapes_1.png", center=(60, 40))
+    ed = window.editor
+    ed.set_tolerance(10)
+    qtbot.keyClick(canvas, Qt.Key.Key_F, SHIFT)
+    tool = ed.tool
+    assert tool is ed.tools["wand"]
+    window.class_panel.set_active_class(TREE)
+    x, y = click(qtbot, canvas, view_point(canvas, 20.5, 30.5))
+    qtbot.waitUntil(lambda: tool.preview is not None, timeout=10000)
+
+    box = ed.ui.tolerance
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "200")
+    assert ed.tolerance == 200 and canvas.mask() is None    # previewed, not painted
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: _count(window) == 1, timeout=10000)
+    y0, x0, sel = wand_region(images[0], x, y, 200)
+    want = np.full(SHAPE, IGNORE, np.uint8)
+    want[y0:y0 + sel.shape[0], x0:x0 + sel.shape[1]][sel] = TREE
+    assert np.array_equal(canvas.mask(), want) and (want == TREE).all()
+    assert tool.seed is None and canvas.hasFocus()          # the next keys are the canvas's

@@ -159,6 +159,21 @@ class AcceptPredictionTool(StrokeTool):
     shortcut = "Y"
     tip = "Accept the prediction where you brush (copies the model's classes)"
 
+    def hint(self) -> str:
+        if self.host.prediction() is None:
+            return "Accept: this image has no prediction to accept; predict it first"
+        return (f"Accept: brush over the prediction to copy its classes into your mask "
+                f"(brush {2 * self.host.radius + 1} px, [ and ] change it; preserve others "
+                "applies)")
+
+    def options_changed(self) -> None:
+        super().options_changed()
+        self.hint_changed()
+
+    def document_changed(self) -> None:
+        super().document_changed()
+        self.hint_changed()  # with or without a prediction
+
     def make_stroke(self, session):
         prediction = self.host.prediction()
         if prediction is None:
@@ -173,6 +188,20 @@ class ReplaceClassTool(StrokeTool):
     label = "Replace"
     shortcut = "Shift+R"
     tip = "Replace one class (chosen in the tool options) by the active class where you brush"
+
+    def hint(self) -> str:
+        table = self.host.class_table()
+        src = self.host.replace_from
+        info = table.by_id(src) if src is not None else None
+        dst = self.host.class_name(self.host.active_class)
+        if info is None:
+            return "Replace: choose the class to replace in the tool bar (Replace …)"
+        return (f"Replace: brush over {info.name} to turn it into {dst}; other classes stay "
+                "(the class to replace is in the tool bar)")
+
+    def options_changed(self) -> None:
+        super().options_changed()
+        self.hint_changed()
 
     def make_stroke(self, session):
         value = self.host.require_class()

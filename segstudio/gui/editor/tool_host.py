@@ -41,9 +41,6 @@ class ToolHost(Protocol):
     def current_image_id(self) -> int | None:
         """The image the user asked for last (it may not be on screen yet)."""
 
-    def image(self) -> np.ndarray | None:
-        """The image on screen's pixels (RGB or gray uint8)."""
-
     def prediction(self) -> np.ndarray | None:
         """The prediction of the image on screen, when it has one of its size."""
 
