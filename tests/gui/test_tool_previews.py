@@ -20,7 +20,7 @@ from segstudio.gui.editor.smart_overlay import TINT_ALPHA
 from segstudio.gui.editor.watershed_tool import STROKE_RADIUS as WATERSHED_RADIUS
 
 from .conftest import expected_over, qimage_rgb
-from .editor_helpers import CTRL, drag, open_editor, view_point
+from .editor_helpers import CTRL, click, drag, open_editor, view_point
 from .test_smart_tools import SHAPE, disc_pixels, rect_pixels, shapes_project  # noqa: F401
 
 RIGHT = Qt.MouseButton.RightButton
@@ -58,6 +58,9 @@ def test_grabcut_previews_stays_open_to_refine_and_enter_paints_the_preview(
     qtbot.keyClick(canvas, Qt.Key.Key_G)
     tool = ed.tool
     window.class_panel.set_active_class(TREE)
+    click(qtbot, canvas, view_point(canvas, 20.5, 30.5))    # a click is no rectangle ...
+    assert tool.corners is None and tool.running is None
+    assert canvas.hint() == "GrabCut: drag a rectangle round the object"  # ... the next drag is
     # a rectangle round the bright rectangle and a part of the disc
     box = drag(qtbot, canvas, [view_point(canvas, 6.5, 11.5), view_point(canvas, 80.5, 55.5)])
     assert tool.running is not None                      # the preview runs on its own

@@ -129,6 +129,9 @@ class GrabCutTool(PreviewTool):
             return False
         if self._drag == "rect":
             self.corners = (self.corners[0], QPointF(ev.pos))
+            box = pixel_box(*self.corners)
+            if box.width() < 2 or box.height() < 2:  # a click, not a rectangle: the next
+                self.corners = None                  # drag draws the rectangle
             self._redraw_rect()
         else:
             self._current.append(QPointF(ev.pos))
