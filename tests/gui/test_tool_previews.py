@@ -100,7 +100,7 @@ def test_grabcut_previews_stays_open_to_refine_and_enter_paints_the_preview(
     assert ed.ui.undo.text() == "Undo GrabCut"
     assert tool.corners is None and tool.preview is None and not tool.overlay.isVisible()
     qtbot.keyClick(canvas, Qt.Key.Key_Z, CTRL)
-    assert np.array_equal(canvas.mask(), np.full(SHAPE, IGNORE, np.uint8))
+    assert np.array_equal(ed.current_session().mask, np.full(SHAPE, IGNORE, np.uint8))
 
     # Enter while the preview is still computing (held here) paints it once it arrives
     go = threading.Event()
