@@ -128,8 +128,8 @@ def test_polygon_and_grabcut_say_the_next_step_and_the_polygon_shows_corners_and
     assert canvas.hint().startswith("Polygon: click corner 3 (at least 3)")
     click(qtbot, canvas, vps[2])
     assert canvas.hint() == hint_label.text() == (
-        "Polygon: Enter or double-click fills with Car; click to add corners, "
-        "Backspace removes the last, Esc cancels")
+        "Polygon: click the first corner, Enter or double-click fills with Car; click to add "
+        "corners, Backspace removes the last, Esc cancels")
     window.class_panel.set_active_class(TREE)
     assert "fills with Tree;" in canvas.hint()
     shot = qimage_rgb(canvas.viewport().grab().toImage())
@@ -144,15 +144,17 @@ def test_polygon_and_grabcut_say_the_next_step_and_the_polygon_shows_corners_and
     assert ed.current_session().stack.count() == 1
     assert canvas.hint() == "Polygon: click the first corner"
 
-    # GrabCut: rectangle, then Enter, then running, then back to the start
+    # GrabCut: rectangle, then its preview running, then the preview, Enter: the start
     qtbot.keyClick(canvas, Qt.Key.Key_G)
     assert canvas.hint() == hint_label.text() == "GrabCut: drag a rectangle round the object"
     from .editor_helpers import drag
     drag(qtbot, canvas, [view_point(canvas, 38.5, 14.5), view_point(canvas, 88.5, 34.5)])
-    assert canvas.hint().startswith("GrabCut: Enter fills the object with Tree; optional strokes")
-    qtbot.keyClick(canvas, Qt.Key.Key_Return)
-    assert ed.tool.running is not None and canvas.hint() == "GrabCut running … (Esc drops it)"
+    assert ed.tool.running is not None and canvas.hint() == (
+        "GrabCut: computing the preview … (Enter fills it when it is ready, Esc drops it)")
     qtbot.waitUntil(lambda: ed.tool.running is None, timeout=15000)
+    assert canvas.hint().startswith("GrabCut: Enter fills the preview with Tree; refine: left")
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert ed.current_session().stack.count() == 2
     assert canvas.hint() == "GrabCut: drag a rectangle round the object"
     # a one-step tool has no hint: the box goes
     qtbot.keyClick(canvas, Qt.Key.Key_B)

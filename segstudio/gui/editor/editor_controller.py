@@ -195,6 +195,15 @@ class EditorController(QObject):
         """The document on screen (its owner is the project controller)."""
         return self.controller.document
 
+    def current_image_id(self) -> int | None:
+        """The image asked for last (it may still be loading)."""
+        current = self.controller.current
+        return None if current is None else current.id
+
+    def project_setting(self, key: str) -> object | None:
+        project = self.controller.project
+        return None if project is None else project.settings.get(key, None)
+
     def class_table(self) -> ClassTable:
         return self._table
 

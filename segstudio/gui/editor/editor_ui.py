@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSignalBlocker, QSize, Qt
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox, QToolBar
 
@@ -21,6 +21,17 @@ from ..widgets.class_panel import swatch_icon
 if TYPE_CHECKING:
     from .editor_controller import EditorController
     from .session import EditSession
+
+
+class EnterSpinBox(QSpinBox):
+    """A spin box that also says when Enter is typed in it (focus leaving it does not)."""
+
+    entered = Signal()
+
+    def keyPressEvent(self, event) -> None:
+        super().keyPressEvent(event)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.entered.emit()
 
 
 class EditorUI:
@@ -143,12 +154,14 @@ class EditorUI:
         self.radius.setSuffix(" px")
         self.radius.setValue(e.radius)
         self.radius.valueChanged.connect(e.set_radius)
-        self.tolerance = QSpinBox(win)
+        self.tolerance = EnterSpinBox(win)
         self.tolerance.setRange(0, 255)
-        self.tolerance.setToolTip("Fill tolerance: 0 fills the clicked class; above 0, image "
-                                  "colours within this distance of the clicked pixel")
+        self.tolerance.setToolTip("Wand tolerance: the wand's region takes the image colours "
+                                  "within this distance of the clicked pixel's; Enter here "
+                                  "fills the wand's preview")
         self.tolerance.setValue(e.tolerance)
         self.tolerance.valueChanged.connect(e.set_tolerance)
+        self.tolerance.entered.connect(self._tolerance_entered)
         self.replace_from = QComboBox(win)
         self.replace_from.setToolTip("The class the Replace tool turns into the active class")
         self.replace_from.currentIndexChanged.connect(
@@ -231,6 +244,12 @@ class EditorUI:
             with QSignalBlocker(self.replace_from):
                 self.replace_from.setCurrentIndex(idx)
         self._show_radius_and_target()
+
+    def _tolerance_entered(self) -> None:
+        tool = self.editor.tool
+        if tool is not None:
+            tool.options_entered()
+            self.editor.canvas.setFocus()  # the next keys are the canvas's again
 
     def _show_radius_and_target(self) -> None:
         e = self.editor

@@ -17,7 +17,14 @@ if TYPE_CHECKING:
 
 def mark_reviewed(editor: EditorController) -> bool:
     """Save the image on screen with status reviewed (an image with only a prediction:
-    the prediction becomes its mask).  False when there is nothing to mark."""
+    the prediction becomes its mask).  False when there is nothing to mark, or when the
+    active tool holds an unfinished edit (an open polygon, a preview not filled): that is
+    refused with a note, not finished for the user (the edit might be one they would not
+    make), and it stays as it is."""
+    open_edit = editor.tool.unfinished() if editor.tool is not None else ""
+    if open_edit:
+        editor.message(f"not marked reviewed: {open_edit}")
+        return False
     doc = editor.document()
     project = editor.controller.project
     if doc is None or not doc.ok or project is None:
