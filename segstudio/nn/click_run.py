@@ -29,6 +29,7 @@ from .click_model import ClickPredictor, ClickTrainStep, click_normalization, ev
 from .config import TrainConfig
 from .events import Event, Message
 from .guard import Guard
+from .names import CLICK_USABLE
 from .run_state import (
     BatchStep,
     ClassBalance,
@@ -203,11 +204,12 @@ class ClickTask:
             return False, ("this run had no validation objects, so its click model is not "
                            "measured and is not used; label more images")
         if best_miou < CLICK_USABLE:
-            return False, (f"the new click model reaches only {best_miou * 100:.1f} % IoU "
-                           f"after 3 clicks (at least {CLICK_USABLE * 100:.0f} % is needed), "
-                           "so it is not used"
-                           + (" and the active click model stays" if has_active else
-                              "; train it longer"))
+            low = (f"the new click model reaches only {best_miou * 100:.1f} % IoU after 3 "
+                   f"clicks (a usable one reaches {CLICK_USABLE * 100:.0f} % at least)")
+            if has_active:
+                return False, low + ", so the active click model stays"
+            return True, (low + "; it is the click model only because the project has no "
+                          "other, and the Click tool says so; train it longer")
         prev = guard.previous
         if prev is None or best_miou > prev[1]:
             return True, None
@@ -217,9 +219,6 @@ class ClickTask:
         if has_active:
             return False, text + ", so the active click model stays"
         return True, text
-
-
-CLICK_USABLE = 0.10  # IoU after 3 clicks below this: the model does no better than the clicks
 
 
 def _size(cfg: TrainConfig) -> int:

@@ -121,6 +121,8 @@ def finish_run(ctx: RunContext, state: RunState, guard: Guard | None, status: st
                        "previous_miou": guard.previous[1] if guard.previous else None}
             if activate:
                 project.settings.set(ctx.task.active_setting, best)
+                # its validation score beside it (the Click tool warns of a weak model)
+                project.settings.set(ctx.task.active_setting + "_score", state.best_miou)
         except SegStudioError:
             pass
     return Finished(status=status, run_id=state.run_id, epochs_done=state.epochs_done,

@@ -69,6 +69,12 @@ def test_without_a_click_model_the_tool_says_how_to_train_one(qtbot, click_windo
     window.controller.project.settings.set("active_click_checkpoint", str(ckpt))
     ed.tool.hint_changed()
     assert canvas.hint() == "Click: click on an object (or drag a box round it)"
+    # a click model that was made active only because there was no other says so
+    window.controller.project.settings.set("active_click_checkpoint_score", 0.04)
+    ed.tool.hint_changed()
+    assert canvas.hint() == ("Click: click on an object (or drag a box round it) (the click "
+                             "model reaches only 4 % IoU after 3 clicks on its validation "
+                             "objects: train it longer)")
 
 
 def test_clicks_preview_enter_paints_exactly_the_preview_and_undo_restores(qtbot, click_window):

@@ -187,3 +187,22 @@ def test_a_round_without_validation_images_keeps_the_active_model(camvid, tmp_pa
         assert project.settings.get("active_checkpoint") == str(active)
     finally:
         project.close()
+
+
+def test_a_weak_click_model_is_used_only_when_there_is_no_other_and_says_so():
+    from segstudio.nn.click_run import ClickTask
+    from segstudio.nn.guard import Guard
+
+    guard, task = Guard(["object"], [10, 90]), ClickTask()
+    use, why = task.decide(guard, 0.04, has_active=True)
+    assert use is False and why.startswith("the new click model reaches only 4.0 % IoU after 3 "
+                                           "clicks") and why.endswith("the active click model "
+                                                                      "stays")
+    use, why = task.decide(guard, 0.04, has_active=False)
+    assert use is True and "only because the project has no other" in why
+    guard.previous = ("the active click model", 0.5)
+    assert task.decide(guard, 0.5, has_active=True)[0] is False  # not better: kept
+    assert task.decide(guard, 0.51, has_active=True) == (True, None)
+    # no validation objects: a model that cannot be measured never replaces one
+    use, why = task.decide(guard, None, has_active=True)
+    assert use is False and "no validation objects" in why

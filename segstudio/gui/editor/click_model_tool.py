@@ -157,13 +157,24 @@ class ClickModelTool(PreviewTool):
         """The click model of ``path`` (loaded once per file version; any thread)."""
         return self.models.get(path)
 
+    def weak(self) -> str:
+        """A warning when the click model scored below a usable model on its validation
+        objects (it was made active only because the project had no other)."""
+        from ...nn.names import CLICK_USABLE
+
+        score = self.host.project_setting(SETTING + "_score")
+        if isinstance(score, (int, float)) and score < CLICK_USABLE:
+            return (f" (the click model reaches only {score * 100:.0f} % IoU after 3 clicks "
+                    "on its validation objects: train it longer)")
+        return ""
+
     def hint(self) -> str:
         if self.checkpoint() is None:
             return f"Click: {TRAIN_HINT}"
         if self.job.running:
             return "Click: predicting … (Esc drops it)"
         if not self.pos:
-            return "Click: click on an object (or drag a box round it)"
+            return "Click: click on an object (or drag a box round it)" + self.weak()
         return (f"Click: Enter fills the object with "
                 f"{self.host.class_name(self.host.active_class)}; left click adds to it, "
                 "right click takes away, Backspace undoes a click, Esc drops it")
