@@ -24,7 +24,7 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..nn import control
+    from ..nn.runs import control
 
     with open_project(args, scan=False) as project:
         project.runs.mark_interrupted()

@@ -55,10 +55,10 @@ def checkpoint_for(project: Project, given: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..nn.checkpoint import checkpoint_summary, load_checkpoint
-    from ..nn.data import project_channels
     from ..nn.evaluate import predict_project, select_for_prediction
     from ..nn.inference import Predictor
+    from ..nn.plan.fingerprint import project_channels
+    from ..nn.runs.checkpoint import checkpoint_summary, load_checkpoint
 
     with open_project(args) as project:
         path = checkpoint_for(project, args.checkpoint)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from .. import __version__
 from ..core.project import ImageRecord
 from ..core.sample import ensure_sample
-from ..nn.events import Finished
+from ..nn.runs.events import Finished
 from .dialogs import ProjectDirQuestion
 from .focus import FocusKeeper, ScrollKeys
 from .icons import app_icon

@@ -1,7 +1,7 @@
 """The neural-network layer: SegNet models, training engine, evaluation, inference.
 
 Qt-free.  The GUI drives :func:`fit` (a generator of events, see
-:mod:`segstudio.nn.events`) from a worker thread and uses :class:`Predictor`
+:mod:`segstudio.nn.runs.events`) from a worker thread and uses :class:`Predictor`
 for masks; the CLI commands train/predict/eval/export-model use the same code.
 
 The names this package offers are listed once, in ``__init__.pyi``: type checkers

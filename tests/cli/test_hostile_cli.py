@@ -110,13 +110,13 @@ def test_an_empty_checkpoint_is_one_line_everywhere(tmp_path, capsys, cmd):
 
 def test_a_checkpoint_with_zero_std_is_refused(tmp_path):
     from segstudio.core.classes import default_classes
-    from segstudio.nn.checkpoint import (
+    from segstudio.nn.models.segnet import SegNetBasic
+    from segstudio.nn.runs.checkpoint import (
         CheckpointError,
         checkpoint_dict,
         load_checkpoint,
         save_checkpoint,
     )
-    from segstudio.nn.segnet import SegNetBasic
 
     model = SegNetBasic(num_classes=2, in_channels=3, width=0.25)
     path = save_checkpoint(tmp_path / "z.pt", checkpoint_dict(

@@ -17,9 +17,9 @@ from segstudio.cli.progress import Progress
 from segstudio.core.atomic import TEMP_MARK
 from segstudio.core.classes import default_classes
 from segstudio.core.project import Project
-from segstudio.nn.checkpoint import checkpoint_dict, save_checkpoint
 from segstudio.nn.inference import Predictor
-from segstudio.nn.segnet import SegNetBasic
+from segstudio.nn.models.segnet import SegNetBasic
+from segstudio.nn.runs.checkpoint import checkpoint_dict, save_checkpoint
 from tests.conftest import write_png
 
 from .conftest import fill

@@ -11,8 +11,8 @@ import torch
 from segstudio.cli.main import main
 from segstudio.core.project import Project
 from segstudio.core.sample import SAMPLE_CLASSES, draw_scene
-from segstudio.nn.checkpoint import checkpoint_dict, save_checkpoint
-from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNetBasic
+from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNetBasic
+from segstudio.nn.runs.checkpoint import checkpoint_dict, save_checkpoint
 
 
 def write_model(path, epoch: int, seed: int):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from segstudio.core.browse import filter_records, natural_key, sort_records
+from segstudio.core.derived_maps import boundaries, disagreement
 from segstudio.core.errors import ImageReadError
-from segstudio.core.labelmaps import boundaries, disagreement
 from segstudio.core.project import ImageRecord
 from segstudio.core.sample import draw_scene, ensure_sample
 from segstudio.core.thumbs import load_thumbnail, make_thumbnail

@@ -11,12 +11,12 @@ import torch
 from PySide6.QtCore import Qt
 
 from segstudio.core.sample import CAR, SAMPLE_CLASSES
-from segstudio.nn.checkpoint import checkpoint_dict, save_checkpoint
-from segstudio.nn.click_data import click_sample
-from segstudio.nn.click_model import ClickPredictor, ClickTrainStep, click_normalization
-from segstudio.nn.data import to_tensor
-from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
-from segstudio.nn.step import recalibrate_batchnorm
+from segstudio.nn.click.data import click_sample
+from segstudio.nn.click.model import ClickPredictor, ClickTrainStep, click_normalization
+from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
+from segstudio.nn.runs.checkpoint import checkpoint_dict, save_checkpoint
+from segstudio.nn.train.data import to_tensor
+from segstudio.nn.train.step import recalibrate_batchnorm
 
 from .editor_helpers import CTRL, click, drag, open_editor, view_point
 
@@ -44,7 +44,7 @@ def _settle(qtbot, tool):
 
 
 def _car_pixel(labels):
-    from segstudio.nn import clicks as C
+    from segstudio.nn.click import simulate as C
 
     return C.first_click(labels == CAR)
 

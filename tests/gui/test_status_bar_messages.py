@@ -4,7 +4,7 @@ not made active (item 5); a cancelled run says "cancelled" once (item 16)."""
 
 from __future__ import annotations
 
-from segstudio.nn.events import Finished
+from segstudio.nn.runs.events import Finished
 
 from .conftest import open_and_wait
 

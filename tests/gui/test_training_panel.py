@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from segstudio.core.project import Project
 from segstudio.core.sample import CAR
-from segstudio.nn import engine
-from segstudio.nn.checkpoint import load_checkpoint
+from segstudio.nn.runs.checkpoint import load_checkpoint
+from segstudio.nn.train import engine
 
 from .conftest import wait_document
 from .editor_helpers import drag, view_point

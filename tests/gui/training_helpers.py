@@ -47,7 +47,7 @@ def tiny_config(epochs: int = 3, val_split: float = 0.3):
 @pytest.fixture()
 def trained(streets, tmp_path):
     """(folder, checkpoint path): 2 epochs of the tiny config, made active."""
-    from segstudio.nn.engine import fit
+    from segstudio.nn.train.engine import fit
 
     folder = streets[0]
     with Project.open(folder, scan=False) as project:

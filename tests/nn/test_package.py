@@ -36,7 +36,8 @@ def test_every_listed_name_is_its_modules_object():
 
 
 def test_importing_the_package_and_its_config_loads_no_torch():
-    code = ("import sys, segstudio.nn, segstudio.nn.config\n"
+    # and the project's plan (fingerprint, recipe, budget): the window computes it early
+    code = ("import sys, segstudio.nn, segstudio.nn.config, segstudio.nn.plan.recipe\n"
             "cfg = segstudio.nn.default_train_config\n"
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     env = dict(os.environ, PYTHONPATH=str(REPO))

@@ -3,7 +3,7 @@
 * Left click: a positive click (on the object); right click: a negative one (not the
   object).  A left drag draws a box round the object instead: the first click goes to
   its centre and the model looks inside the box.
-* After each click the click model (:class:`segstudio.nn.click_model.ClickPredictor`,
+* After each click the click model (:class:`segstudio.nn.click.model.ClickPredictor`,
   the project's setting ``active_click_checkpoint``) predicts the object on a worker
   thread; the preview (tinted, outlined in the active class's colour) follows.  A
   result that comes back after a newer click, or for another image, is dropped
@@ -88,7 +88,7 @@ class PredictorCache:
         self._cache: tuple[str, float, object] | None = None  # (path, mtime, ClickPredictor)
 
     def get(self, path: str):
-        from ...nn.click_model import ClickPredictor
+        from ...nn.click.model import ClickPredictor
 
         mtime = Path(path).stat().st_mtime
         with self._lock:

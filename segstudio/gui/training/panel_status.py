@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from ...nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
+from ...nn.runs.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
 from ..window_status import run_outcome
 from .plots import fmt_seconds
 

@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.atomic import atomic_write_bytes
-from ...core.run_records import EpochMetrics, RunRecord
-from ...nn.events import EpochEnd, Finished, RunStarted
+from ...core.run_types import EpochMetrics, RunRecord
+from ...nn.runs.events import EpochEnd, Finished, RunStarted
 from .plot_history import RunHistory
 
 REDRAW_MS = 100

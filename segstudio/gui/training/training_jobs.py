@@ -22,7 +22,7 @@ from ...core.atomic import atomic_write_bytes
 from ...core.errors import SegStudioError
 from ...core.prediction_model import CheckpointRef, ModelRef
 from ...core.project import Project
-from ...core.run_records import epochs_csv
+from ...core.run_types import epochs_csv
 
 ACTIVE_SETTING = "active_checkpoint"
 CONFIG_SETTING = "gui.train_config"
@@ -84,9 +84,9 @@ class PredictorCache:
         """The predictor for ``path`` on ``device`` that fits ``project``'s classes; its
         ``checkpoint_path`` is a CheckpointRef (the path and the epoch of its weights),
         which every prediction it makes records."""
-        from ...nn.checkpoint import load_checkpoint
-        from ...nn.data import project_channels
         from ...nn.inference import Predictor
+        from ...nn.plan.fingerprint import project_channels
+        from ...nn.runs.checkpoint import load_checkpoint
 
         key = self.key(path, device)
         classes = project.classes
@@ -117,7 +117,7 @@ class PredictorCache:
 
     def model(self, path: str | os.PathLike) -> ModelRef:
         """The model ``path`` holds now (its epoch read once per state of the file)."""
-        from ...nn.checkpoint import load_checkpoint
+        from ...nn.runs.checkpoint import load_checkpoint
 
         state = self.key(path, "")[:3]
         with self._lock:
@@ -151,7 +151,7 @@ def has_active_click_model(project: Project) -> bool:
 
 def imagenet_available() -> bool:
     """Whether torchvision's VGG16-BN ImageNet file is on this machine (never downloads)."""
-    from ...nn.segnet import imagenet_cache_path
+    from ...nn.models.segnet import imagenet_cache_path
 
     return imagenet_cache_path().is_file()
 
@@ -159,7 +159,7 @@ def imagenet_available() -> bool:
 def checkpoint_epoch(path: str | os.PathLike) -> int:
     """Epochs a run continued from this checkpoint starts after (0 when it holds no
     training state: its weights then start a new run)."""
-    from ...nn.checkpoint import load_checkpoint
+    from ...nn.runs.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(path)
     if ckpt.train_state is None:

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.errors import SegStudioError
-from ...nn.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
+from ...nn.runs.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
 from ..dialogs import ask_yes_cancel
 from ..window_status import finished_message
 from .external import run_in_progress
@@ -370,7 +370,7 @@ class TrainingUI(QObject):
         """The run the panel describes: how it starts, and the settings the user changed
         from the recipe (the engine resolves the rest from the project's fingerprint, as
         for ``segstudio train``); a length changed from the recipe's is the user's too."""
-        from ...nn.request import RunRequest
+        from ...nn.train.request import RunRequest
         from .panel_fields import length_changes, length_of
 
         if resume:

@@ -1,7 +1,7 @@
 """A run's events on disk, so that another process can follow the run.
 
 Every recorded run (CLI, window, torchrun rank 0) appends the events that
-:func:`segstudio.nn.engine.fit` yields to ``.segstudio/runs/run-<id>/events.jsonl``,
+:func:`segstudio.nn.train.engine.fit` yields to ``.segstudio/runs/run-<id>/events.jsonl``,
 one JSON object per line (``{"type": "EpochEnd", ...fields}``), flushed after
 each line.  A window that did not start the run -- a separate training
 process, a CLI run, a server writing into the same project folder -- reads
@@ -24,11 +24,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..core.run_records import EpochMetrics
+from ...core.run_types import EpochMetrics
 from . import events as E
 
 if TYPE_CHECKING:
-    from ..core.project import Project
+    from ...core.project import Project
 
 EVENT_TYPES: dict[str, type[E.Event]] = {
     cls.__name__: cls for cls in (E.RunStarted, E.EpochStarted, E.Step, E.EpochEnd, E.Message,

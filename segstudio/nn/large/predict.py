@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from ..core.atomic import temp_name
-from ..core.chunked_mask import ChunkedMask, replace_dir
-from ..core.large_store import prediction_store_path
-from ..core.project import ImageRecord, Project
+from ...core.atomic import temp_name
+from ...core.chunked_mask import ChunkedMask, replace_dir
+from ...core.large_store import prediction_store_path
+from ...core.project import ImageRecord, Project
 
 if TYPE_CHECKING:
-    from .inference import PredictionResult
+    from ..inference import PredictionResult
 
 
 class Predictor(Protocol):
@@ -44,7 +44,7 @@ def predict_large(project: Project, rec: ImageRecord, predictor: Predictor,
                   progress: Callable[[int, int], None] | None = None,
                   block: int = BLOCK, margin: int = MARGIN) -> tuple[ImageRecord, float]:
     """Predict ``rec`` block by block; returns the new record and its uncertainty."""
-    from ..core.pyramid_cache import build_cache, open_large
+    from ...core.pyramid_cache import build_cache, open_large
 
     image = project.image_path(rec)
     source = open_large(image, project.cache_dir)

@@ -25,10 +25,10 @@ from typing import cast
 import cv2
 import numpy as np
 
-from ..core.errors import SegStudioError
-from . import clicks as C
-from .data import U8, Batch, Item, SampleLoader
-from .losses import IGNORE
+from ...core.errors import SegStudioError
+from ..train.data import U8, Batch, Item, SampleLoader
+from ..train.losses import IGNORE
+from . import simulate as C
 
 FIRST_SHARE = 1 / 3  # share of samples in the lone-first-click window
 MARGIN = (1.15, 1.8)  # random zoom-in margin of the other samples

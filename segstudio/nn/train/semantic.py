@@ -1,5 +1,5 @@
 """A training run of the segmentation model: its :class:`~run_state.Task` for the engine
-(:func:`segstudio.nn.engine.fit` with ``task="semantic"``).  Free of Qt."""
+(:func:`segstudio.nn.train.engine.fit` with ``task="semantic"``).  Free of Qt."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from typing import Any, cast
 
 import torch
 
-from ..core.project import Project
+from ...core.project import Project
+from ..config import TrainConfig
+from ..models.segnet import GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD
+from ..plan.fingerprint import project_channels
+from ..runs.checkpoint import Checkpoint
+from ..runs.events import Event, Message
 from . import data as D
-from .checkpoint import Checkpoint
-from .config import TrainConfig
-from .events import Event, Message
 from .guard import Guard, comparable_active_model
 from .losses import choose_class_weights, rare_classes
-from .run_state import (
+from .state import (
     BatchStep,
     ClassBalance,
     ModelInputs,
@@ -25,7 +27,6 @@ from .run_state import (
     Training,
     Validated,
 )
-from .segnet import GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD
 from .step import TrainStep
 from .validation import validate
 
@@ -36,7 +37,7 @@ class SemanticTask:
     active_setting = "active_checkpoint"
 
     def model_inputs(self, project: Project, ckpt: Checkpoint | None) -> ModelInputs:
-        ch = ckpt.in_channels if ckpt else D.project_channels(project)
+        ch = ckpt.in_channels if ckpt else project_channels(project)
         mean = ckpt.mean if ckpt else (IMAGENET_MEAN if ch == 3 else GRAY_MEAN)
         std = ckpt.std if ckpt else (IMAGENET_STD if ch == 3 else GRAY_STD)
         return ModelInputs(image_channels=ch, in_channels=ch,

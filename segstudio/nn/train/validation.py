@@ -11,17 +11,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core.classes import ClassTable
-from ..core.errors import SegStudioError
-from ..core.run_records import EpochMetrics
+from ...core.classes import ClassTable
+from ...core.errors import SegStudioError
+from ...core.run_types import EpochMetrics
+from ..metrics import ConfusionMatrix
+from ..models.segnet import as_net, fold_batchnorm
 from . import data as D
 from .losses import IGNORE
-from .metrics import ConfusionMatrix
-from .segnet import as_net, fold_batchnorm
 from .step import TrainStep
 
 if TYPE_CHECKING:
-    from .inference import Predictor
+    from ..inference import Predictor
 
 # (validation loss or None, metrics_from_confusion's dict or None)
 ValidationResult = tuple[float | None, dict[str, Any] | None]
@@ -77,7 +77,7 @@ def validate(step: TrainStep, items: Sequence[D.Item], loader: D.SampleLoader,
                     continue
                 if img.shape[0] * img.shape[1] > max_pixels:
                     if predictor is None:
-                        from .inference import Predictor
+                        from ..inference import Predictor
                         predictor = Predictor(net, classes, step.mean, step.std, device=device)
                     res = predictor.predict(img)
                     conf.update(torch.from_numpy(loader.lut[res.labels].astype(np.int64)),

@@ -30,7 +30,7 @@ import torch
 import torch.distributed as dist
 
 if TYPE_CHECKING:
-    from ..core.project import Project
+    from ...core.project import Project
 
 T = TypeVar("T")
 

@@ -23,14 +23,14 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from ..core import maskio
-from ..core.errors import MaskError, SegStudioError
-from ..core.imageio import read_image
-from ..core.project import HUMAN_STATUSES, ImageRecord, Project
-from . import large_data
+from ...core import maskio
+from ...core.errors import MaskError, SegStudioError
+from ...core.imageio import read_image
+from ...core.project import HUMAN_STATUSES, ImageRecord, Project
+from ..large import data as large_data
+from ..normalize import apply as normalise
 from .augment import Augmentation, CropFocus, augment
 from .losses import IGNORE
-from .normalize import apply as normalise
 
 __all__ = ["Augmentation", "CropFocus", "augment"]  # re-exported: the engine reads them here
 
@@ -90,12 +90,6 @@ def snapshot(project: Project, val_split: float, seed: int = 0) -> Snapshot:
         elif rec.split == "train":
             train.append(_item(project, rec))
     return Snapshot(tuple(train), tuple(val))
-
-
-def project_channels(project: Project) -> int:
-    """1 when every readable image of the project is grayscale, else 3."""
-    chans = {r.channels for r in project.images() if r.usable}
-    return 1 if chans == {1} else 3
 
 
 def available_memory() -> int | None:

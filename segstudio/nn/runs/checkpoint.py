@@ -36,17 +36,18 @@ from typing import IO, TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 import numpy as np
 import torch
 
-from ..core.atomic import atomic_write
-from ..core.classes import ClassTable
-from ..core.errors import ClassTableError, SegStudioError
-from .segnet import ModelConfig, ModelConfigError, _Net, model_from_config
+from ...core.atomic import atomic_write
+from ...core.classes import ClassTable
+from ...core.errors import ClassTableError, SegStudioError
+from ..models.segnet import ModelConfig, ModelConfigError, _Net, model_from_config
+from ..registry import TASKS as TASK_ENTRIES
 
 if TYPE_CHECKING:
-    from ..core.project import Project
+    from ...core.project import Project
 
 FORMAT = "segstudio-checkpoint"
 VERSION = 1
-TASKS = ("semantic", "click")
+TASKS = tuple(TASK_ENTRIES)
 CLICK_MAPS = 3  # a click model's extra inputs: positive, negative, previous mask
 # the validation metrics a checkpoint keeps (a click model's: IoU after k clicks, NoC)
 SMALL_METRICS = ("global_accuracy", "class_accuracy", "miou", "per_class_iou", "iou_1",

@@ -1,8 +1,8 @@
-"""The small records that :func:`segstudio.nn.engine.fit` yields.
+"""The small records that :func:`segstudio.nn.train.engine.fit` yields.
 
 All are frozen dataclasses of plain Python values (safe to pass through a Qt
 signal as ``object``).  Epoch numbers are 1-based.  An epoch's numbers are a
-:class:`segstudio.core.run_records.EpochMetrics`, the record the project stores.
+:class:`segstudio.core.run_types.EpochMetrics`, the record the project stores.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.run_records import EpochMetrics
+from ...core.run_types import EpochMetrics
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..runs.events import EpochStarted, Event, Message, Step
 from . import data as D
-from .events import EpochStarted, Event, Message, Step
-from .run_state import Metrics, Run, Stop
+from .state import Metrics, Run, Stop
 from .step import is_out_of_memory, lr_factor, recalibrate_batchnorm
 
 

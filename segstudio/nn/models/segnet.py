@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .names import ARCHS  # noqa: F401 - re-exported
-from .registry import MODELS
+from ..names import ARCHS  # noqa: F401 - re-exported
+from ..registry import MODELS
 
 WIDTHS = (0.25, 0.5, 1.0)
 VGG16_BLOCKS = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))

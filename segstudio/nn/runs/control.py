@@ -22,13 +22,13 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core.atomic import atomic_write_text
-from ..core.errors import SegStudioError
+from ...core.atomic import atomic_write_text
+from ...core.errors import SegStudioError
 from .journal import run_dir
 
 if TYPE_CHECKING:
-    from ..core.project import Project
-    from .distributed import Distributed
+    from ...core.project import Project
+    from ..train.distributed import Distributed
     from .events import Event, Message
     from .journal import JournalWriter
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ..core import pyramid_cache
-from ..core.chunked_mask import ChunkStore
-from ..core.errors import MaskError, SegStudioError
-from ..core.pyramid import PyramidSource, is_large
+from ...core import pyramid_cache
+from ...core.chunked_mask import ChunkStore
+from ...core.errors import MaskError, SegStudioError
+from ...core.pyramid import PyramidSource, is_large
 
 if TYPE_CHECKING:
-    from .data import Item
+    from ..train.data import Item
 
 U8 = npt.NDArray[np.uint8]
 REGION = 2048

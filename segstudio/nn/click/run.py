@@ -1,6 +1,6 @@
 """A training run of the click model: the engine's :class:`~run_state.Task` with the click
 data (:mod:`click_data`), the iterative click step and the simulated-user validation
-(:mod:`click_model`).  :func:`segstudio.nn.engine.fit` uses it for ``task="click"``.
+(:mod:`click_model`).  :func:`segstudio.nn.train.engine.fit` uses it for ``task="click"``.
 
 Validation: up to ``val_objects`` objects of the validation images (the same ones
 while the split is the same), each clicked by the simulated user up to
@@ -19,18 +19,17 @@ from typing import Any, cast
 
 import torch
 
-from ..core.errors import SegStudioError
-from ..core.project import Project
-from . import clicks as C
-from . import data as D
-from .checkpoint import Checkpoint, check_compatible, load_checkpoint
-from .click_data import ValObject, click_batches, val_objects
-from .click_model import ClickPredictor, ClickTrainStep, click_normalization, evaluate_objects
-from .config import TrainConfig
-from .events import Event, Message
-from .guard import Guard
-from .names import CLICK_USABLE
-from .run_state import (
+from ...core.errors import SegStudioError
+from ...core.project import Project
+from ..config import TrainConfig
+from ..models.segnet import GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD
+from ..names import CLICK_USABLE
+from ..plan.fingerprint import project_channels
+from ..runs.checkpoint import Checkpoint, check_compatible, load_checkpoint
+from ..runs.events import Event, Message
+from ..train import data as D
+from ..train.guard import Guard
+from ..train.state import (
     BatchStep,
     ClassBalance,
     ModelInputs,
@@ -40,7 +39,9 @@ from .run_state import (
     Training,
     Validated,
 )
-from .segnet import GRAY_MEAN, GRAY_STD, IMAGENET_MEAN, IMAGENET_STD
+from . import simulate as C
+from .data import ValObject, click_batches, val_objects
+from .model import ClickPredictor, ClickTrainStep, click_normalization, evaluate_objects
 
 ACTIVE_CLICK = "active_click_checkpoint"
 
@@ -91,7 +92,7 @@ class ClickTask:
     active_setting = ACTIVE_CLICK
 
     def model_inputs(self, project: Project, ckpt: Checkpoint | None) -> ModelInputs:
-        image_ch = ckpt.image_channels if ckpt else D.project_channels(project)
+        image_ch = ckpt.image_channels if ckpt else project_channels(project)
         if ckpt is not None:
             mean, std = tuple(ckpt.mean), tuple(ckpt.std)
         else:

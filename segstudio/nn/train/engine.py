@@ -31,19 +31,22 @@ from pathlib import Path
 
 import torch
 
-from ..core.errors import SegStudioError
-from ..core.project import Project
+from ...core.errors import SegStudioError
+from ...core.project import Project
+from ..config import TrainConfig
+from ..device import resolve_device
+from ..models.segnet import build_model
+from ..plan.fingerprint import project_channels
+from ..registry import TASKS
+from ..runs.checkpoint import check_compatible
+from ..runs.control import RunChannel, RunGate
+from ..runs.events import Event, Finished, Message
 from . import course
-from . import data as D
-from .checkpoint import check_compatible
-from .config import TrainConfig
-from .control import RunChannel, RunGate
-from .device import resolve_device
 from .distributed import device_for
 from .distributed import from_env as dist_from_env
-from .events import Event, Finished, Message
+from .epoch import plan_epoch, train_one_epoch, validate_epoch
 from .request import RunRequest, resolve
-from .run_setup import (
+from .setup import (
     assemble,
     augmentation_rng,
     begin,
@@ -52,11 +55,9 @@ from .run_setup import (
     restore,
     to_device,
 )
-from .run_state import BatchHook, Run, RunContext, RunState, Stop, Task, Training
-from .run_store import finish_run, record_epoch, save_epoch_checkpoint
-from .segnet import build_model
+from .state import BatchHook, Run, RunContext, RunState, Stop, Task, Training
 from .step import amp_settings, make_optimizer
-from .train_epoch import plan_epoch, train_one_epoch, validate_epoch
+from .store import finish_run, record_epoch, save_epoch_checkpoint
 
 
 def fit(project: Project, config: TrainConfig | RunRequest | None = None, *,
@@ -108,7 +109,7 @@ def setup(ctx: RunContext, state: RunState) -> Generator[Event, None, Run]:
     """The model and its optimizer, the data, the checkpoint restored, the run recorded."""
     cfg, task = ctx.cfg, ctx.task
     if ctx.checkpoint is not None:
-        check_compatible(ctx.checkpoint, ctx.classes, D.project_channels(ctx.project))
+        check_compatible(ctx.checkpoint, ctx.classes, project_channels(ctx.project))
     inputs = task.model_inputs(ctx.project, ctx.checkpoint)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.arch, inputs.outputs, inputs.in_channels, cfg.width)
@@ -189,13 +190,13 @@ def _clock() -> float:
 
 
 def _task(cfg: TrainConfig) -> Task:
-    if cfg.task == "click":  # the click model of the editor's Click tool
-        from .click_run import ClickTask
+    """The run's :class:`Task`: the segmentation model's, or the Click tool's model's
+    (:data:`registry.TASKS`)."""
+    import importlib
 
-        return ClickTask()
-    from .semantic_run import SemanticTask
-
-    return SemanticTask()
+    module, name = TASKS[cfg.task]
+    task: Task = getattr(importlib.import_module(module), name)()
+    return task
 
 
 def _run(project: Project, config: TrainConfig | RunRequest | None,

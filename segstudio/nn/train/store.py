@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from ..core.atomic import atomic_write
-from ..core.errors import SegStudioError
-from .checkpoint import SMALL_METRICS, checkpoint_dict, copy_into, rng_state, save_checkpoint
-from .events import EpochEnd, Finished
+from ...core.atomic import atomic_write
+from ...core.errors import SegStudioError
+from ..runs.checkpoint import SMALL_METRICS, checkpoint_dict, copy_into, rng_state, save_checkpoint
+from ..runs.events import EpochEnd, Finished
+from .epoch import EpochPlan, EpochTally, Validation
 from .guard import Guard, Verdict
-from .run_state import Metrics, Run, RunContext, RunState
-from .train_epoch import EpochPlan, EpochTally, Validation
+from .state import Metrics, Run, RunContext, RunState
 from .validation import epoch_metrics
 
 if TYPE_CHECKING:
-    from .segnet import _Net
+    from ..models.segnet import _Net
 
 
 def save_epoch_checkpoint(run: Run, epoch: int, metrics: Metrics | None,

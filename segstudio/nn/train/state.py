@@ -15,17 +15,17 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from ..core.classes import ClassTable
-from ..core.project import Project
+from ...core.classes import ClassTable
+from ...core.project import Project
+from ..config import TrainConfig
+from ..runs.checkpoint import Checkpoint
+from ..runs.control import RunGate
+from ..runs.events import Event, Message
 from . import data as D
-from .checkpoint import Checkpoint
-from .config import TrainConfig
-from .control import RunGate
 from .distributed import Distributed
-from .events import Event, Message
 from .guard import Guard
+from .length import RunLength
 from .losses import MedianFrequency
-from .run_length import RunLength
 
 Clock = Callable[[], float]
 BatchHook = Callable[[int, tuple[int, ...]], None]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypedDict
 import numpy as np
 import torch
 
-from .checkpoint import (
+from ..runs.checkpoint import (
     Checkpoint,
     CheckpointError,
     set_rng_state,

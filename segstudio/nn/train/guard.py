@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..core.errors import SegStudioError
-from .checkpoint import Checkpoint, check_compatible, load_checkpoint
-from .metrics import trivial_metrics
+from ...core.errors import SegStudioError
+from ..metrics import trivial_metrics
+from ..runs.checkpoint import Checkpoint, check_compatible, load_checkpoint
 
 if TYPE_CHECKING:
-    from ..core.project import Project
+    from ...core.project import Project
 
 MARGIN = 0.01  # mIoU (absolute) a model needs above the trivial predictor to count as better
 # what the user can do, in words the Training panel and the CLI both have (Budget, --budget);

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import torch
 
+from ..registry import OPTIMIZERS
 from . import data as D
 from .losses import IGNORE, make_loss
-from .registry import OPTIMIZERS
 
 if TYPE_CHECKING:
-    from .config import TrainConfig
+    from ..config import TrainConfig
 
 
 def use_channels_last(device: torch.device, width: float, batch_size: int,

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .registry import LOSSES as LOSS_ENTRIES
+from ..registry import LOSSES as LOSS_ENTRIES
 
 IGNORE = 255  # the target value of ignored pixels after ClassTable.train_lut()
 

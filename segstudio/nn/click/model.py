@@ -25,16 +25,16 @@ import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 
-from ..core.errors import SegStudioError
-from ..core.grabcut import grabcut_refine
-from . import clicks as C
-from . import data as D
-from .checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from .click_data import ValObject
-from .device import resolve_device
-from .losses import IGNORE
-from .segnet import as_net, fold_batchnorm, min_input_size
-from .step import backward_step
+from ...core.errors import SegStudioError
+from ...core.grabcut import grabcut_refine
+from ..device import resolve_device
+from ..models.segnet import as_net, fold_batchnorm, min_input_size
+from ..runs.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from ..train import data as D
+from ..train.losses import IGNORE
+from ..train.step import backward_step
+from . import simulate as C
+from .data import ValObject
 
 MAP_MEAN = (0.0,) * C.CLICK_CHANNELS
 MAP_STD = (1.0,) * C.CLICK_CHANNELS

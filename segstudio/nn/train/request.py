@@ -28,22 +28,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import SegStudioError
-from .checkpoint import Checkpoint, CheckpointError, check_compatible, load_checkpoint
-from .config import (
+from ...core.errors import SegStudioError
+from ..config import (
     TrainConfig,
     default_click_config,
     default_train_config,
     round_config,
     switch_optimizer,
 )
-from .settings import ConfigError, specs
+from ..runs.checkpoint import Checkpoint, CheckpointError, check_compatible, load_checkpoint
+from ..settings import ConfigError, specs
 
 if TYPE_CHECKING:
     import torch
 
-    from ..core.project import Project
-    from .plan.fingerprint import Fingerprint
+    from ...core.project import Project
+    from ..plan.fingerprint import Fingerprint
 
 # auto: the active model when it fits (a round), else scratch; active: the active model
 # (an error without one); scratch; checkpoint: a round from a file's weights; resume: a
@@ -112,7 +112,7 @@ def resolve(project: Project, request: RunRequest, device: torch.device) -> Reso
         base = default_click_config(device.type) if request.task == "click" \
             else default_train_config(device.type)
         if request.recipe and request.task == "semantic":
-            from .plan.recipe import planned
+            from ..plan.recipe import planned
 
             fp, base, lines = planned(project, base, device.type)
             notes += lines
@@ -231,7 +231,7 @@ def choose_start(project: Project, given: str | None, arch: str | None = None,
     the active model of ``task`` when it fits the project (classes, channels, and
     ``arch`` / ``width`` when given), else scratch.  Asked-for models that do not fit
     raise."""
-    from .data import project_channels
+    from ..plan.fingerprint import project_channels
 
     if given == "scratch":
         return None, None

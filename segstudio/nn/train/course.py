@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from ..runs.events import Event, Message
 from . import data as D
-from .events import Event, Message
 from .losses import make_loss
-from .run_state import Run
+from .state import Run
 
 ACT_AT = 0.3  # share of the run after which a model not better than trivial changes course
 LR_CUT = 0.3

@@ -1,4 +1,4 @@
-"""Setting a run up, step by step as :func:`segstudio.nn.engine.fit` calls them: the
+"""Setting a run up, step by step as :func:`segstudio.nn.train.engine.fit` calls them: the
 model's first weights and device, the data, the restored checkpoint, the steps that
 train it, and the run's record and :class:`~events.RunStarted`.  Free of Qt."""
 
@@ -11,18 +11,18 @@ from typing import cast
 import numpy as np
 import torch
 
-from ..core.errors import SegStudioError
+from ...core.errors import SegStudioError
+from ..device import describe
+from ..models.segnet import ImagenetWeightsError, SegNet, count_parameters, load_imagenet_encoder
+from ..runs.checkpoint import CheckpointError, checkpoint_paths
+from ..runs.events import Event, Message, RunStarted
 from . import data as D
-from .checkpoint import CheckpointError, checkpoint_paths
-from .device import describe
 from .distributed import wrap as ddp_wrap
-from .events import Event, Message, RunStarted
 from .guard import Guard
+from .length import RunLength, validation_cost
 from .losses import IGNORE, MedianFrequency
-from .run_config import restore_train_state
-from .run_length import RunLength, validation_cost
-from .run_state import ClassBalance, ModelInputs, Run, RunContext, RunData, RunState, Training
-from .segnet import ImagenetWeightsError, SegNet, count_parameters, load_imagenet_encoder
+from .resume import restore_train_state
+from .state import ClassBalance, ModelInputs, Run, RunContext, RunData, RunState, Training
 from .step import use_channels_last
 
 

@@ -19,8 +19,8 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from .config import TrainConfig
-from .plan.budget import Budget, describe_seconds, eval_interval, parse_budget, steps_for_time
+from ..config import TrainConfig
+from ..plan.budget import Budget, describe_seconds, eval_interval, parse_budget, steps_for_time
 
 WARM_STEPS = 2  # the first steps are slower (allocation, oneDNN's kernels): not timed
 TIMING_STEPS = 10  # steps timed to turn a time budget into a step count
