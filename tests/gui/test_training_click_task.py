@@ -66,7 +66,8 @@ def test_click_model_trains_from_the_panel(qtbot, window, streets, stop_training
     assert project.get_setting("gui.train_config") is None
 
     # the next click run continues from the click model; the segmentation side has none
-    qtbot.waitUntil(lambda: panel.mode() == "active", timeout=10000)
+    qtbot.waitUntil(lambda: panel.mode() == "active" and panel.settings_box.isEnabled(),
+                    timeout=10000)  # the fields come back once the run has ended
     assert _item(panel, "active").isEnabled()
     panel.task_box.setCurrentIndex(panel.task_box.findData("semantic"))
     assert panel.task() == "semantic" and panel.mode() == "scratch"
@@ -100,7 +101,7 @@ def test_a_click_round_from_the_window_continues_the_click_model(qtbot, window, 
     panel.task_box.setCurrentIndex(panel.task_box.findData("click"))
     qtbot.waitUntil(lambda: _item(panel, "active").isEnabled(), timeout=10000)
     panel.set_mode("active")
-    panel.epochs.setValue(4)  # a round takes a quarter: 3 epochs at least
+    panel.epochs.setValue(4)  # a length the user sets is the round's own
     panel.batch.setValue(2)
     rec = Recorder(trainer)
     qtbot.mouseClick(panel.start_button, LEFT)
@@ -110,7 +111,7 @@ def test_a_click_round_from_the_window_continues_the_click_model(qtbot, window, 
     assert any(t.startswith(f"continuing from the active model {click_path}") for t in texts)
     assert not any(segmentation in t for t in texts), texts
     started = rec.of("RunStarted")[0]
-    assert started.config["task"] == "click" and started.epochs == 3
+    assert started.config["task"] == "click" and started.epochs == 4
     trainer.stop()
     qtbot.waitUntil(lambda: rec.finished() is not None, timeout=60000)
     assert window.controller.project.runs.all()[-1].config["started_from"] == str(click_path)

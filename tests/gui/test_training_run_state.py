@@ -108,6 +108,7 @@ def test_a_new_run_shows_none_of_the_last_runs_numbers_and_ctrl_t_asks_on_a_long
     hold = lambda ev: trainer.pause() if type(ev).__name__ == "RunStarted" else None  # noqa: E731
     trainer.event.connect(hold)
     rec2 = Recorder(trainer)
+    clock.t += 10.0  # not a press just after run 1 ended (that one starts nothing)
     qtbot.keyClick(window, Qt.Key.Key_T, CTRL)
     qtbot.waitUntil(lambda: any(getattr(m, "text", "") == "paused" for m in rec2.of("Message")),
                     timeout=60000)

@@ -150,12 +150,20 @@ def test_panel_defaults_fit_the_device_and_settings_persist(qtbot, window, stree
     assert [panel.device.itemText(i) for i in range(panel.device.count())] == \
         [d.name for d in devices]
     assert panel.device_id() == devices[0].id
+    # the fields show the recipe the project's fingerprint chooses over the device's
+    # defaults (computed on a worker)
+    from segstudio.nn.plan.recipe import planned
+
     want = default_train_config(devices[0].id)
-    assert panel.config(want) == want.replace(imagenet=None)  # no VGG16-BN file here
+    _fp, recipe, _lines = planned(window.controller.project, want, devices[0].id)
+    qtbot.waitUntil(lambda: panel.baseline == recipe, timeout=30000)
+    assert panel.config(want) == recipe.replace(imagenet=None)  # no VGG16-BN file here
+    assert panel.recipe_note.text().startswith(_fp.summary())
     assert panel.val_split.value() == pytest.approx(0.3)
     start = panel.start_mode.model()
     assert not start.item(panel.start_mode.findData("resume")).isEnabled()  # no checkpoint
     # the settings a run starts with are the project's next time
+    panel.unit.setCurrentIndex(panel.unit.findData("epochs"))  # the recipe's is minutes
     panel.epochs.setValue(2)
     panel.crop_h.setValue(64)
     panel.crop_w.setValue(96)
@@ -167,7 +175,8 @@ def test_panel_defaults_fit_the_device_and_settings_persist(qtbot, window, stree
     open_ready(qtbot, window, folder)
     qtbot.waitUntil(lambda: panel.epochs.value() == 2, timeout=5000)
     cfg = panel.config(want)
-    assert (cfg.epochs, cfg.crop, cfg.class_weights) == (2, (64, 96), "median")
+    assert (cfg.epochs, cfg.budget, cfg.crop, cfg.class_weights) == \
+        (2, None, (64, 96), "median")
 
 
 def test_plots_add_gpu_memory_and_throttle_redraws(qtbot):

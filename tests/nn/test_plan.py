@@ -92,7 +92,7 @@ def test_fingerprints_of_thin_poles_and_blob_nuclei_choose_their_recipes(camvid,
     try:
         fp_pole, fp_cell = fingerprint(poles), fingerprint(cells)
         pole = {c.name: c for c in fp_pole.classes}["thing"]
-        nucleus = {c.name: c for c in fp_cell.classes}["foreground"]
+        nucleus = {c.name: c for c in fp_cell.classes}["value 255"]
         assert pole.thin and 1.0 <= pole.thickness <= 5.0 and pole.share < 0.03
         assert not nucleus.thin and nucleus.thickness > 10 and nucleus.share > 0.05
         assert "'thing' is thin" in fp_pole.summary()
@@ -132,7 +132,7 @@ def test_a_real_binary_project_trains_past_the_trivial_predictor_with_the_defaul
         assert _of(events, RunStarted)[0].config["normalize"] == "image"
         best = max(_of(events, EpochEnd), key=lambda e: e.metrics.miou or 0)
         assert best.beats_trivial is True
-        assert best.metrics.per_class_iou["foreground"] > 0.5, best.metrics.per_class_iou
+        assert best.metrics.per_class_iou["value 255"] > 0.5, best.metrics.per_class_iou
         assert best.metrics.miou > best.trivial_miou + 0.2
     finally:
         project.close()
@@ -143,7 +143,8 @@ def test_the_guard_changes_course_when_the_model_keeps_the_class_prior(camvid, t
     try:
         # built to stall: poles are 1 % of the pixels, plain cross-entropy, no class
         # weights, no crops on them, a high rate: the model paints every pixel background
-        cfg = TrainConfig(arch="segnet", width=0.25, epochs=4, batch_size=4, crop=(96, 128),
+        cfg = TrainConfig(arch="segnet", width=0.25, budget="60 steps", eval_every=10,
+                          batch_size=4, crop=(96, 128),
                           lr=0.01, optimizer="adamw", weight_decay=0.01, val_split=0.25,
                           imagenet=None, class_weights="none", rare_crops=0.0, loss="ce",
                           precise_bn=1, seed=0)
@@ -156,8 +157,8 @@ def test_the_guard_changes_course_when_the_model_keeps_the_class_prior(camvid, t
         assert len(changes) == 1 and changes[0].level == "warning"
         assert "cross-entropy + Dice" in changes[0].text and "half the learning rate" in \
             changes[0].text
-        # it acted after the first validation past 30 % of the run: the epochs after it
-        # train at half the rate the schedule gives, with the new loss
+        # it acted after the first validation past 30 % of the run (and 20 steps): the
+        # intervals after it train at half the rate the schedule gives, with the new loss
         i = events.index(changes[0])
         before, after = _of(events[:i], Step)[-1], _of(events[i:], Step)[0]
         assert events[i - 1] is ends[1]

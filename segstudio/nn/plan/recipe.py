@@ -32,6 +32,7 @@ class Rule:
     applies: Callable[[Fingerprint], bool]
     changes: Callable[[Fingerprint, TrainConfig], Mapping[str, Any]]
     why: Callable[[Fingerprint], str]
+    fields: tuple[str, ...] = ()  # the settings it changes (a user's choice overrides)
 
 
 def _square(cfg: TrainConfig) -> tuple[int, int] | None:
@@ -48,19 +49,19 @@ RULES: tuple[Rule, ...] = (
          lambda fp, cfg: {"rotate90": True, "crop": _square(cfg)},
          lambda fp: f"neither the classes nor the brightness depend on the height in the "
                     f"image (layout {fp.layout:.2f} / {fp.image_layout:.2f}): crops are "
-                    "rotated and flipped every way, and square"),
+                    "rotated and flipped every way, and square", ("rotate90", "crop")),
     Rule("per-image normalisation",
          lambda fp: fp.dark_share >= 0.25 or fp.brightness_spread >= 0.3,
          lambda fp, cfg: {"normalize": "image"},
          lambda fp: f"brightness differs between images ({fp.dark_share * 100:.0f} % dark, "
                     f"spread {fp.brightness_spread:.2f}): each image is stretched to its own "
-                    "percentiles"),
+                    "percentiles", ("normalize",)),
     Rule("Dice for thin classes",
          lambda fp: bool(fp.thin_classes),
          lambda fp, cfg: {"loss": "ce+dice"},
          lambda fp: "thin classes (" + ", ".join(
              f"'{c.name}' {c.thickness:.0f} px" for c in fp.thin_classes)
-         + "): cross-entropy plus Dice"),
+         + "): cross-entropy plus Dice", ("loss",)),
 )
 
 
@@ -79,6 +80,21 @@ def recipe(fp: Fingerprint, base: TrainConfig, device: str = "cpu"
                 cfg = cfg.replace(**changes)
                 lines.append(f"recipe: {rule.name}: {rule.why(fp)}")
     return cfg, lines
+
+
+def overridden(lines: list[str], chosen: Mapping[str, Any]) -> list[str]:
+    """The recipe's log lines, each rule whose settings the user chose otherwise marked
+    so (what the run does is the user's choice)."""
+    by_name = {r.name: r for r in RULES}
+    out = []
+    for line in lines:
+        name = line[len("recipe: "):].split(": ", 1)[0] if line.startswith("recipe: ") else ""
+        rule = by_name.get(name)
+        mine = [f for f in (rule.fields if rule else ()) if f in chosen]
+        if mine:
+            line += " (overridden: " + ", ".join(f"{f} {chosen[f]}" for f in mine) + ")"
+        out.append(line)
+    return out
 
 
 def planned(project: Project, base: TrainConfig, device: str = "cpu"

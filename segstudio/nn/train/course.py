@@ -1,6 +1,7 @@
 """The guard that acts: a run whose model is still not better than the trivial predictor
-after :data:`ACT_AT` of its length changes course once, by itself, and says what it did,
-instead of spending the rest of its budget at the class prior.
+after :data:`ACT_AT` of its length (and at least :data:`MIN_STEPS` steps) changes course
+once, by itself, and says what it did, instead of spending the rest of its budget at the
+class prior.
 
 What it changes follows from what went wrong:
 
@@ -31,6 +32,7 @@ from .losses import make_loss
 from .state import Run
 
 ACT_AT = 0.3  # share of the run after which a model not better than trivial changes course
+MIN_STEPS = 20  # and the optimizer steps before it: a shorter run says nothing of its trend
 LR_CUT = 0.3
 NOT_FALLING = 0.9  # the loss "does not fall" when the last is above this share of the first
 DICE = "ce+dice"
@@ -58,7 +60,8 @@ def choose(run: Run, progress: float, beats: bool | None,
     """The change of course for this run now, or None (it beats the trivial predictor,
     was not validated, already changed course, or it is too early)."""
     guard = run.guard
-    if guard.acted or beats is not False or progress < ACT_AT or run.cfg.task != "semantic":
+    if guard.acted or beats is not False or progress < ACT_AT or run.cfg.task != "semantic" \
+            or run.state.global_step < MIN_STEPS:
         return None
     guard.acted = True
     losses = [v for v in train_losses if v is not None]

@@ -146,17 +146,19 @@ def train(run: Run) -> Iterator[Event]:
         verdict = run.guard.epoch(plan.number, val.metrics)
         if verdict.warning:
             yield from run.warnings.once(verdict.warning)
+        if tally.loss is not None:
+            state.train_losses.append(tally.loss)
+        # a change of course is decided before the checkpoint, which keeps it for a resume
+        progress = run.length.progress(epoch + 1, 0, 1, state.global_step)
+        change = list(course.act(run, progress, verdict.beats, state.train_losses))
         is_best = save_epoch_checkpoint(run, plan.number, val.metrics, tally.loss) \
             if ctx.main else False
         if ctx.dist is not None:
             ctx.dist.barrier()  # the others wait for rank 0's validation and checkpoint
         epoch_seconds.append(ctx.clock() - plan.started - tally.paused_s)
         yield record_epoch(run, plan, tally, val, is_best, verdict, epoch_seconds)
+        yield from change  # said after the epoch it follows
         epoch += 1
-        if tally.loss is not None:
-            state.train_losses.append(tally.loss)
-        progress = run.length.progress(epoch, 0, 1, state.global_step)
-        yield from course.act(run, progress, verdict.beats, state.train_losses)
 
 
 def as_request(config: TrainConfig | RunRequest | None, resume: str | Path | None,

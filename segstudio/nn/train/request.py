@@ -9,10 +9,11 @@ and :func:`resolve` turns it into the run's settings and the checkpoint it start
 2. otherwise the device's defaults, and for a segmentation run the recipe that the
    project's fingerprint chooses (:mod:`plan.recipe`), unless the request brings a
    complete ``config`` (a settings file, a test);
-3. the length asked for (a budget or epochs) is a full run's: a run that continues
-   from the active model or a checkpoint is a correction round, a quarter of that
-   length at half the learning rate (:func:`config.round_config`), with the
-   checkpoint's architecture, width and normalisation;
+3. a run that continues from the active model or a checkpoint is a correction round:
+   a quarter of the default length at half the learning rate
+   (:func:`config.round_config`), with the checkpoint's architecture, width and
+   normalisation; a length the user asks for (a budget or epochs) is the run's own,
+   round or not;
 4. then every setting the user chose (an explicit learning rate is kept as it is), and
    the checks.
 
@@ -117,11 +118,11 @@ def resolve(project: Project, request: RunRequest, device: torch.device) -> Reso
             fp, base, lines = planned(project, base, device.type)
             notes += lines
     base = base.replace(task=request.task)
-    if request.epochs is not None:  # the length of a full run: a round takes its share
-        base = base.replace(epochs=request.epochs, budget=None)
-    elif request.budget is not None:
-        base = base.replace(budget=request.budget)
     chosen = {k: read_setting(k, v) for k, v in request.settings.items()}
+    if fp is not None:
+        from ..plan.recipe import overridden
+
+        notes = overridden(notes, chosen)
     ck, warm, note = _start(project, request, chosen)
     if note:
         notes.append(note)
@@ -133,6 +134,10 @@ def resolve(project: Project, request: RunRequest, device: torch.device) -> Reso
         size = {"crop": (ck.click_size, ck.click_size)} if ck.task == "click" else {}
         cfg = cfg.replace(arch=mc["arch"], width=float(mc["width"]), imagenet=None,
                           normalize=ck.normalize, **size)
+    if request.epochs is not None:  # the user's length: this run's, not a full run's
+        cfg = cfg.replace(epochs=request.epochs, budget=None)
+    elif request.budget is not None:
+        cfg = cfg.replace(budget=request.budget)
     cfg = apply_settings(cfg, chosen)
     return ResolvedRun(cfg.validate(), ck, warm, tuple(notes), fp)
 

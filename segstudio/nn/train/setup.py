@@ -91,6 +91,7 @@ def restore(ctx: RunContext, model: torch.nn.Module, optimizer: torch.optim.Opti
         state.best_miou, state.best_epoch = st["best_miou"], st["best_epoch"]
         state.batch_size = st["batch_size"] or cfg.batch_size
         state.total_steps, state.eval_every = st["total_steps"], st["eval_every"]
+        state.train_losses = [float(v) for v in ckpt.train_state.get("train_losses") or []]
         w = st["class_weights"]
         pref = ckpt.train_state.get("crop_preference")
         yield Message("info", f"resuming from {ckpt.path} after epoch {state.start_epoch}")

@@ -95,7 +95,7 @@ class RunState:
     eval_every: int | None = None
     lr_scale: float = 1.0  # the guard's change of course (nn.course) scales the rate
     course: dict[str, Any] | None = None  # that change, as the checkpoints keep it
-    train_losses: list[float] = field(default_factory=list)  # each epoch's, this process
+    train_losses: list[float] = field(default_factory=list)  # each epoch's (kept on resume)
     run_id: int | None = None
     last_path: Path | None = None
     best_path: Path | None = None

@@ -48,6 +48,7 @@ def save_epoch_checkpoint(run: Run, epoch: int, metrics: Metrics | None,
         "best_epoch": state.best_epoch,
         "batch_size": state.batch_size,
         "course": state.course,
+        "train_losses": list(state.train_losses),  # the guard's history (nn.train.course)
         "total_steps": run.length.total_steps if run.length.counted else None,
         "eval_every": run.length.eval_every if run.length.counted else None,
         "class_weights": (balance.weights.cpu().tolist() if balance.weights is not None
