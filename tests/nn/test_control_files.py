@@ -48,11 +48,12 @@ def test_a_control_file_linked_to_dev_zero_or_huge_is_not_read(tmp_path, monkeyp
     # in a child with 1 GiB more address space than it has, so that a reader that reads
     # /dev/zero to its end fails there instead of taking this machine's memory
     code = ("import resource, sys\n"
+            "from pathlib import Path\n"
             "from segstudio.nn.control import read\n"
             "with open('/proc/self/statm') as fh: pages = int(fh.read().split()[0])\n"
             "room = pages * resource.getpagesize() + (1 << 30)\n"
             "resource.setrlimit(resource.RLIMIT_AS, (room, room))\n"
-            "print(read(sys.argv[1]))\n")
+            "print(read(Path(sys.argv[1])))\n")
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
                           text=True, cwd=REPO, timeout=300)
     assert (done.returncode, done.stdout, done.stderr) == (0, "None\n", "")
