@@ -313,7 +313,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"last checkpoint {status.last_checkpoint}")
     else:
         print(f"{status.status}: {status.message}")
-    return 0 if status.status == "completed" else 1
+    # a stop asked for (segstudio control, the window's Stop) ends the job cleanly: exit 0,
+    # so that torchrun neither reports a failure nor restarts the job
+    return 0 if status.status in ("completed", "cancelled") else 1
 
 
 def run_task(args: argparse.Namespace) -> str:
