@@ -237,6 +237,18 @@ class ImageMatcher:
                 return cands[0]
         return None
 
+    def why_not(self, keys: Iterable[str]) -> str:
+        """Why :meth:`find` found no image for ``keys``: no image has the path or name,
+        or several have the name."""
+        for k in keys:
+            cands = self.by_stem.get(posixpath.basename(strip_ext(k.replace("\\", "/"))), [])
+            if len(cands) > 1:
+                shown = ", ".join(r.relpath for r in cands[:4]) + (
+                    f" and {len(cands) - 4} more" if len(cands) > 4 else "")
+                return (f"its name fits {len(cands)} images ({shown}); put it at the image's "
+                        "relative path to say which")
+        return "no image with this path or name in the project"
+
 
 # -- import report -----------------------------------------------------------------------
 
