@@ -32,7 +32,7 @@ import numpy as np
 
 from . import class_delete, maskio
 from .atomic import StagedWrites, atomic_write_bytes, sweep_temp_files
-from .classes import ClassInfo, ClassTable, default_classes
+from .classes import ClassInfo, ClassTable, clean_name, default_classes
 from .db import Database
 from .errors import MaskError, ProjectError
 from .imageio import read_image
@@ -285,8 +285,8 @@ class Project:
                 name = self.settings.get("classes_name", "")
                 weights = self.settings.get("class_weights", None)
                 self._classes = ClassTable(
-                    tuple(ClassInfo(r["id"], r["name"], (r["r"], r["g"], r["b"]), bool(r["ignore"]))
-                          for r in rows),
+                    tuple(ClassInfo(r["id"], clean_name(r["name"]), (r["r"], r["g"], r["b"]),
+                                    bool(r["ignore"])) for r in rows),
                     name=name, weights=tuple(weights) if weights else None,
                 )
             return self._classes
