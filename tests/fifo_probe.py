@@ -9,6 +9,7 @@ The count, not a clock, says whether the FIFO was used."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
@@ -31,10 +32,8 @@ class FifoProbe:
     def _loop(self) -> None:
         while not self._stop.is_set():
             if self._fd is not None:
-                try:
+                with contextlib.suppress(BlockingIOError):
                     self.received += len(os.read(self._fd, 65536))
-                except BlockingIOError:
-                    pass
                 self._stop.wait(0.01)
                 continue
             try:

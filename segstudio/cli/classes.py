@@ -26,7 +26,7 @@ def add_parser(sub: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.export_file:
         check_output(args.export_file, "--export")
-    with open_project(args, scan=False) as project:
+    with open_project(args, scan=False, read_only_ok=not args.import_file) as project:
         if args.import_file:
             apply_class_table(project, ClassTable.load_json(args.import_file))
             print(f"imported {len(project.classes.classes)} classes from {args.import_file}")

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         statuses=[s for s in args.status.split(",") if s.strip()], images=selection,
         opacity=args.opacity, overwrite=args.overwrite, include_images=not args.no_images,
         classes_json=args.classes_json, workers=args.workers)
-    with open_project(args) as project, Progress("exporting") as bar:
+    with open_project(args, read_only_ok=True) as project, Progress("exporting") as bar:
         report = export_masks(project, args.out, args.format, options, progress=bar)
     print(report.summary())
     for image, reason in report.skipped:

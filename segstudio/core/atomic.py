@@ -3,8 +3,9 @@
 A crash at any moment leaves either the old file or the new one, never a
 partial file.  Only a new path or a regular file is ever replaced: a device node
 (``/dev/full``), a FIFO, a socket, a folder or a symbolic link at the target is
-refused (:func:`.bounded.check_output`), never turned into a file; :class:`StagedWrites` does the same for a group of files that
-must appear together or not at all.  Stale temp files from a crash are named ``.<name>.tmp-*`` and
+refused (:func:`.bounded.check_output`), never turned into a file.
+:class:`StagedWrites` does the same for a group of files that must appear
+together or not at all.  Stale temp files from a crash are named ``.<name>.tmp-*`` and
 are removed by :func:`sweep_temp_files`.
 """
 

@@ -379,12 +379,12 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_config(cfg: dict[str, Any]) -> None:
+def _check_config(cfg: Mapping[str, Any]) -> None:
     """The model configuration's numbers as a file may hold them: ValueError (a damaged
     checkpoint) for one that is not a number or out of range."""
     for key, top in (("in_channels", MAX_IN_CHANNELS), ("num_classes", 255)):
         v = cfg.get(key)
-        if not _is_int(v) or not 1 <= v <= top:
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= top:
             raise ValueError(f"model_config {key} {v!r} is not a whole number 1..{top}")
     w = cfg.get("width")
     if not isinstance(w, (int, float)) or isinstance(w, bool) or not (

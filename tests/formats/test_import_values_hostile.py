@@ -4,15 +4,13 @@ the first folder again with --overwrite, values that would silently become unlab
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from segstudio.cli.main import main
 from segstudio.core.project import Project
+from tests.readonly_mount import read_only  # noqa: F401 - the fixture
 
 from .conftest import write_image
 
@@ -126,35 +124,8 @@ def test_a_stem_two_images_share_is_named_as_such(tmp_path, capsys):
             " put it at the image's relative path to say which") in out
 
 
-@pytest.fixture()
-def read_only(tmp_path):
-    """read_only(folder): writes into it fail from now on (a read-only bind mount as
-    root, the mode bits otherwise); undone afterwards."""
-    mounted = []
-
-    def make(folder):
-        if os.geteuid() != 0:
-            folder.chmod(0o555)
-            mounted.append(("chmod", folder))
-            return
-        for cmd in (["mount", "--bind", str(folder), str(folder)],
-                    ["mount", "-o", "remount,ro,bind", str(folder)]):
-            done = subprocess.run(cmd, capture_output=True, text=True)
-            if done.returncode != 0:
-                pytest.skip(f"cannot make {folder} read-only here: {done.stderr.strip()}")
-            if cmd[1] == "--bind":
-                mounted.append(("mount", folder))
-
-    yield make
-    for how, folder in reversed(mounted):
-        if how == "mount":
-            subprocess.run(["umount", "-l", str(folder)], capture_output=True)
-        else:
-            folder.chmod(0o755)
-
-
 def test_a_read_only_masks_folder_replaces_nothing_and_says_so(binary_project, capsys,
-                                                              read_only):
+                                                              read_only):  # noqa: F811
     imgs = binary_project / "imgs"
     masks = imgs / ".segstudio" / "masks"
     before = {f: f.read_bytes() for f in masks.iterdir()}
