@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.atomic import atomic_write_text
-from ..core.bounded import check_output, inside, open_regular
+from ..core.bounded import UnsafeFileError, check_output, inside, kind_of, open_regular
 from ..core.errors import SegStudioError
 from .journal import run_dir
 
@@ -104,7 +104,12 @@ def send(project: Project, run_id: int, action: str) -> Path:
     if not inside(project.project_dir, path):
         raise SegStudioError(f"{path.parent}: leads out of the project {project.project_dir}; "
                              "remove that link")
-    check_output(path)  # a FIFO, a device or a link planted there is not replaced
+    try:
+        check_output(path)  # a FIFO, a device or a link planted there is not replaced
+    except UnsafeFileError:
+        kind = kind_of(os.lstat(path).st_mode)
+        raise SegStudioError(f"{path}: is {kind}, not a control file; remove it and send "
+                             "the command again") from None
     before = look(path, project.project_dir)
     number = (before.number or 0) + 1 if before is not None else 1
     atomic_write_text(path, f"{action} {number}\n")

@@ -44,8 +44,9 @@ def test_fifos_as_control_file_and_journal_never_block_the_window(qtbot, tmp_pat
     assert control.opened == 0 and journal.opened == 0
     texts = [e.text for e in seen if isinstance(e, Message)]
     assert texts[0].startswith(f"following run {run.id}")
-    assert any("control: a FIFO (named pipe); segstudio writes only a new file" in t
-               for t in texts), texts
+    assert texts[1:] == [f"cannot stop run {run.id} (process {os.getpid()}): "
+                         f"{folder / 'control'}: is a FIFO (named pipe), not a control file; "
+                         "remove it and send the command again"]
     assert stat.S_ISFIFO(os.lstat(folder / "control").st_mode)  # left as it was
 
 
