@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..core.bounded import TABLE_LIMIT, read_text
 from ..core.errors import SegStudioError
 from ..core.formats.registry import EXPORT_FORMATS
 from .common import Subparsers, add_common, open_project
@@ -74,7 +75,7 @@ def _selection(args: argparse.Namespace) -> list[str] | None:
     if args.images_from:
         path = Path(args.images_from)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path, TABLE_LIMIT, what="list of images")
         except FileNotFoundError:
             raise SegStudioError(f"{path}: list file not found") from None
         except (OSError, UnicodeDecodeError) as exc:

@@ -12,9 +12,11 @@ file or a new path (a device node, a FIFO, a link).
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from .errors import SegStudioError
 
@@ -81,6 +83,17 @@ def read_text(path: str | os.PathLike[str], limit: int = TABLE_LIMIT, follow: bo
     """A regular file of at most ``limit`` bytes as UTF-8 text (UnicodeDecodeError as
     ``str.decode`` raises it)."""
     return read_bytes(path, limit, follow, what).decode("utf-8")
+
+
+def load_json(path: str | os.PathLike[str], limit: int = TABLE_LIMIT,
+              what: str = "JSON file") -> Any:
+    """A JSON file read as :func:`read_text` reads it; a document nested too deeply is a
+    ValueError like any other that is not valid JSON (never a RecursionError)."""
+    text = read_text(path, limit, what=what)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def inside(folder: str | os.PathLike[str], path: str | os.PathLike[str]) -> bool:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..bounded import UnsafeFileError, load_json
 from ..classes import ClassTable
 from ..errors import SegStudioError
 from ..imageio import IMAGE_EXTENSIONS
@@ -178,11 +179,10 @@ def file_values(path: Path) -> np.ndarray | None:
     """Value -> class id of the files (-1: none) from the ``mask_values`` entry an index
     export writes into its classes.json when it gave imported masks their own values
     back; None when the files hold the class ids themselves."""
-    import json
 
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8")).get("mask_values")
-    except (OSError, ValueError, AttributeError):
+        raw = load_json(path, what="class table").get("mask_values")
+    except (OSError, ValueError, AttributeError, UnsafeFileError):
         return None
     if not isinstance(raw, dict) or not raw:
         return None
