@@ -12,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
 
+from ..core.bounded import check_output
 from ..core.errors import SegStudioError
 from ..nn.registry import MODELS, OPTIMIZERS
 from .common import Subparsers, add_common, open_project, parse_hw
@@ -78,6 +79,8 @@ def _check_out(path: str) -> None:
     out = Path(path).expanduser()
     if out.is_dir():
         raise SegStudioError(f"--out {out}: is a folder; give a file name such as best.pt")
+    for target in (out, out.with_name(out.stem + "-last" + (out.suffix or ".pt"))):
+        check_output(target, "--out")  # a FIFO, a device or a link is refused now, not later
     folder = out.parent
     probe = folder
     while not probe.exists() and probe != probe.parent:

@@ -1,6 +1,6 @@
 """Outputs that are not regular files: a FIFO, a symbolic link or a device node given to
-export-model --out, classes --export or eval --json is refused in one line and left as
-it was, never replaced by a file."""
+export-model --out, classes --export, eval --json or train --out is refused in one line
+(before the work) and left as it was, never replaced by a file."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def _targets(tmp_path):
     return out
 
 
-@pytest.mark.parametrize("command", ["export-model", "classes", "eval"])
+@pytest.mark.parametrize("command", ["export-model", "classes", "eval", "train"])
 def test_an_output_that_is_not_a_regular_file_is_refused(project_and_model, tmp_path, capsys,
                                                          command):
     folder, model = project_and_model
@@ -64,7 +64,10 @@ def test_an_output_that_is_not_a_regular_file_is_refused(project_and_model, tmp_
                                  "--no-check", "--out", str(path)],
                 "classes": ["classes", str(folder), "--export", str(path)],
                 "eval": ["eval", str(folder), "--checkpoint", str(model), "--split", "all",
-                         "--device", "cpu", "--json", str(path)]}[command]
+                         "--device", "cpu", "--json", str(path)],
+                "train": ["train", str(folder), "--epochs", "1", "--batch-size", "2", "--crop",
+                          "32x32", "--device", "cpu", "--imagenet", "none", "--from", "scratch",
+                          "--out", str(path)]}[command]
         rc = main(args)
         err = capsys.readouterr().err.strip().splitlines()
         assert rc == 1, (kind, err)
