@@ -66,7 +66,7 @@ class Command:
 
 def look(path: str | Path, root: str | Path | None = None) -> Command | None:
     """The control file's command; None when there is none, or the file is not a
-    regular file, is a link, or lies outside ``root`` (default: its own folder)."""
+    regular file, is a link, or lies outside ``root`` (when given)."""
     path = Path(path)
     if root is not None and not inside(root, path):
         return None
