@@ -131,8 +131,8 @@ def check_output(path: str | os.PathLike[str], option: str = "") -> Path:
         raise UnsafeFileError(f"{option or 'the output'} is empty; give a file name")
     try:
         st = os.lstat(p)
-    except FileNotFoundError:
-        return p
+    except (FileNotFoundError, NotADirectoryError):
+        return p  # a new path (whether its folder can be made is the writer's to say)
     except OSError as exc:
         raise UnsafeFileError(f"{p}: cannot check it ({exc.strerror or exc})") from None
     if not stat.S_ISREG(st.st_mode):
