@@ -29,10 +29,10 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..nn.checkpoint import checkpoint_summary, load_checkpoint
-    from ..nn.data import project_channels
     from ..nn.evaluate import evaluate_project, select_for_eval
     from ..nn.inference import Predictor
+    from ..nn.plan.fingerprint import project_channels
+    from ..nn.runs.checkpoint import checkpoint_summary, load_checkpoint
 
     if args.json:
         check_output(args.json, "--json")  # refused now, not after the evaluation

@@ -1,8 +1,13 @@
-"""segstudio train FOLDER [--model ...] [--width W] [--epochs N] ... [--resume CKPT]"""
+"""segstudio train FOLDER [--budget 10m|N steps] [--epochs N] [--model ...] ... [--resume CKPT]
+
+Every setting's flag comes from its declaration in :mod:`segstudio.nn.config`; the options
+become one :class:`~segstudio.nn.train.request.RunRequest`, resolved by the engine as the
+window's are."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -10,68 +15,20 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from ..core.bounded import check_output
 from ..core.errors import SegStudioError
-from ..nn.registry import MODELS, OPTIMIZERS
-from .common import Subparsers, add_common, open_project, parse_hw
+from ..nn.settings import Spec, specs
+from .argtypes import positive
+from .common import Subparsers, add_common, open_project
 from .progress import Progress
 
 if TYPE_CHECKING:
-    from ..core.project import Project
-    from ..nn.config import TrainConfig
-    from ..nn.events import EpochEnd
+    from ..nn.runs.events import EpochEnd, RunStarted
+    from ..nn.train.request import RunRequest
 
 HELP = "train SegNet on the project's corrected and reviewed masks"
-
-
-def _fraction(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= v < 1.0:
-        raise argparse.ArgumentTypeError(f"{text}: must be in [0, 1)")
-    return v
-
-
-def _unit(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text}: must be in [0, 1]")
-    return v
-
-
-_Num = TypeVar("_Num", int, float)
-
-
-def _positive(kind: Callable[[str], _Num]) -> Callable[[str], _Num]:
-    def parse(text: str) -> _Num:
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if v <= 0:
-            raise argparse.ArgumentTypeError(f"{text}: must be positive")
-        return v
-    return parse
-
-
-MAX_SEED = 2 ** 63 - 1  # torch.manual_seed takes 64-bit seeds
-
-
-def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= v <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"{text}: the seed must be 0..{MAX_SEED}")
-    return v
 
 
 def _check_out(path: str) -> None:
@@ -91,32 +48,49 @@ def _check_out(path: str) -> None:
         raise SegStudioError(f"--out {out}: the file is not writable")
 
 
+def _setting_type(name: str, spec: Spec) -> Callable[[str], Any]:
+    """An argparse type for a setting: its text read and checked as the setting's
+    :class:`Spec` says (the window checks the same, in the same words)."""
+    from ..nn.train.request import read_setting
+
+    def parse(text: str) -> Any:
+        try:
+            value = read_setting(name, text)
+            spec.check(value)
+        except SegStudioError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return value
+    return parse
+
+
+def _add_settings(p: argparse.ArgumentParser) -> None:
+    """A flag for every setting that has one (nn.config.TrainConfig's declarations)."""
+    from ..nn.config import TrainConfig
+
+    defaults = TrainConfig.__dataclass_fields__
+    for name, spec in specs(TrainConfig).items():
+        flag = spec.cli_flag(name)
+        if flag is None:
+            continue
+        allowed = spec.allowed()
+        text = spec.help
+        if isinstance(defaults[name].default, bool):
+            p.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
+                           default=None, help=text)
+        else:
+            metavar = spec.metavar or ("|".join(map(str, allowed)) if allowed else None)
+            p.add_argument(flag, dest=name, type=_setting_type(name, spec), metavar=metavar,
+                           help=text)
+
+
 def add_parser(sub: Subparsers) -> None:
-    p = sub.add_parser("train", help=HELP, description=HELP + ". Defaults depend on the device: "
-                       "CPU: SegNet width 0.25, 192x256 crops, batch 4; GPU: the paper's SegNet "
-                       "(width 1), 360x480 crops, batch 8.")
+    p = sub.add_parser("train", help=HELP, description=HELP + ". With no options the "
+                       "project's fingerprint (image sizes, channels, intensities, class "
+                       "shares and thickness) chooses the recipe, and the run trains for a "
+                       "budget of time on this device (10 minutes); every setting below "
+                       "overrides the recipe.")
     p.add_argument("folder", metavar="FOLDER")
-    p.add_argument("--task", choices=("semantic", "click"),
-                   help="semantic (default, or the --config file's task): the segmentation "
-                        "model; click: the click model "
-                        "of the editor's Click tool (interactive segmentation learned from the "
-                        "same masks; CPU defaults: width 0.25, 160x160 boxes round objects, "
-                        "batch 8, 30 epochs); it becomes the project's click model")
-    p.add_argument("--features-from", metavar="CKPT|none",
-                   help="--task click: the segmentation checkpoint a new click model starts "
-                        "from (its features; default: the project's active model when it "
-                        "fits); none: He initialisation")
-    p.add_argument("--model", choices=tuple(MODELS), help="architecture: " + "; ".join(
-        f"{e.name}: {e.description}" for e in MODELS.values()))
-    p.add_argument("--width", type=float, choices=(0.25, 0.5, 1.0), help="channel multiplier")
-    p.add_argument("--epochs", type=_positive(int), metavar="N")
-    p.add_argument("--batch-size", type=_positive(int), metavar="B")
-    p.add_argument("--crop", type=parse_hw, metavar="HxW",
-                   help="training crop as HxW, e.g. 192x256 (images smaller than the crop "
-                        "are padded with the ignore class)")
-    p.add_argument("--lr", type=_positive(float), metavar="X", help="base learning rate")
-    p.add_argument("--val-split", type=_fraction, metavar="F",
-                   help="share of labelled images kept for validation (default 0.3)")
+    _add_settings(p)
     p.add_argument("--device", default="auto", metavar="D", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--out", metavar="CKPT", help="write the best checkpoint here (the last one "
                    "goes beside it as <name>-last.pt) instead of the project's checkpoints/")
@@ -126,113 +100,77 @@ def add_parser(sub: Subparsers) -> None:
                         "weights")
     p.add_argument("--from", dest="start_from", metavar="active|scratch|CKPT",
                    help="what a new run starts from: the project's active model (the default "
-                        "when it fits the project: a short fine-tuning round), scratch, or the "
-                        "weights of a checkpoint file")
-    p.add_argument("--optimizer", choices=tuple(OPTIMIZERS))
-    p.add_argument("--schedule", choices=("poly", "cosine", "constant"))
-    p.add_argument("--class-weights", choices=("auto", "none", "median", "table"),
-                   help="auto (default): the square root of the median-frequency weights of the "
-                        "training masks, clipped to [0.2, 5]; median: those weights as they are "
-                        "(SegNet); table: those stored with the class table; none")
-    p.add_argument("--loss", choices=("ce", "ce+dice", "ce+lovasz", "focal"),
-                   help="training loss (default ce: cross-entropy)")
-    p.add_argument("--rare-crops", type=_unit, metavar="F",
-                   help="share of training crops centred on a rare-class pixel (default 0.5)")
-    p.add_argument("--dropout", type=_fraction, metavar="P",
-                   help="dropout after the central encoder and decoder blocks (Bayesian "
-                        "SegNet; needed for MC-dropout label-next scores; default 0)")
-    p.add_argument("--imagenet", metavar="FILE",
-                   help="VGG16-BN ImageNet weights file for the encoder; 'none' for He init "
-                        "(default: torchvision's cache if present; nothing is downloaded)")
-    p.add_argument("--seed", type=_seed, metavar="N",
-                   help=f"random seed, 0..{MAX_SEED} (default 0)")
-    p.add_argument("--workers", type=int, metavar="N", help="data-loading processes (default 0)")
-    p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+                        "when it fits the project: a correction round, a quarter of the "
+                        "budget at half the learning rate), scratch, or a checkpoint file's "
+                        "weights")
     p.add_argument("--config", metavar="FILE",
-                   help="settings as a JSON file (as the window writes them); the options "
-                        "given here override it")
-    p.add_argument("--add-epochs", type=_positive(int), metavar="N",
+                   help="a run request or settings as a JSON file (as the window writes "
+                        "them); the options given here override it")
+    p.add_argument("--add-epochs", type=positive(int), metavar="N",
                    help="with --resume: train N epochs more than the checkpoint has")
     add_common(p)
     p.set_defaults(run=run)
 
 
-def build_config(args: argparse.Namespace, device_type: str, warm: bool = False
-                 ) -> TrainConfig:
-    """The run's settings: the device defaults (a fine-tuning round's short schedule when
-    ``warm``), then what the user gave."""
-    from ..nn.config import (
-        default_click_config,
-        default_train_config,
-        round_config,
-        switch_optimizer,
-    )
-
-    click = getattr(args, "task", "semantic") == "click"
-    if args.config:
-        cfg = _config_file(args.config)
-    else:
-        cfg = default_click_config(device_type) if click else default_train_config(device_type)
-    if warm:
-        cfg = round_config(cfg)
-    if args.optimizer is not None:  # its weight decay, and its default rate unless --lr
-        cfg = switch_optimizer(cfg, args.optimizer, args.lr)
-    changes = {}
-    for attr, field in (("model", "arch"), ("width", "width"), ("epochs", "epochs"),
-                        ("batch_size", "batch_size"), ("crop", "crop"), ("lr", "lr"),
-                        ("val_split", "val_split"), ("schedule", "schedule"),
-                        ("class_weights", "class_weights"),
-                        ("seed", "seed"), ("workers", "workers"), ("loss", "loss"),
-                        ("rare_crops", "rare_crops"), ("dropout", "dropout")):
-        v = getattr(args, attr, None)
-        if v is not None:
-            changes[field] = v
-    if args.imagenet is not None:
-        changes["imagenet"] = None if args.imagenet.lower() == "none" else args.imagenet
-    if args.no_amp:
-        changes["amp"] = False
-    if getattr(args, "features_from", None) is not None:
-        changes["features_from"] = None if args.features_from.lower() == "none" \
-            else args.features_from
-    return cfg.replace(**changes).validate()
-
-
-def _config_file(path: str) -> TrainConfig:
-    import json
-
+def build_request(args: argparse.Namespace) -> RunRequest:
+    """The run request the options describe (over a --config file's, when given)."""
     from ..nn.config import TrainConfig
+    from ..nn.train.request import RunRequest
+
+    base = _config_file(args.config) if getattr(args, "config", None) else RunRequest()
+    settings = dict(base.settings)
+    for name in specs(TrainConfig):
+        value = getattr(args, name, None)
+        if value is not None and name not in ("task", "epochs", "budget"):
+            settings[name] = value
+    task = getattr(args, "task", None) or base.task
+    epochs, budget = base.epochs, base.budget
+    if getattr(args, "epochs", None) is not None:
+        epochs, budget = args.epochs, None
+    if getattr(args, "budget", None) is not None:
+        epochs, budget = None, args.budget
+    start, checkpoint = base.start, base.checkpoint
+    if args.resume:
+        if args.start_from not in (None, "scratch"):
+            raise SegStudioError("--resume continues a run; it cannot be combined with --from")
+        start, checkpoint = "resume", args.resume
+    elif args.start_from in ("active", "scratch"):
+        start, checkpoint = args.start_from, None
+    elif args.start_from:
+        start, checkpoint = "checkpoint", args.start_from
+    if args.add_epochs is not None and start != "resume":
+        raise SegStudioError("--add-epochs continues a run: give its checkpoint with --resume")
+    return RunRequest(task=task, start=start, checkpoint=checkpoint, settings=settings,
+                      budget=budget, epochs=epochs, add_epochs=args.add_epochs,
+                      config=base.config, recipe=base.recipe)
+
+
+def _config_file(path: str) -> RunRequest:
+    """A run request (``{"request": ...}``, the window's separate process) or complete
+    settings (``{"config": ...}`` or the settings alone, the window's saved form)."""
+    from ..nn.config import TrainConfig
+    from ..nn.train.request import RunRequest
 
     try:
         data = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
-        return TrainConfig.from_dict(data.get("config", data))
+        if "request" in data:
+            return RunRequest.from_dict(data["request"])
+        cfg = TrainConfig.from_dict(data.get("config", data))
+        return RunRequest(task=cfg.task, config=cfg, recipe=False)
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         raise SegStudioError(f"--config {path}: not a readable settings file ({exc}); write "
                              "it again or leave --config out") from None
 
 
-def _resume_epochs(args: argparse.Namespace) -> None:
-    """--add-epochs: the epochs the resumed run trains to."""
-    if args.add_epochs is None:
-        return
-    if not args.resume:
-        raise SegStudioError("--add-epochs continues a run: give its checkpoint with --resume")
-    from ..nn.checkpoint import load_checkpoint
-
-    state = load_checkpoint(args.resume).train_state
-    done = int(state.get("epoch", 0)) if state else 0
-    args.epochs = done + args.add_epochs
-
-
 def run(args: argparse.Namespace) -> int:
 
-    from ..nn import distributed
     from ..nn.device import resolve_device
-    from ..nn.engine import fit
-    from ..nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
+    from ..nn.runs.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
+    from ..nn.train import distributed
+    from ..nn.train.engine import fit
 
     if args.out:
         _check_out(args.out)
-    _resume_epochs(args)
     if distributed.launched() and distributed.rank() != 0:
         # torchrun: rank 0 reports (and alone writes the project); the others train quietly
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
@@ -251,14 +189,9 @@ def run(args: argparse.Namespace) -> int:
             if args.resume:
                 print(f"info: torchrun restart {distributed.restart_count()}: resuming from "
                       f"{args.resume}")
-        args.task = run_task(args)
-        start, note = start_checkpoint(project, args)
-        if note:
-            print(f"info: {note}")
-        cfg = build_config(args, device.type, warm=start is not None)
-        cfg_arg = None if args.resume and args.epochs is None else cfg
-        events = fit(project, cfg_arg, device=device, cancel=cancel, resume=args.resume,
-                     out=args.out, start_from=start)
+        request = build_request(args)
+        task = request.task
+        events = fit(project, request, device=device, cancel=cancel, out=args.out)
         stop = _StopRequests(cancel)
         previous = {sig: signal.signal(sig, stop.handle) for sig in (signal.SIGTERM,
                                                                       signal.SIGINT)}
@@ -269,14 +202,7 @@ def run(args: argparse.Namespace) -> int:
                         continue  # the Finished line says what failed, in one line
                     print(f"{ev.level}: {ev.text}")
                 elif isinstance(ev, RunStarted):
-                    c = ev.config
-                    crop = "x".join(map(str, c["crop"])) if c["crop"] else "whole images"
-                    kind = "click model: " if c.get("task") == "click" else ""
-                    print(f"run {ev.run_id} on {ev.device_name}: {kind}{c['arch']} width "
-                          f"{c['width']:g} ({ev.parameters:,} parameters), crop {crop}, batch "
-                          f"{c['batch_size']}, {c['optimizer']} lr {c['lr']:g} {c['schedule']}; "
-                          f"{ev.train_images} train / {ev.val_images} val images; "
-                          f"checkpoints in {ev.checkpoint_dir}")
+                    print(_started_line(ev))
                 elif isinstance(ev, EpochStarted):
                     bar = Progress(f"epoch {ev.epoch}/{ev.epochs}", ev.steps)
                 elif isinstance(ev, Step) and bar is not None:
@@ -307,11 +233,11 @@ def run(args: argparse.Namespace) -> int:
     if verdict:
         print(f"warning: {verdict}")
     if status.best_checkpoint:
-        what = "val IoU after 3 clicks" if args.task == "click" else "val mIoU"
+        what = "val IoU after 3 clicks" if task == "click" else "val mIoU"
         print(f"{status.status}: {status.epochs_done} epochs; best checkpoint "
               f"{status.best_checkpoint}" + (f" ({what} {status.best_miou * 100:.1f} %)"
                                               if status.best_miou is not None else ""))
-        if args.task == "click" and status.details.get("activated"):
+        if task == "click" and status.details.get("activated"):
             print("it is the project's click model now (the editor's Click tool, key C)")
         print(f"last checkpoint {status.last_checkpoint}")
     else:
@@ -321,26 +247,20 @@ def run(args: argparse.Namespace) -> int:
     return 0 if status.status in ("completed", "cancelled") else 1
 
 
-def run_task(args: argparse.Namespace) -> str:
-    """--task, else the --config file's task (the window's separate process), else
-    "semantic"."""
-    if getattr(args, "task", None):
-        return str(args.task)
-    if getattr(args, "config", None):
-        return _config_file(args.config).task
-    return "semantic"
-
-
-def start_checkpoint(project: Project, args: argparse.Namespace) -> tuple[str | None, str | None]:
-    """(checkpoint a new run warm-starts from or None for scratch, a note for the user)."""
-    from ..nn.run_config import choose_start
-
-    if args.resume:
-        if args.start_from not in (None, "scratch"):
-            raise SegStudioError("--resume continues a run; it cannot be combined with --from")
-        return None, None
-    return choose_start(project, args.start_from, args.model, args.width,
-                        getattr(args, "task", None) or "semantic")
+def _started_line(ev: RunStarted) -> str:
+    c = ev.config
+    crop = "x".join(map(str, c["crop"])) if c["crop"] else "whole images"
+    kind = "click model: " if c.get("task") == "click" else ""
+    extras = [k for k, on in (("rotations", c.get("rotate90")),
+                              ("per-image normalisation", c.get("normalize") == "image"),
+                              (f"elastic {c.get('elastic')} px", c.get("elastic")),
+                              (f"intensity {c.get('intensity')}", c.get("intensity"))) if on]
+    return (f"run {ev.run_id} on {ev.device_name}: {kind}{c['arch']} width {c['width']:g} "
+            f"({ev.parameters:,} parameters), crop {crop}, batch {c['batch_size']}, "
+            f"{c['optimizer']} lr {c['lr']:g} {c['schedule']}, loss {c.get('loss', 'ce')}"
+            + (", " + ", ".join(extras) if extras else "")
+            + f"; {ev.train_images} train / {ev.val_images} val images; checkpoints in "
+            f"{ev.checkpoint_dir}")
 
 
 _INTERRUPTED = ("interrupted: the run is marked cancelled; the last completed epoch's "

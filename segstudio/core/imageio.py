@@ -12,7 +12,8 @@ RGB otherwise.  The rules:
 * The EXIF orientation tag is applied, so width and height are as displayed.
 * An image above the decompression-bomb limit (default 400 megapixels, see
   :func:`set_max_pixels` and ``SEGSTUDIO_MAX_PIXELS``) is refused before it is
-  decoded.
+  decoded; a tiled pyramidal TIFF is not, as it is only ever read by tiles
+  (:mod:`.pyramid`).
 
 Pillow parses headers and decodes (it reports truncated files clearly);
 16-bit colour files, which Pillow reduces to 8 bits by itself, are decoded with
@@ -170,6 +171,12 @@ def read_info(path: str | os.PathLike[str]) -> ImageInfo:
     """Read the header only: size after EXIF rotation, channels, bit depth."""
     path = Path(path)
     fast = read_header(path)  # plain PNG / JPEG: the same answer as Pillow's, sooner
+    if fast is None and path.suffix.lower() in (".tif", ".tiff"):
+        from .pyramid import tiff_info  # a tiled pyramid is read by tiles: no pixel limit
+
+        tiled = tiff_info(path)
+        if tiled is not None:
+            return tiled
     if fast is not None:
         check_size(path, fast.width, fast.height)
         return ImageInfo(fast.width, fast.height, fast.channels, fast.bit_depth, 1, fast.format)
@@ -194,21 +201,23 @@ def read_info(path: str | os.PathLike[str]) -> ImageInfo:
     return info
 
 
-def stretch_to_uint8(values: np.ndarray) -> np.ndarray:
-    """Map a high-bit-depth array to uint8 between its 0.1 and 99.9 percentiles."""
-    if values.dtype == np.uint8:
-        return values
+def display_range(values: np.ndarray) -> tuple[float, float]:
+    """The 0.1st and 99.9th percentiles of a high-bit-depth array's values (finite ones)."""
     if values.dtype == np.uint16:
         hist = np.bincount(values.ravel(), minlength=65536)
         cdf = np.cumsum(hist)
         total = cdf[-1]
-        lo: float = int(np.searchsorted(cdf, total * 0.001, side="left"))
-        hi: float = int(np.searchsorted(cdf, total * 0.999, side="left"))
-    else:
-        finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
-        if finite.size == 0:
-            return np.zeros(values.shape, np.uint8)
-        lo, hi = (float(v) for v in np.percentile(finite, [0.1, 99.9]))
+        return (float(np.searchsorted(cdf, total * 0.001, side="left")),
+                float(np.searchsorted(cdf, total * 0.999, side="left")))
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+    if finite.size == 0:
+        return 0.0, 0.0
+    lo, hi = (float(v) for v in np.percentile(finite, [0.1, 99.9]))
+    return lo, hi
+
+
+def scale_to_uint8(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Map ``values`` linearly from [lo, hi] to 0..255 (clipped; NaN to 0)."""
     if hi <= lo:
         return np.zeros(values.shape, np.uint8)
     scale = 255.0 / (hi - lo)
@@ -216,6 +225,14 @@ def stretch_to_uint8(values: np.ndarray) -> np.ndarray:
     np.nan_to_num(out, copy=False, nan=0.0)
     np.clip(out, 0, 255, out=out)
     return (out + 0.5).astype(np.uint8)
+
+
+def stretch_to_uint8(values: np.ndarray) -> np.ndarray:
+    """Map a high-bit-depth array to uint8 between its 0.1 and 99.9 percentiles."""
+    if values.dtype == np.uint8:
+        return values
+    lo, hi = display_range(values)
+    return scale_to_uint8(values, lo, hi)
 
 
 def _orient_array(arr: np.ndarray, orientation: int) -> np.ndarray:

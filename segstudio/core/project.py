@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import class_delete, maskio
+from . import class_delete, large_store, maskio
 from .atomic import StagedWrites, atomic_write_bytes, sweep_temp_files
 from .classes import ClassInfo, ClassTable, clean_name, default_classes
 from .db import Database
@@ -66,6 +66,7 @@ class ImageRecord:
     predicted_by: str | None
     uncertainty: float | None
     iou: float | None
+    predicted_epoch: int | None = None  # with predicted_by: the model that predicted
 
     @property
     def name(self) -> str:
@@ -86,7 +87,8 @@ class ImageRecord:
 
 _RECORD_COLUMNS = (
     "id, relpath, width, height, channels, bit_depth, size_bytes, status, split, missing,"
-    " error, status_at, mask_saved_at, predicted_at, predicted_by, uncertainty, iou"
+    " error, status_at, mask_saved_at, predicted_at, predicted_by, uncertainty, iou,"
+    " predicted_epoch"
 )
 
 
@@ -97,7 +99,7 @@ def _record(row: sqlite3.Row) -> ImageRecord:
         status=row["status"], split=row["split"], missing=bool(row["missing"]),
         error=row["error"], status_at=row["status_at"], mask_saved_at=row["mask_saved_at"],
         predicted_at=row["predicted_at"], predicted_by=row["predicted_by"],
-        uncertainty=row["uncertainty"], iou=row["iou"],
+        uncertainty=row["uncertainty"], iou=row["iou"], predicted_epoch=row["predicted_epoch"],
     )
 
 
@@ -305,11 +307,16 @@ class Project:
             )
         return mask
 
+    def has_mask_file(self, rec: ImageRecord) -> bool:
+        """A human mask is on disk: the PNG, or a large image's chunked mask."""
+        return self.mask_path(rec).exists() or large_store.has_chunked_mask(self, rec)
+
     def load_mask(self, rec: ImageRecord) -> np.ndarray | None:
-        """The human mask, or None when the image has none."""
+        """The human mask, or None when the image has none (a large image's chunked
+        mask as one array: for images whose mask fits in memory)."""
         path = self.mask_path(rec)
         if not path.exists():
-            return None
+            return large_store.load_full_mask(self, rec)
         mask = maskio.read_mask(path)
         if rec.width is not None and mask.shape != (rec.height, rec.width):
             raise MaskError(
@@ -329,6 +336,8 @@ class Project:
             raise ValueError(f"a human mask has status corrected or reviewed, not {status}")
         path = self.mask_path(rec)
         mask = self._check_mask(rec, mask, path)
+        if large_store.record_is_large(rec):  # a large image keeps a chunked mask
+            return large_store.save_full_mask(self, rec, mask, status)
         maskio.write_mask(path, mask, self.classes.palette())
         now = time.time()
         self.db.execute(
@@ -340,7 +349,7 @@ class Project:
     def set_status(self, rec: ImageRecord, status: str) -> ImageRecord:
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
-        if status in HUMAN_STATUSES and not self.mask_path(rec).exists():
+        if status in HUMAN_STATUSES and not self.has_mask_file(rec):
             pred = self.load_prediction(rec)
             if pred is None:
                 raise MaskError(f"{rec.relpath}: has no mask to mark {status}")
@@ -363,7 +372,7 @@ class Project:
         """Copy the human mask into trash/ (atomically) before it is replaced."""
         path = self.mask_path(rec)
         if not path.exists():
-            return None
+            return large_store.keep_store_in_trash(self, rec)
         dest = self.trash_path(rec)
         atomic_write_bytes(dest, path.read_bytes())
         return dest
@@ -375,14 +384,18 @@ class Project:
             dest = self.trash_path(rec)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(path), str(dest))
-        status = "predicted" if self.prediction_path(rec).exists() else "unlabelled"
+        large_store.move_store_to_trash(self, rec)
+        status = "predicted" if (self.prediction_path(rec).exists()
+                                 or large_store.has_chunked_prediction(self, rec)) else "unlabelled"
         self.db.execute("UPDATE images SET status=?, status_at=?, mask_saved_at=NULL WHERE id=?",
                         (status, time.time(), rec.id))
         return self.image(rec.id)
 
     def load_prediction(self, rec: ImageRecord) -> np.ndarray | None:
         path = self.prediction_path(rec)
-        return maskio.read_mask(path) if path.exists() else None
+        if not path.exists():
+            return large_store.load_full_prediction(self, rec)
+        return maskio.read_mask(path)
 
     def load_uncertainty(self, rec: ImageRecord) -> np.ndarray | None:
         path = self.uncertainty_path(rec)
@@ -391,7 +404,8 @@ class Project:
     def save_prediction(self, rec: ImageRecord, labels: np.ndarray, checkpoint: str | None = None,
                         uncertainty: float | None = None, entropy_map: np.ndarray | None = None
                         ) -> ImageRecord:
-        """Write a model prediction; a human mask is never touched."""
+        """Write a model prediction; a human mask is never touched.  A ``checkpoint`` that
+        is a :class:`~.prediction_model.CheckpointRef` also records its epoch."""
         path = self.prediction_path(rec)
         labels = self._check_mask(rec, labels, path)
         now = time.time()
@@ -404,11 +418,12 @@ class Project:
                 staged.add_bytes(self.uncertainty_path(rec), maskio.encode_mask_png(
                     np.asarray(entropy_map, np.uint8), None))
             self.db.execute(
-                "UPDATE images SET predicted_at=?, predicted_by=?, uncertainty=?,"
-                " status=CASE WHEN status IN ('unlabelled','predicted') THEN 'predicted'"
-                " ELSE status END,"
+                "UPDATE images SET predicted_at=?, predicted_by=?, predicted_epoch=?, uncertainty=?"
+                ", status=CASE WHEN status IN ('unlabelled','predicted') THEN 'predicted' ELSE"
+                " status END,"
                 " status_at=CASE WHEN status='unlabelled' THEN ? ELSE status_at END WHERE id=?",
-                (now, checkpoint, unc, now, rec.id),
+                (now, None if checkpoint is None else str(checkpoint),
+                 getattr(checkpoint, "epoch", None), unc, now, rec.id),
             )
             staged.commit()
         return self.image(rec.id)
@@ -417,7 +432,7 @@ class Project:
         """The number of images with a human mask file on disk; ProjectError when there
         is none (training on nothing would 'complete' and write an untrained model)."""
         recs = self.images(statuses=HUMAN_STATUSES)
-        present = sum(1 for r in recs if r.usable and self.mask_path(r).is_file())
+        present = sum(1 for r in recs if r.usable and self.has_mask_file(r))
         if present:
             return present
         if recs:

@@ -44,6 +44,11 @@ def _fit(w: int, h: int, size: int) -> tuple[int, int]:
 def make_thumbnail(path: str | os.PathLike[str], size: int = THUMB_SIZE) -> np.ndarray:
     """Decode ``path`` reduced to at most ``size`` px on its longer side (RGB uint8)."""
     path = Path(path)
+    from .pyramid import pyramid_thumbnail
+
+    pyr = pyramid_thumbnail(path, size)  # a slide's coarsest level, not a full decode
+    if pyr is not None:
+        return pyr
     try:
         im: Image.Image = Image.open(path)
     except FileNotFoundError as exc:

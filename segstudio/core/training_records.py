@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .db import Database
-from .run_records import EpochMetrics, RunRecord
+from .run_types import EpochMetrics, RunRecord
 from .settings import ProjectSettings, resolved_path, stored_path
 
 if TYPE_CHECKING:

@@ -21,12 +21,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from ..core.derived_maps import boundaries, disagreement
 from ..core.errors import SegStudioError
-from ..core.labelmaps import boundaries, disagreement
+from ..core.large_store import record_is_large
 from ..core.project import ImageRecord, Project
+from .large_doc import load_large
 
 SHOWN = "_shown"  # set (by the owner) when the document is handed over to the views
 
@@ -51,6 +54,9 @@ class ImageDocument:
     error: str | None = None               # the image itself is unreadable
     warnings: list[str] = field(default_factory=list)
     derived: DerivedLayers = field(default_factory=DerivedLayers)  # made ahead by the loader
+    # a large image (:mod:`.large_doc`): its pyramid and chunked layers; then display,
+    # mask and prediction hold only the editing window's part
+    large: Any = None
 
     def __setattr__(self, name: str, value) -> None:
         if self.__dict__.get(SHOWN):
@@ -76,10 +82,14 @@ class ImageDocument:
 
     @property
     def width(self) -> int:
+        if self.large is not None:
+            return int(self.large.width)
         return 0 if self.display is None else int(self.display.shape[1])
 
     @property
     def height(self) -> int:
+        if self.large is not None:
+            return int(self.large.height)
         return 0 if self.display is None else int(self.display.shape[0])
 
     @property
@@ -88,7 +98,13 @@ class ImageDocument:
 
     def pixel_value(self, x: int, y: int) -> tuple[int, ...] | None:
         """(gray,) or (r, g, b) at (x, y), None outside."""
-        if self.display is None or not (0 <= x < self.width and 0 <= y < self.height):
+        if self.large is not None:  # the window's pixels, if (x, y) lies in it
+            oy, ox = self.large.origin
+            x, y = x - ox, y - oy
+            if self.display is None or not (0 <= y < self.display.shape[0]
+                                            and 0 <= x < self.display.shape[1]):
+                return None
+        elif self.display is None or not (0 <= x < self.width and 0 <= y < self.height):
             return None
         if self.display.ndim == 2:
             return (int(self.display[y, x]),)
@@ -128,6 +144,12 @@ def load_document(project: Project, rec: ImageRecord, outlines: bool = False,
     """Read everything the canvas needs for ``rec`` (call on a worker thread).
     ``side(fn, *args)`` runs the label reads beside the decode (none: read first)."""
     doc = ImageDocument(rec)
+    if record_is_large(rec):
+        try:
+            load_large(project, rec, doc)
+        except SegStudioError as exc:
+            doc.error = str(exc)
+        return doc
     labels = (side or _now)(_read_labels, project, rec)
     try:
         image = project.load_image(rec)
@@ -181,13 +203,21 @@ def describe_pixel(doc: ImageDocument | None, table, x: int, y: int) -> str:
     if doc is None or not doc.ok or x < 0 or y < 0:
         return ""
     value = doc.pixel_value(x, y)
-    if value is None:
+    if value is None and (doc.large is None or x >= doc.width or y >= doc.height):
         return ""
     parts = [f"x {x}  y {y}"]
-    parts.append(f"value {value[0]}" if len(value) == 1 else "RGB " + " ".join(map(str, value)))
+    if value is not None:  # a large image tells the value inside its editing window
+        parts.append(f"value {value[0]}" if len(value) == 1
+                     else "RGB " + " ".join(map(str, value)))
     for label, arr in (("mask", doc.mask), ("prediction", doc.prediction)):
         if arr is not None:
-            cid = int(arr[y, x])
+            if doc.large is not None:
+                found = doc.large.label_at(getattr(doc.large, label), x, y)
+                if found is None:
+                    continue
+                cid = found
+            else:
+                cid = int(arr[y, x])
             info = table.by_id(cid)
             parts.append(f"{label}: {info.name if info else f'id {cid} (unknown)'}")
     if doc.uncertainty is not None:

@@ -117,6 +117,7 @@ class ProjectController(QObject):
     busy = Signal(str, int, int)        # label, done, total of a long task (total 0: finished)
     about_to_close = Signal()           # the project is about to close (save what is open)
     masks_rewriting = Signal()          # every mask file is about to be rewritten
+    large_window_changed = Signal(object)  # a large ImageDocument's window or pyramid changed
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -259,6 +260,10 @@ class ProjectController(QObject):
         _hand_over(doc)
         self.document = doc
         self.document_loaded.emit(doc)
+        if doc.large is not None and doc.large.building:
+            from .large_controller import start_pyramid
+
+            start_pyramid(self, doc)
         if doc.error:
             self.message.emit(doc.error)
         for warning in doc.warnings:

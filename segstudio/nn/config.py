@@ -6,118 +6,162 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from ..core.errors import SegStudioError
 from .names import ARCHS, LOSSES
+from .plan.budget import parse_budget, scaled
+from .registry import LOSSES as LOSS_ENTRIES
+from .registry import MODELS, losses_for
 from .registry import OPTIMIZERS as OPTIMIZER_ENTRIES
+from .registry import TASKS as TASK_ENTRIES
+from .settings import ConfigError, Spec, parse_hw, parse_optional_path, setting, specs
+
+__all__ = ["ConfigError", "TrainConfig", "default_train_config", "default_click_config",
+           "round_config", "switch_optimizer", "OPTIMIZERS", "TASKS", "SCHEDULES",
+           "CLASS_WEIGHTS", "NORMALIZE", "WIDTHS", "MAX_SEED", "OPTIMIZER_DEFAULTS"]
 
 
-class ConfigError(SegStudioError):
-    """A training setting is out of range."""
+def _crop(text: str) -> tuple[int, int] | None:
+    return None if text.strip().lower() in ("none", "whole") else parse_hw(text)
 
 
 OPTIMIZERS = tuple(OPTIMIZER_ENTRIES)
-TASKS = ("semantic", "click")
-CLICK_LOSSES = ("ce", "ce+dice")  # for the click model: binary cross-entropy (+ Dice)
+TASKS = tuple(TASK_ENTRIES)  # the segmentation model, the Click tool's model
 SCHEDULES = ("poly", "cosine", "constant")
 CLASS_WEIGHTS = ("auto", "none", "median", "table")
+NORMALIZE = ("project", "image")
+WIDTHS = (0.25, 0.5, 1.0)
+MAX_SEED = 2 ** 63 - 1  # torch.manual_seed takes 64-bit seeds
+
+
+def _budget_text(text: str) -> str:
+    parse_budget(text)  # a ValueError in words when it does not read
+    return text
+
+
+S = Spec
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Every setting of a run, each declared once with its :class:`~settings.Spec` (its
+    words, choices or range, and command-line flag)."""
+
     # semantic: the class model; click: the click model of the editor's Click tool
     # (interactive segmentation, nn/click_model.py), trained on the same masks
-    task: str = "semantic"
-    arch: str = "segnet"
-    width: float = 1.0
-    epochs: int = 40
-    batch_size: int = 8
-    crop: tuple[int, int] | None = (360, 480)  # (H, W) training crop; None: whole images
-    lr: float = 0.05
-    optimizer: str = "sgd"  # sgd (momentum, as in the paper) | adamw
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    schedule: str = "poly"  # poly (power 0.9) | cosine | constant, per step
-    val_split: float = 0.3
-    split_seed: int = 0
-    # auto: weights only for rare classes (median-frequency weight > 3: the square root of
-    # it, at most 5), 1 for the rest; median: the median-frequency weights as they are
-    # (SegNet); table: the class table's; none
-    class_weights: str = "auto"
-    loss: str = "ce"  # ce | ce+dice | ce+lovasz | focal
-    rare_crops: float = 0.5  # share of crops centred on a pixel of a rare class (if any)
-    warmup_steps: int = 0  # linear learning-rate warm-up over the first optimizer steps
-    precise_bn: int = 8  # before validating, BatchNorm statistics from this many of the
-    #                      epoch's batches under the current weights (0: the running ones)
-    dropout: float = 0.0  # dropout after the central encoder/decoder blocks (Bayesian SegNet)
-    imagenet: str | None = "auto"  # "auto": torchvision's cache if present; a path; None: He init
-    seed: int = 0
-    workers: int = 0  # DataLoader worker processes; 0 loads in this process
-    scale: tuple[float, float] = (0.75, 1.25)  # random rescale range before cropping
-    flip: bool = True
-    amp: bool = True  # mixed precision on CUDA (bf16 where supported, else fp16 + GradScaler)
+    task: str = setting("semantic", S(
+        "task", "semantic: the segmentation model; click: the click model of the editor's "
+        "Click tool (learnt from the same masks), which becomes the project's click model",
+        choices=TASKS))
+    arch: str = setting("segnet", S("model", "the architecture: " + "; ".join(
+        f"{e.name}: {e.description}" for e in MODELS.values()), choices=ARCHS, flag="--model"))
+    width: float = setting(1.0, S("width", "channel multiplier of the network: 1.0 is the paper's "
+                            "SegNet, 0.25 is 16x cheaper (fits a CPU)", choices=WIDTHS))
+    epochs: int = setting(40, S("epochs", "passes over the training images; gives the run a fixed "
+                          "number of epochs instead of a budget", low=1, metavar="N"))
+    # None: count the run in epochs; else a time on this device ("10m") or optimizer steps
+    # ("1500 steps"), see plan/budget.py
+    budget: str | None = setting(None, S(
+        "training budget", "how long to train: a time on this device (10m, 90s, 1h), turned "
+        "into a number of steps from a timing of the first steps, or a number of optimizer "
+        "steps (1500 steps); --epochs counts passes over the images instead",
+        metavar="10m|N steps", parse=_budget_text, optional=True))
+    eval_every: int = setting(0, S("validation interval", "with a budget: optimizer steps between "
+                             "validations and checkpoints (0: chosen from the budget)", low=0,
+                             metavar="K"))
+    batch_size: int = setting(8, S("batch size", "images per optimizer step", low=1, metavar="B"))
+    crop: tuple[int, int] | None = setting((360, 480), S(
+        "crop", "training crop as HxW, e.g. 192x256 (images smaller than the crop are padded "
+        "with the ignore class); none: whole images", metavar="HxW", parse=_crop,
+        optional=True))
+    lr: float = setting(0.05, S("learning rate", "the base learning rate", low=1e-12, metavar="X"))
+    optimizer: str = setting("sgd", S("optimizer", "sgd (momentum, as in the paper) or adamw",
+                                choices=OPTIMIZERS))
+    momentum: float = setting(0.9, S("momentum", low=0.0, high=1.0, open_high=True, flag=None))
+    weight_decay: float = setting(5e-4, S("weight decay", "the optimizer's weight decay", low=0.0,
+                                    high=1.0, metavar="X"))
+    schedule: str = setting("poly", S("learning-rate schedule", "per step: poly (power 0.9), "
+                                "cosine or constant", choices=SCHEDULES))
+    val_split: float = setting(0.3, S("validation share", "share of the labelled images kept for "
+                                "validation", low=0.0, high=1.0, open_high=True, metavar="F"))
+    split_seed: int = setting(0, S("split seed", low=0, flag=None))
+    class_weights: str = setting("auto", S(
+        "class weights", "auto: weights only for rare classes (the square root of their "
+        "median-frequency weight, at most 5); median: the median-frequency weights as they "
+        "are (SegNet); table: the class table's; none", choices=CLASS_WEIGHTS))
+    loss: str = setting("ce", S("loss", "the training loss: " + "; ".join(
+        f"{e.name}: {e.description}" for e in LOSS_ENTRIES.values()), choices=LOSSES))
+    rare_crops: float = setting(0.5, S(
+        "rare-class crop share", "share of training crops centred on a pixel of a rare class",
+        low=0.0, high=1.0, metavar="F"))
+    warmup_steps: int = setting(0, S("warm-up steps", "linear learning-rate warm-up over the first "
+                               "optimizer steps", low=0, metavar="N"))
+    precise_bn: int = setting(8, S("precise BatchNorm batches", "before validating, BatchNorm "
+                             "statistics from this many of the last batches under the current "
+                             "weights (0: the running ones)", low=0, flag=None))
+    dropout: float = setting(0.0, S(
+        "dropout", "dropout after the central encoder and decoder blocks (Bayesian SegNet; "
+        "needed for MC-dropout scores)", low=0.0, high=1.0, open_high=True, metavar="P"))
+    # "auto": torchvision's cache if present; a path; None: He initialisation
+    imagenet: str | None = setting("auto", S(
+        "ImageNet encoder", "VGG16-BN ImageNet weights file for the encoder; none for He init "
+        "(default: torchvision's cache if present; nothing is downloaded)", metavar="FILE",
+        parse=parse_optional_path, optional=True))
+    seed: int = setting(0, S("seed", "random seed", low=0, high=MAX_SEED, metavar="N"))
+    workers: int = setting(0, S("data-loading processes", "worker processes that load the data "
+                          "(0: in the training process)", low=0, metavar="N"))
+    scale: tuple[float, float] = setting((0.75, 1.25), S("scale range", flag=None))
+    flip: bool = setting(True, S("horizontal flips", "mirror training crops left-right"))
+    # vertical flips and 90-degree rotations: for images without an up (microscopy, slides)
+    rotate90: bool = setting(False, S("rotations", "also flip training crops top-bottom and rotate "
+                                "them by 90 degrees (images without an up: microscopy, "
+                                "inspection from above)"))
+    intensity: float = setting(0.0, S("intensity augmentation", "strength of random brightness, "
+                                "contrast and gamma changes (0: none)", low=0.0, high=1.0,
+                                metavar="F"))
+    elastic: float = setting(0.0, S(
+        "elastic deformation", "standard deviation in pixels of a smooth random deformation "
+        "of half the training crops (0: none)", low=0.0, high=50.0, metavar="PX"))
+    normalize: str = setting("project", S(
+        "normalisation", "project: one mean and standard deviation for every image; image: "
+        "each image stretched between its own 0.5th and 99.5th percentiles first (for "
+        "projects whose images differ in brightness)", choices=NORMALIZE))
+    amp: bool = setting(True, S("mixed precision", "bf16/fp16 on CUDA", flag="--amp"))
     channels_last: bool | None = None  # None: CUDA yes; CPU at width <= 0.25, batch >= 4
-    cache_mb: int = 2048  # decoded-image cache budget
-    val_max_pixels: int = 2_400_000  # validation images above this are tiled
+    cache_mb: int = setting(2048, S("image cache", low=0, flag=None))
+    val_max_pixels: int = setting(2_400_000, S("validation tile size", low=1024, flag=None))
     # the click model: simulated-click rounds before a step (0..this, RITM's iterative
     # training), validation objects and the most clicks simulated on each
-    click_iters: int = 3
-    val_objects: int = 40
-    val_clicks: int = 5
+    click_iters: int = setting(3, S("click rounds", low=0, flag=None))
+    val_objects: int = setting(40, S("validation objects", low=1, flag=None))
+    val_clicks: int = setting(5, S("validation clicks", low=1, flag=None))
     # a new click model starts from the features of a segmentation model trained on the
     # same kind of images: "auto" the project's active model when it fits (same arch,
     # width and channels), a checkpoint path, or None (He initialisation)
-    features_from: str | None = "auto"
+    features_from: str | None = setting("auto", S(
+        "click model's start", "the segmentation checkpoint a new click model starts from "
+        "(its features; default: the project's active model when it fits); none: He "
+        "initialisation", metavar="CKPT|none", parse=parse_optional_path, optional=True))
 
     def validate(self) -> TrainConfig:
-        if self.task not in TASKS:
-            raise ConfigError(f"--task {self.task!r}: choose {' or '.join(TASKS)}")
+        for name, spec in specs(TrainConfig).items():
+            spec.check(getattr(self, name))
+        if self.budget is not None:
+            try:
+                parse_budget(self.budget)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         if self.task == "click":
             if self.crop is None or self.crop[0] != self.crop[1] or self.crop[0] % 32:
-                raise ConfigError("--crop for the click model is its square input, a multiple "
-                                  "of 32 such as 160x160")
-            if self.loss not in CLICK_LOSSES:
-                raise ConfigError(f"--loss {self.loss!r}: the click model trains with "
-                                  f"{' or '.join(CLICK_LOSSES)} (binary cross-entropy, + Dice)")
-            if self.click_iters < 0 or self.val_objects < 1 or self.val_clicks < 1:
-                raise ConfigError("click rounds must be >= 0, validation objects and clicks "
-                                  ">= 1")
-        if self.arch not in ARCHS:
-            raise ConfigError(f"unknown model {self.arch!r}; choose {' or '.join(ARCHS)}")
-        if not 0.0625 <= self.width <= 2.0:
-            raise ConfigError(f"--width {self.width}: use 0.25, 0.5 or 1.0")
-        if self.epochs < 1:
-            raise ConfigError("--epochs must be at least 1")
-        if self.batch_size < 1:
-            raise ConfigError("--batch-size must be at least 1")
+                raise ConfigError("The click model's crop is its square input, a multiple of "
+                                  "32 such as 160x160")
+            if self.loss not in losses_for("click"):
+                raise ConfigError(f"Loss {self.loss!r}: the click model trains with "
+                                  f"{' or '.join(losses_for('click'))}")
         if self.crop is not None and (min(self.crop) < 32):
-            raise ConfigError(f"--crop {self.crop[0]}x{self.crop[1]}: both sides must be >= 32")
-        if not self.lr > 0:
-            raise ConfigError("--lr must be positive")
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose "
-                              f"{' or '.join(OPTIMIZERS)}")
-        if self.schedule not in SCHEDULES:
-            raise ConfigError(f"unknown schedule {self.schedule!r}; choose {', '.join(SCHEDULES)}")
-        if not 0.0 <= self.val_split < 1.0:
-            raise ConfigError(f"--val-split {self.val_split}: must be in [0, 1)")
-        if self.class_weights not in CLASS_WEIGHTS:
-            raise ConfigError(f"--class-weights {self.class_weights!r}: choose "
-                              f"{', '.join(CLASS_WEIGHTS)}")
-        if self.loss not in LOSSES:
-            raise ConfigError(f"--loss {self.loss!r}: choose {', '.join(LOSSES)}")
-        if not 0.0 <= self.rare_crops <= 1.0:
-            raise ConfigError(f"rare-class crop share {self.rare_crops}: must be in [0, 1]")
-        if self.precise_bn < 0:
-            raise ConfigError("precise BatchNorm batches must be >= 0")
-        if self.warmup_steps < 0:
-            raise ConfigError("warm-up steps must be >= 0")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"--dropout {self.dropout}: must be in [0, 1)")
-        if self.workers < 0:
-            raise ConfigError("--workers must be >= 0")
+            raise ConfigError(f"Crop {self.crop[0]}x{self.crop[1]}: both sides must be at "
+                              "least 32")
         lo, hi = self.scale
         if not 0.1 <= lo <= hi <= 10:
-            raise ConfigError(f"scale range {self.scale} is not 0.1 <= low <= high <= 10")
+            raise ConfigError(f"Scale range {self.scale}: must be 0.1 <= low <= high <= 10")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -201,9 +245,15 @@ def round_epochs(epochs: int) -> int:
     return max(3, round(epochs / 4))
 
 
+ROUND_SHARE = 0.25  # a correction round's share of a full run's budget or epochs
+
+
 def round_config(cfg: TrainConfig, epochs: int | None = None) -> TrainConfig:
     """The short fine-tuning schedule of a correction round that continues from the
-    active model: ``epochs`` (default :func:`round_epochs`) at half the learning rate,
-    with a short warm-up (the optimizer starts fresh)."""
+    active model: a quarter of the budget (or ``epochs``, default :func:`round_epochs`)
+    at half the learning rate, with a short warm-up (the optimizer starts fresh)."""
+    budget = cfg.budget if cfg.budget is None or epochs is not None \
+        else scaled(cfg.budget, ROUND_SHARE)
     return cfg.replace(epochs=epochs if epochs is not None else round_epochs(cfg.epochs),
+                       budget=None if epochs is not None else budget,
                        lr=cfg.lr / 2, warmup_steps=max(cfg.warmup_steps, 10))

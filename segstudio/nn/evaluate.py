@@ -12,10 +12,12 @@ import numpy as np
 import torch
 
 from ..core.errors import SegStudioError
+from ..core.large_store import record_is_large
 from ..core.project import HUMAN_STATUSES, ImageRecord, Project
 from .inference import PredictionResult, Predictor
-from .losses import IGNORE
+from .large.predict import predict_large
 from .metrics import ConfusionMatrix
+from .train.losses import IGNORE
 
 ONLY = ("unlabelled", "unreviewed", "all")
 
@@ -88,6 +90,12 @@ def predict_project(project: Project, predictor: ImagePredictor, only: str = "un
             summary.cancelled = True
             break
         try:
+            if record_is_large(rec):  # block by block into a chunked prediction
+                predict_large(project, rec, predictor)
+                summary.predicted += 1
+                if progress is not None:
+                    progress(i + 1, len(recs))
+                continue
             image = project.load_image(rec)
             res = predictor.predict(image)
             save_result(project, rec, res, predictor.checkpoint_path, lut)

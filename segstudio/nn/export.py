@@ -33,8 +33,8 @@ from torch import nn
 
 from ..core.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from ..core.errors import SegStudioError
-from .checkpoint import Checkpoint, load_checkpoint
-from .segnet import _Net, fold_batchnorm, min_input_size
+from .models.segnet import _Net, fold_batchnorm, min_input_size
+from .runs.checkpoint import Checkpoint, load_checkpoint
 
 FORMATS = ("torchscript", "onnx")
 ONNX_OPSET = 17
@@ -94,7 +94,7 @@ class PortableNet(nn.Module):
 def click_io(ckpt: Checkpoint) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(input, output, how the inputs are made) of a click model's metadata: the image's
     channels, then the positive and negative clicks' maps and the previous mask."""
-    from . import clicks as C
+    from .click import simulate as C
 
     size = int(ckpt.click_size)
     image = ["R", "G", "B"] if ckpt.image_channels == 3 else [f"image {i}" for i in
@@ -120,6 +120,21 @@ def click_io(ckpt: Checkpoint) -> tuple[dict[str, Any], dict[str, Any], dict[str
     return inp, out, how
 
 
+def _normalization(ckpt: Checkpoint) -> dict[str, Any]:
+    norm: dict[str, Any] = {"mean": list(ckpt.mean), "std": list(ckpt.std),
+                            "formula": "(pixel / 255 - mean) / std, per channel"}
+    if ckpt.normalize == "image":
+        from .normalize import HIGH, LOW
+
+        norm["per_image"] = {
+            "kind": "percentile", "low": LOW, "high": HIGH,
+            "formula": f"first, over the whole image (not per tile): the {LOW} and {HIGH} "
+                       "percentiles lo and hi of all its uint8 values (channels together) "
+                       "from its histogram; pixel = clip(round((pixel - lo) * 255 / (hi - lo)), "
+                       "0, 255) when hi - lo >= 2"}
+    return norm
+
+
 def metadata(ckpt: Checkpoint, fmt: str, model: _Net) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "format": "segstudio-model",
@@ -127,8 +142,7 @@ def metadata(ckpt: Checkpoint, fmt: str, model: _Net) -> dict[str, Any]:
         "model_config": ckpt.model_config,
         "classes": ckpt.classes.to_json_dict(),
         "channel_ids": [int(v) for v in ckpt.classes.channel_ids()],
-        "normalization": {"mean": list(ckpt.mean), "std": list(ckpt.std),
-                          "formula": "(pixel / 255 - mean) / std, per channel"},
+        "normalization": _normalization(ckpt),
         "input": {"name": "image", "dtype": "float32", "layout": "NCHW",
                   "channels": ckpt.in_channels, "min_size": min_input_size(model)},
         "output": {"name": "logits", "dtype": "float32", "layout": "NCHW",

@@ -27,10 +27,11 @@ import torch.nn.functional as F
 
 from ..core.classes import ClassTable
 from ..core.errors import SegStudioError
-from .checkpoint import Checkpoint, CheckpointError, check_compatible, load_checkpoint
-from .data import U8, as_channels
 from .device import resolve_device
-from .segnet import as_net, fold_batchnorm, min_input_size
+from .models.segnet import as_net, fold_batchnorm, min_input_size
+from .normalize import apply as normalise
+from .runs.checkpoint import Checkpoint, CheckpointError, check_compatible, load_checkpoint
+from .train.data import U8, as_channels
 
 
 class PredictorOptions(TypedDict, total=False):
@@ -78,8 +79,10 @@ class Predictor:
     def __init__(self, model: torch.nn.Module, classes: ClassTable, mean: Sequence[float],
                  std: Sequence[float], device: str | torch.device = "auto", tile: int = 512,
                  overlap: int = 128, max_whole_pixels: int = 2_400_000,
-                 memory_budget_mb: int = 1024, checkpoint_path: str | None = None):
+                 memory_budget_mb: int = 1024, checkpoint_path: str | None = None,
+                 normalize: str = "project"):
         self.device = resolve_device(device)
+        self.normalize = normalize  # "image": each image stretched first (nn.normalize)
         self.classes = classes
         net = as_net(model)
         self.num_classes = int(net.num_classes)
@@ -128,7 +131,8 @@ class Predictor:
         if classes is not None or in_channels is not None:
             check_compatible(ckpt, classes or ckpt.classes, in_channels)
         return cls(ckpt.build_model(), ckpt.classes, ckpt.mean, ckpt.std, device=device,
-                   checkpoint_path=str(ckpt.path) if ckpt.path else None, **kw)
+                   checkpoint_path=str(ckpt.path) if ckpt.path else None,
+                   normalize=ckpt.normalize, **kw)
 
     # -- forward --------------------------------------------------------------------
     def _probs(self, region: U8) -> torch.Tensor:
@@ -164,7 +168,7 @@ class Predictor:
         if image.dtype != np.uint8 or image.ndim not in (2, 3):
             raise SegStudioError(f"expected a uint8 HxW or HxWx3 image, got {image.dtype} "
                                  f"{image.shape}")
-        return as_channels(image, self.in_channels, "image")
+        return normalise(self.normalize, as_channels(image, self.in_channels, "image"))
 
     @torch.inference_mode()
     def predict(self, image: U8) -> PredictionResult:

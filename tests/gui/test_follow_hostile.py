@@ -11,8 +11,8 @@ import numpy as np
 
 from segstudio.core.project import Project
 from segstudio.gui.training.external import ExternalRun
-from segstudio.nn.events import Message
-from segstudio.nn.journal import encode, journal_path, run_dir
+from segstudio.nn.runs.events import Message
+from segstudio.nn.runs.journal import encode, journal_path, run_dir
 from tests.conftest import write_png
 from tests.fifo_probe import FifoProbe
 

@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from segstudio.cli.main import main
-from segstudio.nn import checkpoint as C
-from segstudio.nn.checkpoint import CheckpointError, checkpoint_dict, load_checkpoint
-from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNetBasic
+from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNetBasic
+from segstudio.nn.runs import checkpoint as C
+from segstudio.nn.runs.checkpoint import CheckpointError, checkpoint_dict, load_checkpoint
 from tests.cli.conftest import small_disk  # noqa: F401 - the fixture
 
 from .test_checkpoint import CLASSES

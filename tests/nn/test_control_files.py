@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from segstudio.nn import control
-from segstudio.nn.events import Message
-from segstudio.nn.journal import MAX_LINE, JournalReader, JournalWriter, encode
+from segstudio.nn.runs import control
+from segstudio.nn.runs.events import Message
+from segstudio.nn.runs.journal import MAX_LINE, JournalReader, JournalWriter, encode
 from tests.fifo_probe import FifoProbe
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def test_a_control_file_linked_to_dev_zero_or_huge_is_not_read(tmp_path, monkeyp
     # /dev/zero to its end fails there instead of taking this machine's memory
     code = ("import resource, sys\n"
             "from pathlib import Path\n"
-            "from segstudio.nn.control import read\n"
+            "from segstudio.nn.runs.control import read\n"
             "with open('/proc/self/statm') as fh: pages = int(fh.read().split()[0])\n"
             "room = pages * resource.getpagesize() + (1 << 30)\n"
             "resource.setrlimit(resource.RLIMIT_AS, (room, room))\n"

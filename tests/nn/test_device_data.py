@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from segstudio.nn import data as D
 from segstudio.nn.config import ConfigError, TrainConfig, default_train_config
 from segstudio.nn.device import DeviceError, available_devices, physical_cores, resolve_device
-from segstudio.nn.losses import IGNORE
+from segstudio.nn.train import data as D
+from segstudio.nn.train.losses import IGNORE
 
 
 def test_devices():
@@ -33,9 +33,9 @@ def test_default_configs_per_device():
     assert (gpu.arch, gpu.width, gpu.crop, gpu.batch_size) == ("segnet", 1.0, (360, 480), 8)
     assert gpu.optimizer == "sgd" and gpu.momentum == 0.9 and cpu.optimizer == "adamw"
     assert TrainConfig.from_dict(cpu.to_dict()) == cpu
-    with pytest.raises(ConfigError, match="val-split"):
+    with pytest.raises(ConfigError, match="^Validation share 1: must be below 1$"):
         cpu.replace(val_split=1.0).validate()
-    with pytest.raises(ConfigError, match="crop"):
+    with pytest.raises(ConfigError, match="Crop 16x64"):
         cpu.replace(crop=(16, 64)).validate()
 
 
@@ -76,13 +76,16 @@ def test_snapshot_follows_the_project(camvid_project):
     camvid_project.reset_to_prediction(rec)  # the user drops a mask
     again = D.snapshot(camvid_project, 0.25)
     assert rec.id not in again.train_ids + again.val_ids
-    assert D.project_channels(camvid_project) == 3
+    from segstudio.nn.plan.fingerprint import project_channels
+
+    assert project_channels(camvid_project) == 3
 
 
 def test_switching_optimizer_brings_its_weight_decay_and_rate():
     from segstudio.cli.main import build_parser
-    from segstudio.cli.train import build_config
+    from segstudio.cli.train import build_request
     from segstudio.nn.config import default_train_config, switch_optimizer
+    from segstudio.nn.train.request import apply_settings
 
     cpu = default_train_config("cpu")
     assert switch_optimizer(cpu, "adamw") == cpu  # already AdamW: nothing changes
@@ -91,8 +94,9 @@ def test_switching_optimizer_brings_its_weight_decay_and_rate():
     gpu = default_train_config("cuda")
     adamw = switch_optimizer(gpu, "adamw", lr=2e-4)
     assert (adamw.optimizer, adamw.lr, adamw.weight_decay) == ("adamw", 2e-4, 1e-2)
-    # the CLI takes the same rule
+    # the CLI's request takes the same rule when it is resolved
     args = build_parser().parse_args(["train", "x", "--optimizer", "sgd"])
-    assert build_config(args, "cpu") == sgd
+    assert build_request(args).settings == {"optimizer": "sgd"}
+    assert apply_settings(cpu, build_request(args).settings) == sgd
     args = build_parser().parse_args(["train", "x", "--optimizer", "sgd", "--lr", "0.01"])
-    assert build_config(args, "cpu") == sgd.replace(lr=0.01)
+    assert apply_settings(cpu, build_request(args).settings) == sgd.replace(lr=0.01)

@@ -5,9 +5,9 @@ per GPU when several CUDA devices are found) in its own session, so the run
 goes on when the window closes and a crash of it cannot take the window
 down.  Its output goes to ``.segstudio/runs/process-<time>.log``.  The window
 follows the run through the project store only: a timer reads the run's
-journal (:mod:`segstudio.nn.journal`) and re-emits its events, so the panel
+journal (:mod:`segstudio.nn.runs.journal`) and re-emits its events, so the panel
 and the plots behave as for a run in the window; Pause, Resume and Stop
-write the run's control file (:mod:`segstudio.nn.control`).
+write the run's control file (:mod:`segstudio.nn.runs.control`).
 
 :meth:`ExternalRun.attach` follows a run that someone else started (the CLI
 on this machine, or a server writing into the same project folder).
@@ -31,10 +31,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from ...core.atomic import atomic_write_text, process_alive
 from ...core.errors import SegStudioError
-from ...core.run_records import RunRecord
-from ...nn import control
-from ...nn.events import Finished, Message, RunStarted
-from ...nn.journal import JournalReader, journal_path
+from ...core.run_types import RunRecord
+from ...nn.runs import control
+from ...nn.runs.events import Finished, Message, RunStarted
+from ...nn.runs.journal import JournalReader, journal_path
 
 POLL_MS = 300
 FIND_RUN_S = 120.0  # a process that has not recorded its run by then is reported
@@ -64,22 +64,15 @@ def _gpu_count(device: str) -> int:
         return 1
 
 
-def train_command(folder: str, config_file: Path, device: str, resume: str | None,
-                  add_epochs: int | None, start_from: str | None, nproc: int = 1) -> list[str]:
-    """The command line of a separate training process."""
+def train_command(folder: str, request_file: Path, device: str, nproc: int = 1) -> list[str]:
+    """The command line of a separate training process: the run request travels in a
+    file, and ``segstudio train`` resolves it as the window's own runs are resolved."""
     if nproc > 1:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                "--nproc_per_node", str(nproc), "-m", "segstudio"]
     else:
         cmd = [sys.executable, "-m", "segstudio"]
-    cmd += ["train", folder, "--config", str(config_file), "--device", device]
-    if resume:
-        cmd += ["--resume", resume]
-        if add_epochs:
-            cmd += ["--add-epochs", str(add_epochs)]
-    else:
-        cmd += ["--from", "active" if start_from == "auto" else "scratch"]
-    return cmd
+    return cmd + ["train", folder, "--config", str(request_file), "--device", device]
 
 
 class ExternalRun(QObject):
@@ -120,20 +113,18 @@ class ExternalRun(QObject):
         return f"run {self.run_id}{pid}" if self.run_id is not None else f"the process{pid}"
 
     # -- starting and attaching ---------------------------------------------------------------
-    def start(self, project, config, device: str, resume: str | None = None,
-              add_epochs: int | None = None, start_from: str | None = None) -> bool:
+    def start(self, project, request, device: str) -> bool:
         if self.running:
             return False
         runs = Path(project.project_dir) / "runs"
         runs.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         cfg_file = runs / f"settings-{stamp}-{os.getpid()}.json"
-        atomic_write_text(cfg_file, json.dumps({"device": device, "config": config.to_dict()},
+        atomic_write_text(cfg_file, json.dumps({"device": device, "request": request.to_dict()},
                                                indent=1))
         self.log_path = runs / f"process-{stamp}-{os.getpid()}.log"
         nproc = _gpu_count(device)
-        cmd = train_command(str(project.root), cfg_file, device, resume, add_epochs, start_from,
-                            nproc)
+        cmd = train_command(str(project.root), cfg_file, device, nproc)
         # pytorch#135712: torchrun's restarted processes can hang without it
         env = dict(os.environ, PYTHONUNBUFFERED="1", TORCH_DISABLE_SHARE_RDZV_TCP_STORE="1")
         env.pop("QT_QPA_PLATFORM", None)

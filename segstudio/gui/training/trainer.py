@@ -1,8 +1,8 @@
 """Training on its own QThread: a QObject worker iterating the Qt-free engine.
 
-:class:`Trainer` lives on the GUI thread.  ``start(project, config, device,
-resume)`` makes a QThread and a :class:`TrainerWorker` on it, which iterates
-:func:`segstudio.nn.engine.fit` and forwards every event as ``event(object)``
+:class:`Trainer` lives on the GUI thread.  ``start(project, request, device)`` makes
+a QThread and a :class:`TrainerWorker` on it, which iterates
+:func:`segstudio.nn.train.engine.fit` and forwards every event as ``event(object)``
 (queued, so slots run on the GUI thread).  On CUDA a :class:`GpuMemory`
 record follows each step.  Pause, resume and stop set ``threading.Event``
 flags that the engine checks before every batch; stopping never terminates
@@ -16,32 +16,28 @@ import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ...core.run_records import RunRecord
-from ...nn.events import GpuMemory, Message
+from ...core.run_types import RunRecord
+from ...nn.runs.events import GpuMemory, Message
 from .external import ExternalRun
 
 
 class TrainerWorker(QObject):
     event = Signal(object)
 
-    def __init__(self, project, config, device: str, resume: str | None,
-                 cancel: threading.Event, pause: threading.Event, threads: int | None,
-                 add_epochs: int | None = None, start_from: str | None = None):
+    def __init__(self, project, request, device: str, cancel: threading.Event,
+                 pause: threading.Event, threads: int | None):
         super().__init__()
-        self.start_from = start_from
-        self.add_epochs = add_epochs
         self.project = project
-        self.config = config
+        self.request = request  # nn.request.RunRequest: resolved by the engine
         self.device = device
-        self.resume = resume
         self.cancel = cancel
         self.pause = pause
         self.threads = threads
 
     @Slot()
     def run(self) -> None:
-        from ...nn.engine import fit
-        from ...nn.events import Finished, Step
+        from ...nn.runs.events import Finished, Step
+        from ...nn.train.engine import fit
 
         try:
             import torch
@@ -49,28 +45,8 @@ class TrainerWorker(QObject):
             if self.threads:
                 torch.set_num_threads(self.threads)  # this thread's intra-op threads
             cuda = str(self.device).startswith("cuda")
-            if self.resume is not None and self.add_epochs:
-                from .training_jobs import checkpoint_epoch
-
-                try:  # continue for add_epochs more epochs
-                    done = checkpoint_epoch(self.resume)
-                    self.config = self.config.replace(epochs=done + self.add_epochs)
-                except Exception:  # noqa: BLE001 - fit reports an unreadable checkpoint
-                    pass
-            start = None
-            if self.start_from == "auto":  # a round from the active model, when it fits
-                from ...nn.config import round_config
-                from ...nn.events import Message
-                from ...nn.run_config import choose_start
-
-                start, note = choose_start(self.project, None, self.config.arch,
-                                           self.config.width)
-                if note:
-                    self.event.emit(Message("info", note))
-                if start is not None:
-                    self.config = round_config(self.config)
-            events = fit(self.project, self.config, device=self.device, cancel=self.cancel,
-                         pause=self.pause, resume=self.resume, start_from=start)
+            events = fit(self.project, self.request, device=self.device, cancel=self.cancel,
+                         pause=self.pause)
             for ev in events:
                 self.event.emit(ev)
                 if cuda and isinstance(ev, Step):
@@ -133,25 +109,23 @@ class Trainer(QObject):
         return self.running and self.device == "cpu"
 
     # -- control ---------------------------------------------------------------------
-    def start(self, project, config, device: str, resume: str | None = None,
-              threads: int | None = None, add_epochs: int | None = None,
-              start_from: str | None = None, separate: bool = False) -> bool:
-        """Start training (False when a run is already going).  ``threads``: torch's
-        intra-op threads of the training thread; with ``resume``, ``add_epochs``
-        more epochs than the checkpoint has; ``separate``: in its own process."""
+    def start(self, project, request, device: str, threads: int | None = None,
+              separate: bool = False) -> bool:
+        """Start the run ``request`` (an :class:`~segstudio.nn.train.request.RunRequest`) on
+        ``device``; False when a run is already going.  ``threads``: torch's intra-op
+        threads of the training thread; ``separate``: in its own process."""
         if self.running:
             return False
         if separate:
             self.device = str(device)
-            return self.external.start(project, config, self.device, resume, add_epochs,
-                                       start_from)
+            return self.external.start(project, request, self.device)
         self.cancel = threading.Event()
         self.pause_flag = threading.Event()
         self.device = str(device)
         thread = QThread(self)
         thread.setObjectName("segstudio-training")
-        worker = TrainerWorker(project, config, self.device, resume, self.cancel,
-                               self.pause_flag, threads, add_epochs, start_from)
+        worker = TrainerWorker(project, request, self.device, self.cancel, self.pause_flag,
+                               threads)
         worker.moveToThread(thread)
         worker.event.connect(self.event)  # queued: re-emitted on the GUI thread
         thread.started.connect(worker.run)

@@ -44,6 +44,7 @@ from ..workers import WorkerService
 from .canvas_view import CanvasViewMixin
 from .derived import NAMES as DERIVED
 from .derived import DerivedKeeper
+from .large_view import LargeView
 from .layers import ArrayLayer
 from .tools import CanvasTool, ToolEvent
 
@@ -85,6 +86,7 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         self._difference = ArrayLayer(40)
         for item in self._layers():
             self._scene.addItem(item)
+        self._large = LargeView(self, workers)  # the tiled layers of a large image
 
         self._doc: ImageDocument | None = None
         self._table: ClassTable = default_classes()
@@ -98,6 +100,7 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         self._adjust = DisplayAdjust()
         self._derived = DerivedKeeper(workers)  # the outline/difference layers shown
         self.paint_count = 0  # viewport paints so far (benchmarks wait on it)
+        self.press_hooks: list = []  # called before a press reaches the tool
 
     def _layers(self) -> tuple[ArrayLayer, ...]:
         return (self._image, self._prediction, self._prediction_outline, self._mask,
@@ -119,13 +122,21 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         if doc is None or not doc.ok:
             for item in self._layers():
                 item.set_array(None)
+            self._large.show(None)
             self._scene.setSceneRect(QRectF())
             self._message = "" if doc is None else (doc.error or "this image cannot be shown")
         else:
             self._message = ""
-            self._show_display()
-            self._scene.setSceneRect(QRectF(0, 0, doc.width, doc.height))
-            self._set_label_layers()
+            if doc.large is not None:  # tiles of a pyramid, not arrays
+                for item in self._layers():
+                    item.set_array(None)
+                self._large.show(doc)
+                self._apply_style()
+            else:
+                self._large.show(None)
+                self._show_display()
+                self._scene.setSceneRect(QRectF(0, 0, doc.width, doc.height))
+                self._set_label_layers()
             if not (keep_view and same_size):
                 self.fit()
         if self._tool is not None:
@@ -155,6 +166,9 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         """The owner replaced the mask array of ``doc``: show it (if ``doc`` is shown)."""
         if doc is None or doc is not self._doc or not doc.ok:
             return
+        if doc.large is not None:
+            self.show_large_window(doc)
+            return
         self._derived.drop("outline_mask", "difference")
         self._mask.set_array(doc.mask)
         self._mask_outline.set_array(None)
@@ -166,6 +180,9 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         """The owner gave ``doc`` a new prediction and entropy map: show them."""
         if doc is None or doc is not self._doc or not doc.ok:
             return
+        if doc.large is not None:
+            self.show_large_window(doc)
+            return
         self._derived.drop("outline_prediction", "difference")
         for layer in (self._prediction_outline, self._difference):
             layer.set_array(None)
@@ -173,6 +190,22 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         self._uncertainty.set_array(doc.uncertainty)
         self._apply_style()
         self.refresh_hover()
+
+    def show_large_window(self, doc: ImageDocument | None) -> None:
+        """A large document's editing window moved, or its pyramid or labels changed."""
+        if doc is None or doc is not self._doc or doc.large is None:
+            return
+        self._large.window_changed()
+        self._apply_style()
+        self.refresh_hover()
+
+    def large_view(self) -> LargeView:
+        return self._large
+
+    def window_origin(self) -> tuple[int, int]:
+        """(y, x) of scene coordinates' origin in the image: the editing window's origin
+        for a large image, else (0, 0)."""
+        return self._large.origin if self._large.active else (0, 0)
 
     def mask_changed(self, rect: QRect | None = None) -> None:
         """The human mask changed inside ``rect`` (None: everywhere): repaint that part."""
@@ -184,6 +217,9 @@ class Canvas(CanvasViewMixin, QGraphicsView):
     def _labels_changed(self, which: str, rect: QRect | None) -> None:
         doc = self._doc
         if doc is None or not doc.ok or getattr(doc, which) is None:
+            return
+        if doc.large is not None:  # the chunked mask's listeners repaint its tiles
+            self.refresh_hover()
             return
         if rect is None:
             full = (0, 0, doc.width, doc.height)
@@ -228,6 +264,9 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         self._difference.set_color_table(difference_color_table(st))
         self._uncertainty.set_color_table(heat_color_table(st))
         doc = self._doc
+        if doc is not None and doc.large is not None:
+            self._apply_large_style(colors)
+            return
 
         def has(name: str) -> bool:
             src = self._derived.layers if name in DERIVED else doc
@@ -247,6 +286,19 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         need_diff = st.difference and has("mask") and has("prediction") and not has("difference")
         if need_outline or need_diff:
             self._compute_derived(need_outline, need_diff)
+
+    def _apply_large_style(self, colors: list[int]) -> None:
+        """A large image shows its filled label layers (no outline, difference or
+        uncertainty layers: those are whole-image arrays)."""
+        st, large = self._style, self._doc.large
+        for item in self._layers():
+            item.setVisible(False)
+        lv = self._large
+        lv.mask.set_color_table(colors)
+        lv.prediction.set_color_table(colors)
+        lv.mask.setVisible(st.show_mask and large.mask is not None)
+        lv.prediction.setVisible(st.show_prediction and large.prediction is not None)
+        self.viewport().update()
 
     def _compute_derived(self, outlines: bool, difference: bool) -> None:
         """Whole-image outline/difference layers, computed off the GUI thread."""
@@ -285,8 +337,10 @@ class Canvas(CanvasViewMixin, QGraphicsView):
 
     def _tool_event(self, e, button=Qt.MouseButton.NoButton) -> ToolEvent:
         pos = self.viewportTransform().inverted()[0].map(e.position())
-        return ToolEvent(pos, e.position(), button, e.buttons(), e.modifiers(),
-                         self._doc.width if self._doc else 0, self._doc.height if self._doc else 0)
+        w, h = (self._doc.width, self._doc.height) if self._doc else (0, 0)
+        if self._doc is not None and self._doc.large is not None:
+            h, w = self._doc.large.window_shape  # tools work in the editing window
+        return ToolEvent(pos, e.position(), button, e.buttons(), e.modifiers(), w, h)
 
     # -- zoom and pan ---------------------------------------------------------------------
     def zoom(self) -> float:
@@ -328,7 +382,8 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         z = min(self.MAX_ZOOM, max(self.MIN_ZOOM, min(vp.width() / self._doc.width,
                                                        vp.height() / self._doc.height)))
         self.setTransform(QTransform.fromScale(z, z))
-        self.centerOn(self._doc.width / 2, self._doc.height / 2)
+        oy, ox = self.window_origin()
+        self.centerOn(self._doc.width / 2 - ox, self._doc.height / 2 - oy)
         self._fit_mode = True
         self.zoom_changed.emit(z)
         self.refresh_hover()
@@ -372,6 +427,9 @@ class Canvas(CanvasViewMixin, QGraphicsView):
             self._update_cursor()
             e.accept()
             return
+        if self._tool_ready():
+            for hook in self.press_hooks:  # e.g. a large image's editing window moves
+                hook()
         if self._tool_ready() and self._tool.mouse_press(self._tool_event(e, e.button())):
             e.accept()
             return
@@ -390,7 +448,7 @@ class Canvas(CanvasViewMixin, QGraphicsView):
         self._hover = e.position()
         if self._doc is not None and self._doc.ok:
             ev = self._tool_event(e)
-            self.pixel_hovered.emit(*(ev.x, ev.y) if ev.inside else (-1, -1))
+            self.pixel_hovered.emit(*self.image_pixel(ev))
             if self._tool is not None and self._tool.mouse_move(ev):
                 e.accept()
                 return

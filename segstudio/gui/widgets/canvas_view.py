@@ -60,12 +60,13 @@ class CanvasViewMixin:
         shown at all (the masks alone); the document's pixels are never changed."""
         self._adjust = adjust
         self._image.setVisible(bool(show_image))
+        self._large.image.setVisible(bool(show_image) and self._large.active)
         self._show_display()
 
     def _show_display(self) -> None:
         doc = self._doc
-        if doc is None or not doc.ok:
-            return
+        if doc is None or not doc.ok or doc.large is not None:
+            return  # a large image is drawn by tiles, as decoded
         shown = doc.display if self._adjust.identity else self._adjust.apply(doc.display)
         self._image.set_array(shown, "gray" if doc.is_gray else "rgb")
         self._image.update()
@@ -80,7 +81,16 @@ class CanvasViewMixin:
             pos = self.viewportTransform().inverted()[0].map(self._hover)
             ev = ToolEvent(pos, self._hover, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
                            Qt.KeyboardModifier.NoModifier, self._doc.width, self._doc.height)
-            self.pixel_hovered.emit(*(ev.x, ev.y) if ev.inside else (-1, -1))
+            self.pixel_hovered.emit(*self.image_pixel(ev))
+
+    def image_pixel(self, ev: ToolEvent) -> tuple[int, int]:
+        """The image pixel (x, y) under a tool event, (-1, -1) outside the image (a large
+        image's scene coordinates are its editing window's)."""
+        oy, ox = self.window_origin()
+        x, y = ev.x + ox, ev.y + oy
+        doc = self._doc
+        inside = doc is not None and 0 <= x < doc.width and 0 <= y < doc.height
+        return (x, y) if inside else (-1, -1)
 
     def describe_pixel(self, x: int, y: int) -> str:
         return describe_pixel(self._doc, self._table, x, y)
@@ -99,9 +109,12 @@ class CanvasViewMixin:
         if doc is None or not doc.ok:
             return []
         out = []
-        if self._mask.isVisible() or self._mask_outline.isVisible():
+        large = self._large
+        if self._mask.isVisible() or self._mask_outline.isVisible() or large.mask.isVisible():
             out.append("Human mask")
-        if self._prediction.isVisible():
+        if large.prediction.isVisible():
+            out.append("Prediction")
+        elif self._prediction.isVisible():
             out.append("Prediction (hatched)" if self._prediction.hatched else "Prediction")
         elif self._prediction_outline.isVisible():
             out.append("Prediction (outline)")

@@ -1,0 +1,359 @@
+"""Graphics items that draw a large image and its label layers as tiles of a pyramid.
+
+One item per layer covers the whole image (item coordinates are full-resolution
+pixels).  Painting draws only the tiles of the exposed area, at the level the zoom
+needs (one level pixel per screen pixel or more), from a cache; it never decodes.
+A tile not in the cache yet is drawn from the nearest coarser level that is (the
+coarsest level is asked for first, so something is always there) and asked for:
+the missing tiles of a paint go to the worker service's "tiles" lane as one batch
+under the layer's key, so a newer batch (the user panned on) cancels the older
+one and its tiles are never decoded.  Decoded tiles come back one by one
+(``ctx.item``) and repaint their own rectangle.
+
+* :class:`TiledImageLayer` draws a :class:`~segstudio.core.pyramid.PyramidSource`;
+  its tiles are converted once, on the worker, to ``RGB32`` (what the screen
+  uses, so a draw is a plain scaled blit).
+* :class:`TiledLabelLayer` draws a :class:`~segstudio.core.chunked_mask.ChunkedMask`
+  (the human mask, the prediction): each tile is the chunk array itself wrapped as
+  an Indexed8 ``QImage`` with the layer's 256-entry colour table, so a colour or
+  opacity change touches 256 numbers, and an edit (the mask's listeners) repaints
+  only its rectangle.
+
+The cache keeps tiles within a byte budget, least recently drawn dropped first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QRectF, Signal
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QGraphicsItem
+
+from ...core.chunked_mask import ChunkedMask
+from ...core.pyramid import PyramidSource, level_for_zoom
+from ..workers import WorkerService
+from .layers import wrap_array
+
+TILE = 512
+IMAGE_BUDGET = 192 << 20   # decoded image tiles kept (RGB32: 1 MiB a tile)
+LABEL_BUDGET = 96 << 20    # label tiles kept wrapped (256 KiB a tile)
+Key = tuple[int, int, int]  # (level, ty, tx)
+
+
+class TileCache:
+    """Tiles by key within a byte budget; the least recently used go first."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.nbytes = 0
+        self._items: OrderedDict[Key, tuple[QImage, object]] = OrderedDict()
+
+    def get(self, key: Key) -> QImage | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0]
+
+    def __contains__(self, key: Key) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, key: Key, image: QImage, keep: object = None) -> None:
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.nbytes -= old[0].sizeInBytes()
+        self._items[key] = (image, keep)
+        self.nbytes += image.sizeInBytes()
+        while self.nbytes > self.budget and len(self._items) > 1:
+            _k, (img, _keep) = self._items.popitem(last=False)
+            self.nbytes -= img.sizeInBytes()
+
+    def discard(self, key: Key) -> None:
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.nbytes -= old[0].sizeInBytes()
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.nbytes = 0
+
+    def cached(self) -> list[Key]:
+        return list(self._items)
+
+
+class _Signals(QObject):
+    tile_arrived = Signal(object)  # key
+
+
+class TiledLayer(QGraphicsItem):
+    """Base of the tiled layers: geometry of the levels, the cache, the requests."""
+
+    lane_name = "tiles"
+
+    def __init__(self, z: float, workers: WorkerService, key: str,
+                 parent: QGraphicsItem | None = None) -> None:
+        super().__init__(parent)
+        self.setZValue(z)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self.workers = workers
+        self.key = key
+        self.levels: list[tuple[int, int]] = []
+        self.cache = TileCache(IMAGE_BUDGET)
+        self._pending: set[Key] = set()
+        self._generation = 0
+        self.signals = _Signals()
+        self.requests = 0      # batches submitted (tests, benchmarks)
+        self.last_level = -1   # the level the last paint wanted
+
+    # -- geometry ------------------------------------------------------------------------
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.levels[0][1], self.levels[0][0]) if self.levels else (0, 0)
+
+    def boundingRect(self) -> QRectF:
+        w, h = self.size
+        return QRectF(0, 0, w, h)
+
+    def level_scale(self, level: int) -> tuple[float, float]:
+        """Full-resolution pixels per pixel of ``level`` (x, y)."""
+        h0, w0 = self.levels[0]
+        h, w = self.levels[level]
+        return w0 / w, h0 / h
+
+    def tile_rect(self, key: Key) -> QRectF:
+        level, ty, tx = key
+        sx, sy = self.level_scale(level)
+        h, w = self.levels[level]
+        x0, y0 = tx * TILE, ty * TILE
+        x1, y1 = min(w, x0 + TILE), min(h, y0 + TILE)
+        return QRectF(x0 * sx, y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy)
+
+    def tiles_in(self, level: int, rect: QRectF) -> list[Key]:
+        sx, sy = self.level_scale(level)
+        h, w = self.levels[level]
+        tx0 = max(0, math.floor(rect.left() / sx / TILE))
+        ty0 = max(0, math.floor(rect.top() / sy / TILE))
+        tx1 = min((w - 1) // TILE, math.floor((rect.right() / sx - 1e-6) / TILE))
+        ty1 = min((h - 1) // TILE, math.floor((rect.bottom() / sy - 1e-6) / TILE))
+        return [(level, ty, tx) for ty in range(ty0, ty1 + 1) for tx in range(tx0, tx1 + 1)]
+
+    def level_for(self, scale: float) -> int:
+        return level_for_zoom(self.levels, scale)
+
+    def coarsest(self) -> int:
+        return len(self.levels) - 1
+
+    # -- loading ------------------------------------------------------------------------
+    def load_tile(self, key: Key) -> tuple[QImage, object]:
+        """Decode one tile (on a worker): the image and what must stay alive under it."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget every tile and request (another image, another source)."""
+        self._generation += 1
+        self.cache.clear()
+        self._pending.clear()
+        self.workers.lane(self.lane_name).cancel(self.key)
+        self.update()
+
+    def request(self, keys: list[Key], centre: tuple[float, float] | None = None) -> None:
+        """Ask for ``keys`` not cached or asked for yet; the batch replaces the
+        layer's previous one (whose tiles not decoded yet are dropped)."""
+        missing = [k for k in keys if k not in self.cache and k not in self._pending]
+        if not missing:
+            return
+        # still wanted: the older batch's tiles in this paint, asked for again
+        wanted = [k for k in keys if k not in self.cache]
+        if centre is not None:
+            cx, cy = centre
+            wanted.sort(key=lambda k: (-k[0], abs(self.tile_rect(k).center().x() - cx)
+                                       + abs(self.tile_rect(k).center().y() - cy)))
+        self._pending = set(wanted)
+        generation = self._generation
+        self.requests += 1
+
+        def job(ctx) -> None:
+            for key in wanted:
+                ctx.check()
+                ctx.item((generation, key, self.load_tile(key)))
+
+        def arrived(value) -> None:
+            gen, key, (image, keep) = value
+            self._pending.discard(key)
+            if gen != self._generation:
+                return
+            self.cache.put(key, image, keep)
+            self.update(self.tile_rect(key))
+            self.signals.tile_arrived.emit(key)
+
+        def finished(_cancelled: bool) -> None:
+            if generation == self._generation:
+                self._pending.difference_update(wanted)
+
+        self.workers.lane(self.lane_name).submit(job, key=self.key, on_item=arrived,
+                                                 on_finished=finished)
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    # -- painting -------------------------------------------------------------------------
+    def visible_keys(self, rect: QRectF, scale: float) -> list[Key]:
+        return self.tiles_in(self.level_for(scale), rect)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        if not self.levels:
+            return
+        exposed = option.exposedRect.intersected(self.boundingRect())
+        if exposed.isEmpty():
+            return
+        scale = abs(painter.worldTransform().m11())
+        level = self.level_for(scale)
+        self.last_level = level
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth(scale))
+        self.prepare_paint()
+        wanted = self.tiles_in(level, exposed)
+        missing: list[Key] = []
+        for key in wanted:
+            image = self.cache.get(key)
+            if image is None:
+                missing.append(key)
+                self._draw_fallback(painter, key)
+            else:
+                painter.drawImage(self.tile_rect(key), image)
+        coarse = self.coarsest()
+        if missing:
+            # the coarsest level too, so the next frame has something to show
+            asks = self.tiles_in(coarse, exposed) + missing if level != coarse else missing
+            centre = exposed.center()
+            self.request(asks, (centre.x(), centre.y()))
+
+    def smooth(self, scale: float) -> bool:
+        return False
+
+    def prepare_paint(self) -> None:
+        pass
+
+    def _draw_fallback(self, painter: QPainter, key: Key) -> None:
+        """Draw the part of a coarser cached tile that covers ``key``'s area."""
+        target = self.tile_rect(key)
+        for level in range(key[0] + 1, len(self.levels)):
+            for ck in self.tiles_in(level, target):
+                image = self.cache.get(ck)
+                if image is None:
+                    break
+                crect = self.tile_rect(ck)
+                part = crect.intersected(target)
+                sx = image.width() / crect.width()
+                sy = image.height() / crect.height()
+                src = QRectF((part.left() - crect.left()) * sx, (part.top() - crect.top()) * sy,
+                             part.width() * sx, part.height() * sy)
+                painter.drawImage(part, image, src)
+            else:
+                return
+
+
+class TiledImageLayer(TiledLayer):
+    """The photo of a large image, from its pyramid."""
+
+    def __init__(self, z: float, workers: WorkerService) -> None:
+        super().__init__(z, workers, "image-tiles")
+        self.source: PyramidSource | None = None
+
+    def set_source(self, source: PyramidSource | None) -> None:
+        self.prepareGeometryChange()
+        self.source = source
+        self.levels = list(source.levels) if source is not None else []
+        self.reset()
+
+    def smooth(self, scale: float) -> bool:
+        return scale < 1.0
+
+    def load_tile(self, key: Key) -> tuple[QImage, object]:
+        source = self.source
+        assert source is not None
+        level, ty, tx = key
+        arr = source.read(level, ty * TILE, tx * TILE, (ty + 1) * TILE, (tx + 1) * TILE)
+        kind = "gray" if arr.ndim == 2 else "rgb"
+        image = wrap_array(np.ascontiguousarray(arr), kind)
+        return image.convertToFormat(QImage.Format.Format_RGB32), None
+
+
+class TiledLabelLayer(TiledLayer):
+    """A chunked label pyramid (human mask or prediction) with a colour table."""
+
+    def __init__(self, z: float, workers: WorkerService, key: str) -> None:
+        super().__init__(z, workers, key)
+        self.cache.budget = LABEL_BUDGET  # wrappers of the mask's own chunk arrays
+        self.mask: ChunkedMask | None = None
+        self.colors: list[int] = [0] * 256
+        self._colors_version = 0
+        self._tile_versions: dict[Key, int] = {}
+        self.hatched = False
+        self._listener: Callable[[tuple[int, int, int, int]], None] | None = None
+
+    def set_mask(self, mask: ChunkedMask | None) -> None:
+        if mask is self.mask:
+            return
+        if self.mask is not None and self._listener in self.mask.listeners:
+            self.mask.listeners.remove(self._listener)
+        self.prepareGeometryChange()
+        self.mask = mask
+        self.levels = list(mask.levels) if mask is not None else []
+        self._tile_versions.clear()
+        if mask is not None:
+            self._listener = self._changed
+            mask.listeners.append(self._listener)
+        self.reset()
+
+    def set_color_table(self, colors: list[int]) -> None:
+        if colors != self.colors:
+            self.colors = list(colors)
+            self._colors_version += 1
+            self.update()
+
+    def prepare_paint(self) -> None:
+        pass
+
+    def load_tile(self, key: Key) -> tuple[QImage, object]:
+        mask = self.mask
+        assert mask is not None
+        block = mask.chunk(key)
+        return wrap_array(block, "indexed"), block
+
+    def _wrap_now(self, key: Key) -> None:
+        """Re-wrap a chunk the mask holds (an edit changed or replaced it)."""
+        assert self.mask is not None
+        block = self.mask.chunk(key)
+        self.cache.put(key, wrap_array(block, "indexed"), block)
+        self._tile_versions.pop(key, None)
+
+    def _changed(self, rect: tuple[int, int, int, int]) -> None:
+        """The mask changed in ``rect`` (y0, x0, y1, x1 at full resolution)."""
+        if self.mask is None:
+            return
+        y0, x0, y1, x1 = rect
+        area = QRectF(x0, y0, x1 - x0, y1 - y0)
+        for level in range(len(self.levels)):
+            for key in self.tiles_in(level, area):
+                if key in self.cache or self.mask.has(key):
+                    self._wrap_now(key)
+        self.update(area.adjusted(-1, -1, 1, 1))
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        # the colour table is set on each wrapped tile when drawn (256 numbers)
+        version = self._colors_version
+        for key in self.cache.cached():
+            if self._tile_versions.get(key) != version:
+                image = self.cache.get(key)
+                if image is not None:
+                    image.setColorTable(self.colors)
+                self._tile_versions[key] = version
+        super().paint(painter, option, widget)
+
