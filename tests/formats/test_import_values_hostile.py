@@ -42,7 +42,7 @@ def binary_project(tmp_path, capsys):
         _save(tmp_path / ("b1" if i < 2 else "b2") / f"im{i}.png", _binary(i))
     rc, out, err = _run(capsys, "import-masks", imgs, tmp_path / "b1")
     assert rc == 0, err
-    assert "value 255" in out and "-> class 1 foreground" in out
+    assert "value 255" in out and "-> class 1 value 255" in out
     return tmp_path
 
 
@@ -51,7 +51,7 @@ def test_a_second_binary_import_reads_255_as_the_first_did(binary_project, capsy
     rc, out, err = _run(capsys, "import-masks", imgs, binary_project / "b2")
     assert rc == 0, err
     fg = sum(int((_binary(i) == 255).sum()) for i in (2, 3))
-    assert f"value 255 ({fg:,} pixels) -> class 1 foreground (as the project's earlier " \
+    assert f"value 255 ({fg:,} pixels) -> class 1 value 255 (as the project's earlier " \
            "import)" in out
     with Project.open(imgs) as p:
         for i in range(4):
@@ -71,7 +71,7 @@ def test_a_second_binary_import_reads_255_as_the_first_did(binary_project, capsy
 
 def test_a_value_that_would_become_unlabelled_stops_the_import(binary_project, capsys):
     imgs = binary_project / "imgs"
-    # 0/1 masks: the project writes its unlabelled pixels as 1 (255 is foreground there)
+    # 0/1 masks: the project writes its unlabelled pixels as 1 (255 is class 1 there)
     _save(binary_project / "b3" / "im2.png", _binary(2) // 255)
     rc, out, err = _run(capsys, "import-masks", imgs, binary_project / "b3")
     assert rc == 1 and out == ""
