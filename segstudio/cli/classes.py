@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.bounded import check_output
 from ..core.classes import ClassTable
 from ..core.importmasks import apply_class_table
 from .common import Subparsers, add_common, open_project
@@ -23,7 +24,9 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_project(args, scan=False) as project:
+    if args.export_file:
+        check_output(args.export_file, "--export")
+    with open_project(args, scan=False, read_only_ok=not args.import_file) as project:
         if args.import_file:
             apply_class_table(project, ClassTable.load_json(args.import_file))
             print(f"imported {len(project.classes.classes)} classes from {args.import_file}")

@@ -9,6 +9,7 @@ from typing import TypeAlias
 from ..core.errors import SegStudioError
 from ..core.imageio import env_max_pixels_problem, set_max_pixels
 from ..core.project import Project
+from ..core.project_open import has_project
 from .argtypes import positive
 from .progress import Progress
 
@@ -35,9 +36,20 @@ def apply_common(args: argparse.Namespace) -> None:
         set_max_pixels(args.max_pixels)
 
 
-def open_project(args: argparse.Namespace, scan: bool = True) -> Project:
+def open_project(args: argparse.Namespace, scan: bool = True, read_only_ok: bool = False,
+                 existing: bool = False) -> Project:
+    """The project of ``args.folder``.  ``read_only_ok``: a command that only reads opens a
+    project directory it cannot write as it is (said on stderr); ``existing``: a folder
+    without a project is an error instead of a new project."""
+    if existing and not has_project(args.folder, args.project_dir):
+        raise SegStudioError(f"{args.folder}: no segstudio project here (nothing to "
+                             f"{args.command} before one is opened or created)")
     with Progress("scanning") as bar:
-        project = Project.open(args.folder, args.project_dir, scan=scan, progress=bar)
+        project = Project.open(args.folder, args.project_dir, scan=scan, progress=bar,
+                               read_only_ok=read_only_ok)
+    if project.readonly:
+        print(f"note: the project directory {project.project_dir} is read-only: shown as "
+              "stored, without a rescan", file=sys.stderr)
     report = project.last_scan
     for rel, why in (report.skipped_links if report is not None else [])[:20]:
         print(f"not followed: folder link {rel} {why}", file=sys.stderr)

@@ -26,7 +26,7 @@ def add_parser(sub: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..nn.runs import control
 
-    with open_project(args, scan=False) as project:
+    with open_project(args, scan=False, existing=True) as project:
         project.runs.mark_interrupted()
         runs = {r.id: r for r in project.runs.all()}
         running = [i for i, r in runs.items() if r.running]

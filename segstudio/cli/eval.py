@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..core.atomic import atomic_write_text
+from ..core.bounded import check_output
 from ..core.errors import SegStudioError
 from .common import Subparsers, add_common, open_project
 from .predict import checkpoint_for
@@ -33,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from ..nn.plan.fingerprint import project_channels
     from ..nn.runs.checkpoint import checkpoint_summary, load_checkpoint
 
+    if args.json:
+        check_output(args.json, "--json")  # refused now, not after the evaluation
     with open_project(args) as project:
         ckpt = load_checkpoint(checkpoint_for(project, args.checkpoint))
         predictor = Predictor.from_checkpoint(ckpt, args.device, project.classes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..core.bounded import TABLE_LIMIT, read_text
 from ..core.errors import SegStudioError
 from ..core.formats.registry import EXPORT_FORMATS
 from .argtypes import positive, unit
@@ -55,7 +56,7 @@ def _selection(args: argparse.Namespace) -> list[str] | None:
     if args.images_from:
         path = Path(args.images_from)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path, TABLE_LIMIT, what="list of images")
         except FileNotFoundError:
             raise SegStudioError(f"{path}: list file not found") from None
         except (OSError, UnicodeDecodeError) as exc:
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         statuses=[s for s in args.status.split(",") if s.strip()], images=selection,
         opacity=args.opacity, overwrite=args.overwrite, include_images=not args.no_images,
         classes_json=args.classes_json, workers=args.workers)
-    with open_project(args) as project, Progress("exporting") as bar:
+    with open_project(args, read_only_ok=True) as project, Progress("exporting") as bar:
         report = export_masks(project, args.out, args.format, options, progress=bar)
     print(report.summary())
     for image, reason in report.skipped:

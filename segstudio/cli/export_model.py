@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.bounded import check_output
 from ..core.errors import SegStudioError
 from .common import Subparsers, add_common
 from .progress import Progress
@@ -27,6 +28,8 @@ def add_parser(sub: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..nn.export import export_model
 
+    for out in (args.out, args.out + ".json"):  # refused now, not after the export
+        check_output(out, "--out")
     with Progress(f"exporting {args.format}", 3) as bar:
         meta = export_model(args.checkpoint, args.format, args.out, check=not args.no_check,
                             progress=bar)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..core.classes import ClassTable
+from ..core.errors import SegStudioError
 from ..core.formats.registry import IMPORT_FORMATS
 from ..core.importmasks import apply_class_table
 from .common import Subparsers, add_common, open_project
@@ -58,14 +59,26 @@ def add_parser(sub: Subparsers) -> None:
     p.set_defaults(run=run)
 
 
+def _one_mapping(entries: list[tuple[str, int]]) -> dict[str, int]:
+    """The --map entries as a dict; a key given twice with different ids is an error."""
+    out: dict[str, int] = {}
+    for key, cid in entries:
+        if key in out and out[key] != cid:
+            raise SegStudioError(f"--map {key}={out[key]} and --map {key}={cid}: {key} is "
+                                 "mapped twice; give each value or name once")
+        out[key] = cid
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from ..core.formats import import_masks
 
+    mapping = _one_mapping(args.mapping)
     with open_project(args) as project:
         if args.classes:
             apply_class_table(project, ClassTable.load_json(args.classes))
         with Progress("importing") as bar:
-            report = import_masks(project, args.masks, args.format, mapping=dict(args.mapping),
+            report = import_masks(project, args.masks, args.format, mapping=mapping,
                                   overwrite=args.overwrite,
                                   unknown_to_ignore=args.unknown_to_ignore,
                                   classes_json=args.classes_json, progress=bar)

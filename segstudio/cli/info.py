@@ -19,7 +19,7 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_project(args) as project:
+    with open_project(args, read_only_ok=True) as project:
         recs = project.images()
         classes = project.classes
         counts = project.status_counts()

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from ..core.bounded import check_output
 from ..core.errors import SegStudioError
 from ..nn.settings import Spec, specs
 from .argtypes import positive
@@ -35,6 +36,8 @@ def _check_out(path: str) -> None:
     out = Path(path).expanduser()
     if out.is_dir():
         raise SegStudioError(f"--out {out}: is a folder; give a file name such as best.pt")
+    for target in (out, out.with_name(out.stem + "-last" + (out.suffix or ".pt"))):
+        check_output(target, "--out")  # a FIFO, a device or a link is refused now, not later
     folder = out.parent
     probe = folder
     while not probe.exists() and probe != probe.parent:
@@ -239,7 +242,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"last checkpoint {status.last_checkpoint}")
     else:
         print(f"{status.status}: {status.message}")
-    return 0 if status.status == "completed" else 1
+    # a stop asked for (segstudio control, the window's Stop) ends the job cleanly: exit 0,
+    # so that torchrun neither reports a failure nor restarts the job
+    return 0 if status.status in ("completed", "cancelled") else 1
 
 
 def _started_line(ev: RunStarted) -> str:

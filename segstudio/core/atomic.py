@@ -1,8 +1,11 @@
 """Atomic file writes: temp file in the same folder, flush, fsync, rename.
 
 A crash at any moment leaves either the old file or the new one, never a
-partial file; :class:`StagedWrites` does the same for a group of files that
-must appear together or not at all.  Stale temp files from a crash are named ``.<name>.tmp-*`` and
+partial file.  Only a new path or a regular file is ever replaced: a device node
+(``/dev/full``), a FIFO, a socket, a folder or a symbolic link at the target is
+refused (:func:`.bounded.check_output`), never turned into a file.
+:class:`StagedWrites` does the same for a group of files that must appear
+together or not at all.  Stale temp files from a crash are named ``.<name>.tmp-*`` and
 are removed by :func:`sweep_temp_files`.
 """
 
@@ -17,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from .bounded import check_output
 from .errors import DiskFullError, ProjectError
 
 TEMP_MARK = ".tmp-"
@@ -66,7 +70,7 @@ class StagedWrites:
         self._staged: list[tuple[Path, Path]] = []
 
     def add(self, path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
-        path = Path(path)
+        path = check_output(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

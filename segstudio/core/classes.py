@@ -13,6 +13,14 @@ Optional keys are kept: ``median_frequency_weights`` (one per trained class,
 in id order), a per-class ``"ignore": true`` and a per-class
 ``"background": true``.
 
+A table read from a file (:meth:`ClassTable.load_json`) is checked as a
+hostile file would be: at most 16 MiB of regular file, no deep nesting, an
+``ignore_index`` that is an id, class weights that are finite and not negative,
+names without control characters (a newline would split ``classes.txt``, an
+ESC would drive the terminal).  A table without an ignore class gets
+*unlabelled* at 255; one that has a trainable class at 255 instead is refused,
+since the pixels of empty masks (255) would silently be trained.
+
 *Background* classes are the ones the editor's "preserve other classes"
 switch may paint over (besides unlabelled pixels).  The user marks them; no
 id is background by position.  A class cannot be both background and ignore.
@@ -21,7 +29,9 @@ id is background by position.  A class cannot be both background and ignore.
 from __future__ import annotations
 
 import json
+import math
 import os
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_write_text
+from .bounded import TABLE_LIMIT, UnsafeFileError, read_text
 from .errors import ClassTableError
 
 Color = tuple[int, int, int]
@@ -75,6 +86,10 @@ class ClassTable:
                 raise ClassTableError(f"class id {c.id} ({c.name!r}) is outside 0..255")
             if not c.name.strip():
                 raise ClassTableError(f"class id {c.id} has an empty name")
+            bad = [ch for ch in c.name if unicodedata.category(ch) == "Cc"]
+            if bad:
+                raise ClassTableError(f"class id {c.id}: its name {c.name!r} holds the control "
+                                      f"character {bad[0]!r}; give a name without one")
             if len(c.color) != 3 or any(not 0 <= int(v) <= 255 for v in c.color):
                 raise ClassTableError(f"class {c.name!r}: colour {c.color} is not RGB 0..255")
         for c in self.classes:
@@ -220,6 +235,10 @@ class ClassTable:
         if not isinstance(data, dict) or not isinstance(data.get("classes"), list):
             raise ClassTableError(f"{source}: expected an object with a 'classes' list")
         ignore_index = data.get("ignore_index")
+        if ignore_index is not None and (not isinstance(ignore_index, int) or isinstance(
+                ignore_index, bool) or not 0 <= ignore_index <= 255):
+            raise ClassTableError(f"{source}: \"ignore_index\" {ignore_index!r} is not a class "
+                                  "id 0..255 (or null)")
         classes: list[ClassInfo] = []
         for i, entry in enumerate(data["classes"]):
             if not isinstance(entry, dict):
@@ -236,31 +255,63 @@ class ClassTable:
             except (KeyError, TypeError, ValueError) as exc:
                 raise ClassTableError(f"{source}: class #{i} is malformed ({exc})") from exc
             ignore = bool(entry.get("ignore", False)) or (
-                ignore_index is not None and cid == int(ignore_index)
+                ignore_index is not None and cid == ignore_index
             )
             background = bool(entry.get("background", False)) and not ignore
             classes.append(ClassInfo(cid, name, rgb, ignore,  # type: ignore[arg-type]
                                      background))
-        if ignore_index is not None and not any(c.id == int(ignore_index) for c in classes):
-            classes.append(ClassInfo(int(ignore_index), "unlabelled", (0, 0, 0), True))
-        weights = data.get("median_frequency_weights")
+        if ignore_index is not None and not any(c.id == ignore_index for c in classes):
+            classes.append(ClassInfo(ignore_index, "unlabelled", (0, 0, 0), True))
+        weights = _weights(data.get("median_frequency_weights"), source)
         try:
-            table = cls(tuple(classes), str(data.get("name", "")),
-                        tuple(float(w) for w in weights) if weights else None)
+            table = cls(tuple(classes), str(data.get("name", "")), weights)
         except ClassTableError as exc:
             raise ClassTableError(f"{source}: {exc}") from exc
         return table
 
     @classmethod
     def load_json(cls, path: str | os.PathLike[str]) -> ClassTable:
+        """A class table file; a table without an ignore class gets *unlabelled* at 255
+        (refused when 255 is a class there: empty masks would train it)."""
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_text(path, TABLE_LIMIT, what="class table"))
         except FileNotFoundError as exc:
             raise ClassTableError(f"{path}: file not found") from exc
+        except UnsafeFileError as exc:
+            raise ClassTableError(str(exc)) from exc
+        except RecursionError:
+            raise ClassTableError(f"{path}: not a class table (nested too deeply)") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ClassTableError(f"{path}: not valid JSON ({exc})") from exc
-        return cls.from_json_dict(data, str(path))
+        table = cls.from_json_dict(data, str(path))
+        if table.ignore_index is None:
+            taken = table.by_id(DEFAULT_IGNORE_ID)
+            if taken is not None:
+                raise ClassTableError(
+                    f"{path}: no class is the unlabelled (ignore) one, and unlabelled pixels "
+                    f"({DEFAULT_IGNORE_ID}) would be trained as {taken.name!r}; add "
+                    f"\"ignore_index\": {DEFAULT_IGNORE_ID} or the id of your unlabelled class")
+            table = table.with_class(ClassInfo(DEFAULT_IGNORE_ID, "unlabelled",
+                                               (224, 224, 192), ignore=True))
+        return table
+
+
+def _weights(raw: object, source: str) -> tuple[float, ...] | None:
+    """``median_frequency_weights``: numbers, finite, not negative, not all 0."""
+    if not raw:
+        return None
+    try:
+        if not isinstance(raw, list) or any(isinstance(w, (bool, str)) for w in raw):
+            raise TypeError
+        weights = tuple(float(w) for w in raw)
+    except (TypeError, ValueError):
+        raise ClassTableError(f"{source}: \"median_frequency_weights\" must be a list of "
+                              f"numbers, not {str(raw)[:60]}") from None
+    if not all(math.isfinite(w) and w >= 0 for w in weights) or not any(weights):
+        raise ClassTableError(f"{source}: the class weights {list(weights)[:12]} must be finite, "
+                              "not negative and not all 0 (training would give the loss nan)")
+    return weights
 
 
 def _parse_hex(text: str) -> Color:
@@ -268,6 +319,13 @@ def _parse_hex(text: str) -> Color:
     if len(t) != 6:
         raise ValueError(f"colour {text!r} is not #RRGGBB")
     return (int(t[0:2], 16), int(t[2:4], 16), int(t[4:6], 16))
+
+
+def clean_name(name: str) -> str:
+    """A stored class name with control characters shown as escapes (a project made
+    before they were refused)."""
+    return "".join(ch.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(ch) == "Cc" else ch for ch in name)
 
 
 def default_classes() -> ClassTable:

@@ -118,10 +118,15 @@ SCHEMA_VERSION = len(MIGRATIONS)
 class Database:
     """One connection shared across threads, serialised by a lock."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, readonly: bool = False):
+        """``readonly``: a database in a folder that cannot be written, read as it is
+        (no journal mode set, no migration; a write fails)."""
         self.path = Path(path)
         self._lock = threading.RLock()
         _refuse_empty(self.path)
+        if readonly:
+            self.conn = _connect_readonly(self.path)
+            return
         try:
             self.conn = sqlite3.connect(
                 self.path, timeout=10.0, check_same_thread=False, isolation_level=None
@@ -192,6 +197,33 @@ class Database:
             with suppress(sqlite3.Error):
                 self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             self.conn.close()
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection; ``immutable`` where the WAL's shared memory cannot be
+    made (a read-only file system)."""
+    uri = path.resolve().as_uri()
+    last: sqlite3.Error | None = None
+    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+        conn = None
+        try:
+            conn = sqlite3.connect(uri + query, uri=True, timeout=10.0, check_same_thread=False,
+                                   isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            last = exc
+            if conn is not None:
+                conn.close()
+            continue
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise ProjectError(f"{path} was made by a newer segstudio (schema {version} > "
+                               f"{SCHEMA_VERSION}); update segstudio to open it")
+        return conn
+    assert last is not None
+    raise describe_db_error(path, last)
 
 
 def _refuse_empty(path: Path) -> None:

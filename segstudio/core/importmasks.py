@@ -62,8 +62,7 @@ def match_masks(project: Project, masks_dir: Path) -> tuple[dict[int, Path], lis
     for f in walk_images(masks_dir):
         rec = matcher.find([f.relpath])
         if rec is None or rec.id in matches:
-            orphans.append((str(masks_dir / f.relpath),
-                            "no image with this path or name in the project"))
+            orphans.append((str(masks_dir / f.relpath), matcher.why_not([f.relpath])))
         else:
             matches[rec.id] = masks_dir / f.relpath
     return matches, orphans

@@ -32,16 +32,17 @@ import numpy as np
 
 from . import class_delete, large_store, maskio
 from .atomic import StagedWrites, atomic_write_bytes, sweep_temp_files
-from .classes import ClassInfo, ClassTable, default_classes
+from .classes import ClassInfo, ClassTable, clean_name, default_classes
 from .db import Database
 from .errors import MaskError, ProjectError
 from .imageio import read_image
+from .project_open import DB_NAME, locate
+from .project_open import PROJECT_DIRNAME as PROJECT_DIRNAME  # re-exported
+from .project_open import resolve_project_dir as resolve_project_dir  # re-exported
 from .scan import ScanReport, scan_into
 from .settings import ProjectSettings
 from .training_records import Runs, Splits
 
-PROJECT_DIRNAME = ".segstudio"
-DB_NAME = "project.db"
 STATUSES = ("unlabelled", "predicted", "corrected", "reviewed")
 HUMAN_STATUSES = ("corrected", "reviewed")
 
@@ -102,24 +103,6 @@ def _record(row: sqlite3.Row) -> ImageRecord:
     )
 
 
-def resolve_project_dir(folder: Path, project_dir: str | os.PathLike[str] | None
-                        ) -> tuple[Path, Path]:
-    """(image root, project dir) for a folder, honouring a project dir given directly."""
-    folder = Path(folder).expanduser().resolve()
-    if project_dir is not None:
-        return folder, Path(project_dir).expanduser().resolve()
-    if (folder / DB_NAME).is_file() and not (folder / PROJECT_DIRNAME).exists():
-        # the user pointed at a project directory itself
-        db = Database(folder / DB_NAME)
-        try:
-            row = db.query_one("SELECT value FROM meta WHERE key='image_root'")
-        finally:
-            db.close()
-        if row is not None:
-            return Path(row["value"]), folder
-    return folder, folder / PROJECT_DIRNAME
-
-
 class Project:
     """Open with :meth:`open`; safe to share between threads.
 
@@ -137,35 +120,25 @@ class Project:
         self._classes: ClassTable | None = None
         self._lock = threading.RLock()
         self.last_scan: ScanReport | None = None
+        self.readonly = False  # opened read-only (Project.open's read_only_ok)
 
     # -- opening -------------------------------------------------------------
     @classmethod
     def open(cls, folder: str | os.PathLike[str], project_dir: str | os.PathLike[str] | None = None,
-             scan: bool = True, progress: Callable[[int, int], None] | None = None) -> Project:
-        folder = Path(folder)
-        if not folder.exists():
-            raise ProjectError(f"{folder}: no such folder")
-        if not folder.is_dir():
-            raise ProjectError(f"{folder}: not a folder; give the folder that holds the images")
-        root, pdir = resolve_project_dir(folder, project_dir)
-        if not pdir.exists() and pdir.parent == root and not _folder_writable(root):
-            raise ProjectError(
-                f"the image folder {root} is read-only, so the project cannot live in it; "
-                "pass --project-dir DIR to keep the project elsewhere"
-            )
-        try:
-            pdir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ProjectError(
-                f"cannot create the project directory {pdir} ({exc.strerror}); if the image "
-                "folder is read-only, pass --project-dir DIR to keep the project elsewhere"
-            ) from exc
-        if not os.access(pdir, os.W_OK):
-            raise ProjectError(
-                f"the project directory {pdir} is not writable; pass --project-dir DIR"
-            )
-        db = Database(pdir / DB_NAME)
+             scan: bool = True, progress: Callable[[int, int], None] | None = None,
+             read_only_ok: bool = False) -> Project:
+        """Open (or create) the project of ``folder``.  ``read_only_ok``: a project
+        directory that cannot be written opens read-only, as stored, without a rescan
+        (:mod:`.project_open`); ``project.readonly`` says so."""
+        root, pdir, readonly = locate(folder, project_dir, read_only_ok)
+        db = Database(pdir / DB_NAME, readonly=readonly)
         project = cls(root, pdir, db)
+        project.readonly = readonly
+        if readonly:
+            if db.query_one("SELECT value FROM meta WHERE key='image_root'") is None:
+                db.close()
+                raise ProjectError(f"{pdir / DB_NAME}: not a segstudio project database")
+            return project
         project._init_meta()
         project.runs.mark_interrupted()
         sweep_temp_files(pdir)
@@ -287,8 +260,8 @@ class Project:
                 name = self.settings.get("classes_name", "")
                 weights = self.settings.get("class_weights", None)
                 self._classes = ClassTable(
-                    tuple(ClassInfo(r["id"], r["name"], (r["r"], r["g"], r["b"]), bool(r["ignore"]))
-                          for r in rows),
+                    tuple(ClassInfo(r["id"], clean_name(r["name"]), (r["r"], r["g"], r["b"]),
+                                    bool(r["ignore"])) for r in rows),
                     name=name, weights=tuple(weights) if weights else None,
                 )
             return self._classes
@@ -499,12 +472,3 @@ class Project:
             if progress is not None:
                 progress(i + 1, len(recs))
         return changed
-
-
-def _folder_writable(folder: Path) -> bool:
-    """Writable for us *and* not marked read-only (root ignores the mode bits)."""
-    try:
-        mode = folder.stat().st_mode
-    except OSError:
-        return False
-    return os.access(folder, os.W_OK) and bool(mode & 0o222)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .db import Database
 from .run_types import EpochMetrics, RunRecord
-from .settings import ProjectSettings
+from .settings import ProjectSettings, resolved_path, stored_path
 
 if TYPE_CHECKING:
     from .project import ImageRecord
@@ -72,10 +73,12 @@ class Splits:
 
 
 class Runs:
-    """``project.runs``: the training runs and their epochs."""
+    """``project.runs``: the training runs and their epochs.  Their checkpoint paths are
+    stored relative to the project directory (see :mod:`.settings`)."""
 
     def __init__(self, db: Database):
         self.db = db
+        self.project_dir = db.path.parent
 
     def create(self, config: Mapping[str, Any], device: str) -> int:
         """A new run, 'running' in this process; returns its id."""
@@ -119,13 +122,15 @@ class Runs:
             "UPDATE runs SET finished_at=?, status=?, checkpoint=COALESCE(?, checkpoint),"
             " best_checkpoint=COALESCE(?, best_checkpoint), best_miou=COALESCE(?, best_miou),"
             " message=? WHERE id=?",
-            (time.time(), status, checkpoint, best_checkpoint, best_miou, message, run_id),
+            (time.time(), status, stored_path(self.project_dir, checkpoint),
+             stored_path(self.project_dir, best_checkpoint), best_miou, message, run_id),
         )
 
     def update(self, run_id: int, **fields: Any) -> None:
         """Set some of a run's checkpoint, best_checkpoint, best_miou, status, message,
         device (other names are ignored)."""
-        sets = [(k, v) for k, v in fields.items() if k in _UPDATABLE]
+        sets = [(k, stored_path(self.project_dir, v) if k in _PATHS else v)
+                for k, v in fields.items() if k in _UPDATABLE]
         if sets:
             self.db.execute(
                 f"UPDATE runs SET {', '.join(k + '=?' for k, _ in sets)} WHERE id=?",
@@ -134,11 +139,17 @@ class Runs:
 
     def all(self) -> list[RunRecord]:
         """Every run, oldest first."""
-        return [RunRecord.from_row(row) for row in self.db.query("SELECT * FROM runs ORDER BY id")]
+        return [self._record(row) for row in self.db.query("SELECT * FROM runs ORDER BY id")]
 
     def get(self, run_id: int) -> RunRecord | None:
         row = self.db.query_one("SELECT * FROM runs WHERE id=?", (run_id,))
-        return None if row is None else RunRecord.from_row(row)
+        return None if row is None else self._record(row)
+
+    def _record(self, row: Any) -> RunRecord:
+        rec = RunRecord.from_row(row)
+        return dataclasses.replace(
+            rec, checkpoint=resolved_path(self.project_dir, rec.checkpoint),
+            best_checkpoint=resolved_path(self.project_dir, rec.best_checkpoint))
 
     def epoch_counts(self) -> dict[int, int]:
         """The last recorded epoch of every run that has one, by run id (one query)."""
@@ -153,6 +164,7 @@ class Runs:
 
 _UPDATABLE = frozenset({"checkpoint", "best_checkpoint", "best_miou", "status", "message",
                         "device"})
+_PATHS = frozenset({"checkpoint", "best_checkpoint"})
 
 
 def _stable_hash(text: str, seed: int) -> int:

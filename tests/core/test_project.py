@@ -200,11 +200,12 @@ def test_runs_and_epochs(folder):
         p.runs.add_epoch(run, EpochMetrics(1, train_loss=1.5, miou=0.2,
                                            per_class_iou={"Sky": 0.9}, seconds=3.0,
                                            images_per_sec=4.0))
-        p.runs.finish(run, "completed", checkpoint="last.pt", best_checkpoint="best.pt",
-                      best_miou=0.2)
+        best = p.project_dir / "checkpoints" / "run-1" / "best.pt"
+        p.runs.finish(run, "completed", checkpoint=str(best.with_name("last.pt")),
+                      best_checkpoint=str(best), best_miou=0.2)
         runs = p.runs.all()
         assert runs[0].config == {"model": "segnet", "width": 0.25}
-        assert runs[0].status == "completed" and runs[0].best_checkpoint == "best.pt"
+        assert runs[0].status == "completed" and runs[0].best_checkpoint == str(best)
         assert p.runs.get(run) == runs[0] and p.runs.get(run + 1) is None
         ep = p.runs.epochs(run)
         assert ep[0].per_class_iou == {"Sky": 0.9} and ep[0].images_per_sec == 4.0
@@ -212,8 +213,12 @@ def test_runs_and_epochs(folder):
 
 def test_settings_roundtrip(folder):
     with Project.open(folder) as p:
-        p.settings.set("active_checkpoint", "x.pt")
-        assert p.settings.get("active_checkpoint") == "x.pt"
+        ckpt = p.project_dir / "checkpoints" / "x.pt"
+        p.settings.set("active_checkpoint", ckpt)
+        assert p.settings.get("active_checkpoint") == str(ckpt)
+        # stored relative to the project directory, so a moved project keeps it
+        row = p.db.query_one("SELECT value FROM settings WHERE key='active_checkpoint'")
+        assert row["value"] == '"checkpoints/x.pt"'
         assert p.settings.get("missing", 5) == 5
 
 

@@ -91,17 +91,21 @@ def test_from_row_of_an_older_row_leaves_the_missing_columns_none():
 def test_run_records(project):
     a = project.runs.create({"arch": "segnet", "crop": [64, 64]}, "cpu")
     b = project.runs.create({"arch": "segnet"}, "cuda:0")
-    project.runs.update(b, best_miou=0.5, checkpoint="last.pt", not_a_column="x")
-    project.runs.finish(a, "completed", "a-last.pt", "a-best.pt", 0.25, "done")
+    ck = project.project_dir / "checkpoints"
+    project.runs.update(b, best_miou=0.5, checkpoint=str(ck / "last.pt"), not_a_column="x")
+    project.runs.finish(a, "completed", str(ck / "a-last.pt"), str(ck / "a-best.pt"), 0.25,
+                        "done")
     runs = project.runs.all()
     assert [r.id for r in runs] == [a, b]
     first, second = runs
     assert isinstance(first, RunRecord) and first.config == {"arch": "segnet", "crop": [64, 64]}
     assert (first.status, first.checkpoint, first.best_checkpoint, first.best_miou,
-            first.message) == ("completed", "a-last.pt", "a-best.pt", 0.25, "done")
+            first.message) == ("completed", str(ck / "a-last.pt"), str(ck / "a-best.pt"), 0.25,
+                               "done")
     assert first.finished_at is not None and first.finished_at >= first.started_at
     assert not first.running and second.running and second.finished_at is None
-    assert (second.device, second.best_miou, second.checkpoint) == ("cuda:0", 0.5, "last.pt")
+    assert (second.device, second.best_miou, second.checkpoint) == ("cuda:0", 0.5,
+                                                                     str(ck / "last.pt"))
     assert second.pid is not None and second.host
     assert project.runs.get(b) == second and project.runs.get(b + 1) is None
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -176,6 +176,6 @@ def test_the_window_follows_a_cli_run_and_closing_leaves_it_running(qtbot, windo
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"run {run_id}: asked to stop")
-    assert proc.wait(120) == 1
+    assert proc.wait(120) == 0  # a stop asked for is a clean end (torchrun restarts none)
     with Project.open(folder, scan=False) as p:
         assert [r for r in p.runs.all() if r.id == run_id][0].status == "cancelled"

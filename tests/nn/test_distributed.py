@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -117,3 +118,50 @@ def test_an_elastic_restart_resumes_from_the_last_checkpoint(camvid, tmp_path):
         assert [e.epoch for e in project.runs.epochs(second.id)] == list(range(done[-1] + 1,
                                                                                6))
     assert load_checkpoint(Path(second.checkpoint)).epoch == 5
+
+
+@pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
+                    reason="torchrun is not installed beside this Python")
+def test_a_stop_under_torchrun_ends_the_job_cleanly_without_a_restart(camvid, tmp_path):
+    """segstudio control FOLDER stop: both ranks stop at the same batch and exit 0, so
+    torchrun (--max-restarts 1) reports no failure and starts no second run."""
+    import time
+
+    folder = tmp_path / "imgs"
+    _tiny_camvid(camvid, folder)
+    torchrun = str(Path(sys.executable).parent / "torchrun")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).parents[2]),
+               TORCH_DISABLE_SHARE_RDZV_TCP_STORE="1")
+    log = open(tmp_path / "torchrun.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [torchrun, "--standalone", "--nproc_per_node", "2", "--max-restarts", "1", "-m",
+         "segstudio", "train", str(folder), "--epochs", "200", "--batch-size", "2", "--crop",
+         "64x96", "--device", "cpu", "--val-split", "0.34", "--imagenet", "none", "--from",
+         "scratch"], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    asked = None
+    try:
+        deadline = time.monotonic() + 600  # a hang guard, not a timing check
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.3)
+            if asked is None:
+                with Project.open(folder, scan=False) as project:
+                    runs = project.runs.all()
+                    if runs and project.runs.epochs(runs[0].id):
+                        asked = subprocess.run(
+                            [sys.executable, "-m", "segstudio", "control", str(folder), "stop"],
+                            capture_output=True, text=True, env=env, timeout=120)
+        rc = proc.poll()
+    finally:
+        if proc.poll() is None:  # never leave a hung job behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+        log.close()
+    out = (tmp_path / "torchrun.log").read_text()
+    assert asked is not None and asked.returncode == 0, out[-3000:]
+    assert rc == 0, out[-3000:]
+    assert "ChildFailedError" not in out and "Traceback" not in out
+    assert "torchrun restart" not in out
+    with Project.open(folder, scan=False) as project:
+        runs = project.runs.all()
+        assert [r.status for r in runs] == ["cancelled"]
+        assert len(project.runs.epochs(runs[0].id)) < 200

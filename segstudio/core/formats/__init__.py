@@ -21,13 +21,13 @@ from .importer import import_masks, preview_import
 from .output import ExportedFile, ExportItem, ExportOptions, ExportReport
 from .registry import EXPORT_FORMATS, FORMATS, IMPORT_FORMATS, detect_format, get_format
 from .types import Format
-from .values import UnknownValuesError, ValuePlan
+from .values import UnknownValuesError, UnlabelledValuesError, ValuePlan
 
 __all__ = [
     "EXPORTABLE_STATUSES", "EXPORT_FORMATS", "FORMATS", "IMPORT_FORMATS", "LAYER_HUMAN",
     "LAYER_PREDICTION", "ExportItem", "ExportOptions", "ExportReport", "ExportedFile",
     "FileResult", "Format", "FormatError", "ImportReport", "OtherProjectExportError",
-    "UnknownClassesError",
-    "UnknownValuesError", "UnsafePathError", "ValuePlan", "detect_format", "export_masks",
-    "get_format", "import_masks", "preview_import", "select_items",
+    "UnknownClassesError", "UnknownValuesError", "UnlabelledValuesError", "UnsafePathError",
+    "ValuePlan", "detect_format", "export_masks", "get_format", "import_masks",
+    "preview_import", "select_items",
 ]

@@ -20,13 +20,13 @@ about 1 % of the pixels of a polygon, all on its outline).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..bounded import ANNOTATION_LIMIT, UnsafeFileError, load_json
 from ..errors import SegStudioError
 from ..project import Project
 from . import rle
@@ -131,7 +131,9 @@ def fill_polygon(points: Sequence[float], height: int, width: int) -> np.ndarray
 
 def _load_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path, ANNOTATION_LIMIT, "COCO file")
+    except UnsafeFileError as exc:
+        raise FormatError(str(exc)) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise FormatError(f"{path}: not a readable JSON file ({exc})") from None
     if not isinstance(data, dict) or not all(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..bounded import UnsafeFileError, load_json
 from ..classes import ClassTable
 from ..errors import SegStudioError
 from ..imageio import IMAGE_EXTENSIONS
@@ -186,11 +187,10 @@ def file_values(path: Path) -> np.ndarray | None:
     """Value -> class id of the files (-1: none) from the ``mask_values`` entry an index
     export writes into its classes.json when it gave imported masks their own values
     back; None when the files hold the class ids themselves."""
-    import json
 
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8")).get("mask_values")
-    except (OSError, ValueError, AttributeError):
+        raw = load_json(path, what="class table").get("mask_values")
+    except (OSError, ValueError, AttributeError, UnsafeFileError):
         return None
     if not isinstance(raw, dict) or not raw:
         return None
@@ -244,6 +244,18 @@ class ImageMatcher:
             if len(cands) == 1:
                 return cands[0]
         return None
+
+    def why_not(self, keys: Iterable[str]) -> str:
+        """Why :meth:`find` found no image for ``keys``: no image has the path or name,
+        or several have the name."""
+        for k in keys:
+            cands = self.by_stem.get(posixpath.basename(strip_ext(k.replace("\\", "/"))), [])
+            if len(cands) > 1:
+                shown = ", ".join(r.relpath for r in cands[:4]) + (
+                    f" and {len(cands) - 4} more" if len(cands) > 4 else "")
+                return (f"its name fits {len(cands)} images ({shown}); put it at the image's "
+                        "relative path to say which")
+        return "no image with this path or name in the project"
 
 
 # -- import report -----------------------------------------------------------------------

@@ -65,7 +65,7 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
             continue
         rec = matcher.find(cand.keys)
         if rec is None:
-            report.add(cand.file, None, "skipped", "no image with this path or name in the project")
+            report.add(cand.file, None, "skipped", matcher.why_not(cand.keys))
         elif rec.id in taken:
             report.add(cand.file, rec.relpath, "skipped",
                        f"{taken[rec.id]} was already imported for {rec.relpath}")
@@ -111,7 +111,8 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
                         f"{rec.relpath} already has a different human mask; pass --overwrite "
                         "to replace it")
                 kept = project.keep_in_trash(rec)
-                report.trashed.append(str(kept))
+            else:
+                kept = None
             if adopt is not None:  # the new table, just before the first mask that needs it
                 project.set_classes(adopt)
                 # its own background marks (a proposed table has none), not the old table's
@@ -119,7 +120,14 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
                 project.settings.set(VALUES_SETTING, {str(c): v for c, v in
                                                      (scan.stored_values or {}).items()})
                 adopt = None
-            project.save_mask(rec, mask, "corrected")
+            try:
+                project.save_mask(rec, mask, "corrected")
+            except SegStudioError:
+                if kept is not None:  # nothing was replaced: no copy claims it was
+                    kept.unlink(missing_ok=True)
+                raise
+            if kept is not None:
+                report.trashed.append(str(kept))
             report.add(cand.file, rec.relpath, "imported", cand.note)
         except SegStudioError as exc:
             msg = str(exc)

@@ -1,7 +1,9 @@
 """Index PNG folders (export and import), colour PNGs and overlay images (export).
 
-* ``index``: ``<relpath>.png`` single-channel PNGs whose values are the class
-  ids, with the class colours as palette; folders of the project are kept.
+* ``index``: single-channel PNGs whose values are the class ids, with the class
+  colours as palette, at each image's relative path with ``.png`` for its
+  extension (``streets/street_01.jpg`` -> ``streets/street_01.png``; images that
+  share a name keep their extension, ``a.jpg.png``); folders are kept.
 * ``color``: the same names, RGB PNGs in the class colours (importable when the
   class colours are distinct).
 * ``overlay``: the image with the class colours blended in at a chosen opacity;

@@ -22,7 +22,16 @@ from ..scan import walk_images
 from .common import FormatError, file_values, load_file_table, table_lut
 from .sources import manifest_images
 from .types import Candidate, ImportOptions, ScanResult
-from .values import ValuePlan, count_values, describe, has_no_labels, plan_values, read_values
+from .values import (
+    VALUES_SETTING,
+    ValuePlan,
+    count_values,
+    describe,
+    has_no_labels,
+    iter_stored,
+    plan_values,
+    read_values,
+)
 
 
 def scan_folder(masks_dir: Path, project: Project, opts: ImportOptions,
@@ -129,8 +138,9 @@ def _scan_by_value(masks_dir: Path, project: Project, opts: ImportOptions, files
     if not counts:
         return result
     propose = opts.propose and has_no_labels(project)
+    recorded = None if propose else iter_stored(project.settings.get(VALUES_SETTING))
     plan = plan_values(counts, table, propose, opts.value_map, opts.unknown_to_ignore,
-                       str(masks_dir), void if propose else None)
+                       str(masks_dir), void, recorded)
     if plan.proposed and opts.classes is not None:
         if sorted(opts.classes.ids) != sorted(plan.table.ids):
             raise FormatError("the class table given for the import does not have the ids the "

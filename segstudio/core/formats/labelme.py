@@ -25,7 +25,6 @@ so.  Unpainted pixels are unlabelled.
 
 from __future__ import annotations
 
-import json
 import posixpath
 from collections.abc import Sequence
 from functools import partial
@@ -36,6 +35,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..bounded import ANNOTATION_LIMIT, UnsafeFileError, load_json
 from ..errors import SegStudioError
 from ..project import Project
 from .common import (
@@ -197,7 +197,9 @@ def _shape(shape: dict[str, Any]) -> tuple[str, np.ndarray] | None:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = load_json(path, ANNOTATION_LIMIT, "labelme file")
+    except UnsafeFileError as exc:
+        raise SegStudioError(str(exc).removeprefix(f"{path}: ")) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise SegStudioError(f"not a readable JSON file ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("shapes"), list):

@@ -3,13 +3,15 @@ exports write, the JSON files an annotation format may use, and their first byte
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 from typing import Any
 
+from ..bounded import UnsafeFileError, load_json, open_regular
 from .common import list_files
 
 MANIFEST_PREFIX = "segstudio_export_"
+MANIFEST_LIMIT = 256 << 20  # a manifest lists every exported file (~150 bytes each)
 HEAD_BYTES = 1 << 16
 
 
@@ -24,8 +26,8 @@ def read_manifests(src: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for path in sorted(src.glob(f"{MANIFEST_PREFIX}*.json")):
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            doc = load_json(path, MANIFEST_LIMIT, "manifest")
+        except (OSError, ValueError, UnsafeFileError):
             continue
         if isinstance(doc, dict) and isinstance(doc.get("format"), str):
             out[doc["format"]] = doc
@@ -76,10 +78,14 @@ def annotation_files(src: Path) -> list[str]:
 def read_head(path: Path) -> str | None:
     """The first 64 KiB of a file as text (None when unreadable)."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read(HEAD_BYTES).decode("utf-8", "replace")
-    except OSError:
+        fd = open_regular(path)  # a FIFO or a device has no head to read
+    except (OSError, UnsafeFileError):
         return None
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            return fh.read(HEAD_BYTES).decode("utf-8", "replace")
+        except OSError:
+            return None
 
 
 def what_json(path: Path) -> str:
@@ -90,7 +96,9 @@ def what_json(path: Path) -> str:
         if size > 16 << 20:
             return (f"has {size >> 20} MiB without 'shapes', 'images' or 'annotations' in "
                     "its first 64 KiB")
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = load_json(path)
+    except UnsafeFileError as exc:
+        return str(exc).removeprefix(f"{path}: ")
     except OSError as exc:
         return f"is unreadable: {exc.strerror or exc}"
     except ValueError as exc:

@@ -12,10 +12,17 @@ makes a :class:`ValuePlan`:
   call).  Values 0..254 keep their number as class id; when any value is 255
   or more, the values are numbered 0, 1, 2 ... in order (so {0, 255} gives 0
   and 1).  The ignore class *unlabelled* takes id 255 unless a value needs it.
-* a project with labels keeps its table: values that are class ids stay, and
-  values it lacks stop the import (:class:`UnknownValuesError`, listing each
-  value with its pixel count) unless mapped (``--map VALUE=ID``) or sent to the
-  unlabelled value (``--unknown-to-ignore``).
+* a project with labels keeps its table.  When its masks came from plain
+  values before (the project setting ``mask_values``, {class id: value}), a
+  later import reads values the same way (255 is *foreground* again, as the
+  first import made it: :func:`recorded_values`); otherwise values that are
+  class ids stay.  Values it lacks stop the import (:class:`UnknownValuesError`,
+  listing each value with its pixel count) unless mapped (``--map VALUE=ID``)
+  or sent to the unlabelled value (``--unknown-to-ignore``); so does a value
+  that would become the unlabelled class by itself (:class:`UnlabelledValuesError`):
+  255 when the table's unlabelled id is 255 (binary masks' objects), or any value
+  the recorded values make unlabelled.  A table's own ignore id in the masks (CamVid's
+  11) and the layout's void value (VOC's 255 border) stay unlabelled.
 
 Explicit ``VALUE=ID`` mappings win over both; a value that no file holds is an
 error naming it.  No value that occurs in the masks ever becomes unlabelled
@@ -57,6 +64,22 @@ class UnknownValuesError(FormatError):
             f"{source}: the masks hold values the class table lacks: {shown}{more}; nothing was "
             f"imported. Map each to a class (--map {example}=ID), add the classes first, or "
             "pass --unknown-to-ignore to make them unlabelled")
+
+
+class UnlabelledValuesError(UnknownValuesError):
+    """Values of the masks would become the unlabelled class without the user saying so."""
+
+    def __init__(self, counts: Mapping[int, int], source: str, table: ClassTable):
+        super().__init__(counts, source)
+        ign = table.ignore_index
+        info = table.by_id(ign) if ign is not None else None
+        name = f"class {ign} {info.name}" if info is not None else "unlabelled"
+        shown = ", ".join(f"{v} ({n:,} pixels)" for v, n in list(self.counts.items())[:12])
+        example = next(iter(self.counts))
+        self.args = (
+            f"{source}: values {shown} would become {name}, which training ignores; nothing "
+            f"was imported. Map each to a class (--map {example}=ID), or pass "
+            f"--unknown-to-ignore (or --map {example}={ign}) to keep them unlabelled",)
 
 
 def read_values(path: str | os.PathLike[str]) -> np.ndarray | None:
@@ -112,6 +135,7 @@ class ValuePlan:
     table: ClassTable  # the class table the ids belong to
     proposed: bool = False  # ``table`` is a new table proposed from the values
     chosen: dict[int, int] = field(default_factory=dict)  # the user's VALUE=ID entries
+    recorded: dict[int, int] = field(default_factory=dict)  # value -> id of an earlier import
 
     def lut(self) -> np.ndarray:
         """Value -> id for every value 0..65535; -1 where the plan has no entry."""
@@ -127,7 +151,8 @@ class ValuePlan:
             cid = self.mapping[v]
             info = self.table.by_id(cid)
             name = info.name if info is not None else "?"
-            why = " (your --map)" if v in self.chosen else ""
+            why = " (your --map)" if v in self.chosen else \
+                " (as the project's earlier import)" if self.recorded.get(v) == cid != v else ""
             out.append(f"value {v} ({n:,} pixels) -> class {cid} {name}{why}")
         return out
 
@@ -180,8 +205,12 @@ def _proposed_table(counts: Mapping[int, int], chosen: Mapping[int, int],
 
 def plan_values(counts: Mapping[int, int], table: ClassTable, propose: bool,
                 chosen: Mapping[int, int] | None = None, unknown_to_ignore: bool = False,
-                source: str = "masks", void: int | None = None) -> ValuePlan:
-    """The value plan for files holding ``counts``; raises UnknownValuesError or FormatError."""
+                source: str = "masks", void: int | None = None,
+                recorded: Mapping[int, int] | None = None) -> ValuePlan:
+    """The value plan for files holding ``counts``; raises UnknownValuesError or FormatError.
+
+    ``recorded``: the project's ``mask_values`` ({class id: value}) of an earlier import
+    of plain values: values are read back the way that import read them."""
     chosen = {int(v): int(c) for v, c in (chosen or {}).items()}
     absent = sorted(v for v in chosen if v not in counts)
     if absent:
@@ -200,20 +229,43 @@ def plan_values(counts: Mapping[int, int], table: ClassTable, propose: bool,
         if not known[cid]:
             raise FormatError(f"--map {v}={cid}: {cid} is not a class id of the project "
                               f"(ids: {', '.join(map(str, table.ids))})")
+    by_value = recorded_values(table, recorded)
     mapping = dict(chosen)
-    unknown = {}
+    unknown, unlabelled = {}, {}
+    ignore = table.ignore_index
     for v, n in counts.items():
         if v in mapping:
             continue
-        if v <= 255 and known[v]:
+        if v == void:  # the layout's own "unlabelled" (VOC's border)
+            mapping[v] = table.unlabelled_value()
+        elif by_value is not None and v in by_value:
+            mapping[v] = by_value[v]
+        elif by_value is None and v <= 255 and known[v]:
             mapping[v] = v
         elif unknown_to_ignore:
             mapping[v] = table.unlabelled_value()
         else:
             unknown[v] = n
+        # 255 is the value binary masks give their objects (or an earlier import recorded
+        # its values): that it would be the ignore class is no reason to ignore it
+        implicit = by_value is not None or v == IGNORE_ID
+        if mapping.get(v) == ignore and implicit and v != void and not unknown_to_ignore:
+            unlabelled[v] = n
     if unknown:
         raise UnknownValuesError(unknown, source)
-    return ValuePlan(counts, mapping, table, chosen=chosen)
+    if unlabelled:
+        raise UnlabelledValuesError(unlabelled, source, table)
+    return ValuePlan(counts, mapping, table, chosen=chosen, recorded=by_value or {})
+
+
+def recorded_values(table: ClassTable, recorded: Mapping[int, int] | None
+                    ) -> dict[int, int] | None:
+    """Value -> class id as an index export writes the project's masks (the inverse of
+    :func:`export_values`); None when the project recorded no values."""
+    values = export_values(table, recorded)
+    if values is None:
+        return None
+    return {int(values[c]): c for c in table.ids}
 
 
 def rename(plan: ValuePlan, names: Mapping[int, str]) -> ValuePlan:
@@ -223,7 +275,8 @@ def rename(plan: ValuePlan, names: Mapping[int, str]) -> ValuePlan:
         new = str(names.get(c.id, c.name)).strip() or c.name
         classes.append(ClassInfo(c.id, new, c.color, c.ignore))
     table = ClassTable(tuple(classes), plan.table.name, plan.table.weights)
-    return ValuePlan(plan.counts, plan.mapping, table, plan.proposed, plan.chosen)
+    return ValuePlan(plan.counts, plan.mapping, table, plan.proposed, plan.chosen,
+                     plan.recorded)
 
 
 def export_values(table: ClassTable, stored: Mapping[int, int] | None) -> np.ndarray | None:

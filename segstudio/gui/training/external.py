@@ -30,6 +30,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ...core.atomic import atomic_write_text, process_alive
+from ...core.errors import SegStudioError
 from ...core.run_types import RunRecord
 from ...nn.runs import control
 from ...nn.runs.events import Finished, Message, RunStarted
@@ -167,7 +168,11 @@ class ExternalRun(QObject):
             self.event.emit(Message("warning", "the run has not started yet; try again in a "
                                                "moment"))
             return False
-        control.send(self.project, self.run_id, action)
+        try:
+            control.send(self.project, self.run_id, action)
+        except SegStudioError as exc:  # a FIFO or a link planted as the control file
+            self.event.emit(Message("warning", f"cannot {action} {self.describe()}: {exc}"))
+            return False
         return True
 
     def pause(self) -> None:

@@ -18,6 +18,14 @@ Contents::
     task            "semantic" (absent in older files) or "click": a click model
                     (:mod:`click_model`) with 1 output and the image's channels + 3
     click           for a click model: {"size": its square input side}
+
+Before a file is read, its zip directory is checked (:func:`check_records`): a
+checkpoint's records are stored as ``torch.save`` writes them (never
+compressed: a small file cannot inflate to gigabytes), and its tensors together
+may not exceed what its model needs (the weights, an optimizer's state, the
+random-number state: :data:`STATE_FACTOR` times the model's tensors, plus
+:data:`SLACK_BYTES`) -- the tensors' sizes are taken from the file's pickle
+alone, loaded onto the ``meta`` device, before any record is read.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import numpy as np
 import torch
 
 from ...core.atomic import atomic_write
+from ...core.bounded import UnsafeFileError, open_regular
 from ...core.classes import ClassTable
 from ...core.errors import ClassTableError, SegStudioError
 from ..models.segnet import ModelConfig, ModelConfigError, _Net, model_from_config
@@ -52,6 +61,11 @@ CLICK_MAPS = 3  # a click model's extra inputs: positive, negative, previous mas
 # the validation metrics a checkpoint keeps (a click model's: IoU after k clicks, NoC)
 SMALL_METRICS = ("global_accuracy", "class_accuracy", "miou", "per_class_iou", "iou_1",
                  "iou_3", "noc85", "noc90", "objects", "max_clicks")
+PICKLE_LIMIT = 64 << 20  # a checkpoint's data.pkl: its structure, history and class table
+STATE_FACTOR = 4  # weights + an optimizer's state (Adam: 2 per weight) + a spare copy
+SLACK_BYTES = 64 << 20  # RNG states, grad scaler, history ...
+MAX_IN_CHANNELS = 64
+WIDTHS = (0.0, 4.0)  # a model's channel multiplier lies in (0, 4]
 
 
 class CheckpointError(SegStudioError):
@@ -173,6 +187,26 @@ def checkpoint_dict(model: _Net, classes: ClassTable, mean: Sequence[float],
     }
 
 
+class _Recording:
+    """A file that keeps the OSError of a failed write: torch.save turns it into a
+    RuntimeError ("[enforce fail at inline_container.cc] ...") that names neither the
+    file nor the cause."""
+
+    def __init__(self, fh: IO[bytes]):
+        self.fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
 def _normalization(mean: Sequence[float], std: Sequence[float], mode: str) -> Normalization:
     norm: Normalization = {"mean": [float(v) for v in mean], "std": [float(v) for v in std]}
     if mode == "image":
@@ -181,9 +215,20 @@ def _normalization(mean: Sequence[float], std: Sequence[float], mode: str) -> No
 
 
 def save_checkpoint(path: str | os.PathLike[str], data: CheckpointData) -> Path:
-    """Write a checkpoint dict atomically (temp file, fsync, rename)."""
+    """Write a checkpoint dict atomically (temp file, fsync, rename); a full disk is an
+    OSError ENOSPC naming the file (the previous checkpoint is intact)."""
     path = Path(path)
-    atomic_write(path, lambda fh: torch.save(data, fh))
+
+    def write(fh: IO[bytes]) -> None:
+        rec = _Recording(fh)
+        try:
+            torch.save(data, rec)  # type: ignore[arg-type]  # a file-like object is enough
+        except RuntimeError:
+            if rec.error is not None:
+                raise rec.error from None
+            raise
+
+    atomic_write(path, write)
     return path
 
 
@@ -202,8 +247,13 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
     if empty:
         raise CheckpointError(f"{path}: the checkpoint file is empty (0 bytes; an interrupted "
                               "copy or a full disk?); use another checkpoint")
+    records = check_records(path)
     try:
+        shape = torch.load(path, map_location="meta", weights_only=True)  # no record is read
+        check_sizes(parse_checkpoint(shape, path), records, path)
         raw = torch.load(path, map_location=map_location, weights_only=True)
+    except CheckpointError:
+        raise
     except pickle.UnpicklingError as exc:
         text = str(exc)
         if "weights_only" in text.lower().replace(" ", "_") or "Weights only" in text:
@@ -213,10 +263,65 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
                 "nothing in it was executed") from exc
         raise CheckpointError(f"{path}: not a segstudio checkpoint (unreadable pickle)") from exc
     except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, OSError,
-            AttributeError, ImportError, IndexError, KeyError, TypeError) as exc:
+            AttributeError, ImportError, IndexError, KeyError, TypeError,
+            RecursionError, MemoryError) as exc:
         raise CheckpointError(f"{path}: not a segstudio checkpoint "
                               f"(not a PyTorch file: {first_line(exc)})") from exc
     return parse_checkpoint(raw, path)
+
+
+def check_records(path: Path) -> int:
+    """The bytes of a checkpoint's records, from its zip directory alone; CheckpointError
+    for a file that is not a zip torch.save wrote: not a zip at all, a compressed record
+    (a small file that would inflate to gigabytes), sizes beyond the file's own."""
+    try:
+        fd = open_regular(path, follow=True, what="checkpoint (.pt) file")
+    except UnsafeFileError as exc:
+        raise CheckpointError(str(exc)) from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        try:
+            with zipfile.ZipFile(fh) as zf:
+                infos = zf.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise CheckpointError(
+                f"{path}: not a segstudio checkpoint (not a PyTorch zip file: "
+                f"{first_line(exc)}); nothing in it was read") from None
+    total = 0
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise CheckpointError(
+                f"{path}: its record {info.filename} is compressed, which torch.save never "
+                f"does ({info.compress_size:,} bytes inflating to {info.file_size:,}); "
+                "refused before reading it")
+        if info.filename.endswith("/data.pkl") and info.file_size > PICKLE_LIMIT:
+            raise CheckpointError(f"{path}: its pickle is {info.file_size >> 20} MiB, more than "
+                                  "a checkpoint's ever is; refused before reading it")
+        total += info.file_size
+    if total > size:
+        raise CheckpointError(f"{path}: its records claim {total:,} bytes in a file of "
+                              f"{size:,}; a damaged or forged checkpoint, refused")
+    return total
+
+
+def check_sizes(shape: Checkpoint, records: int, path: Path) -> None:
+    """Refuse a checkpoint whose records hold more than its model needs, before they
+    are read (``shape``: the checkpoint loaded onto the meta device)."""
+    try:
+        with torch.device("meta"):
+            model = model_from_config(shape.model_config)
+    except ModelConfigError as exc:
+        raise CheckpointError(f"{path}: {exc}") from exc
+    need = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    limit = STATE_FACTOR * need + SLACK_BYTES
+    if records > limit:
+        c = shape.model_config
+        raise CheckpointError(
+            f"{path}: its records hold {records / (1 << 20):,.0f} MiB but a {c['arch']} width "
+            f"{c['width']:g} model and its training state need at most "
+            f"{limit / (1 << 20):,.0f} MiB; refused before reading them")
 
 
 def first_line(exc: BaseException, limit: int = 120) -> str:
@@ -232,13 +337,18 @@ def parse_checkpoint(raw: Any, path: Path | None = None) -> Checkpoint:
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise CheckpointError(f"{where}: a PyTorch file but not a segstudio checkpoint "
                               "(train one with 'segstudio train')")
-    if int(raw.get("version", 0)) > VERSION:
+    version = raw.get("version", 0)
+    if not _is_int(version):
+        raise CheckpointError(f"{where}: damaged segstudio checkpoint (version {version!r} is "
+                              "not a number)")
+    if version > VERSION:
         raise CheckpointError(f"{where}: written by a newer segstudio (checkpoint version "
                               f"{raw.get('version')}); update segstudio")
     try:
         # checked below as far as loading needs (channels, outputs); model_from_config
         # checks the rest when the model is built
         cfg = cast(ModelConfig, dict(raw["model_config"]))
+        _check_config(cfg)
         classes = ClassTable.from_json_dict(raw["classes"], f"{where} (class table)")
         norm = raw["normalization"]
         mean = tuple(float(v) for v in norm["mean"])
@@ -272,9 +382,50 @@ def parse_checkpoint(raw: Any, path: Path | None = None) -> Checkpoint:
     if task == "click" and not (isinstance(click, dict) and int(click.get("size", 0)) >= 32):
         raise CheckpointError(f"{where}: damaged click model (no input size)")
     click = cast("ClickInfo | None", click)
+    run_id, epoch = raw.get("run_id"), raw.get("epoch")
+    for name, value in (("run_id", run_id), ("epoch", epoch)):
+        if value is not None and not _is_int(value):
+            raise CheckpointError(f"{where}: damaged checkpoint ({name} {value!r} is not a "
+                                  "number)")
     return Checkpoint(path, cfg, classes, mean, std, state, raw.get("train_state"),
-                      raw.get("run_id"), raw.get("epoch"), raw.get("metrics"), task, click,
+                      run_id, epoch, _metrics(raw.get("metrics"), where), task, click,
                       "image" if per_image else "project")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_config(cfg: Mapping[str, Any]) -> None:
+    """The model configuration's numbers as a file may hold them: ValueError (a damaged
+    checkpoint) for one that is not a number or out of range."""
+    for key, top in (("in_channels", MAX_IN_CHANNELS), ("num_classes", 255)):
+        v = cfg.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= top:
+            raise ValueError(f"model_config {key} {v!r} is not a whole number 1..{top}")
+    w = cfg.get("width")
+    if not isinstance(w, (int, float)) or isinstance(w, bool) or not (
+            WIDTHS[0] < w <= WIDTHS[1]):
+        raise ValueError(f"model_config width {w!r} is not a number in (0, 4]")
+    if not isinstance(cfg.get("arch"), str):
+        raise ValueError(f"model_config arch {cfg.get('arch')!r} is not a name")
+
+
+def _metrics(raw: object, where: object) -> dict[str, Any] | None:
+    """The stored validation metrics with their numbers checked: they are printed and
+    compared, so a file whose mIoU is "x" is refused as damaged."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{where}: damaged checkpoint (metrics is not a dict)")
+    for key in SMALL_METRICS:
+        v = raw.get(key)
+        if key == "per_class_iou" or v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise CheckpointError(f"{where}: damaged checkpoint (metrics.{key} {v!r} is not a "
+                                  "number)")
+    return raw
 
 
 def check_compatible(ckpt: Checkpoint, classes: ClassTable, in_channels: int | None = None) -> None:

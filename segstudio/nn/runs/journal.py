@@ -11,6 +11,11 @@ panel and plots follow the run exactly as if the run were in the window.
 Steps are written at most every ``step_interval`` seconds (and always the
 last step of an epoch); every other event is written.  A reader skips a last
 line that is not complete yet.
+
+The journal is opened only when it is a regular file inside the project (never
+through a symbolic link, never blocking on a FIFO); a reader reads at most
+:data:`READ_CHUNK` bytes a call and skips a line longer than :data:`MAX_LINE`
+or one that does not decode (a hostile line costs it nothing but that line).
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
+import stat
 import time
 import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ...core.bounded import UnsafeFileError, inside, kind_of, read_inside
 from ...core.run_types import EpochMetrics
 from . import events as E
 
@@ -34,6 +42,8 @@ EVENT_TYPES: dict[str, type[E.Event]] = {
     cls.__name__: cls for cls in (E.RunStarted, E.EpochStarted, E.Step, E.EpochEnd, E.Message,
                                   E.Finished)}
 JOURNAL = "events.jsonl"
+MAX_LINE = 1 << 20  # an event is a few KiB (a confusion matrix of 255 classes: ~300 KiB)
+READ_CHUNK = 4 << 20  # what one read takes at most
 
 
 def run_dir(project: Project, run_id: int) -> Path:
@@ -62,24 +72,22 @@ def encode(ev: E.Event) -> str:
 def decode(line: str) -> E.Event | None:
     """The event of one journal line; None for a line of an unknown type or a broken one."""
     try:
-        data = json.loads(line)
-        kind = data.pop("type")
-        cls = EVENT_TYPES[kind]
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
+        return _decode(line)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None  # RecursionError: a line of deeply nested brackets
+
+
+def _decode(line: str) -> E.Event:
+    data = json.loads(line)
+    kind = data.pop("type")
+    cls = EVENT_TYPES[kind]
     for name in _TUPLES[kind]:
         if isinstance(data.get(name), list):
             data[name] = tuple(data[name])
     if cls is E.EpochEnd:
-        try:
-            data["metrics"] = _epoch_metrics(data)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return None
+        data["metrics"] = _epoch_metrics(data)
     known = {f.name for f in dataclasses.fields(cls)}
-    try:
-        return cls(**{k: v for k, v in data.items() if k in known})
-    except TypeError:
-        return None
+    return cls(**{k: v for k, v in data.items() if k in known})
 
 
 # an EpochEnd line of a segstudio before EpochMetrics: its numbers beside a dict of scores
@@ -98,10 +106,10 @@ class JournalWriter:
     """Appends a run's events to its journal (rank 0 of the run only)."""
 
     def __init__(self, path: str | Path, step_interval: float = 0.25,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, root: str | Path | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: TextIO | None = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._fh: TextIO | None = _open_append(self.path, root)
         self.step_interval = step_interval
         self.clock = clock
         self._last_step = -1e18
@@ -127,27 +135,55 @@ class JournalWriter:
             self._fh = None
 
 
-class JournalReader:
-    """Reads a journal incrementally: :meth:`read` gives the events added since the last call."""
+def _open_append(path: Path, root: str | Path | None) -> TextIO:
+    """The journal opened for appending: a regular file inside ``root``, never through a
+    link (O_NOFOLLOW) and never waiting for a FIFO's reader (O_NONBLOCK)."""
+    if root is not None and not inside(root, path):
+        raise UnsafeFileError(f"{path}: leads out of the project {root}")
+    flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(path, flags, 0o644)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UnsafeFileError(f"{path}: {kind_of(mode)}, not a journal")
+        return os.fdopen(fd, "a", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
 
-    def __init__(self, path: str | Path):
+
+class JournalReader:
+    """Reads a journal incrementally: :meth:`read` gives the events added since the last
+    call, at most :data:`READ_CHUNK` bytes of them.
+
+    ``root``: the folder the journal must lie in (default: the project directory of a
+    ``runs/run-N/events.jsonl``, else the journal's folder)."""
+
+    def __init__(self, path: str | Path, root: str | Path | None = None):
         self.path = Path(path)
+        if root is None:
+            runs = self.path.parent.parent
+            root = runs.parent if runs.name == "runs" else self.path.parent
+        self.root = root
         self.offset = 0
+        self._skipping = False  # inside a line longer than MAX_LINE: drop up to its end
 
     def read(self) -> list[E.Event]:
-        try:
-            with open(self.path, "rb") as fh:
-                fh.seek(self.offset)
-                data = fh.read()
-        except FileNotFoundError:
+        data = read_inside(self.root, self.path, READ_CHUNK, self.offset)
+        if not data:
             return []
-        end = data.rfind(b"\n")
-        if end < 0:
-            return []
-        self.offset += end + 1
         out: list[E.Event] = []
-        for raw in data[:end].split(b"\n"):
-            ev = decode(raw.decode("utf-8", errors="replace"))
-            if ev is not None:
-                out.append(ev)
+        pos = 0
+        while (end := data.find(b"\n", pos)) >= 0:
+            line, pos = data[pos:end], end + 1
+            if self._skipping:
+                self._skipping = False  # the end of an overlong line
+            elif len(line) <= MAX_LINE:
+                ev = decode(line.decode("utf-8", errors="replace"))
+                if ev is not None:
+                    out.append(ev)
+        if len(data) - pos > MAX_LINE:  # no end in sight: drop it, and its rest next time
+            pos, self._skipping = len(data), True
+        self.offset += pos
         return out
