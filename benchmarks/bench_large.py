@@ -2,12 +2,14 @@
 20,000 x 20,000 JPEG.  Prints medians, a table and a last JSON line.
 
 Usage: python benchmarks/bench_large.py [--side 50000] [--flat 20000] [--repeat 5]
+                                        [--data DIR]
 
 The slide is made tile by tile into a temp folder (deleted afterwards): JPEG tiles of
 256 pixels, a pyramid of SubIFDs, its "tissue" a low-resolution map of blobs, each
 tile drawn from a small pool of pre-encoded tiles (so making 2.5 gigapixels takes
 seconds).  The generator runs in a child process so the peak memory measured is the
-window's.
+window's.  ``--data DIR`` keeps the two images in DIR and reuses them on the next run
+(making them takes minutes on a busy machine); the project folders are still temporary.
 
 * open: ``show_image`` of the slide -> the first paint with its tiles (coarse level).
 * pan / zoom frame: one scroll step (200 px) or one zoom step (x1.25) and the
@@ -115,6 +117,8 @@ def main() -> int:
     ap.add_argument("--side", type=int, default=50000)
     ap.add_argument("--flat", type=int, default=20000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--data", type=Path, default=None,
+                    help="keep the made images here and reuse them")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-large-"))
     try:
@@ -128,11 +132,21 @@ def run(tmp: Path, args) -> int:
     slides.mkdir()
     flat.mkdir()
     t0 = time.perf_counter()
-    code = ("import sys; sys.path.insert(0, %r); import bench_large as b; "
-            "b.make_slide(b.Path(%r), %d); b.make_flat_jpeg(b.Path(%r), %d)"
-            % (str(Path(__file__).parent), str(slides / "slide.tif"), args.side,
-               str(flat / "photo.jpg"), args.flat))
-    subprocess.run([sys.executable, "-c", code], check=True)
+    made_dir = args.data if args.data is not None else tmp
+    slide_file = made_dir / f"slide-{args.side}.tif"
+    flat_file = made_dir / f"photo-{args.flat}.jpg"
+    if not (slide_file.is_file() and flat_file.is_file()):
+        made_dir.mkdir(parents=True, exist_ok=True)
+        code = ("import sys; sys.path.insert(0, %r); import bench_large as b; "
+                "b.make_slide(b.Path(%r), %d); b.make_flat_jpeg(b.Path(%r), %d)"
+                % (str(Path(__file__).parent), str(slide_file), args.side,
+                   str(flat_file), args.flat))
+        subprocess.run([sys.executable, "-c", code], check=True)
+    for src, dest in ((slide_file, slides / "slide.tif"), (flat_file, flat / "photo.jpg")):
+        try:
+            os.link(src, dest)  # the same file, no copy (the project only reads it)
+        except OSError:
+            shutil.copyfile(src, dest)
     made = time.perf_counter() - t0
     print(f"made the slide ({(slides / 'slide.tif').stat().st_size / 1e6:.0f} MB) and the "
           f"JPEG ({(flat / 'photo.jpg').stat().st_size / 1e6:.0f} MB) in {made:.0f} s",
