@@ -203,7 +203,8 @@ def decode_tile(page: Any, index: int, read: Any) -> np.ndarray:
     if tile is None:
         tile = np.full(shape, page.nodata, page.dtype)
     tile = tile.reshape(shape[1:])  # (depth 1, length, width, samples) -> drop depth
-    return tile[:, :, 0] if tile.shape[2] == 1 else tile
+    out: np.ndarray = tile[:, :, 0] if tile.shape[2] == 1 else tile
+    return out
 
 
 class TiffPyramid(PyramidSource):

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QRectF
 
 from ..workers import WorkerService
-from .tiled_layers import TiledImageLayer, TiledLabelLayer
+from .tiled_labels import TiledLabelLayer
+from .tiled_layers import TiledImageLayer
 
 if TYPE_CHECKING:
     from ..document import ImageDocument
