@@ -247,6 +247,8 @@ class ChunkedMask:
         self.fill = fill
         self.base = base
         self.store: ChunkStore | None = ChunkStore(self.path) if self.path.is_dir() else None
+        if self.store is not None:
+            self.fill = self.store.fill  # what a chunk never written holds (a remap may change it)
         if self.store is not None and self.store.shape != shape:
             raise MaskError(f"{self.path}: the mask is {self.store.shape[1]}x"
                             f"{self.store.shape[0]}, the image {shape[1]}x{shape[0]}; delete "
