@@ -120,3 +120,74 @@ def test_missing_tiles_are_asked_for_after_the_paint(qtbot, tmp_path, service):
     qtbot.waitUntil(lambda: layer.requests == 1, timeout=5000)
     qtbot.waitUntil(lambda: layer.pending() == 0, timeout=10000)
     assert len(layer.cache) > 0
+
+
+def test_outline_and_difference_are_drawn_per_level_and_follow_edits(qtbot, tmp_path,
+                                                                     service):
+    from segstudio.core.labelmaps import boundaries, disagreement
+    from segstudio.gui.widgets.tiled_labels import DIFFERENCE, OUTLINE
+
+    mask = ChunkedMask(tmp_path / "m.zarr", (1024, 1024), UNL)
+    ids = np.full((1024, 1024), UNL, np.uint8)
+    ids[100:700, 400:900] = 1  # crosses the tile seams at 512
+    mask.write(0, 0, ids)
+    pred = ChunkedMask(tmp_path / "p.zarr", (1024, 1024), UNL)
+    guess = np.full((1024, 1024), 1, np.uint8)
+    guess[:, :600] = 2
+    pred.write(0, 0, guess)
+    outline = TiledLabelLayer(20, service, "mask-tiles")
+    outline.set_color_table(colours())
+    outline.set_mask(mask)
+    outline.set_mode(OUTLINE, hole=UNL)
+    diff = TiledLabelLayer(40, service, "difference-tiles")
+    table = [0] * 256
+    table[1] = QColor(255, 0, 255).rgba()
+    diff.set_color_table(table)
+    diff.set_mask(mask)
+    diff.set_mode(DIFFERENCE, ignore=UNL, other=pred)
+
+    def want_outline(full):
+        edge = boundaries(full, UNL)
+        out = np.zeros(full.shape + (3,), np.uint8)
+        out[edge == 1] = (255, 0, 0)
+        out[edge == 2] = (0, 0, 255)
+        return out
+
+    def want_diff(full):
+        out = np.zeros(full.shape + (3,), np.uint8)
+        out[disagreement(full, guess, UNL) == 1] = (255, 0, 255)
+        return out
+
+    np.testing.assert_array_equal(loaded(qtbot, outline, 1024, 1024), want_outline(ids))
+    np.testing.assert_array_equal(loaded(qtbot, diff, 1024, 1024), want_diff(ids))
+    # an edit across a tile seam redoes the outline one pixel around it, on both sides
+    mask.write(500, 505, np.full((30, 20), 2, np.uint8))
+    ids[500:530, 505:525] = 2
+    np.testing.assert_array_equal(render(outline, 1024, 1024), want_outline(ids))
+    np.testing.assert_array_equal(render(diff, 1024, 1024), want_diff(ids))
+    # a coarser level outlines its own pixels (every second pixel of level 0)
+    level1 = outline.ids(1, 0, 0, 512, 512)
+    np.testing.assert_array_equal(level1, boundaries(ids[::2, ::2], UNL))
+
+
+def test_the_display_adjustment_redoes_image_tiles_from_their_pixels(qtbot, tmp_path, service):
+    from segstudio.core.display import DisplayAdjust
+    from segstudio.core.pyramid import open_tiff_pyramid
+    from segstudio.gui.widgets.tiled_layers import TiledImageLayer
+    from tests.large.helpers import structured, write_pyramid_tiff
+
+    path = tmp_path / "s.tif"
+    arrays = write_pyramid_tiff(path, structured(1024, 1024), levels=2)
+    layer = TiledImageLayer(0, service)
+    with open_tiff_pyramid(path) as src:
+        layer.set_source(src)
+        np.testing.assert_array_equal(loaded(qtbot, layer, 1024, 1024), arrays[0])
+        requests = layer.requests
+        adjust = DisplayAdjust(brightness=0.1, contrast=1.5, gamma=0.8)
+        layer.set_adjust(adjust)
+        shown = render(layer, 1024, 1024)
+        np.testing.assert_array_equal(shown, adjust.apply(arrays[0]))
+        assert layer.adjusted == 4 and layer.requests == requests  # redone, not decoded
+        layer.set_adjust(DisplayAdjust())
+        np.testing.assert_array_equal(render(layer, 1024, 1024), arrays[0])
+        layer.set_source(None)

@@ -13,6 +13,13 @@ is transparent (the unlabelled parts of a mask, most of a new one).
   it is looked up again when it arrives.
 * A colour or opacity change keeps the tiles and looks each one up again the next
   time it is drawn (only the visible ones, on the GUI thread, about 1 ms a tile).
+
+The same layer draws what the canvas derives from the labels, tile by tile at each
+level's own pixels (so a line stays one screen pixel wide at any zoom): the
+*outline* of a mask (:func:`~segstudio.core.labelmaps.boundaries`, read with a pixel
+of the neighbouring tiles around each tile) and the *difference* between the human
+mask and the prediction (:func:`~segstudio.core.labelmaps.disagreement`).  An edit
+redoes its rectangle, one pixel wider for the outline.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem
 
 from ...core.chunked_mask import ChunkedMask
+from ...core.labelmaps import boundaries, disagreement
 from ..workers import WorkerService
 from .tiled_layers import TILE, Key, TiledLayer
 
@@ -62,6 +70,9 @@ def premultiplied(colors: list[int]) -> np.ndarray:
     return out.astype(np.uint32)
 
 
+FILL, OUTLINE, DIFFERENCE = "fill", "outline", "difference"
+
+
 def make_tile(block: np.ndarray, lut: np.ndarray, version: int) -> LabelTile:
     """A label tile of chunk ``block`` (class ids) looked up in ``lut``."""
     first = int(block.flat[0])
@@ -85,6 +96,10 @@ class TiledLabelLayer(TiledLayer):
         self.hatched = False
         self._listener: Callable[[tuple[int, int, int, int]], None] | None = None
         self.lookups = 0  # tiles looked up on the GUI thread (tests)
+        self.mode = FILL
+        self.other: ChunkedMask | None = None  # the prediction a difference compares with
+        self.hole = 255      # the outline's "no boundary" id
+        self.ignore: int | None = None  # the difference's unlabelled id (never a difference)
 
     def set_mask(self, mask: ChunkedMask | None) -> None:
         if mask is self.mask:
@@ -106,12 +121,54 @@ class TiledLabelLayer(TiledLayer):
             self._version += 1
             self.update()
 
+    def set_mode(self, mode: str, hole: int = 255, ignore: int | None = None,
+                 other: ChunkedMask | None = None) -> None:
+        """Draw the labels (``FILL``), their ``OUTLINE`` (``hole``: the id of no
+        boundary) or their ``DIFFERENCE`` from ``other`` (1 where they disagree, 0 where
+        they agree; ``ignore`` never disagrees).  The tiles cached are looked up again
+        when next drawn."""
+        if (mode, hole, ignore, other) != (self.mode, self.hole, self.ignore, self.other):
+            self.mode, self.hole, self.ignore, self.other = mode, hole, ignore, other
+            self._version += 1
+            self.update()
+
+    def ids(self, level: int, y0: int, x0: int, y1: int, x1: int) -> np.ndarray:
+        """What the layer shows of rows y0..y1-1, columns x0..x1-1 of ``level``, as ids
+        for the colour table."""
+        mask = self.mask
+        assert mask is not None
+        if self.mode == OUTLINE:
+            h, w = mask.levels[level]
+            cy0, cx0 = max(0, y0 - 1), max(0, x0 - 1)
+            context = mask.read(level, cy0, cx0, min(h, y1 + 1), min(w, x1 + 1))
+            rect = (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0)
+            out = boundaries(context, self.hole, rect, np.full(context.shape, self.hole,
+                                                               np.uint8))
+            return out[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+        if self.mode == DIFFERENCE:
+            if self.other is None:
+                return np.zeros((y1 - y0, x1 - x0), np.uint8)
+            return disagreement(mask.read(level, y0, x0, y1, x1),
+                                self.other.read(level, y0, x0, y1, x1), self.ignore)
+        if (y1 - y0, x1 - x0) == (TILE, TILE) and y0 % TILE == 0 and x0 % TILE == 0:
+            return mask.chunk((level, y0 // TILE, x0 // TILE))  # no copy
+        return mask.read(level, y0, x0, y1, x1)
+
+    def _tile_ids(self, key: Key) -> np.ndarray:
+        level, ty, tx = key
+        if self.mode == FILL:
+            assert self.mask is not None
+            return self.mask.chunk(key)
+        h, w = self.levels[level]
+        y0, x0 = ty * TILE, tx * TILE
+        return self.ids(level, y0, x0, min(h, y0 + TILE), min(w, x0 + TILE))
+
     # -- tiles ----------------------------------------------------------------------------
     def load_tile(self, key: Key) -> tuple[QImage | None, object]:
         mask = self.mask
         assert mask is not None
-        edits = self._edits
-        tile = make_tile(mask.chunk(key), self._lut, self._version)
+        edits, version = self._edits, self._version
+        tile = make_tile(self._tile_ids(key), self._lut, version)
         return tile.image, (tile, edits)
 
     def store_tile(self, key: Key, tile: tuple[QImage | None, object]) -> None:
@@ -122,9 +179,8 @@ class TiledLabelLayer(TiledLayer):
         self.cache.put(key, label.image, label, label.nbytes)
 
     def _lookup(self, key: Key) -> LabelTile:
-        assert self.mask is not None
         self.lookups += 1
-        return make_tile(self.mask.chunk(key), self._lut, self._version)
+        return make_tile(self._tile_ids(key), self._lut, self._version)
 
     def _current(self, key: Key) -> LabelTile | None:
         """The cached tile ``key`` in the current colours (looked up again if need be)."""
@@ -170,10 +226,13 @@ class TiledLabelLayer(TiledLayer):
             ly1, lx1 = -(-y1 // s), -(-x1 // s)
             if ly1 <= ly0 or lx1 <= lx0:
                 continue
-            for ty in range(ly0 // TILE, (ly1 - 1) // TILE + 1):
-                for tx in range(lx0 // TILE, (lx1 - 1) // TILE + 1):
+            g = 1 if self.mode == OUTLINE else 0
+            h, w = self.levels[level]
+            for ty in range(max(0, ly0 - g) // TILE, (min(h, ly1 + g) - 1) // TILE + 1):
+                for tx in range(max(0, lx0 - g) // TILE, (min(w, lx1 + g) - 1) // TILE + 1):
                     self._refresh((level, ty, tx), ly0, lx0, ly1, lx1)
-        self.update(QRectF(x0 - 1, y0 - 1, x1 - x0 + 2, y1 - y0 + 2))
+        pad = 2 << max(0, self.last_level)  # two pixels of the level on screen
+        self.update(QRectF(x0 - pad, y0 - pad, x1 - x0 + 2 * pad, y1 - y0 + 2 * pad))
 
     def _refresh(self, key: Key, ly0: int, lx0: int, ly1: int, lx1: int) -> None:
         assert self.mask is not None
@@ -186,9 +245,13 @@ class TiledLabelLayer(TiledLayer):
             tile = self._lookup(key)
             self.cache.put(key, tile.image, tile, tile.nbytes)
             return
-        _level, ty, tx = key
+        level, ty, tx = key
         by0, bx0 = ty * TILE, tx * TILE
-        sy0, sx0 = max(ly0, by0) - by0, max(lx0, bx0) - bx0
-        sy1, sx1 = min(ly1, by0 + TILE) - by0, min(lx1, bx0 + TILE) - bx0
-        block = self.mask.chunk(key)
-        tile.argb[sy0:sy1, sx0:sx1] = self._lut[block[sy0:sy1, sx0:sx1]]
+        h, w = tile.argb.shape
+        grow = 1 if self.mode == OUTLINE else 0  # a pixel's boundary depends on its neighbours
+        sy0, sx0 = max(ly0 - grow, by0) - by0, max(lx0 - grow, bx0) - bx0
+        sy1, sx1 = min(ly1 + grow, by0 + h) - by0, min(lx1 + grow, bx0 + w) - bx0
+        if sy1 <= sy0 or sx1 <= sx0:
+            return
+        ids = self.ids(level, by0 + sy0, bx0 + sx0, by0 + sy1, bx0 + sx1)
+        tile.argb[sy0:sy1, sx0:sx1] = self._lut[ids]
