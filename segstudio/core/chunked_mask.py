@@ -33,7 +33,7 @@ import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,13 @@ def write_durably(jobs: Sequence[tuple[Path, Callable[[], bytes]]]) -> int:
     pool = _writers()
 
     def each(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        return list(pool.map(fn, items) if len(items) > 1 else map(fn, items))
+        """``fn`` on every item at once; every call has ended before an error is raised
+        (so no temp file is staged after the failure's clean-up)."""
+        if len(items) <= 1:
+            return [fn(item) for item in items]
+        futures = [pool.submit(fn, item) for item in items]
+        wait(futures)
+        return [f.result() for f in futures]
 
     with StagedWrites() as staged:
 

@@ -99,14 +99,18 @@ def test_label_tiles_are_argb_looked_up_once_and_edits_redo_their_rectangle(qtbo
 
 def test_a_tile_read_before_an_edit_is_looked_up_again_when_it_arrives(qtbot, tmp_path,
                                                                        service):
-    mask = ChunkedMask(tmp_path / "m.zarr", (512, 512), UNL)
+    mask = ChunkedMask(tmp_path / "m.zarr", (512, 1024), UNL)
     layer = TiledLabelLayer(20, service, "mask-tiles")
     layer.set_color_table(colours())
     layer.set_mask(mask)
     early = layer.load_tile((0, 0, 0))  # read on a worker, before the edit
+    other = layer.load_tile((0, 0, 1))  # a tile the edit does not reach
     mask.write(0, 0, np.full((8, 8), 1, np.uint8))
     layer.store_tile((0, 0, 0), early)
-    shown = render(layer, 512, 512)
+    assert layer.lookups == 1
+    layer.store_tile((0, 0, 1), other)
+    assert layer.lookups == 1  # not looked up again on the GUI thread
+    shown = render(layer, 1024, 512)
     assert tuple(shown[4, 4]) == (255, 0, 0) and tuple(shown[100, 100]) == (0, 0, 0)
 
 

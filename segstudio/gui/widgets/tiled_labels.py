@@ -92,7 +92,7 @@ class TiledLabelLayer(TiledLayer):
         self.colors: list[int] = [0] * 256
         self._lut = premultiplied(self.colors)
         self._version = 0
-        self._edits = 0  # edits so far: a tile read before the last one is looked up again
+        self._edits: dict[Key, int] = {}  # edits of each tile not cached when they landed
         self.hatched = False
         self._listener: Callable[[tuple[int, int, int, int]], None] | None = None
         self.lookups = 0  # tiles looked up on the GUI thread (tests)
@@ -109,6 +109,7 @@ class TiledLabelLayer(TiledLayer):
         self.prepareGeometryChange()
         self.mask = mask
         self.levels = list(mask.levels) if mask is not None else []
+        self._edits = {}
         if mask is not None:
             self._listener = self._changed
             mask.listeners.append(self._listener)
@@ -167,14 +168,14 @@ class TiledLabelLayer(TiledLayer):
     def load_tile(self, key: Key) -> tuple[QImage | None, object]:
         mask = self.mask
         assert mask is not None
-        edits, version = self._edits, self._version
+        edits, version = self._edits.get(key, 0), self._version
         tile = make_tile(self._tile_ids(key), self._lut, version)
         return tile.image, (tile, edits)
 
     def store_tile(self, key: Key, tile: tuple[QImage | None, object]) -> None:
         label, edits = tile[1]  # type: ignore[misc]
         assert isinstance(label, LabelTile)
-        if edits != self._edits:  # the mask was edited while it was read: look it up again
+        if edits != self._edits.get(key, 0):  # edited while it was read: look it up again
             label = self._lookup(key)
         self.cache.put(key, label.image, label, label.nbytes)
 
@@ -216,7 +217,6 @@ class TiledLabelLayer(TiledLayer):
         that part of every cached tile of every level again."""
         if self.mask is None:
             return
-        self._edits += 1
         y0, x0, y1, x1 = rect
         for level in range(len(self.levels)):
             s = 1 << level
@@ -237,14 +237,21 @@ class TiledLabelLayer(TiledLayer):
     def _refresh(self, key: Key, ly0: int, lx0: int, ly1: int, lx1: int) -> None:
         assert self.mask is not None
         entry = self.cache.entry(key)
-        if entry is None:
+        if entry is None:  # on its way, perhaps: its reader looks again if it read before
+            self._edits[key] = self._edits.get(key, 0) + 1
             return
         tile = entry[1]
         assert isinstance(tile, LabelTile)
-        if tile.argb is None or tile.version != self._version:
+        if tile.version != self._version:
             tile = self._lookup(key)
             self.cache.put(key, tile.image, tile, tile.nbytes)
             return
+        if tile.argb is None:  # one class so far: its colour everywhere, then the edit
+            assert tile.uniform is not None
+            h, w = self.mask.chunk_shape(*key)
+            tile = LabelTile(np.full((h, w), self._lut[tile.uniform], np.uint32), None,
+                             self._version)
+            self.cache.put(key, tile.image, tile, tile.nbytes)
         level, ty, tx = key
         by0, bx0 = ty * TILE, tx * TILE
         h, w = tile.argb.shape
