@@ -55,8 +55,8 @@ def score_pool(project, strategy: str, rng: np.random.Generator, passes: int) ->
 
 def train_round(project, cfg, warm: bool) -> tuple[float, dict]:
     from segstudio.nn.config import round_config
-    from segstudio.nn.engine import fit
-    from segstudio.nn.events import Finished
+    from segstudio.nn.train.engine import fit
+    from segstudio.nn.runs.events import Finished
 
     start = project.settings.get("active_checkpoint") if warm else None
     c = round_config(cfg) if warm else cfg

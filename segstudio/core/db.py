@@ -103,8 +103,15 @@ ALTER TABLE runs ADD COLUMN pid INTEGER;
 ALTER TABLE runs ADD COLUMN host TEXT;
 """
 
+# v3: the epoch of the checkpoint that made an image's prediction (predicted_by holds the
+# checkpoint file): predictions of different models, or of one file rewritten by a later
+# epoch, are told apart (segstudio.core.prediction_model); NULL: not known.
+SCHEMA_V3 = """
+ALTER TABLE images ADD COLUMN predicted_epoch INTEGER;
+"""
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2]
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

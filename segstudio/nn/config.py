@@ -11,6 +11,7 @@ from .plan.budget import parse_budget, scaled
 from .registry import LOSSES as LOSS_ENTRIES
 from .registry import MODELS, losses_for
 from .registry import OPTIMIZERS as OPTIMIZER_ENTRIES
+from .registry import TASKS as TASK_ENTRIES
 from .settings import ConfigError, Spec, parse_hw, parse_optional_path, setting, specs
 
 __all__ = ["ConfigError", "TrainConfig", "default_train_config", "default_click_config",
@@ -23,7 +24,7 @@ def _crop(text: str) -> tuple[int, int] | None:
 
 
 OPTIMIZERS = tuple(OPTIMIZER_ENTRIES)
-TASKS = ("semantic", "click")
+TASKS = tuple(TASK_ENTRIES)  # the segmentation model, the Click tool's model
 SCHEDULES = ("poly", "cosine", "constant")
 CLASS_WEIGHTS = ("auto", "none", "median", "table")
 NORMALIZE = ("project", "image")
@@ -53,8 +54,7 @@ class TrainConfig:
     arch: str = setting("segnet", S("model", "the architecture: " + "; ".join(
         f"{e.name}: {e.description}" for e in MODELS.values()), choices=ARCHS, flag="--model"))
     width: float = setting(1.0, S("width", "channel multiplier of the network: 1.0 is the paper's "
-                            "SegNet, 0.25 is 16x cheaper (fits a CPU)", low=0.0625, high=2.0,
-                            metavar="W"))
+                            "SegNet, 0.25 is 16x cheaper (fits a CPU)", choices=WIDTHS))
     epochs: int = setting(40, S("epochs", "passes over the training images; gives the run a fixed "
                           "number of epochs instead of a budget", low=1, metavar="N"))
     # None: count the run in epochs; else a time on this device ("10m") or optimizer steps

@@ -66,11 +66,15 @@ class Spec:
                 not math.isfinite(float(value)):
             raise ConfigError(f"{label} {value!r}: must be a number")
         if self.low is not None and value < self.low:
-            raise ConfigError(f"{label} {value:g}: must be at least {self.low:g}")
+            raise ConfigError(f"{label} {_num(value)}: must be at least {_num(self.low)}")
         if self.high is not None and (value >= self.high if self.open_high
                                       else value > self.high):
             word = "below" if self.open_high else "at most"
-            raise ConfigError(f"{label} {value:g}: must be {word} {self.high:g}")
+            raise ConfigError(f"{label} {_num(value)}: must be {word} {_num(self.high)}")
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
 def setting(default: Any, spec: Spec) -> Any:

@@ -4,7 +4,7 @@ the project's click model (not its segmentation model) and continues in rounds."
 from __future__ import annotations
 
 from segstudio.core.project import Project
-from segstudio.nn.checkpoint import load_checkpoint
+from segstudio.nn.runs.checkpoint import load_checkpoint
 
 from .test_nn_cli import cli, tiny  # noqa: F401 - the fixture
 
@@ -30,7 +30,7 @@ def test_train_task_click_and_a_second_round(tiny, capsys):  # noqa: F811
     # the next round starts from the project's click model and is compared with it
     rc, out, err = cli(capsys, "train", tiny, *BASE)
     assert rc == 0, err
-    assert f"info: continuing from the active model {click} (a fine-tuning round" in out
+    assert f"info: continuing from the active model {click} (a correction round" in out
     assert "the click model this round starts from scores" in out
     assert "mean IoU after 3 clicks on this run's" in out
 

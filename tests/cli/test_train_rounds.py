@@ -14,9 +14,8 @@ def test_rounds_continue_from_the_active_model_unless_scratch(tiny, capsys):  # 
     rc, out, err = cli(capsys, "train", tiny, "--from", "active", *BASE)
     assert rc == 1 and out == ""
     assert err.strip().splitlines() == [
-        "segstudio train: error: --from active: the project has no active model yet; "
-        "train one first "
-        "(--from scratch)"]
+        "segstudio train: error: the project has no active model yet to continue from; "
+        "train one from scratch first"]
     rc, out, err = cli(capsys, "train", tiny, *BASE, "--imagenet", "none")
     assert rc == 0, err
     assert "starting from He initialisation" in out and "continuing from" not in out
@@ -25,7 +24,7 @@ def test_rounds_continue_from_the_active_model_unless_scratch(tiny, capsys):  # 
     # the next round fine-tunes the active model: half the learning rate, no He init
     rc, out, err = cli(capsys, "train", tiny, *BASE)
     assert rc == 0, err
-    assert f"info: continuing from the active model {active} (a fine-tuning round" in out
+    assert f"info: continuing from the active model {active} (a correction round" in out
     assert f"info: a new round from the weights of {active} (1 epochs, lr 0.0015)" in out
     assert "the model this round starts from scores" in out
     assert "He initialisation" not in out

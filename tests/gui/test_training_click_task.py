@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from segstudio.nn.checkpoint import load_checkpoint
 from segstudio.nn.config import default_click_config, default_train_config
+from segstudio.nn.runs.checkpoint import load_checkpoint
 
-from .training_helpers import Recorder, open_ready, stop_training, streets
+from .training_helpers import Recorder, open_ready, stop_training, streets, trained
 
-__all__ = ["stop_training", "streets"]
+__all__ = ["stop_training", "streets", "trained"]
 LEFT = Qt.MouseButton.LeftButton
 
 
@@ -77,3 +77,40 @@ def test_click_model_trains_from_the_panel(qtbot, window, streets, stop_training
     panel.task_box.setCurrentIndex(panel.task_box.findData("click"))
     assert (panel.crop_h.value(), panel.epochs.value(), panel.batch.value()) == (64, 2, 2)
     assert panel.mode() == "active"
+
+
+def test_a_click_round_from_the_window_continues_the_click_model(qtbot, window, trained,
+                                                                 stop_training):
+    """The window's start resolves the run as the CLI does: a click-model round continues
+    the project's click model, never the segmentation model that is active beside it."""
+    from segstudio.core.project import Project
+    from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
+    from segstudio.nn.runs.checkpoint import checkpoint_dict, save_checkpoint
+
+    folder, segmentation = trained
+    with Project.open(folder, scan=False) as project:
+        click_path = save_checkpoint(folder.parent / "click.pt", checkpoint_dict(
+            build_model("segnet", 1, 6, 0.25), project.classes, IMAGENET_MEAN + (0.0,) * 3,
+            IMAGENET_STD + (1.0,) * 3, task="click", click={"size": 64}))
+        project.settings.set("active_click_checkpoint", str(click_path))
+    open_ready(qtbot, window, folder)
+    ui = window.training
+    panel, trainer = ui.panel, ui.trainer
+    panel.set_device("cpu")
+    panel.task_box.setCurrentIndex(panel.task_box.findData("click"))
+    qtbot.waitUntil(lambda: _item(panel, "active").isEnabled(), timeout=10000)
+    panel.set_mode("active")
+    panel.epochs.setValue(4)  # a round takes a quarter: 3 epochs at least
+    panel.batch.setValue(2)
+    rec = Recorder(trainer)
+    qtbot.mouseClick(panel.start_button, LEFT)
+    qtbot.waitUntil(lambda: bool(rec.of("RunStarted")) or bool(rec.of("Finished")),
+                    timeout=120000)
+    texts = [m.text for m in rec.of("Message")]
+    assert any(t.startswith(f"continuing from the active model {click_path}") for t in texts)
+    assert not any(segmentation in t for t in texts), texts
+    started = rec.of("RunStarted")[0]
+    assert started.config["task"] == "click" and started.epochs == 3
+    trainer.stop()
+    qtbot.waitUntil(lambda: rec.finished() is not None, timeout=60000)
+    assert window.controller.project.runs.all()[-1].config["started_from"] == str(click_path)

@@ -39,8 +39,8 @@ def test_the_second_run_continues_from_the_active_model(qtbot, window, streets, 
     qtbot.mouseClick(panel.start_button, LEFT)
     qtbot.waitUntil(lambda: bool(rec2.of("Finished")), timeout=120000)
     texts = [m.text for m in rec2.of("Message")]
-    assert f"continuing from the active model {active} (a fine-tuning round; --from " \
-           "scratch starts over)" in texts
+    assert f"continuing from the active model {active} (a correction round; start from " \
+           "scratch to start over)" in texts
     assert any(t.startswith(f"a new round from the weights of {active} (3 epochs") for t in texts)
     assert any(t.startswith("the model this round starts from scores") for t in texts)
     started = rec2.of("RunStarted")[0]

@@ -8,11 +8,16 @@ import torch
 
 from segstudio.cli.main import build_parser
 from segstudio.nn.config import OPTIMIZER_DEFAULTS, OPTIMIZERS, TrainConfig, switch_optimizer
+from segstudio.nn.models.segnet import (
+    ModelConfigError,
+    build_model,
+    min_input_size,
+    model_from_config,
+)
 from segstudio.nn.names import ARCHS
-from segstudio.nn.registry import MODELS
+from segstudio.nn.registry import LOSSES, MODELS
 from segstudio.nn.registry import OPTIMIZERS as OPTIMIZER_ENTRIES
-from segstudio.nn.segnet import ModelConfigError, build_model, min_input_size, model_from_config
-from segstudio.nn.step import make_optimizer
+from segstudio.nn.train.step import make_optimizer
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -60,5 +65,11 @@ def test_settings_and_cli_offer_exactly_the_registered_names():
     train = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
                  ).choices["train"]
     opts = {a.dest: a for a in train._actions}
-    assert tuple(opts["model"].choices) == tuple(MODELS)
-    assert tuple(opts["optimizer"].choices) == tuple(OPTIMIZER_ENTRIES)
+    # the flags list the registered names, and refuse others in the settings' words
+    assert opts["arch"].option_strings == ["--model"]
+    assert opts["arch"].metavar == "|".join(MODELS)
+    assert opts["optimizer"].metavar == "|".join(OPTIMIZER_ENTRIES)
+    assert opts["loss"].metavar == "|".join(LOSSES)
+    with pytest.raises(argparse.ArgumentTypeError, match="^Optimizer 'lion': choose sgd or "
+                                                         "adamw$"):
+        opts["optimizer"].type("lion")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
-from ...nn.registry import MODELS, choices
+from ...nn.registry import LOSSES, MODELS, choices
 from ...nn.registry import OPTIMIZERS as OPTIMIZER_ENTRIES
 
 TASKS = (("semantic", "Segmentation", "The segmentation model: a class for every pixel "
@@ -24,13 +24,14 @@ RUN_IN = (("thread", "This window", "Training runs inside the window and stops w
            "Training runs as 'segstudio train' in its own process: it goes on when the window "
            "closes, and a crash of it never takes the window down"))
 OPTIMIZERS = choices(OPTIMIZER_ENTRIES)
+LOSS_LABELS = choices(LOSSES)
 SCORES = (("entropy", "Entropy", "Mean pixel entropy of the prediction"),
           ("mc-dropout", "MC dropout", "Disagreement of stochastic passes (a model trained "
                                        "with dropout)"),
           ("tta", "TTA", "Disagreement between the image, its mirror and 3/4 scale"),
           ("rare", "Rare classes", "Entropy weighted towards the rare classes"))
-START = (("active", "Active model", "Continue from the active model: a short round with a "
-                                    "quarter of the epochs at half the learning rate"),
+START = (("active", "Active model", "Continue from the active model: a correction round, a "
+                                    "quarter of the budget at half the learning rate"),
          ("scratch", "Scratch", "From scratch (He initialisation)"),
          ("imagenet", "ImageNet", "ImageNet encoder (VGG16-BN)"),
          ("resume", "Checkpoint", "Continue a run from its checkpoint"),

@@ -1,9 +1,12 @@
 """The Training panel: settings, start/pause/stop, and what the run is doing now.
 
 The form is filled once the devices are known (detected on a worker when a
-project opens: importing torch takes seconds).  :meth:`config` turns the
-fields into a :class:`~segstudio.nn.config.TrainConfig` on top of the
-device's defaults (``default_train_config``).  :meth:`show_event` follows
+project opens: importing torch takes seconds), with the recipe the project's
+fingerprint chooses (:meth:`set_recipe`).  :meth:`config` turns the fields into a
+:class:`~segstudio.nn.config.TrainConfig`; :meth:`overrides` gives the fields the
+user changed from the recipe (the run request's settings).  Every field's label,
+tooltip, choices and range are the setting's own declaration
+(:mod:`.panel_fields`).  :meth:`show_event` follows
 the engine's events: epoch and step, how many images this epoch trains on
 (and how many joined since the last one), speed, ETA, best mIoU, messages.
 """
@@ -14,7 +17,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -29,8 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from . import panel_fields as PF
 from .choices import (
     ARCH_LABELS,
+    LOSS_LABELS,
     OPTIMIZERS,
     RUN_IN,
     SCORES,
@@ -60,6 +64,7 @@ class TrainingPanel(RunStatusView, QWidget):
         self._browsed: list[str] = []  # checkpoint files chosen with "…", kept on refreshes
         self._prev_train: set[int] = set()
         self.epochs_total = 0
+        self.baseline = None  # the TrainConfig the recipe (or the defaults) gave
         self._build()
         select(self.start_mode, "scratch")  # "Active model" once the project has one
         self.set_ready(False, "Detecting devices …")
@@ -72,22 +77,34 @@ class TrainingPanel(RunStatusView, QWidget):
                                  "tool's model (its own runs, checkpoints and active model)")
         self.arch = combo(self, ARCH_LABELS)
         self.width_box = combo(self, [(w, f"{w:g}") for w in WIDTHS])
-        self.width_box.setToolTip("Channel width of the network: 1.0 is the paper's SegNet; "
-                                  "0.25 is 16x cheaper (fits a CPU)")
+        self.width_box.setToolTip(PF.tooltip("width"))
+        self.arch.setToolTip(PF.tooltip("arch"))
         self.device = QComboBox(self)
-        self.epochs = QSpinBox(self, minimum=1, maximum=100000)
-        self.batch = QSpinBox(self, minimum=1, maximum=1024)
-        self.lr = QDoubleSpinBox(self, decimals=5, minimum=0.00001, maximum=10.0,
-                                 singleStep=0.001)
+        self.epochs = QSpinBox(self, minimum=1, maximum=1_000_000)  # the length's value
+        self.unit = combo(self, PF.UNITS)
+        self.unit.setToolTip(PF.tooltip("budget"))
+        self.batch = PF.int_box(self, "batch_size", 1024)
+        self.lr = PF.float_box(self, "lr", 5, 0.001)
         self.optimizer = combo(self, OPTIMIZERS)
+        self.optimizer.setToolTip(PF.tooltip("optimizer"))
+        self.loss = combo(self, LOSS_LABELS)
+        self.loss.setToolTip(PF.tooltip("loss"))
         self.crop_h = QSpinBox(self, minimum=32, maximum=8192, singleStep=32)
         self.crop_w = QSpinBox(self, minimum=32, maximum=8192, singleStep=32)
+        for box in (self.crop_h, self.crop_w):
+            box.setToolTip(PF.tooltip("crop"))
         self.whole = QCheckBox("whole images", self)
         self.whole.toggled.connect(lambda on: (self.crop_h.setEnabled(not on),
                                                self.crop_w.setEnabled(not on)))
-        self.val_split = QDoubleSpinBox(self, decimals=2, minimum=0.0, maximum=0.9,
-                                        singleStep=0.05, value=0.3)
+        self.val_split = PF.float_box(self, "val_split", 2, 0.05)
+        self.val_split.setValue(0.3)
         self.weights = combo(self, WEIGHTS)
+        self.weights.setToolTip(PF.tooltip("class_weights"))
+        self.recipe_note = QLabel(self)
+        self.recipe_note.setWordWrap(True)
+        self.recipe_note.setToolTip("What the project's fingerprint chose (image sizes, "
+                                    "channels, brightness, class shares and thickness); "
+                                    "a field you change overrides it")
         self.score = combo(self, SCORES)
         self.score.setToolTip("How prediction scores images for Label next (stored per image, "
                               "shown in the browser)")
@@ -116,10 +133,12 @@ class TrainingPanel(RunStatusView, QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setVerticalSpacing(4)
         form.addRow("Train", self.task_box)
+        form.addRow(self.recipe_note)
         form.addRow("Model", row(self.arch, "width", self.width_box))
         form.addRow("Device", self.device)
-        form.addRow("Epochs", row(self.epochs, "batch", self.batch))
+        form.addRow("Length", row(self.epochs, self.unit, "batch", self.batch))
         form.addRow("Learning rate", row(self.lr, self.optimizer))
+        form.addRow(PF.label("loss"), self.loss)
         crop = row(self.crop_h, "x", self.crop_w)
         crop.addWidget(self.whole)
         form.addRow("Crop (H x W)", crop)
@@ -132,10 +151,9 @@ class TrainingPanel(RunStatusView, QWidget):
         form.addRow("Checkpoint", ckpt)
         form.addRow("", self.defaults)
         for box in (self.task_box, self.arch, self.width_box, self.device, self.optimizer,
-                    self.weights, self.start_mode, self.checkpoint):
+                    self.weights, self.start_mode, self.checkpoint, self.loss, self.unit):
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(4 if box is self.width_box else 8)
-        self.val_split.setToolTip("Share of the human-labelled images kept for validation")
         self.settings_box = QGroupBox("Settings", self)
         self.settings_box.setLayout(form)
 
@@ -168,7 +186,7 @@ class TrainingPanel(RunStatusView, QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(300)
         self.log.setPlaceholderText("Messages of the training run")
-        self.log.setMinimumHeight(70)
+        self.log.setMinimumHeight(self.log.fontMetrics().lineSpacing() * 8 + 12)  # 8 lines
 
         self.predict_box = QGroupBox("Predict with the active model", self)
         run_col = QVBoxLayout()
@@ -253,10 +271,14 @@ class TrainingPanel(RunStatusView, QWidget):
         if self.width_box.findData(cfg.width) < 0:
             self.width_box.addItem(f"{cfg.width:g}", cfg.width)
         select(self.width_box, cfg.width)
-        self.epochs.setValue(cfg.epochs)
+        value, unit = PF.length_of(cfg)
+        self.epochs.setValue(value)
+        PF.select_unit(self.unit, unit)
         self.batch.setValue(cfg.batch_size)
         self.lr.setValue(cfg.lr)
         select(self.optimizer, cfg.optimizer)
+        self._losses_for(getattr(cfg, "task", "semantic"))
+        select(self.loss, getattr(cfg, "loss", "ce"))
         self.whole.setChecked(cfg.crop is None)
         if cfg.crop is not None:
             self.crop_h.setValue(cfg.crop[0])
@@ -281,6 +303,7 @@ class TrainingPanel(RunStatusView, QWidget):
             crop = data.get("crop")
             cfg = SimpleNamespace(
                 arch=str(data["arch"]), width=float(data["width"]), epochs=int(data["epochs"]),
+                budget=data.get("budget"), loss=str(data.get("loss", "ce")),
                 batch_size=int(data["batch_size"]), lr=float(data["lr"]),
                 optimizer=str(data["optimizer"]), crop=None if crop is None else
                 (int(crop[0]), int(crop[1])), val_split=float(data["val_split"]),
@@ -300,7 +323,8 @@ class TrainingPanel(RunStatusView, QWidget):
         click = self.task() == "click"
         changes = dict(task=self.task(), arch=self.arch.currentData(),
                        width=float(self.width_box.currentData()),
-                       epochs=self.epochs.value(), batch_size=self.batch.value(),
+                       batch_size=self.batch.value(), loss=self.loss.currentData(),
+                       **PF.length_changes(self.epochs.value(), self.unit.currentData()),
                        crop=(self.crop_h.value(),) * 2 if click else None
                        if self.whole.isChecked() else (self.crop_h.value(), self.crop_w.value()),
                        val_split=round(float(self.val_split.value()), 4),
@@ -309,6 +333,47 @@ class TrainingPanel(RunStatusView, QWidget):
         if click:
             changes["features_from"] = "auto" if self.mode() == "features" else None
         return base.replace(**changes)
+
+    def overrides(self, cfg) -> dict:
+        """The settings of ``cfg`` (the form's) that differ from what the recipe gave
+        (:attr:`baseline`): what the user chose, for the run request."""
+        base = self.baseline
+        if base is None or base.task != cfg.task:
+            return {}
+        keep = ("arch", "width", "batch_size", "crop", "lr", "optimizer", "weight_decay",
+                "loss", "val_split", "class_weights", "imagenet", "features_from")
+        return {k: getattr(cfg, k) for k in keep if getattr(cfg, k) != getattr(base, k)}
+
+    def length(self) -> dict:
+        """The run's length as the form gives it: {"epochs": N, "budget": None} or
+        {"budget": "10m" | "N steps"}."""
+        return PF.length_changes(self.epochs.value(), self.unit.currentData())
+
+    def set_recipe(self, cfg, lines: list[str]) -> None:
+        """The recipe the project's fingerprint chose (the baseline the user's changes
+        are measured from), and what it says."""
+        self.baseline = cfg
+        project = [ln.split(": ", 1)[1] for ln in lines if ln.startswith("project: ")]
+        rules = [ln.split(": ", 2)[1] for ln in lines if ln.startswith("recipe: ")]
+        other = [ln for ln in lines if not ln.startswith(("project: ", "recipe: "))]
+        text = project + other
+        if project:
+            text.append("Recipe: " + (", ".join(rules) if rules else "the defaults"))
+        self.recipe_note.setText("\n".join(text))
+        self.recipe_note.setToolTip("\n".join(ln.split(": ", 1)[1] if ": " in ln else ln
+                                              for ln in lines) + "\n\nA field you change "
+                                    "overrides the recipe.")
+        self.recipe_note.setVisible(bool(text))
+
+    def _losses_for(self, task: str) -> None:
+        from ...nn.registry import losses_for
+
+        allowed = set(losses_for(task))
+        view = self.loss.view()
+        for i in range(self.loss.count()):
+            view.setRowHidden(i, self.loss.itemData(i) not in allowed)
+        if self.loss.currentData() not in allowed:
+            select(self.loss, "ce")
 
     def task(self) -> str:
         return self.task_box.currentData() or "semantic"
@@ -425,7 +490,12 @@ class TrainingPanel(RunStatusView, QWidget):
         if not resume:
             self.crop_h.setEnabled(not self.whole.isChecked())
             self.crop_w.setEnabled(not self.whole.isChecked() and not click)
-        self.epochs.setToolTip("Epochs to add to the checkpoint" if resume else "Epochs")
+        self.epochs.setToolTip("Epochs to add to the checkpoint" if resume else
+                               PF.tooltip("budget"))
+        self.unit.setEnabled(not resume)
+        if resume:
+            PF.select_unit(self.unit, "epochs")
+        self.loss.setEnabled(not resume)
 
     # -- running ------------------------------------------------------------------------------
     def set_running(self, running: bool, paused: bool) -> None:

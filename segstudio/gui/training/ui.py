@@ -38,8 +38,9 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.errors import SegStudioError
-from ...nn.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
+from ...nn.runs.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
 from ..dialogs import ask_yes_cancel
+from ..window_status import finished_message
 from .external import run_in_progress
 from .model_menu import build_model_menu
 from .panel import TrainingPanel
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
 
 Area = Qt.DockWidgetArea
 ASK_STOP_AFTER_S = 60.0                # Ctrl+T asks before stopping a run longer than this
+JUST_ENDED_S = 5.0                     # Ctrl+T this soon after a run ended does not restart
 
 
 class TrainingUI(QObject):
@@ -99,6 +101,7 @@ class TrainingUI(QObject):
         self._sized = False
         self._device_kind = ""
         self.clock = time.monotonic     # the run's age and its paused time (tests set it)
+        self._ended_at: float | None = None  # when the last run ended (Ctrl+T's guard)
         self._run_started_at: float | None = None
         self._detecting = False
         self._start_queued = False
@@ -244,11 +247,40 @@ class TrainingUI(QObject):
         device, cfg = saved_config(self.controller.project, self.panel.task())
         if not self.panel.set_device(device):
             cfg = None
-        if cfg is None:
-            cfg = self._defaults(self.panel.device_id())
+        defaults = self._defaults(self.panel.device_id())
+        self.panel.set_recipe(defaults, [])
         self._device_kind = self.panel.device_id().split(":")[0]
-        self.panel.set_config(cfg)
-        remember_form(self.settings, self.panel.device_id(), cfg)
+        self.panel.set_config(cfg if cfg is not None else defaults)
+        remember_form(self.settings, self.panel.device_id(), cfg or defaults)
+        self._plan_recipe(show=cfg is None)
+
+    def _plan_recipe(self, show: bool) -> None:
+        """The recipe the project's fingerprint chooses, on a worker: the panel's baseline
+        (and its fields, when the project has no settings of its own yet)."""
+        project = self.controller.project
+        if project is None or self.panel.task() != "semantic":
+            return
+        dev = self.panel.device_id()
+        base = self._defaults(dev)
+
+        def job(ctx):
+            from ...nn.plan.recipe import planned
+
+            _fp, cfg, lines = planned(project, base, dev)
+            return cfg, lines
+
+        def done(result) -> None:
+            cfg, lines = result
+            if self.panel.task() != "semantic" or self.trainer.running:
+                return
+            self.panel.set_recipe(cfg, lines)
+            if show:
+                self.panel.set_config(cfg)
+
+        def failed(msg: str) -> None:  # no labelled images yet: the defaults stand
+            self.panel.set_recipe(base, [f"No recipe yet: {msg}"])
+
+        self.jobs.submit(job, key="recipe", on_result=done, on_error=failed)
 
     def _device_changed(self, dev: str) -> None:
         kind = dev.split(":")[0]
@@ -257,7 +289,11 @@ class TrainingUI(QObject):
             self._apply_defaults()
 
     def _apply_defaults(self) -> None:
-        self.panel.set_config(self._defaults(self.panel.device_id()))
+        """"Defaults for the device": the device's defaults, then the project's recipe."""
+        defaults = self._defaults(self.panel.device_id())
+        self.panel.set_recipe(defaults, [])
+        self.panel.set_config(defaults)
+        self._plan_recipe(show=True)
 
     # -- training ------------------------------------------------------------------------------
     def toggle_training(self) -> None:
@@ -276,6 +312,11 @@ class TrainingUI(QObject):
         elif self._start_queued:
             self._start_queued = False
             self.notifier.show_message("The queued start of training was cancelled")
+        elif self._ended_at is not None and self.clock() - self._ended_at < JUST_ENDED_S:
+            # a press meant to stop a run that ended a moment before must not start one
+            self._ended_at = None
+            self.notifier.show_message("The run had just ended, so no new run was started; "
+                                       "press Ctrl+T again to start one")
         else:
             self.start_training()
 
@@ -326,14 +367,23 @@ class TrainingUI(QObject):
                                   separate=separate)
 
     def _request(self, cfg, resume: str | None):
-        """The run the panel describes: its settings as they are shown, how it starts."""
-        from ...nn.request import RunRequest
+        """The run the panel describes: how it starts, and the settings the user changed
+        from the recipe (the engine resolves the rest from the project's fingerprint, as
+        for ``segstudio train``); a length changed from the recipe's is the user's too."""
+        from ...nn.train.request import RunRequest
+        from .panel_fields import length_changes, length_of
 
         if resume:
-            return RunRequest(task=cfg.task, start="resume", checkpoint=resume, config=cfg,
+            return RunRequest(task=cfg.task, start="resume", checkpoint=resume,
                               add_epochs=self.panel.epochs.value())
         auto = self.panel.start_from() == "auto"
-        return RunRequest(task=cfg.task, start="auto" if auto else "scratch", config=cfg)
+        length = self.panel.length()
+        base = self.panel.baseline
+        given = base is None or length != length_changes(*length_of(base))
+        return RunRequest(task=cfg.task, start="auto" if auto else "scratch",
+                          settings=self.panel.overrides(cfg),
+                          budget=length.get("budget") if given else None,
+                          epochs=length.get("epochs") if given else None)
 
     def _event(self, ev) -> None:
         if not isinstance(ev, GpuMemory):
@@ -357,15 +407,12 @@ class TrainingUI(QObject):
             case Finished():
                 self.service.training_checkpoint = None
                 self.runs.refresh()
-                text = f"Training {ev.status}: {ev.message}"
-                if ev.best_checkpoint and self._click_run:
-                    if (ev.details or {}).get("activated", True):
-                        text += f"; the Click tool (C) now uses {ev.best_checkpoint}"
-                elif ev.best_checkpoint:
-                    text += f"; the active model is {ev.best_checkpoint}"
-                self.notifier.show_message(text, 20000)
+                project = self.controller.project
+                active = active_checkpoint(project) if project is not None else None
+                self.notifier.show_message(finished_message(ev, self._click_run, active), 20000)
 
     def _running_changed(self, running: bool) -> None:
+        self._ended_at = None if running else self.clock()
         self.panel.set_running(running, self.trainer.paused)
         self.actions["train"].setText("Stop &training" if running else "Start &training")
         self.actions["pause"].setEnabled(running)
@@ -431,9 +478,10 @@ class TrainingUI(QObject):
 
     def _size_docks(self) -> None:
         w = self.host
-        w.resizeDocks([self.plots_dock], [320], Qt.Orientation.Vertical)
-        w.resizeDocks([self.panel_dock, self.plots_dock],
-                      [min(640, w.width() // 2), max(200, w.width() - 640)],
+        w.resizeDocks([self.plots_dock], [max(320, w.height() * 2 // 5)], Qt.Orientation.Vertical)
+        room = self.panel_dock.width() + self.plots_dock.width()  # beside the right column
+        panel = max(room // 2, min(660, room - 360))  # the panel's form whole, if it can
+        w.resizeDocks([self.panel_dock, self.plots_dock], [panel, room - panel],
                       Qt.Orientation.Horizontal)
 
     # -- project -------------------------------------------------------------------------------
