@@ -128,7 +128,7 @@ def test_missing_tiles_are_asked_for_after_the_paint(qtbot, tmp_path, service):
 
 def test_outline_and_difference_are_drawn_per_level_and_follow_edits(qtbot, tmp_path,
                                                                      service):
-    from segstudio.core.labelmaps import boundaries, disagreement
+    from segstudio.core.derived_maps import boundaries, disagreement
     from segstudio.gui.widgets.tiled_labels import DIFFERENCE, OUTLINE
 
     mask = ChunkedMask(tmp_path / "m.zarr", (1024, 1024), UNL)

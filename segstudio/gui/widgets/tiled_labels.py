@@ -16,9 +16,9 @@ is transparent (the unlabelled parts of a mask, most of a new one).
 
 The same layer draws what the canvas derives from the labels, tile by tile at each
 level's own pixels (so a line stays one screen pixel wide at any zoom): the
-*outline* of a mask (:func:`~segstudio.core.labelmaps.boundaries`, read with a pixel
+*outline* of a mask (:func:`~segstudio.core.derived_maps.boundaries`, read with a pixel
 of the neighbouring tiles around each tile) and the *difference* between the human
-mask and the prediction (:func:`~segstudio.core.labelmaps.disagreement`).  An edit
+mask and the prediction (:func:`~segstudio.core.derived_maps.disagreement`).  An edit
 redoes its rectangle, one pixel wider for the outline.
 """
 
@@ -32,7 +32,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem
 
 from ...core.chunked_mask import ChunkedMask
-from ...core.labelmaps import boundaries, disagreement
+from ...core.derived_maps import boundaries, disagreement
 from ..workers import WorkerService
 from .tiled_layers import TILE, Key, TiledLayer
 
