@@ -20,7 +20,11 @@ window's.  ``--data DIR`` keeps the two images in DIR and reuses them on the nex
 * each frame and dab also as the GUI thread's own CPU time (``time.thread_time``):
   on a shared machine the wall time includes waiting for a core, this does not.
 * brush dab: one mouse move of a radius-20 brush at 100 % (the stroke, the sync into
-  the chunked mask, the repaint).  Target < 16 ms.
+  the chunked mask, the repaint).  Target < 16 ms.  Painted twice: at once after the
+  pan and zoom frames ("early"), while the device detection that opening a project
+  starts on a worker may still run (it imports torch and torchvision for seconds,
+  holding the GIL most of that time), and again once it has ended: the figures held
+  to the target.
 * save of a stroke: the chunks it changed (all levels) written atomically.  Target
   < 100 ms.
 * flat JPEG: its first (coarse) view, target < 2 s; the pyramid cache built in the
@@ -239,31 +243,46 @@ def run(tmp: Path, args) -> int:
     win.editor.set_tool("brush")
     win.editor.set_radius(20)
     centre = vp.rect().center()
-    dabs, saves, chunks, cpu_dabs = [], [], [], []
-    for s in range(args.repeat):
-        y = centre.y() - 200 + s * 80
-        QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                         QPoint(centre.x() - 300, y))
-        for _ in range(5):
-            app.processEvents()
-        for k in range(1, 40):
-            start = canvas.paint_count
-            t, ct = time.perf_counter(), time.thread_time()
-            QTest.mouseMove(vp, QPoint(centre.x() - 300 + k * 15, y + (k % 5)))
-            pump(app, lambda: canvas.paint_count > start, 5)  # the dab's own repaint
-            dabs.append((time.perf_counter() - t) * 1000)
-            cpu_dabs.append((time.thread_time() - ct) * 1000)
-        QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                           QPoint(centre.x() + 300, y))
-        session = win.editor.current_session()
-        snap = session.chunked.snapshot()
-        t = time.perf_counter()
-        large_store.save_chunks(c.project, session.rec, session.chunked, snap)
-        saves.append((time.perf_counter() - t) * 1000)
-        chunks.append(len(snap))
+    saves: list[float] = []
+    chunks: list[int] = []
+
+    def paint(row0: int) -> tuple[list[float], list[float], list[bool]]:
+        """``args.repeat`` strokes of 39 dabs, rows 80 px apart from ``row0``; each saved."""
+        dabs, cpu_dabs, detecting = [], [], []
+        for s in range(args.repeat):
+            y = centre.y() + row0 + s * 80
+            QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                             QPoint(centre.x() - 300, y))
+            for _ in range(5):
+                app.processEvents()
+            for k in range(1, 40):
+                start = canvas.paint_count
+                t, ct = time.perf_counter(), time.thread_time()
+                detecting.append(not win.training.ready)
+                QTest.mouseMove(vp, QPoint(centre.x() - 300 + k * 15, y + (k % 5)))
+                pump(app, lambda start=start: canvas.paint_count > start, 5)  # its repaint
+                dabs.append((time.perf_counter() - t) * 1000)
+                cpu_dabs.append((time.thread_time() - ct) * 1000)
+            QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                               QPoint(centre.x() + 300, y))
+            session = win.editor.current_session()
+            snap = session.chunked.snapshot()
+            t = time.perf_counter()
+            large_store.save_chunks(c.project, session.rec, session.chunked, snap)
+            saves.append((time.perf_counter() - t) * 1000)
+            chunks.append(len(snap))
+        return dabs, cpu_dabs, detecting
+
+    # first at once (the device detection that opening started may still be running),
+    # then, on rows between, once it has ended
+    early, _early_cpu, detecting = paint(-200)
+    pump(app, lambda: bool(win.training.ready), 120)
+    dabs, cpu_dabs, _ = paint(-160)
     figures["dab_ms"] = statistics.median(dabs)
     figures["dab_max_ms"] = max(dabs)
     figures["dab_cpu_ms"], figures["dab_cpu_max_ms"] = statistics.median(cpu_dabs), max(cpu_dabs)
+    figures["early_dab_ms"], figures["early_dab_max_ms"] = statistics.median(early), max(early)
+    figures["early_dabs_while_detecting"] = sum(detecting)
     figures["first_save_ms"] = saves[0]  # makes the store
     figures["stroke_save_ms"] = statistics.median(saves[1:])
     figures["stroke_chunks"] = statistics.median(chunks)
@@ -305,6 +324,10 @@ def run(tmp: Path, args) -> int:
     report("brush dab at 100 % (max)", figures["dab_max_ms"], "ms", "< 16")
     report("  dab, GUI thread CPU (median / max)", figures["dab_cpu_ms"], "ms")
     report("", figures["dab_cpu_max_ms"], "ms")
+    report("  painting at once after opening: dab median / max", figures["early_dab_ms"], "ms")
+    report("", figures["early_dab_max_ms"], "ms")
+    report("  of its dabs, made while the devices were detected",
+           figures["early_dabs_while_detecting"], "")
     report("save of a stroke", figures["stroke_save_ms"], "ms", "< 100")
     report("  the first save (makes the chunked store)", figures["first_save_ms"], "ms")
     report("  chunks it wrote (all levels)", figures["stroke_chunks"], "")
