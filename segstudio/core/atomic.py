@@ -26,7 +26,8 @@ from .errors import DiskFullError, ProjectError
 TEMP_MARK = ".tmp-"
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make the entries of ``folder`` (a rename into it) durable."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:  # pragma: no cover - platforms without directory fds
@@ -94,6 +95,12 @@ class StagedWrites:
 
     def commit(self) -> None:
         """Rename every staged file into place (a rename does not need free space)."""
+        for folder in self.rename_all():
+            fsync_dir(folder)
+
+    def rename_all(self) -> list[Path]:
+        """:meth:`commit` without the folders' fsyncs: returns the folders to fsync (the
+        caller may fsync them at once, on several threads)."""
         staged, self._staged = self._staged, []
         for i, (tmp, path) in enumerate(staged):
             try:
@@ -102,8 +109,7 @@ class StagedWrites:
                 for rest, _ in staged[i:]:
                     _unlink_quietly(rest)
                 raise _describe_failure(path, exc) from exc
-        for folder in dict.fromkeys(path.parent for _, path in staged):
-            _fsync_dir(folder)
+        return list(dict.fromkeys(path.parent for _, path in staged))
 
     def discard(self) -> None:
         staged, self._staged = self._staged, []

@@ -3,7 +3,9 @@ the class leaves the table -- all of it or, after a crash, all of it on the next
 
 The rewrite touches many files, which no single file operation can make atomic, so
 it is made idempotent and journalled: the intent (class, target, the new table) is
-stored in the project first; each file is rewritten atomically; the new table and
+stored in the project first; each file is rewritten atomically (a large image's
+chunked mask and prediction chunk by chunk, every level, the fill value too when it is
+the deleted class: :func:`.large_store.remap_store`); the new table and
 the end of the intent are written in one database transaction.  A project opened
 with an intent still stored (the program was killed half-way) finishes the
 deletion before anything else reads its masks.

@@ -8,6 +8,8 @@ Reading accepts either kind, so a mask made before a threshold change still open
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import maskio
-from .chunked_mask import ChunkedMask, ChunkStore, Key, replace_dir, write_full
+from .chunked_mask import ChunkedMask, ChunkStore, Key, replace_dir, write_durably, write_full
 from .errors import MaskError
 from .pyramid import is_large
 
@@ -155,3 +157,66 @@ def load_full_prediction(project: Project, rec: ImageRecord) -> np.ndarray | Non
     if not has_chunked_prediction(project, rec):
         return None
     return ChunkStore(prediction_store_path(project, rec)).read_level(0)
+
+
+REMAP_BATCH = 64  # chunks rewritten per round of writes (bounds the memory of a remap)
+
+
+def _chunk_keys(store: ChunkStore, level: int) -> list[Key]:
+    """The chunks of ``level`` on disk (those never written are all fill)."""
+    folder = store.path / store.names[level]
+    sep = store._sep[level]
+    keys: list[Key] = []
+    if sep == "/":
+        for row in os.scandir(folder):
+            if row.is_dir() and row.name.isdigit():
+                keys += [(level, int(row.name), int(f.name)) for f in os.scandir(row.path)
+                         if f.is_file() and f.name.isdigit()]
+    else:
+        for f in os.scandir(folder):
+            parts = f.name.split(sep)
+            if f.is_file() and len(parts) == 2 and all(p.isdigit() for p in parts):
+                keys.append((level, int(parts[0]), int(parts[1])))
+    return keys
+
+
+def remap_store(path: Path, old_id: int, new_id: int) -> bool:
+    """Rewrite the chunked mask at ``path`` so that ``old_id`` becomes ``new_id`` in every
+    chunk of every level (and in the fill value, when ``old_id`` is it); returns whether
+    anything changed.  Each chunk is rewritten atomically and durably and the rewrite is
+    idempotent, so a crash half-way is finished by running it again (the class
+    deletion's pending intent, :mod:`.class_delete`)."""
+    if not (path / ".zattrs").is_file():
+        return False
+    store = ChunkStore(path)
+    lut = np.arange(256, dtype=np.uint8)
+    lut[old_id] = new_id
+    changed = False
+    for level in range(len(store.names)):
+        batch: list[tuple[Key, np.ndarray]] = []
+        for key in _chunk_keys(store, level):
+            block = store.read_chunk(*key)
+            if block is not None and (block == old_id).any():
+                batch.append((key, lut[block]))
+            if len(batch) >= REMAP_BATCH:
+                store.write_chunks(batch)
+                batch, changed = [], True
+        if batch:
+            store.write_chunks(batch)
+            changed = True
+    if store.fill == old_id:
+        jobs = []
+        for name, meta in zip(store.names, store.meta, strict=True):
+            doc = dict(meta, fill_value=new_id)
+            jobs.append((path / name / ".zarray",
+                         lambda doc=doc: (json.dumps(doc, indent=2) + "\n").encode("utf-8")))
+        write_durably(jobs)
+        changed = True
+    return changed
+
+
+def remap_chunked(project: Project, rec: ImageRecord, old_id: int, new_id: int) -> int:
+    """:func:`remap_store` on the image's chunked mask and prediction; returns how many
+    of the two changed."""
+    return sum(remap_store(store, old_id, new_id) for store in (
+        mask_store_path(project, rec), prediction_store_path(project, rec)))

@@ -469,6 +469,7 @@ class Project:
                 if (mask == old_id).any():
                     maskio.write_mask(path, lut[mask], palette)
                     changed += 1
+            changed += large_store.remap_chunked(self, rec, old_id, new_id)  # large images
             if progress is not None:
                 progress(i + 1, len(recs))
         return changed

@@ -7,9 +7,13 @@ read as a :class:`PyramidSource`, level 0 at full resolution and each next level
 half as wide and high, one region at a time.
 
 * A tiled TIFF / BigTIFF / OME-TIFF / SVS with a pyramid (``tifffile`` finds the
-  levels: SubIFDs, reduced pages, SVS / NDPI series) is read in place through
-  ``tifffile``'s zarr store (``TiffFile.aszarr``): a region decodes only the TIFF
-  tiles under it (:class:`TiffPyramid`).
+  levels: SubIFDs, reduced pages, SVS / NDPI series) is read in place: a region
+  decodes only the TIFF tiles under it (:class:`TiffPyramid`).  A level stored as
+  one tiled page (the usual case) has its tiles read with ``os.pread`` and decoded
+  by the page's own codec (``TiffPage.decode``, which runs in imagecodecs without
+  the GIL); any other layout goes through ``tifffile``'s zarr store
+  (``TiffFile.aszarr``), whose asyncio machinery holds the GIL for most of a
+  tile's time and so stalls the window's thread while the viewer's workers decode.
 * Any other large image (PNG, JPEG, a plain or strip TIFF, a tiled TIFF without
   coarse levels) gets a pyramid cache built once (:mod:`.pyramid_cache`), itself a
   tiled pyramidal TIFF read the same way.
@@ -175,31 +179,58 @@ def _axes_plan(axes: str, shape: tuple[int, ...]) -> tuple[int, int, int | None]
     return axes.index("Y"), axes.index("X"), channel
 
 
+def _direct_pages(series: Any) -> list[Any] | None:
+    """The one tiled page of each level, when every level is such a page (Y, X and
+    contiguous samples): then tiles are decoded straight from the file."""
+    pages = []
+    for lv in series.levels:
+        page = lv.keyframe
+        if (len(lv.pages) != 1 or not page.is_tiled or page.tiledepth != 1
+                or page.imagedepth != 1 or lv.axes not in ("YX", "YXS")
+                or (page.samplesperpixel > 1 and page.planarconfig != 1)
+                or tuple(lv.shape) != tuple(page.shape)):
+            return None
+        pages.append(page)
+    return pages
+
+
+def decode_tile(page: Any, index: int, read: Any) -> np.ndarray:
+    """Tile ``index`` of a tiled ``page`` as (tile length, tile width[, samples]);
+    ``read(offset, count)`` gives the file's bytes.  Empty tiles are the page's nodata."""
+    count = int(page.databytecounts[index])
+    data = read(int(page.dataoffsets[index]), count) if count else None
+    tile, _indices, shape = page.decode(data, index, jpegtables=page.jpegtables)
+    if tile is None:
+        tile = np.full(shape, page.nodata, page.dtype)
+    tile = tile.reshape(shape[1:])  # (depth 1, length, width, samples) -> drop depth
+    out: np.ndarray = tile[:, :, 0] if tile.shape[2] == 1 else tile
+    return out
+
+
 class TiffPyramid(PyramidSource):
-    """A tiled pyramidal TIFF read through ``tifffile.aszarr``: one zarr array per level."""
+    """A tiled pyramidal TIFF, read by tiles (see the module's notes)."""
 
     def __init__(self, path: Path) -> None:
         import tifffile
-        import zarr
 
         self._tif = tifffile.TiffFile(path)
+        self._fd: int | None = None
+        self._io_lock = threading.Lock()
         try:
             series = self._tif.series[0]
             levels = list(series.levels)
             y_axis, x_axis, c_axis = _axes_plan(series.axes, tuple(series.shape))
             channels = 1 if c_axis is None else int(series.shape[c_axis])
             shapes = [(int(lv.shape[y_axis]), int(lv.shape[x_axis])) for lv in levels]
-            # tifffile lists levels finest first; keep only those that halve (or so)
-            store = self._tif.aszarr(series=0)
-            root = zarr.open(store, mode="r")
+            self._pages = _direct_pages(series)
             arrays: list[Any] = []
-            if isinstance(root, zarr.Array):
-                arrays = [root]
-                shapes = shapes[:1]
+            if self._pages is not None:
+                self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
             else:
-                arrays = [root[str(i)] for i in range(len(shapes))]
+                arrays = self._zarr_levels(len(shapes))
+                shapes = shapes[:len(arrays)]
         except Exception:
-            self._tif.close()
+            self.close()
             raise
         self._arrays = arrays
         self._axes = (y_axis, x_axis, c_axis)
@@ -210,7 +241,46 @@ class TiffPyramid(PyramidSource):
         self._lock = threading.Lock()
         self.dtype = dtype
 
+    def _zarr_levels(self, count: int) -> list[Any]:
+        import zarr
+
+        root = zarr.open(self._tif.aszarr(series=0), mode="r")
+        if isinstance(root, zarr.Array):
+            return [root]
+        return [root[str(i)] for i in range(count)]
+
+    def _pread(self, offset: int, count: int) -> bytes:
+        assert self._fd is not None
+        if hasattr(os, "pread"):
+            return os.pread(self._fd, count, offset)
+        with self._io_lock:  # pragma: no cover - platforms without pread
+            os.lseek(self._fd, offset, os.SEEK_SET)
+            return os.read(self._fd, count)
+
+    def _raw_direct(self, level: int, y0: int, x0: int, y1: int, x1: int) -> np.ndarray:
+        assert self._pages is not None
+        page = self._pages[level]
+        th, tw = int(page.tilelength), int(page.tilewidth)
+        across = -(-int(page.imagewidth) // tw)
+        samples = int(page.samplesperpixel)
+        out = np.empty((y1 - y0, x1 - x0) + ((samples,) if samples > 1 else ()), page.dtype)
+        for ty in range(y0 // th, (y1 - 1) // th + 1):
+            for tx in range(x0 // tw, (x1 - 1) // tw + 1):
+                tile = decode_tile(page, ty * across + tx, self._pread)
+                sy0, sx0 = max(y0, ty * th), max(x0, tx * tw)
+                sy1, sx1 = min(y1, (ty + 1) * th), min(x1, (tx + 1) * tw)
+                out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = tile[sy0 - ty * th:sy1 - ty * th,
+                                                                 sx0 - tx * tw:sx1 - tx * tw]
+        return out
+
     def _raw(self, level: int, y0: int, x0: int, y1: int, x1: int) -> np.ndarray:
+        if self._pages is not None:
+            arr = self._raw_direct(level, y0, x0, y1, x1)
+            if arr.ndim == 3 and arr.shape[2] == 2:  # gray + alpha
+                return arr[:, :, 0]
+            if arr.ndim == 3 and arr.shape[2] > 3:
+                return arr[:, :, :3]
+            return arr
         y_axis, x_axis, c_axis = self._axes
         index: list[Any] = [0] * self._arrays[level].ndim
         index[y_axis], index[x_axis] = slice(y0, y1), slice(x0, x1)
@@ -243,6 +313,9 @@ class TiffPyramid(PyramidSource):
         return np.ascontiguousarray(arr)
 
     def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         self._tif.close()
 
 

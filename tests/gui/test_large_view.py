@@ -94,3 +94,42 @@ def test_a_brush_stroke_at_full_resolution_lands_in_the_chunked_mask(qtbot, wind
     with Project.open(slide_folder) as again:
         np.testing.assert_array_equal(large_store.load_full_mask(again, again.images()[0]),
                                       want)
+
+
+def test_outline_difference_and_display_adjustment_reach_the_tiled_layers(qtbot, window,
+                                                                         slide_folder):
+    from dataclasses import replace
+
+    from segstudio.core.chunked_mask import write_full
+    from segstudio.core.display import DisplayAdjust
+    from segstudio.gui.widgets.tiled_labels import DIFFERENCE, FILL, OUTLINE
+
+    with Project.open(slide_folder) as project:
+        rec = project.images()[0]
+        unl = project.classes.unlabelled_value()
+        ids = [c.id for c in project.classes.classes if not c.ignore]
+        mask = np.full((4096, 4096), unl, np.uint8)
+        mask[1000:3000, 1000:1500] = ids[0]
+        project.save_mask(rec, mask)
+        write_full(large_store.prediction_store_path(project, rec),
+                   np.full((4096, 4096), ids[1], np.uint8), unl)
+    open_and_wait(qtbot, window, slide_folder)
+    canvas = window.canvas
+    lv = canvas.large_view()
+    assert lv.mask.isVisible() and lv.mask.mode == FILL and not lv.difference.isVisible()
+    canvas.set_style(replace(canvas.style(), outline=True, difference=True))
+    assert lv.mask.mode == OUTLINE and lv.prediction.mode == OUTLINE
+    assert lv.difference.isVisible() and lv.difference.mode == DIFFERENCE
+    assert lv.difference.other is lv.prediction.mask is not None
+    canvas.fit()
+    canvas.viewport().repaint()
+    qtbot.waitUntil(lambda: lv.difference.pending() == 0 and len(lv.difference.cache) > 0,
+                    timeout=10000)
+    level = lv.difference.coarsest()
+    h, w = lv.difference.levels[level]
+    np.testing.assert_array_equal(lv.difference.ids(level, 0, 0, h, w),
+                                  (mask[::1 << level, ::1 << level] != unl).astype(np.uint8))
+    canvas.set_display(DisplayAdjust(brightness=0.2))
+    assert lv.image._lut is not None
+    canvas.set_display(DisplayAdjust())
+    assert lv.image._lut is None

@@ -4,6 +4,7 @@ SIGKILL during a chunk write leaves the old chunk or the new one."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import zarr
 from segstudio.core import edits, large_store
 from segstudio.core.chunked_mask import CHUNK, ChunkedMask, ChunkStore
 from segstudio.core.editing import SessionStore
+from segstudio.core.errors import ProjectError
 from segstudio.core.large_edit import LargeEditSession, window_origin
 from segstudio.core.project import Project
 from tests.large.helpers import structured, write_pyramid_tiff
@@ -192,3 +194,39 @@ def test_a_chunked_mask_round_trips_through_export_and_import(large_project, tmp
     trashed = list((project.project_dir / "trash").rglob("*.zarr"))
     assert len(trashed) == 1  # the replaced chunked mask, kept
     np.testing.assert_array_equal(ChunkStore(trashed[0]).read_level(0), 0)
+
+
+def test_a_save_that_fails_part_way_changes_no_chunk(tmp_path, monkeypatch):
+    """The chunks of one save are all staged (written, fsynced) before any is renamed:
+    a failure while staging leaves every chunk as it was and no temp file behind."""
+    path = tmp_path / "m.zarr"
+    mask = ChunkedMask(path, (2048, 2048), 255)
+    mask.write(0, 0, np.zeros((2048, 2048), np.uint8))
+    mask.save(mask.snapshot())
+    before = chunk_files(path)
+    mask.write(0, 0, np.ones((2048, 2048), np.uint8))
+    snap = mask.snapshot()
+    assert len(snap) > 4
+    from segstudio.core.atomic import StagedWrites
+
+    real = StagedWrites.add
+    calls = []
+    lock = threading.Lock()
+
+    def fail_third(self, target, write):
+        with lock:
+            calls.append(target)
+            n = len(calls)
+        if n == 3:
+            raise ProjectError(f"cannot write {target}: No space left on device")
+        return real(self, target, write)
+
+    monkeypatch.setattr(StagedWrites, "add", fail_third)
+    with pytest.raises(ProjectError, match="No space"):
+        mask.save(snap)
+    assert chunk_files(path) == before
+    assert not [p for p in path.rglob("*") if ".tmp-" in p.name]
+    assert mask.dirty()  # left to the next save
+    monkeypatch.setattr(StagedWrites, "add", real)
+    mask.save(mask.snapshot())
+    np.testing.assert_array_equal(ChunkStore(path).read_level(0), 1)

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-import tifffile.zarr
+import tifffile
 
 from segstudio.core import imageio, pyramid, pyramid_cache
 from segstudio.core.pyramid import level_for_zoom, open_tiff_pyramid
@@ -45,23 +45,50 @@ def test_the_level_for_a_zoom(rgb_pyramid, zoom, level):
 
 def test_a_region_decodes_only_its_tiles(rgb_pyramid, monkeypatch):
     path, arrays = rgb_pyramid
-    seen: list[str] = []
-    real_get = tifffile.zarr.ZarrTiffStore.get
+    seen: list[tuple[int, int]] = []
+    real = pyramid.decode_tile
 
-    async def counting_get(self, key, prototype, byte_range=None):
-        if not key.endswith((".zarray", ".zgroup", ".zattrs", "zarr.json", ".zmetadata")):
-            seen.append(key)
-        return await real_get(self, key, prototype, byte_range)
+    def counting(page, index, read):
+        seen.append((int(page.imagewidth), index))
+        return real(page, index, read)
 
-    monkeypatch.setattr(tifffile.zarr.ZarrTiffStore, "get", counting_get)
+    monkeypatch.setattr(pyramid, "decode_tile", counting)
     with open_tiff_pyramid(path) as src:
-        seen.clear()
         got = src.read(0, 512, 768, 1024, 1280)  # 2 x 2 tiles of 256 at level 0
         np.testing.assert_array_equal(got, arrays[0][512:1024, 768:1280])
-        assert len(seen) == 4 and all(k.startswith("0/") for k in seen), seen
+        across = 4096 // 256
+        assert sorted(seen) == [(4096, 2 * across + 3), (4096, 2 * across + 4),
+                                (4096, 3 * across + 3), (4096, 3 * across + 4)]
         seen.clear()
         src.read(1, 0, 0, 256, 256)  # one tile of level 1
-        assert len(seen) == 1 and seen[0].startswith("1/")
+        assert seen == [(2048, 0)]
+
+
+def test_tiles_decode_without_zarr_and_a_planar_file_through_it(tmp_path, monkeypatch):
+    """One tiled page per level: no zarr store is opened (its asyncio work holds the GIL
+    and stalled the window's thread).  A planar (channels-first) OME-TIFF is read
+    through tifffile's zarr store, with the same pixels."""
+    image = structured(1024, 768)
+    contig = tmp_path / "contig.tif"
+    write_pyramid_tiff(contig, image, levels=2)
+    planar = tmp_path / "planar.ome.tif"
+    with tifffile.TiffWriter(planar, bigtiff=True) as tw:
+        tw.write(np.moveaxis(image, -1, 0), tile=(256, 256), photometric="rgb",
+                 planarconfig="separate", subifds=1, metadata={"axes": "CYX"})
+        tw.write(np.moveaxis(image[::2, ::2], -1, 0), tile=(256, 256), photometric="rgb",
+                 planarconfig="separate", subfiletype=1)
+    opened: list[object] = []
+    real = tifffile.TiffFile.aszarr
+    monkeypatch.setattr(tifffile.TiffFile, "aszarr",
+                        lambda self, *a, **k: opened.append(self) or real(self, *a, **k))
+    with open_tiff_pyramid(contig) as src:
+        np.testing.assert_array_equal(src.read(0, 100, 200, 900, 700), image[100:900, 200:700])
+    assert opened == []
+    with open_tiff_pyramid(planar) as src:
+        assert src.levels == [(1024, 768), (512, 384)]
+        np.testing.assert_array_equal(src.read(0, 100, 200, 900, 700), image[100:900, 200:700])
+        np.testing.assert_array_equal(src.read(1, 0, 0, 512, 384), image[::2, ::2])
+    assert len(opened) == 1
 
 
 def test_sixteen_bit_is_scaled_like_read_image(tmp_path):

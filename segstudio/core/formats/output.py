@@ -3,6 +3,8 @@ overwrite what differs), the export report, and the threaded per-image run."""
 
 from __future__ import annotations
 
+import contextlib
+import filecmp
 import json
 import os
 import threading
@@ -11,12 +13,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import cv2
 import numpy as np
 
-from ..atomic import atomic_write_bytes
+from ..atomic import atomic_write_bytes, fsync_dir, temp_name
 from ..errors import ImageReadError, MaskError
 from ..imageio import read_image, read_info
 from ..project import HUMAN_STATUSES, ImageRecord, Project
@@ -129,16 +131,54 @@ class OutputDir:
     def path(self, rel: str) -> Path:
         return self.root / safe_member(rel)
 
+    def _refusal(self, path: Path) -> str | None:
+        if path.is_dir():
+            return "a folder of that name exists"
+        if self.protected is not None and (
+                self.protected == path.resolve() or self.protected in path.resolve().parents):
+            return "it would land in the image folder"
+        return None
+
+    def put_file(self, rel: str, write: Callable[[BinaryIO], object], image: str | None = None,
+                 layer: str | None = None) -> str:
+        """:meth:`put` for a file too large to hold as bytes: ``write(fh)`` makes it in a
+        temp file beside its target (fsynced), which is compared with the file there and
+        renamed into place or removed."""
+        rel = safe_member(rel)
+        path = self.root / rel
+        refusal = self._refusal(path)
+        if refusal is not None:
+            return self._record(rel, image, layer, "refused", refusal)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_name(path)
+        try:
+            with open(tmp, "wb") as fh:
+                write(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            action = "written"
+            if path.exists():
+                if filecmp.cmp(tmp, path, shallow=False):
+                    return self._record(rel, image, layer, "unchanged")
+                if not self.overwrite:
+                    return self._record(rel, image, layer, "refused",
+                                        "differs from the existing file")
+                action = "replaced"
+            os.replace(tmp, path)
+            fsync_dir(path.parent)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        return self._record(rel, image, layer, action)
+
     def put(self, rel: str, data: bytes, image: str | None = None,
             layer: str | None = None) -> str:
         rel = safe_member(rel)
         path = self.root / rel
         action = "written"
-        if path.is_dir():
-            return self._record(rel, image, layer, "refused", "a folder of that name exists")
-        if self.protected is not None and (
-                self.protected == path.resolve() or self.protected in path.resolve().parents):
-            return self._record(rel, image, layer, "refused", "it would land in the image folder")
+        refusal = self._refusal(path)
+        if refusal is not None:
+            return self._record(rel, image, layer, "refused", refusal)
         if path.exists():
             try:
                 same = path.stat().st_size == len(data) and path.read_bytes() == data

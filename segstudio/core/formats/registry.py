@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import camvid, coco, indexpng, labelme, voc
+from . import camvid, coco, indexpng, labelme, ometiff, voc
 from .common import FormatError, list_files
 from .sources import annotation_files, read_head, read_manifests, what_json
 from .types import Format, Probe
 
 FORMATS: tuple[Format, ...] = (*indexpng.FORMATS, voc.FORMAT, camvid.FORMAT, coco.FORMAT,
-                               labelme.FORMAT)
+                               labelme.FORMAT, ometiff.FORMAT)
 BY_NAME: dict[str, Format] = {f.name: f for f in FORMATS}
 assert len(BY_NAME) == len(FORMATS), "two formats share a name"
 

@@ -288,16 +288,14 @@ class Canvas(CanvasViewMixin, QGraphicsView):
             self._compute_derived(need_outline, need_diff)
 
     def _apply_large_style(self, colors: list[int]) -> None:
-        """A large image shows its filled label layers (no outline, difference or
-        uncertainty layers: those are whole-image arrays)."""
-        st, large = self._style, self._doc.large
+        """A large image's tiled label layers: filled or outlined, and the difference
+        (no uncertainty layer: a large image keeps no entropy map)."""
+        st, large, table = self._style, self._doc.large, self._table
         for item in self._layers():
             item.setVisible(False)
-        lv = self._large
-        lv.mask.set_color_table(colors)
-        lv.prediction.set_color_table(colors)
-        lv.mask.setVisible(st.show_mask and large.mask is not None)
-        lv.prediction.setVisible(st.show_prediction and large.prediction is not None)
+        self._large.apply_style(st, large, colors, outline_color_table(
+            table, st, table.unlabelled_value()), difference_color_table(st),
+            table.unlabelled_value(), table.ignore_index)
         self.viewport().update()
 
     def _compute_derived(self, outlines: bool, difference: bool) -> None:

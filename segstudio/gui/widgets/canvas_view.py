@@ -61,6 +61,7 @@ class CanvasViewMixin:
         self._adjust = adjust
         self._image.setVisible(bool(show_image))
         self._large.image.setVisible(bool(show_image) and self._large.active)
+        self._large.image.set_adjust(adjust)
         self._show_display()
 
     def _show_display(self) -> None:

@@ -1,7 +1,9 @@
 """The canvas's side of a large image: its tiled layers and the editing window's origin.
 
-:class:`LargeView` owns three tiled layers (:mod:`.tiled_layers`): the image, the
-prediction and the human mask, in the canvas's scene.  Scene coordinates are the
+:class:`LargeView` owns four tiled layers (:mod:`.tiled_layers`,
+:mod:`.tiled_labels`): the image (through the display adjustment), the prediction
+and the human mask (filled or outlined, as the overlay style says) and their
+difference, in the canvas's scene.  Scene coordinates are the
 editing window's (:mod:`..large_doc`): every layer sits at ``-origin``, so the
 tools, which work in window coordinates, need no change; moving the window shifts
 the layers and the scene rectangle and scrolls the view by as much, so nothing
@@ -19,10 +21,13 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QRectF
 
 from ..workers import WorkerService
-from .tiled_layers import TiledImageLayer, TiledLabelLayer
+from .tiled_labels import DIFFERENCE, FILL, OUTLINE, TiledLabelLayer
+from .tiled_layers import TiledImageLayer
 
 if TYPE_CHECKING:
     from ..document import ImageDocument
+    from ..large_doc import LargeImage
+    from ..overlay import OverlayStyle
     from .canvas import Canvas
 
 
@@ -33,14 +38,16 @@ class LargeView:
         self.image = TiledImageLayer(0, workers)
         self.prediction = TiledLabelLayer(10, workers, "prediction-tiles")
         self.mask = TiledLabelLayer(20, workers, "mask-tiles")
+        self.difference = TiledLabelLayer(40, workers, "difference-tiles")
         for item in self.layers():
             item.setVisible(False)
             canvas.scene().addItem(item)
         self.doc: ImageDocument | None = None
         self.origin = (0, 0)
 
-    def layers(self) -> tuple[TiledImageLayer, TiledLabelLayer, TiledLabelLayer]:
-        return self.image, self.prediction, self.mask
+    def layers(self) -> tuple[TiledImageLayer, TiledLabelLayer, TiledLabelLayer,
+                              TiledLabelLayer]:
+        return self.image, self.prediction, self.mask, self.difference
 
     @property
     def active(self) -> bool:
@@ -54,12 +61,11 @@ class LargeView:
             for item in self.layers():
                 item.setVisible(False)
             self.image.set_source(None)
-            self.mask.set_mask(None)
-            self.prediction.set_mask(None)
+            for layer in self.labels():
+                layer.set_mask(None)
             return
         self.image.set_source(large.source)
-        self.mask.set_mask(large.mask)
-        self.prediction.set_mask(large.prediction)
+        self.show_labels()
         self.image.setVisible(True)
         self.set_origin(large.origin, scroll=False)
 
@@ -74,11 +80,32 @@ class LargeView:
         if large.origin != self.origin:
             self.set_origin(large.origin)
 
+    def labels(self) -> tuple[TiledLabelLayer, TiledLabelLayer, TiledLabelLayer]:
+        return self.prediction, self.mask, self.difference
+
     def show_labels(self) -> None:
         large = None if self.doc is None else self.doc.large
         if large is not None:
             self.mask.set_mask(large.mask)
             self.prediction.set_mask(large.prediction)
+            self.difference.set_mask(large.mask)
+            self.difference.set_mode(DIFFERENCE, ignore=self.difference.ignore,
+                                     other=large.prediction)
+
+    def apply_style(self, st: OverlayStyle, large: LargeImage, colors: list[int],
+                    outline: list[int], difference: list[int], hole: int,
+                    ignore: int | None) -> None:
+        """The overlay style on the tiled label layers: filled or outlined labels (the
+        outline at each level's own pixels), the difference of mask and prediction."""
+        for layer, which, shown in ((self.mask, large.mask, st.show_mask),
+                                    (self.prediction, large.prediction, st.show_prediction)):
+            layer.set_mode(OUTLINE if st.outline else FILL, hole=hole)
+            layer.set_color_table(outline if st.outline else colors)
+            layer.setVisible(shown and which is not None)
+        self.difference.set_mode(DIFFERENCE, ignore=ignore, other=large.prediction)
+        self.difference.set_color_table(difference)
+        self.difference.setVisible(st.difference and large.mask is not None
+                                   and large.prediction is not None)
 
     def scene_rect(self) -> QRectF:
         large = self.doc.large

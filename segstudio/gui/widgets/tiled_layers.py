@@ -2,22 +2,24 @@
 
 One item per layer covers the whole image (item coordinates are full-resolution
 pixels).  Painting draws only the tiles of the exposed area, at the level the zoom
-needs (one level pixel per screen pixel or more), from a cache; it never decodes.
-A tile not in the cache yet is drawn from the nearest coarser level that is (the
-coarsest level is asked for first, so something is always there) and asked for:
-the missing tiles of a paint go to the worker service's "tiles" lane as one batch
-under the layer's key, so a newer batch (the user panned on) cancels the older
-one and its tiles are never decoded.  Decoded tiles come back one by one
-(``ctx.item``) and repaint their own rectangle.
+needs (one level pixel per screen pixel or more), from a cache; it never decodes
+nor converts.  A tile not in the cache yet is drawn from the nearest coarser level
+that is (the coarsest level is asked for first, so something is always there) and
+asked for: the missing tiles of a paint go to the worker service's "tiles" lane as
+one batch under the layer's key, so a newer batch (the user panned on) cancels the
+older one and its tiles are never decoded.  The batch is submitted just after the
+paint (a zero timer), so a worker starting to decode never competes with the rest
+of the frame for the GIL.  Decoded tiles come back one by one (``ctx.item``) and
+repaint their own rectangle.
 
 * :class:`TiledImageLayer` draws a :class:`~segstudio.core.pyramid.PyramidSource`;
   its tiles are converted once, on the worker, to ``RGB32`` (what the screen
-  uses, so a draw is a plain scaled blit).
-* :class:`TiledLabelLayer` draws a :class:`~segstudio.core.chunked_mask.ChunkedMask`
-  (the human mask, the prediction): each tile is the chunk array itself wrapped as
-  an Indexed8 ``QImage`` with the layer's 256-entry colour table, so a colour or
-  opacity change touches 256 numbers, and an edit (the mask's listeners) repaints
-  only its rectangle.
+  uses, so a draw is a plain scaled blit), through the display adjustment's
+  lookup table (brightness, contrast, gamma, range).  A tile keeps its decoded
+  pixels, so a new adjustment redoes each tile from them when it is next drawn
+  (about a millisecond a tile, on the GUI thread) without decoding again.
+* :class:`~.tiled_labels.TiledLabelLayer` draws a chunked label pyramid the same
+  way (its own module).
 
 The cache keeps tiles within a byte budget, least recently drawn dropped first.
 """
@@ -26,31 +28,31 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QRectF, Signal
+from PySide6.QtCore import QObject, QRectF, QTimer, Signal
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem
 
-from ...core.chunked_mask import ChunkedMask
+from ...core.display import DisplayAdjust
 from ...core.pyramid import PyramidSource, level_for_zoom
 from ..workers import WorkerService
 from .layers import wrap_array
 
 TILE = 512
 IMAGE_BUDGET = 192 << 20   # decoded image tiles kept (RGB32: 1 MiB a tile)
-LABEL_BUDGET = 96 << 20    # label tiles kept wrapped (256 KiB a tile)
 Key = tuple[int, int, int]  # (level, ty, tx)
 
 
 class TileCache:
-    """Tiles by key within a byte budget; the least recently used go first."""
+    """Tiles by key within a byte budget; the least recently used go first.  A tile is
+    an image (None: a tile the layer draws without one) and what must stay alive
+    under it."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.nbytes = 0
-        self._items: OrderedDict[Key, tuple[QImage, object]] = OrderedDict()
+        self._items: OrderedDict[Key, tuple[QImage | None, object, int]] = OrderedDict()
 
     def get(self, key: Key) -> QImage | None:
         item = self._items.get(key)
@@ -59,26 +61,36 @@ class TileCache:
         self._items.move_to_end(key)
         return item[0]
 
+    def entry(self, key: Key) -> tuple[QImage | None, object] | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0], item[1]
+
     def __contains__(self, key: Key) -> bool:
         return key in self._items
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def put(self, key: Key, image: QImage, keep: object = None) -> None:
+    def put(self, key: Key, image: QImage | None, keep: object = None,
+            nbytes: int | None = None) -> None:
         old = self._items.pop(key, None)
         if old is not None:
-            self.nbytes -= old[0].sizeInBytes()
-        self._items[key] = (image, keep)
-        self.nbytes += image.sizeInBytes()
+            self.nbytes -= old[2]
+        size = nbytes if nbytes is not None else (image.sizeInBytes() if image is not None
+                                                  else 0)
+        self._items[key] = (image, keep, size)
+        self.nbytes += size
         while self.nbytes > self.budget and len(self._items) > 1:
-            _k, (img, _keep) = self._items.popitem(last=False)
-            self.nbytes -= img.sizeInBytes()
+            _k, (_img, _keep, n) = self._items.popitem(last=False)
+            self.nbytes -= n
 
     def discard(self, key: Key) -> None:
         old = self._items.pop(key, None)
         if old is not None:
-            self.nbytes -= old[0].sizeInBytes()
+            self.nbytes -= old[2]
 
     def clear(self) -> None:
         self._items.clear()
@@ -111,6 +123,11 @@ class TiledLayer(QGraphicsItem):
         self.signals = _Signals()
         self.requests = 0      # batches submitted (tests, benchmarks)
         self.last_level = -1   # the level the last paint wanted
+        self._asks: tuple[list[Key], tuple[float, float]] | None = None
+        self._ask_timer = QTimer()
+        self._ask_timer.setSingleShot(True)
+        self._ask_timer.setInterval(0)
+        self._ask_timer.timeout.connect(self._ask_now)
 
     # -- geometry ------------------------------------------------------------------------
     @property
@@ -151,15 +168,20 @@ class TiledLayer(QGraphicsItem):
         return len(self.levels) - 1
 
     # -- loading ------------------------------------------------------------------------
-    def load_tile(self, key: Key) -> tuple[QImage, object]:
+    def load_tile(self, key: Key) -> tuple[QImage | None, object]:
         """Decode one tile (on a worker): the image and what must stay alive under it."""
         raise NotImplementedError
+
+    def store_tile(self, key: Key, tile: tuple[QImage | None, object]) -> None:
+        """Put a decoded tile into the cache (on the GUI thread)."""
+        self.cache.put(key, tile[0], tile[1])
 
     def reset(self) -> None:
         """Forget every tile and request (another image, another source)."""
         self._generation += 1
         self.cache.clear()
         self._pending.clear()
+        self._asks = None
         self.workers.lane(self.lane_name).cancel(self.key)
         self.update()
 
@@ -185,11 +207,11 @@ class TiledLayer(QGraphicsItem):
                 ctx.item((generation, key, self.load_tile(key)))
 
         def arrived(value) -> None:
-            gen, key, (image, keep) = value
+            gen, key, tile = value
             self._pending.discard(key)
             if gen != self._generation:
                 return
-            self.cache.put(key, image, keep)
+            self.store_tile(key, tile)
             self.update(self.tile_rect(key))
             self.signals.tile_arrived.emit(key)
 
@@ -200,8 +222,14 @@ class TiledLayer(QGraphicsItem):
         self.workers.lane(self.lane_name).submit(job, key=self.key, on_item=arrived,
                                                  on_finished=finished)
 
+    def _ask_now(self) -> None:
+        asks, self._asks = self._asks, None
+        if asks is not None and self.levels:
+            self.request(*asks)
+
     def pending(self) -> int:
-        return len(self._pending)
+        """Tiles asked for and not in yet (those a paint will ask for included)."""
+        return len(self._pending) + (len(self._asks[0]) if self._asks is not None else 0)
 
     # -- painting -------------------------------------------------------------------------
     def visible_keys(self, rect: QRectF, scale: float) -> list[Key]:
@@ -217,44 +245,51 @@ class TiledLayer(QGraphicsItem):
         level = self.level_for(scale)
         self.last_level = level
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth(scale))
-        self.prepare_paint()
         wanted = self.tiles_in(level, exposed)
         missing: list[Key] = []
         for key in wanted:
-            image = self.cache.get(key)
-            if image is None:
+            if not self.draw_tile(painter, key, self.tile_rect(key)):
                 missing.append(key)
                 self._draw_fallback(painter, key)
-            else:
-                painter.drawImage(self.tile_rect(key), image)
         coarse = self.coarsest()
         if missing:
             # the coarsest level too, so the next frame has something to show
             asks = self.tiles_in(coarse, exposed) + missing if level != coarse else missing
             centre = exposed.center()
-            self.request(asks, (centre.x(), centre.y()))
+            if self._asks is not None:  # another exposed part of the same frame
+                asks = self._asks[0] + [k for k in asks if k not in self._asks[0]]
+            self._asks = (asks, (centre.x(), centre.y()))
+            self._ask_timer.start()
 
     def smooth(self, scale: float) -> bool:
         return False
 
-    def prepare_paint(self) -> None:
-        pass
+    def draw_tile(self, painter: QPainter, key: Key, target: QRectF,
+                  source: QRectF | None = None) -> bool:
+        """Draw the cached tile ``key`` (its ``source`` part, in tile pixels) into
+        ``target``; False when it is not cached."""
+        image = self.cache.get(key)
+        if image is None:
+            return False
+        if source is None:
+            painter.drawImage(target, image)
+        else:
+            painter.drawImage(target, image, source)
+        return True
 
     def _draw_fallback(self, painter: QPainter, key: Key) -> None:
         """Draw the part of a coarser cached tile that covers ``key``'s area."""
         target = self.tile_rect(key)
         for level in range(key[0] + 1, len(self.levels)):
             for ck in self.tiles_in(level, target):
-                image = self.cache.get(ck)
-                if image is None:
+                if ck not in self.cache:
                     break
                 crect = self.tile_rect(ck)
                 part = crect.intersected(target)
-                sx = image.width() / crect.width()
-                sy = image.height() / crect.height()
-                src = QRectF((part.left() - crect.left()) * sx, (part.top() - crect.top()) * sy,
-                             part.width() * sx, part.height() * sy)
-                painter.drawImage(part, image, src)
+                sx, sy = self.level_scale(level)
+                src = QRectF((part.left() - crect.left()) / sx, (part.top() - crect.top()) / sy,
+                             part.width() / sx, part.height() / sy)
+                self.draw_tile(painter, ck, part, src)
             else:
                 return
 
@@ -265,6 +300,9 @@ class TiledImageLayer(TiledLayer):
     def __init__(self, z: float, workers: WorkerService) -> None:
         super().__init__(z, workers, "image-tiles")
         self.source: PyramidSource | None = None
+        self._lut: np.ndarray | None = None  # the display adjustment (None: as decoded)
+        self._version = 0
+        self.adjusted = 0  # tiles redone for a new adjustment (tests)
 
     def set_source(self, source: PyramidSource | None) -> None:
         self.prepareGeometryChange()
@@ -272,88 +310,45 @@ class TiledImageLayer(TiledLayer):
         self.levels = list(source.levels) if source is not None else []
         self.reset()
 
+    def set_adjust(self, adjust: DisplayAdjust) -> None:
+        """Show the tiles through ``adjust`` (the cached ones are redone when drawn)."""
+        lut = None if adjust.identity else adjust.lut()
+        if (lut is None) != (self._lut is None) or (
+                lut is not None and self._lut is not None and not np.array_equal(lut, self._lut)):
+            self._lut = lut
+            self._version += 1
+            self.update()
+
     def smooth(self, scale: float) -> bool:
         return scale < 1.0
 
-    def load_tile(self, key: Key) -> tuple[QImage, object]:
+    def _image(self, raw: np.ndarray, lut: np.ndarray | None) -> QImage:
+        shown = raw if lut is None else lut[raw]
+        image = wrap_array(np.ascontiguousarray(shown), "gray" if raw.ndim == 2 else "rgb")
+        return image.convertToFormat(QImage.Format.Format_RGB32)
+
+    def load_tile(self, key: Key) -> tuple[QImage | None, object]:
         source = self.source
         assert source is not None
         level, ty, tx = key
-        arr = source.read(level, ty * TILE, tx * TILE, (ty + 1) * TILE, (tx + 1) * TILE)
-        kind = "gray" if arr.ndim == 2 else "rgb"
-        image = wrap_array(np.ascontiguousarray(arr), kind)
-        return image.convertToFormat(QImage.Format.Format_RGB32), None
+        raw = np.ascontiguousarray(source.read(level, ty * TILE, tx * TILE, (ty + 1) * TILE,
+                                               (tx + 1) * TILE))
+        lut, version = self._lut, self._version
+        return self._image(raw, lut), (raw, version)
 
+    def store_tile(self, key: Key, tile: tuple[QImage | None, object]) -> None:
+        image, (raw, _version) = tile  # type: ignore[misc]
+        assert image is not None
+        self.cache.put(key, image, tile[1], image.sizeInBytes() + raw.nbytes)
 
-class TiledLabelLayer(TiledLayer):
-    """A chunked label pyramid (human mask or prediction) with a colour table."""
-
-    def __init__(self, z: float, workers: WorkerService, key: str) -> None:
-        super().__init__(z, workers, key)
-        self.cache.budget = LABEL_BUDGET  # wrappers of the mask's own chunk arrays
-        self.mask: ChunkedMask | None = None
-        self.colors: list[int] = [0] * 256
-        self._colors_version = 0
-        self._tile_versions: dict[Key, int] = {}
-        self.hatched = False
-        self._listener: Callable[[tuple[int, int, int, int]], None] | None = None
-
-    def set_mask(self, mask: ChunkedMask | None) -> None:
-        if mask is self.mask:
-            return
-        if self.mask is not None and self._listener in self.mask.listeners:
-            self.mask.listeners.remove(self._listener)
-        self.prepareGeometryChange()
-        self.mask = mask
-        self.levels = list(mask.levels) if mask is not None else []
-        self._tile_versions.clear()
-        if mask is not None:
-            self._listener = self._changed
-            mask.listeners.append(self._listener)
-        self.reset()
-
-    def set_color_table(self, colors: list[int]) -> None:
-        if colors != self.colors:
-            self.colors = list(colors)
-            self._colors_version += 1
-            self.update()
-
-    def prepare_paint(self) -> None:
-        pass
-
-    def load_tile(self, key: Key) -> tuple[QImage, object]:
-        mask = self.mask
-        assert mask is not None
-        block = mask.chunk(key)
-        return wrap_array(block, "indexed"), block
-
-    def _wrap_now(self, key: Key) -> None:
-        """Re-wrap a chunk the mask holds (an edit changed or replaced it)."""
-        assert self.mask is not None
-        block = self.mask.chunk(key)
-        self.cache.put(key, wrap_array(block, "indexed"), block)
-        self._tile_versions.pop(key, None)
-
-    def _changed(self, rect: tuple[int, int, int, int]) -> None:
-        """The mask changed in ``rect`` (y0, x0, y1, x1 at full resolution)."""
-        if self.mask is None:
-            return
-        y0, x0, y1, x1 = rect
-        area = QRectF(x0, y0, x1 - x0, y1 - y0)
-        for level in range(len(self.levels)):
-            for key in self.tiles_in(level, area):
-                if key in self.cache or self.mask.has(key):
-                    self._wrap_now(key)
-        self.update(area.adjusted(-1, -1, 1, 1))
-
-    def paint(self, painter: QPainter, option, widget=None) -> None:
-        # the colour table is set on each wrapped tile when drawn (256 numbers)
-        version = self._colors_version
-        for key in self.cache.cached():
-            if self._tile_versions.get(key) != version:
-                image = self.cache.get(key)
-                if image is not None:
-                    image.setColorTable(self.colors)
-                self._tile_versions[key] = version
-        super().paint(painter, option, widget)
-
+    def draw_tile(self, painter: QPainter, key: Key, target: QRectF,
+                  source: QRectF | None = None) -> bool:
+        entry = self.cache.entry(key)
+        if entry is None:
+            return False
+        raw, version = entry[1]  # type: ignore[misc]
+        if version != self._version:  # a new display adjustment since it was made
+            self.adjusted += 1
+            image = self._image(raw, self._lut)
+            self.cache.put(key, image, (raw, self._version), image.sizeInBytes() + raw.nbytes)
+        return super().draw_tile(painter, key, target, source)
