@@ -103,8 +103,47 @@ ALTER TABLE runs ADD COLUMN pid INTEGER;
 ALTER TABLE runs ADD COLUMN host TEXT;
 """
 
+# v3: the status "partial" (a human labelled some pixels of the image and left the rest
+# unlabelled).  SQLite cannot change a CHECK constraint, so the images table is rebuilt
+# with the same columns, rows and index (no foreign key refers to it).
+SCHEMA_V3 = """
+CREATE TABLE images_v3 (
+    id                INTEGER PRIMARY KEY,
+    relpath           TEXT NOT NULL UNIQUE,
+    width             INTEGER,
+    height            INTEGER,
+    channels          INTEGER,
+    bit_depth         INTEGER,
+    size_bytes        INTEGER NOT NULL,
+    mtime_ns          INTEGER NOT NULL,
+    added_at          REAL NOT NULL,
+    changed_at        REAL,
+    missing           INTEGER NOT NULL DEFAULT 0,
+    error             TEXT,
+    status            TEXT NOT NULL DEFAULT 'unlabelled'
+                      CHECK (status IN ('unlabelled', 'predicted', 'partial', 'corrected',
+                                        'reviewed')),
+    status_at         REAL,
+    mask_saved_at     REAL,
+    predicted_at      REAL,
+    predicted_by      TEXT,
+    uncertainty       REAL,
+    iou               REAL,
+    split             TEXT CHECK (split IS NULL OR split IN ('train', 'val', 'test'))
+);
+INSERT INTO images_v3 (id, relpath, width, height, channels, bit_depth, size_bytes, mtime_ns,
+    added_at, changed_at, missing, error, status, status_at, mask_saved_at, predicted_at,
+    predicted_by, uncertainty, iou, split)
+    SELECT id, relpath, width, height, channels, bit_depth, size_bytes, mtime_ns, added_at,
+    changed_at, missing, error, status, status_at, mask_saved_at, predicted_at, predicted_by,
+    uncertainty, iou, split FROM images;
+DROP TABLE images;
+ALTER TABLE images_v3 RENAME TO images;
+CREATE INDEX images_status ON images(status);
+"""
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2]
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from segstudio.core.db import SCHEMA_V1, _split_sql
+from segstudio.core.db import SCHEMA_V1, SCHEMA_VERSION, _split_sql
 from segstudio.core.project import Project
 from tests.conftest import write_png
 
@@ -114,7 +114,7 @@ def test_a_schema_1_database_opens_and_its_stale_runs_become_interrupted(tmp_pat
                (json.dumps({"arch": "segnet"}),))
     db.close()
     with Project.open(folder) as p:
-        assert p.db.schema_version == 2
+        assert p.db.schema_version == SCHEMA_VERSION
         assert [(c.id, c.name) for c in p.classes.classes] == [(0, "sky"), (7, "road")]
         run = p.runs.all()[0]
         assert run.status == "interrupted" and run.config == {"arch": "segnet"}
