@@ -27,6 +27,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -91,11 +92,11 @@ class Region:
                 "pixels": self.pixels, "centre": list(self.centre)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, object]) -> Region:
-        cy, cx = d["centre"]  # type: ignore[misc]
-        return cls(str(d["image"]), int(d["segment"]), float(d["score"]),  # type: ignore[arg-type]
-                   float(d["uncertainty"]), int(d["predicted"]),  # type: ignore[arg-type]
-                   int(d["pixels"]), (float(cy), float(cx)))  # type: ignore[call-overload]
+    def from_dict(cls, d: Mapping[str, Any]) -> Region:
+        cy, cx = d["centre"]
+        return cls(str(d["image"]), int(d["segment"]), float(d["score"]),
+                   float(d["uncertainty"]), int(d["predicted"]), int(d["pixels"]),
+                   (float(cy), float(cx)))
 
 
 def labelled_share(segments: np.ndarray, mask: np.ndarray | None, unlabelled: int,

@@ -25,7 +25,6 @@ from .run_state import ClassBalance, ModelInputs, Run, RunContext, RunData, RunS
 from .segnet import ImagenetWeightsError, SegNet, count_parameters, load_imagenet_encoder
 from .step import use_channels_last
 
-
 PARTIAL_VALIDATION = (
     "validation: {} of the {} validation images are only partially labelled, so the figures "
     "count the pixels people labelled there (regions the review queue chose where the model "
