@@ -1,8 +1,8 @@
 """Where region proposals are kept: ``.segstudio/proposals/``.
 
     proposals/<relpath>.npz   one image: its superpixels (at SLIC's compute size), the
-                              image they were made for, and its regions' scores
-                              (:class:`~.regions.ImageRegions`)
+                              image they were made for, the prediction they were scored
+                              with and its regions' scores (:class:`~.regions.ImageRegions`)
     proposals/queue.json      the ranked queue: the model, the score, the settings and
                               the regions, best first (:class:`Queue`)
 
@@ -57,6 +57,7 @@ class ImageProposals:
     spmap: SuperpixelMap
     regions: ImageRegions | None = None
     checkpoint: str = ""
+    prediction: np.ndarray | None = None  # (H, W) class ids the regions were scored with
 
 
 def save_image(project: Project, rec: ImageRecord, item: ImageProposals) -> None:
@@ -68,6 +69,8 @@ def save_image(project: Project, rec: ImageRecord, item: ImageProposals) -> None
                               "checkpoint": np.asarray(item.checkpoint)}
     if item.regions is not None:
         arrays.update(item.regions.arrays())
+    if item.prediction is not None:
+        arrays["prediction"] = np.asarray(item.prediction, np.uint8)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     atomic_write_bytes(image_path(project, rec), buf.getvalue())
@@ -85,11 +88,14 @@ def load_image(project: Project, rec: ImageRecord) -> ImageProposals | None:
             key = [int(v) for v in data["key"]]
             regions = ImageRegions.from_arrays(data) if "score" in data.files else None
             checkpoint = str(data["checkpoint"]) if "checkpoint" in data.files else ""
+            prediction = data["prediction"] if "prediction" in data.files else None
     except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile):
         return None
     if regions is not None and regions.count != spmap.count:
         regions = None
-    return ImageProposals(key, spmap, regions, checkpoint)
+    if prediction is not None and prediction.shape != spmap.shape:
+        prediction = None
+    return ImageProposals(key, spmap, regions, checkpoint, prediction)
 
 
 def load_superpixels(project: Project, rec: ImageRecord, size: int | None = None

@@ -10,7 +10,10 @@ the mutual information of ``mc-dropout`` passes or of ``tta`` views (flips and 3
 scale), as :mod:`.uncertainty` computes them for label-next -- and averages it over
 the image's SLIC superpixels (stored once per image and reused by every refresh).
 It stores each image's regions and the ranked queue in ``.segstudio/proposals/``
-(:mod:`segstudio.core.proposal_store`).  Free of Qt.
+(:mod:`segstudio.core.proposal_store`), and each prediction as the image's
+prediction (``Project.save_prediction``: never over a human mask; its label-next
+score is the image's mean pixel score), so the window shows what the regions were
+scored with.  Free of Qt.
 """
 
 from __future__ import annotations
@@ -96,9 +99,10 @@ class RegionScorer:
                 score.cpu().numpy().astype(np.float32))
 
     def regions(self, image: U8, segments: np.ndarray, mask: np.ndarray | None,
-                unlabelled: int) -> ImageRegions:
+                unlabelled: int) -> tuple[ImageRegions, np.ndarray]:
+        """The image's regions and the predicted class ids they were scored with."""
         probs, labels, score = self.maps(image)
-        return region_stats(segments, score, probs, labels, mask, unlabelled)
+        return region_stats(segments, score, probs, labels, mask, unlabelled), labels
 
 
 def candidate_images(project: Project, max_pixels: int) -> list[ImageRecord]:
@@ -137,9 +141,11 @@ def propose(project: Project, settings: ProposalSettings | None = None,
             if spmap is None:
                 spmap = compute_superpixels(image, settings.size)
             mask = project.load_mask(rec) if rec.has_human_mask else None
-            regions = scorer.regions(image, spmap.full_labels(), mask, unlabelled)
+            regions, labels = scorer.regions(image, spmap.full_labels(), mask, unlabelled)
             store.save_image(project, rec, store.ImageProposals(
-                store.image_key(rec, settings.size), spmap, regions, model))
+                store.image_key(rec, settings.size), spmap, regions, model, labels))
+            project.save_prediction(rec, labels, model or None, float(
+                np.average(regions.score, weights=np.maximum(regions.pixels, 1))))
             per_image[rec.relpath] = regions
         except SegStudioError as exc:
             notes.append(f"{rec.relpath}: left out ({exc})")
