@@ -67,9 +67,9 @@ def scene(root: Path) -> tuple[Path, str, np.ndarray]:
 def click_checkpoint(path: Path, size: int, table) -> Path:
     import torch
 
-    from segstudio.nn.checkpoint import checkpoint_dict, save_checkpoint
-    from segstudio.nn.click_model import click_normalization
-    from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
+    from segstudio.nn.runs.checkpoint import checkpoint_dict, save_checkpoint
+    from segstudio.nn.click.model import click_normalization
+    from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
 
     torch.manual_seed(0)
     model = build_model("segnet", 1, 6, 0.25).eval()

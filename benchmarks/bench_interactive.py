@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _datasets as DS  # noqa: E402
 
 from segstudio.core.grabcut import grabcut_region  # noqa: E402
-from segstudio.nn import clicks as C  # noqa: E402
+from segstudio.nn.click import simulate as C  # noqa: E402
 
 CLASSES = {1: "Building", 2: "Pole", 6: "SignSymbol", 8: "Car", 9: "Pedestrian",
            10: "Bicyclist"}
@@ -72,8 +72,8 @@ def train_click_model(ckpt: Path, epochs: int, crop: int, minutes: float, every:
     """Train the click model on every ``every``-th image of CamVid train (the engine, as
     ``--task click``), for ``epochs`` or ``minutes`` (then the best epoch so far)."""
     from segstudio.nn.config import default_click_config
-    from segstudio.nn.engine import fit
-    from segstudio.nn.events import EpochEnd, Finished, Message, RunStarted
+    from segstudio.nn.train.engine import fit
+    from segstudio.nn.runs.events import EpochEnd, Finished, Message, RunStarted
 
     cfg = default_click_config(device).replace(epochs=epochs, crop=(crop, crop), val_split=0.05,
                                               val_objects=24, val_clicks=3, click_iters=iters,
@@ -244,8 +244,8 @@ def main() -> None:
     else:
         log(f"using the cached click model {ckpt} (--retrain trains again)")
 
-    from segstudio.nn.checkpoint import checkpoint_summary, load_checkpoint
-    from segstudio.nn.click_model import ClickPredictor
+    from segstudio.nn.runs.checkpoint import checkpoint_summary, load_checkpoint
+    from segstudio.nn.click.model import ClickPredictor
 
     ck = load_checkpoint(ckpt)
     predictor = ClickPredictor.from_checkpoint(ck, device="cpu")  # as the Click tool

@@ -184,9 +184,9 @@ class Annotator:
     # -- training --------------------------------------------------------------------
     def train(self, rnd: int) -> float:
         from segstudio.nn.config import default_train_config, round_config
-        from segstudio.nn.engine import fit
-        from segstudio.nn.events import Finished
-        from segstudio.nn.request import RunRequest
+        from segstudio.nn.runs.events import Finished
+        from segstudio.nn.train.engine import fit
+        from segstudio.nn.train.request import RunRequest
 
         a = self.args
         cfg = default_train_config("cpu").replace(val_split=0.0, seed=self.seed, imagenet=None,
@@ -220,7 +220,7 @@ def evaluate(checkpoint: str, val) -> dict:
 def run_one(name: str, seed: int, args, root: Path, pool: Pool, val, round_clicks: int
             ) -> dict:
     from segstudio.nn.inference import Predictor
-    from segstudio.nn.proposals import RegionScorer
+    from segstudio.nn.train.proposals import RegionScorer
 
     ann = Annotator(name, seed, args, root, pool)
     curve, train_s, score_s = [], 0.0, 0.0

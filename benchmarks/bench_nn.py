@@ -38,9 +38,9 @@ sys.path.insert(0, str(REPO))
 
 from segstudio.nn.device import configure_cpu_threads, resolve_device  # noqa: E402
 from segstudio.nn.inference import Predictor  # noqa: E402
-from segstudio.nn.segnet import (IMAGENET_MEAN, IMAGENET_STD, VGG16_BLOCKS,  # noqa: E402
+from segstudio.nn.models.segnet import (IMAGENET_MEAN, IMAGENET_STD, VGG16_BLOCKS,  # noqa: E402
                                  build_model, count_parameters, scaled)
-from segstudio.nn.step import TrainStep, amp_settings, use_channels_last  # noqa: E402
+from segstudio.nn.train.step import TrainStep, amp_settings, use_channels_last  # noqa: E402
 from segstudio.core.classes import ClassInfo, ClassTable  # noqa: E402
 
 CAMVID = Path(os.environ.get("SEGSTUDIO_CAMVID", REPO.parent / "shared" / "datasets" / "camvid"))
@@ -286,8 +286,8 @@ def build_camvid_project(root: Path, split: str, n: int | None):
 
 def bench_epoch(repeats: int):
     from segstudio.nn.config import default_train_config
-    from segstudio.nn.engine import fit
-    from segstudio.nn.events import EpochEnd, Finished
+    from segstudio.nn.train.engine import fit
+    from segstudio.nn.runs.events import EpochEnd, Finished
 
     if not (CAMVID / "train").is_dir():
         print("epoch: CamVid not found, skipped")
@@ -321,7 +321,7 @@ def bench_large(size: int, device):
 import resource, time, numpy as np, torch, sys
 sys.path.insert(0, {str(REPO)!r})
 from segstudio.nn.config import default_train_config
-from segstudio.nn.segnet import build_model, IMAGENET_MEAN, IMAGENET_STD
+from segstudio.nn.models.segnet import build_model, IMAGENET_MEAN, IMAGENET_STD
 from segstudio.nn.inference import Predictor
 from segstudio.core.classes import ClassInfo, ClassTable
 cfg = default_train_config("cpu")
@@ -356,9 +356,9 @@ def quality(device, epochs: int, batch: int, limit: int | None = None, cpu_defau
     SegNet-Basic at 360x480 (GPU advised) or, with ``cpu_defaults``, the CPU
     defaults (SegNet width 0.25, 192x256 crops, AdamW) that a CPU user trains."""
     from segstudio.nn.config import TrainConfig, default_train_config
-    from segstudio.nn.engine import fit
+    from segstudio.nn.train.engine import fit
     from segstudio.nn.evaluate import evaluate_project
-    from segstudio.nn.events import EpochEnd, Finished
+    from segstudio.nn.runs.events import EpochEnd, Finished
 
     if cpu_defaults:
         cfg = default_train_config("cpu").replace(epochs=epochs, class_weights=weights or "auto",

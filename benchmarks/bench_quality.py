@@ -89,7 +89,7 @@ def build(name: str, root: Path, n_train: int, seed: int, n_test: int | None = N
 
 def trivial(train, test) -> dict:
     """Metrics of painting every test pixel with the training set's majority class."""
-    from segstudio.nn.losses import IGNORE
+    from segstudio.nn.train.losses import IGNORE
     from segstudio.nn.metrics import ConfusionMatrix
 
     lut = train.classes.train_lut(IGNORE)
@@ -118,11 +118,11 @@ def parse_value(current, text: str):
 def run_one(name: str, seed: int, n_train: int, overrides: dict, budget: str | None,
             device: str = "cpu", verbose: bool = True, n_test: int | None = None,
             recipe: bool = True) -> dict:
-    from segstudio.nn.engine import fit
+    from segstudio.nn.train.engine import fit
     from segstudio.nn.evaluate import evaluate_project
-    from segstudio.nn.events import EpochEnd, Finished, Message
+    from segstudio.nn.runs.events import EpochEnd, Finished, Message
     from segstudio.nn.inference import Predictor
-    from segstudio.nn.request import RunRequest
+    from segstudio.nn.train.request import RunRequest
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

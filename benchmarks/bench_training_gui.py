@@ -111,7 +111,7 @@ def rate(events) -> tuple[float, float]:
 
 def cli_run(folder: Path, cfg) -> list:
     from segstudio.core.project import Project
-    from segstudio.nn.engine import fit
+    from segstudio.nn.train.engine import fit
 
     out = []
     with Project.open(folder, scan=False) as project:

@@ -6,7 +6,7 @@ data folder); this script is for looking at it, or for putting a copy
 somewhere else:
 
     python resources/make_sample.py /tmp/segstudio-sample
-    segstudio /tmp/segstudio-sample/images
+    segstudio /tmp/segstudio-sample/street-scenes
 """
 
 from __future__ import annotations

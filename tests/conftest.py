@@ -1,12 +1,28 @@
-"""Shared fixtures.  Qt runs offscreen: without a display it would abort."""
+"""Shared fixtures.  Qt runs offscreen: without a display it would abort.
+
+The session gets a home of its own (HOME and the XDG folders in a temp folder, removed
+at the end) before anything imports Qt: Qt keeps its own settings, such as the file
+dialog's history in ``QtProject.conf``, in the user's config folder, and the tests
+must not write into the real one (tests/test_private_home.py checks it).
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+_HOME = Path(tempfile.mkdtemp(prefix="segstudio-tests-home-"))
+atexit.register(shutil.rmtree, _HOME, True)
+os.environ["HOME"] = str(_HOME)
+for _var, _sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
+                   ("XDG_CACHE_HOME", ".cache"), ("XDG_STATE_HOME", ".local/state")):
+    os.environ[_var] = str(_HOME / _sub)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..core.errors import SegStudioError
+from .argtypes import positive
 from .common import Subparsers, add_common, open_project
 
 HELP = "pause, resume or stop a training run (started here, by the window or on a server)"
@@ -15,7 +16,7 @@ def add_parser(sub: Subparsers) -> None:
                        "second, after the batch under way; a stopped run keeps the checkpoint "
                        "of its last completed epoch.")
     p.add_argument("folder", metavar="FOLDER")
-    p.add_argument("run_id", metavar="RUN", nargs="?", type=int,
+    p.add_argument("run_id", metavar="RUN", nargs="?", type=positive(int),
                    help="the run's number (default: the newest running one)")
     p.add_argument("action", choices=("pause", "resume", "stop"))
     add_common(p)
@@ -23,7 +24,7 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..nn import control
+    from ..nn.runs import control
 
     with open_project(args, scan=False) as project:
         project.runs.mark_interrupted()

@@ -28,10 +28,10 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..nn.checkpoint import checkpoint_summary, load_checkpoint
-    from ..nn.data import project_channels
     from ..nn.evaluate import evaluate_project, select_for_eval
     from ..nn.inference import Predictor
+    from ..nn.plan.fingerprint import project_channels
+    from ..nn.runs.checkpoint import checkpoint_summary, load_checkpoint
 
     with open_project(args) as project:
         ckpt = load_checkpoint(checkpoint_for(project, args.checkpoint))

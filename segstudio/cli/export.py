@@ -7,32 +7,13 @@ from pathlib import Path
 
 from ..core.errors import SegStudioError
 from ..core.formats.registry import EXPORT_FORMATS
+from .argtypes import positive, unit
 from .common import Subparsers, add_common, open_project
 from .progress import Progress
 
 HELP = "export masks: " + ", ".join(EXPORT_FORMATS[:-1]) + " or " + EXPORT_FORMATS[-1]
 
 FORMATS = EXPORT_FORMATS
-
-
-def _opacity(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text}: the opacity must be between 0 and 1")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text}: must be at least 1")
-    return value
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -53,7 +34,7 @@ def add_parser(sub: Subparsers) -> None:
                    help="export only these images (paths relative to FOLDER)")
     p.add_argument("--images-from", metavar="FILE",
                    help="export only the images listed in FILE, one relative path a line")
-    p.add_argument("--opacity", type=_opacity, default=0.5,
+    p.add_argument("--opacity", type=unit, default=0.5,
                    help="overlay: opacity of the class colours, 0..1 (default 0.5)")
     p.add_argument("--classes-json", default="classes.json", metavar="PATH",
                    help="where the class table goes, relative to DIR (default classes.json)")
@@ -61,7 +42,7 @@ def add_parser(sub: Subparsers) -> None:
                    help="replace files in DIR that differ from the export")
     p.add_argument("--no-images", action="store_true",
                    help="voc, camvid, coco, labelme: do not copy the images")
-    p.add_argument("--workers", type=_positive, metavar="N",
+    p.add_argument("--workers", type=positive(int), metavar="N",
                    help="threads for encoding and writing (default: up to 4)")
     add_common(p)
     p.set_defaults(run=run)

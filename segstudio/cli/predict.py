@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TYPE_CHECKING
 
 from ..core.errors import SegStudioError
+from ..core.prediction_model import CheckpointRef, ModelRef, to_predict
+from .argtypes import positive
 from .common import Subparsers, add_common, open_project
 from .progress import Progress
 
@@ -23,10 +26,11 @@ def add_parser(sub: Subparsers) -> None:
                    help="checkpoint file (default: the project's active checkpoint)")
     p.add_argument("--device", default="auto", metavar="D", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--only", choices=("unlabelled", "unreviewed", "all"), default="unlabelled",
-                   help="unlabelled: images with no mask and no prediction (default); "
-                        "unreviewed: every image without a human mask; all: every image "
-                        "(human masks are kept, predictions are stored beside them)")
-    p.add_argument("--tile", type=int, default=512, metavar="PX",
+                   help="unlabelled: images without a human mask that have no prediction of "
+                        "this checkpoint and epoch (none yet, or one by another model) "
+                        "(default); unreviewed: every image without a human mask; all: every "
+                        "image (human masks are kept, predictions are stored beside them)")
+    p.add_argument("--tile", type=positive(int), default=512, metavar="PX",
                    help="tile size for large images (default 512)")
     p.add_argument("--overlap", type=int, default=128, metavar="PX",
                    help="tile overlap (default 128)")
@@ -34,7 +38,7 @@ def add_parser(sub: Subparsers) -> None:
                    help="the label-next score stored per image: entropy (default), mc-dropout "
                         "(a model trained with --dropout), tta (flip/scale disagreement), "
                         "rare (entropy weighted towards the rare classes)")
-    p.add_argument("--passes", type=int, default=8, metavar="N",
+    p.add_argument("--passes", type=positive(int), default=8, metavar="N",
                    help="stochastic passes of --score mc-dropout (default 8)")
     add_common(p)
     p.set_defaults(run=run)
@@ -42,7 +46,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def checkpoint_for(project: Project, given: str | None) -> str:
     if given:
-        return given
+        return os.path.abspath(given)  # recorded with each prediction: not the cwd's
     active: str | None = project.settings.get("active_checkpoint")
     if not active:
         raise SegStudioError("no --checkpoint given and the project has no active checkpoint; "
@@ -51,19 +55,22 @@ def checkpoint_for(project: Project, given: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..nn.checkpoint import checkpoint_summary, load_checkpoint
-    from ..nn.data import project_channels
     from ..nn.evaluate import predict_project, select_for_prediction
     from ..nn.inference import Predictor
+    from ..nn.plan.fingerprint import project_channels
+    from ..nn.runs.checkpoint import checkpoint_summary, load_checkpoint
 
     with open_project(args) as project:
-        ckpt = load_checkpoint(checkpoint_for(project, args.checkpoint))
+        path = checkpoint_for(project, args.checkpoint)
+        ckpt = load_checkpoint(path)
         try:
             predictor = Predictor.from_checkpoint(ckpt, args.device, project.classes,
                                                   project_channels(project), tile=args.tile,
                                                   overlap=args.overlap)
         except ValueError as exc:
             raise SegStudioError(str(exc)) from exc
+        # each prediction records this file and the epoch of its weights
+        predictor.checkpoint_path = ref = CheckpointRef(path, ckpt.epoch)
         scorer: ImagePredictor = predictor
         if args.score != "entropy":
             from ..nn.uncertainty import Scorer, rare_weights
@@ -71,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
             scorer = Scorer(predictor, args.score, args.passes,
                             rare_weights=rare_weights(project) if args.score == "rare"
                             else None)
-        recs = select_for_prediction(project, args.only)
+        if args.only == "unlabelled":  # and the predictions of other models: redone
+            recs = to_predict(project, ModelRef.of(ref))
+        else:
+            recs = select_for_prediction(project, args.only)
         chosen = {r.id for r in recs}
         unusable = [r for r in project.images() if r.error and r.id not in chosen and (
             args.only == "all" or not r.has_human_mask)]

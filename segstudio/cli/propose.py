@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .common import Subparsers, add_common, open_project, positive_int
+from .argtypes import positive, unit
+from .common import Subparsers, add_common, open_project
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -28,24 +29,24 @@ DESCRIPTION = HELP + (
 
 
 def add_parser(sub: Subparsers) -> None:
-    from ..nn.proposals import REGIONS, SCORES, SIZE
+    from ..nn.train.proposals import REGIONS, SCORES, SIZE
 
     p = sub.add_parser("propose", help=HELP, description=DESCRIPTION)
     p.add_argument("folder", metavar="FOLDER")
-    p.add_argument("--regions", type=positive_int("--regions", 100_000), default=REGIONS,
+    p.add_argument("--regions", type=positive(int, 100_000), default=REGIONS,
                    metavar="N", help=f"regions in the queue (default {REGIONS})")
     p.add_argument("--score", choices=SCORES, default="entropy",
                    help="how likely the prediction is wrong: entropy (one pass, default), "
                         "mc-dropout (a model trained with --dropout) or tta (flip/scale "
                         "disagreement)")
-    p.add_argument("--passes", type=positive_int("--passes"), default=8, metavar="N",
+    p.add_argument("--passes", type=positive(int), default=8, metavar="N",
                    help="passes of --score mc-dropout (default 8)")
     p.add_argument("--no-rare", dest="rare", action="store_false",
                    help="do not weight regions towards the rare classes")
-    p.add_argument("--diversity", type=float, default=0.5, metavar="F",
+    p.add_argument("--diversity", type=unit, default=0.5, metavar="F",
                    help="0..1: each region already queued nearby in the same image multiplies "
                         "a region's score by 1-F (default 0.5; 0: off)")
-    p.add_argument("--size", type=positive_int("--size", 512), default=SIZE, metavar="PX",
+    p.add_argument("--size", type=positive(int, 512), default=SIZE, metavar="PX",
                    help=f"superpixel side in pixels (default {SIZE})")
     p.add_argument("--checkpoint", metavar="CKPT",
                    help="checkpoint file (default: the project's active model)")
@@ -57,7 +58,7 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..nn.proposals import ProposalSettings, propose
+    from ..nn.train.proposals import ProposalSettings, propose
 
     settings = ProposalSettings(regions=args.regions, score=args.score, rare=args.rare,
                                 diversity=args.diversity, size=args.size,

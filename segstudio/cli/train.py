@@ -1,7 +1,7 @@
 """segstudio train FOLDER [--budget 10m|N steps] [--epochs N] [--model ...] ... [--resume CKPT]
 
 Every setting's flag comes from its declaration in :mod:`segstudio.nn.config`; the options
-become one :class:`~segstudio.nn.request.RunRequest`, resolved by the engine as the
+become one :class:`~segstudio.nn.train.request.RunRequest`, resolved by the engine as the
 window's are."""
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import SegStudioError
 from ..nn.settings import Spec, specs
+from .argtypes import positive
 from .common import Subparsers, add_common, open_project
 from .progress import Progress
 
 if TYPE_CHECKING:
-    from ..nn.events import EpochEnd, RunStarted
-    from ..nn.request import RunRequest
+    from ..nn.runs.events import EpochEnd, RunStarted
+    from ..nn.train.request import RunRequest
 
 HELP = "train SegNet on the project's corrected and reviewed masks"
 
@@ -47,7 +48,7 @@ def _check_out(path: str) -> None:
 def _setting_type(name: str, spec: Spec) -> Callable[[str], Any]:
     """An argparse type for a setting: its text read and checked as the setting's
     :class:`Spec` says (the window checks the same, in the same words)."""
-    from ..nn.request import read_setting
+    from ..nn.train.request import read_setting
 
     def parse(text: str) -> Any:
         try:
@@ -102,26 +103,16 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--config", metavar="FILE",
                    help="a run request or settings as a JSON file (as the window writes "
                         "them); the options given here override it")
-    p.add_argument("--add-epochs", type=_positive_int, metavar="N",
+    p.add_argument("--add-epochs", type=positive(int), metavar="N",
                    help="with --resume: train N epochs more than the checkpoint has")
     add_common(p)
     p.set_defaults(run=run)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text}: must be at least 1")
-    return v
-
-
 def build_request(args: argparse.Namespace) -> RunRequest:
     """The run request the options describe (over a --config file's, when given)."""
     from ..nn.config import TrainConfig
-    from ..nn.request import RunRequest
+    from ..nn.train.request import RunRequest
 
     base = _config_file(args.config) if getattr(args, "config", None) else RunRequest()
     settings = dict(base.settings)
@@ -155,7 +146,7 @@ def _config_file(path: str) -> RunRequest:
     """A run request (``{"request": ...}``, the window's separate process) or complete
     settings (``{"config": ...}`` or the settings alone, the window's saved form)."""
     from ..nn.config import TrainConfig
-    from ..nn.request import RunRequest
+    from ..nn.train.request import RunRequest
 
     try:
         data = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
@@ -170,10 +161,10 @@ def _config_file(path: str) -> RunRequest:
 
 def run(args: argparse.Namespace) -> int:
 
-    from ..nn import distributed
     from ..nn.device import resolve_device
-    from ..nn.engine import fit
-    from ..nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
+    from ..nn.runs.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
+    from ..nn.train import distributed
+    from ..nn.train.engine import fit
 
     if args.out:
         _check_out(args.out)

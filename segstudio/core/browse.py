@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .project import STATUSES, ImageRecord
@@ -58,12 +58,15 @@ def filter_records(records: Iterable[ImageRecord], status: str = "all",
 
 
 def sort_records(records: Sequence[ImageRecord], key: str = "name",
-                 name_keys: dict[str, tuple[Any, ...]] | None = None) -> list[ImageRecord]:
+                 name_keys: dict[str, tuple[Any, ...]] | None = None,
+                 current: Callable[[ImageRecord], bool] | None = None) -> list[ImageRecord]:
     """Sort by name (natural order), status, uncertainty (highest first), IoU
     (lowest first) or label_next (images without a human mask by the model's
     uncertainty, highest first; human-labelled images last); images without a
     value go last, ties by name.
-    ``name_keys`` caches natural keys by relpath (filled as needed)."""
+    ``name_keys`` caches natural keys by relpath (filled as needed).  ``current``
+    (label_next): whether a record's prediction is the current model's; the scores of
+    other models do not rank (scores of different models are not comparable)."""
     if key not in SORT_KEYS:
         raise ValueError(f"unknown sort key {key!r}; use one of {SORT_KEYS}")
     cache = name_keys if name_keys is not None else {}
@@ -82,6 +85,9 @@ def sort_records(records: Sequence[ImageRecord], key: str = "name",
         return sorted(records, key=lambda r: (r.uncertainty is None,
                                               -(r.uncertainty or 0.0), nk(r)))
     if key == "label_next":
-        return sorted(records, key=lambda r: (r.has_human_mask, r.uncertainty is None,
-                                              -(r.uncertainty or 0.0), nk(r)))
+        def score(r: ImageRecord) -> float | None:
+            return r.uncertainty if current is None or current(r) else None
+
+        return sorted(records, key=lambda r: (r.has_human_mask, score(r) is None,
+                                              -(score(r) or 0.0), nk(r)))
     return sorted(records, key=lambda r: (r.iou is None, r.iou or 0.0, nk(r)))

@@ -103,11 +103,18 @@ ALTER TABLE runs ADD COLUMN pid INTEGER;
 ALTER TABLE runs ADD COLUMN host TEXT;
 """
 
-# v3: the status "partial" (a human labelled some pixels of the image and left the rest
+# v3: the epoch of the checkpoint that made an image's prediction (predicted_by holds the
+# checkpoint file): predictions of different models, or of one file rewritten by a later
+# epoch, are told apart (segstudio.core.prediction_model); NULL: not known.
+SCHEMA_V3 = """
+ALTER TABLE images ADD COLUMN predicted_epoch INTEGER;
+"""
+
+# v4: the status "partial" (a human labelled some pixels of the image and left the rest
 # unlabelled).  SQLite cannot change a CHECK constraint, so the images table is rebuilt
 # with the same columns, rows and index (no foreign key refers to it).
-SCHEMA_V3 = """
-CREATE TABLE images_v3 (
+SCHEMA_V4 = """
+CREATE TABLE images_v4 (
     id                INTEGER PRIMARY KEY,
     relpath           TEXT NOT NULL UNIQUE,
     width             INTEGER,
@@ -129,21 +136,22 @@ CREATE TABLE images_v3 (
     predicted_by      TEXT,
     uncertainty       REAL,
     iou               REAL,
-    split             TEXT CHECK (split IS NULL OR split IN ('train', 'val', 'test'))
+    split             TEXT CHECK (split IS NULL OR split IN ('train', 'val', 'test')),
+    predicted_epoch   INTEGER
 );
-INSERT INTO images_v3 (id, relpath, width, height, channels, bit_depth, size_bytes, mtime_ns,
+INSERT INTO images_v4 (id, relpath, width, height, channels, bit_depth, size_bytes, mtime_ns,
     added_at, changed_at, missing, error, status, status_at, mask_saved_at, predicted_at,
-    predicted_by, uncertainty, iou, split)
+    predicted_by, uncertainty, iou, split, predicted_epoch)
     SELECT id, relpath, width, height, channels, bit_depth, size_bytes, mtime_ns, added_at,
     changed_at, missing, error, status, status_at, mask_saved_at, predicted_at, predicted_by,
-    uncertainty, iou, split FROM images;
+    uncertainty, iou, split, predicted_epoch FROM images;
 DROP TABLE images;
-ALTER TABLE images_v3 RENAME TO images;
+ALTER TABLE images_v4 RENAME TO images;
 CREATE INDEX images_status ON images(status);
 """
 
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -11,7 +11,8 @@ table (:meth:`DisplayAdjust.lut`)::
 
 :func:`auto_range` picks ``low``/``high`` from percentiles of the image's own values
 (per image), which spreads a dark CamVid frame or a faint micrograph over the whole
-display range.  ``as_dict``/``from_dict`` give the JSON form kept in the project.
+display range; :func:`auto_adjust` (Display > Auto) is that range with the other
+settings neutral.  ``as_dict``/``from_dict`` give the JSON form kept in the project.
 """
 
 from __future__ import annotations
@@ -98,6 +99,14 @@ def auto_range(image: np.ndarray, percentiles: tuple[float, float] = AUTO_PERCEN
         lo = min(lo, 254.0)
         hi = lo + 1.0
     return lo, hi
+
+
+def auto_adjust(image: np.ndarray) -> DisplayAdjust:
+    """Display > Auto: a good picture from any state.  Brightness, contrast and gamma go
+    back to neutral (a brightened, contrasted EM image would stay white with a new range
+    alone) and the display range spans the image's own percentiles (:func:`auto_range`)."""
+    low, high = auto_range(image)
+    return DisplayAdjust().with_range(round(low), round(high))
 
 
 def range_of_16bit(values: np.ndarray, low: float, high: float) -> np.ndarray:

@@ -19,12 +19,20 @@ starts a new, empty history from its saved mask next time.
 compares these two, not the stack's clean index, because an in-flight save
 of a newer state can land after the user undid back to the clean index.
 
-The store reports to whoever renders it through three callbacks:
-``on_changed(session, bbox)`` after the mask changed (bbox ``(y0, x0, y1,
-x1)`` or None when only the history moved), ``on_dropped(image_id)`` and
-``on_history()`` when what Undo / Redo offer may have changed (text,
-availability, clean state).  The window turns them into repaints and menu
-updates; tests call the same methods without a window.
+The store reports to whoever renders it through typed psygnal signals (connected
+and emitted as Qt's are, and without Qt): ``mask_changed(session, bbox)`` after the
+mask changed (bbox ``(y0, x0, y1, x1)`` or None when only the history moved),
+``dropped(image_id)``, ``history_changed()`` when what Undo / Redo offer may have
+changed (text, availability, clean state) and ``history_moving(session)`` just
+before an undo or redo changes the mask (a tool holding a stroke takes it back
+first).  The window connects its repaints and menu updates to them; tests connect
+plain functions, without a window.
+
+Back at the start.  A session that began on an image without a human mask and whose
+edits are all undone (:attr:`EditSession.at_start`) holds nothing of the user's: the
+window then shows the prediction again (no human mask) and the saver writes no mask,
+removing the one it had already written for this session, so the image gets back its
+status from before the session (predicted or unlabelled).  A redo brings the edit back.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
+from psygnal import Signal
 
 from .history import Patch, UndoStack
 from .project import HUMAN_STATUSES, ImageRecord, Project
@@ -53,6 +62,7 @@ class EditSession:
         self.mask = mask
         self.stack = UndoStack(mask, limit=undo_limit)
         self.on_disk = on_disk          # a human mask file exists for this image
+        self.had_mask = on_disk         # one existed before this session
         self.version = 0                # bumped on every change of the mask
         self.saved_version = 0          # the version whose content is on disk
         self.saving = 0                 # saves submitted and not finished
@@ -84,6 +94,12 @@ class EditSession:
         snapshot, rec = self.mask.copy(), self.rec
         return lambda status: project.save_mask(rec, snapshot, status)
 
+    @property
+    def at_start(self) -> bool:
+        """Every edit is undone on an image that had no human mask, and nobody asked for
+        one (Mark reviewed does): there is no mask of the user's to show or keep."""
+        return not self.had_mask and self.status != "reviewed" and self.stack.at_origin()
+
     # -- changes -----------------------------------------------------------------------
     def push(self, patch: Patch | None) -> bool:
         """Record an edit already made on ``self.mask`` as one undo step."""
@@ -98,7 +114,7 @@ class EditSession:
     def undo(self) -> Patch | None:
         if not self.stack.can_undo():
             return None
-        self._store.before_history(self)
+        self._store.history_moving.emit(self)
         patch = self.stack.undo()
         assert patch is not None  # can_undo
         self._touched(patch.bbox)
@@ -107,7 +123,7 @@ class EditSession:
     def redo(self) -> Patch | None:
         if not self.stack.can_redo():
             return None
-        self._store.before_history(self)
+        self._store.history_moving.emit(self)
         patch = self.stack.redo()
         assert patch is not None  # can_redo
         self._touched(patch.bbox)
@@ -117,12 +133,12 @@ class EditSession:
     def set_clean(self) -> None:
         """The mask as it is now is the one on disk."""
         self.stack.set_clean()
-        self._store.history_changed()
+        self._store.history_changed.emit()
 
     def reset_clean(self) -> None:
         """The disk holds a state no position of the stack has."""
         self.stack.reset_clean()
-        self._store.history_changed()
+        self._store.history_changed.emit()
 
     def _touched(self, bbox: Rect | None) -> None:
         self.version += 1
@@ -132,20 +148,19 @@ class EditSession:
 
 class SessionStore:
     """The sessions of the open project, keyed by image id; one of them is active (the
-    image on screen), and Undo / Redo act on it."""
+    image on screen), and Undo / Redo act on it.  Its signals: see the module doc."""
+
+    # a slot whose arguments or annotated types do not fit is refused when connected
+    mask_changed = Signal(EditSession, object, check_types_on_connect=True)  # bbox or None
+    dropped = Signal(int, check_types_on_connect=True)    # the image id whose session went
+    history_changed = Signal()                            # what Undo / Redo offer changed
+    history_moving = Signal(EditSession, check_types_on_connect=True)  # undo / redo begins
 
     def __init__(self, undo_limit: int = UNDO_LIMIT, max_sessions: int = MAX_SESSIONS,
-                 max_bytes: int = MAX_BYTES,
-                 on_changed: Callable[[EditSession, Rect | None], None] | None = None,
-                 on_dropped: Callable[[int], None] | None = None,
-                 on_history: Callable[[], None] | None = None):
+                 max_bytes: int = MAX_BYTES):
         self.undo_limit = undo_limit
         self.max_sessions = max_sessions
         self.max_bytes = max_bytes
-        self.on_changed = on_changed
-        self.on_dropped = on_dropped
-        self.on_history = on_history
-        self.before_history_hook: Callable[[EditSession], None] | None = None
         self._sessions: dict[int, EditSession] = {}
         self.active: EditSession | None = None
 
@@ -179,7 +194,7 @@ class SessionStore:
             session.last_used = time.monotonic()
         if session is not self.active:
             self.active = session
-            self.history_changed()
+            self.history_changed.emit()
 
     def drop(self, image_id: int) -> None:
         """Forget a session and its history (the caller saved what mattered)."""
@@ -188,10 +203,9 @@ class SessionStore:
             return
         if self.active is session:
             self.active = None
-            self.history_changed()
+            self.history_changed.emit()
         session.stack.clear()
-        if self.on_dropped is not None:
-            self.on_dropped(image_id)
+        self.dropped.emit(image_id)
 
     def clear(self) -> None:
         for image_id in list(self._sessions):
@@ -245,16 +259,7 @@ class SessionStore:
         return self.active is None or self.active.stack.is_clean()
 
     # -- reports ----------------------------------------------------------------------------
-    def before_history(self, session: EditSession) -> None:
-        if self.before_history_hook is not None:
-            self.before_history_hook(session)
-
     def mask_touched(self, session: EditSession, bbox: Rect | None) -> None:
-        if self.on_changed is not None:
-            self.on_changed(session, bbox)
+        self.mask_changed.emit(session, bbox)
         if session is self.active:
-            self.history_changed()
-
-    def history_changed(self) -> None:
-        if self.on_history is not None:
-            self.on_history()
+            self.history_changed.emit()

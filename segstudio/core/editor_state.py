@@ -1,10 +1,14 @@
 """The editor's tool options, free of Qt: the class to paint, the brush radius, the
 fill / wand tolerance, "preserve other classes" and the Replace tool's source class.
 
-:class:`EditorOptions` holds them, clamps what it is given, reports each real change
-once through its ``changed`` callbacks (the window repaints hints and cursors, and
-stores radius, tolerance and preserve in its settings) and answers what the tools
-ask: the class to paint and which pixels "preserve" lets them overwrite.
+:class:`EditorOptions` holds them (an evented dataclass, as ndv's models are: psygnal
+gives every field a typed signal, ``options.events.radius`` and so on, emitted once
+per real change with the new and the old value; ``options.events.connect(cb)`` hears
+them all), clamps what its setters are given and answers what the tools ask: the
+class to paint and which pixels "preserve" lets them overwrite.  ``events.table``
+says a new class table arrived (colours and names may have moved).  The window
+repaints hints and cursors on these signals and stores radius, tolerance and
+preserve in its settings.
 
 Preserve other classes: only unlabelled pixels and the pixels of the classes the
 user marked background change; no class is background because of its id.
@@ -12,11 +16,13 @@ user marked background change; no class is background because of its id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
+from psygnal import Signal, SignalGroup, SignalGroupDescriptor
 
 from . import edits
 from .classes import ClassTable
@@ -48,28 +54,33 @@ def _int(value: object, default: int, lo: int, hi: int) -> int:
     return max(lo, min(hi, number))
 
 
-@dataclass(frozen=True)
-class OptionsChange:
-    """Which options one change touched (``stored``: those the settings keep)."""
-    names: frozenset[str]
+class OptionsEvents(SignalGroup):
+    """The signals of :class:`EditorOptions`: one per field (added by psygnal, emitted
+    with the new and the old value) and ``table``, a new class table."""
 
-    @property
-    def stored(self) -> frozenset[str]:
-        return self.names & frozenset(SETTING_KEYS)
+    table = Signal(ClassTable)
 
 
+@dataclass(eq=False)
 class EditorOptions:
-    """The options every tool reads; see the module doc."""
+    """The options every tool reads; see the module doc.  Change them through the
+    setters (they clamp, and return whether the value really changed)."""
 
-    def __init__(self, radius: int = DEFAULT_RADIUS, tolerance: int = 0,
-                 preserve: bool = False, active_class: int | None = None):
-        self.radius = _int(radius, DEFAULT_RADIUS, 0, MAX_RADIUS)
-        self.tolerance = _int(tolerance, 0, 0, MAX_TOLERANCE)
-        self.preserve = bool(preserve)
-        self.active_class = active_class
-        self.replace_from: int | None = None
-        self.changed: list[Callable[[OptionsChange], None]] = []
-        self._lut: tuple[ClassTable, npt.NDArray[np.bool_]] | None = None
+    radius: int = DEFAULT_RADIUS
+    tolerance: int = 0
+    preserve: bool = False
+    active_class: int | None = None
+    replace_from: int | None = None
+    _lut: tuple[ClassTable, npt.NDArray[np.bool_]] | None = field(
+        default=None, init=False, repr=False)
+
+    events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor(
+        signal_group_class=OptionsEvents, signal_aliases={"_lut": None})
+
+    def __post_init__(self) -> None:
+        self.radius = _int(self.radius, DEFAULT_RADIUS, 0, MAX_RADIUS)
+        self.tolerance = _int(self.tolerance, 0, 0, MAX_TOLERANCE)
+        self.preserve = bool(self.preserve)
 
     # -- the settings the window keeps ---------------------------------------------------
     @classmethod
@@ -86,22 +97,10 @@ class EditorOptions:
         return {"radius": self.radius, "tolerance": self.tolerance,
                 "preserve": "true" if self.preserve else "false"}
 
-    # -- changes -------------------------------------------------------------------------
-    def _emit(self, *names: str) -> None:
-        change = OptionsChange(frozenset(names))
-        for callback in list(self.changed):
-            callback(change)
-
-    def _set(self, name: str, value: object) -> bool:
-        """Set one option; a real change is reported once, the same value not at all."""
-        if getattr(self, name) == value:
-            return False
-        setattr(self, name, value)
-        self._emit(name)
-        return True
-
+    # -- changes (each field's signal is emitted by psygnal when its value changes) ------
     def set_radius(self, radius: int) -> bool:
-        return self._set("radius", max(0, min(MAX_RADIUS, int(radius))))
+        before, self.radius = self.radius, max(0, min(MAX_RADIUS, int(radius)))
+        return self.radius != before
 
     def grow_radius(self, step: int) -> bool:
         """One step of [ or ]: about 15 % of the radius, at least one pixel."""
@@ -109,24 +108,29 @@ class EditorOptions:
         return self.set_radius(self.radius + delta if step > 0 else self.radius - delta)
 
     def set_tolerance(self, tolerance: int) -> bool:
-        return self._set("tolerance", max(0, min(MAX_TOLERANCE, int(tolerance))))
+        before, self.tolerance = self.tolerance, max(0, min(MAX_TOLERANCE, int(tolerance)))
+        return self.tolerance != before
 
     def set_preserve(self, on: bool) -> bool:
-        return self._set("preserve", bool(on))
+        before, self.preserve = self.preserve, bool(on)
+        return self.preserve != before
 
     def set_replace_from(self, class_id: int | None) -> bool:
-        return self._set("replace_from", class_id)
+        before, self.replace_from = self.replace_from, class_id
+        return self.replace_from != before
 
     def set_active_class(self, class_id: int | None) -> bool:
-        return self._set("active_class", class_id)
+        before, self.active_class = self.active_class, class_id
+        return self.active_class != before
 
     def classes_changed(self, table: ClassTable) -> None:
         """A new class table: a deleted source class is forgotten, the preserve table is
-        built again; the tools are told either way (colours and names may have moved)."""
+        built again; ``events.table`` tells the tools either way (colours and names may
+        have moved)."""
         self._lut = None
         if self.replace_from is not None and table.by_id(self.replace_from) is None:
             self.replace_from = None
-        self._emit("classes")
+        self.events.table.emit(table)
 
     # -- what the tools ask --------------------------------------------------------------
     def paint_class(self, table: ClassTable) -> int | None:

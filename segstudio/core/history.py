@@ -388,6 +388,7 @@ class UndoStack:
         self._patches: list[Patch] = []
         self._index = 0
         self._clean = 0
+        self._trimmed = False  # the oldest patches were dropped: the origin is out of reach
 
     # -- Qt-like queries -------------------------------------------------
     def count(self) -> int:
@@ -408,6 +409,11 @@ class UndoStack:
 
     def redo_text(self) -> str:
         return self._patches[self._index].name if self.can_redo() else ""
+
+    def at_origin(self) -> bool:
+        """Every edit since the stack began is undone: the mask is as it was then (False
+        once the oldest patches were dropped, as the start is out of reach then)."""
+        return self._index == 0 and not self._trimmed
 
     def clean_index(self) -> int:
         return self._clean
@@ -477,6 +483,7 @@ class UndoStack:
         self._patches = []
         self._index = 0
         self._clean = 0
+        self._trimmed = True
 
     def _trim(self) -> None:
         n = len(self._patches)
@@ -491,5 +498,6 @@ class UndoStack:
         if drop <= 0:
             return
         del self._patches[:drop]
+        self._trimmed = True
         self._index -= drop
         self._clean = self._clean - drop if self._clean >= drop else -1

@@ -68,6 +68,7 @@ class ImageRecord:
     predicted_by: str | None
     uncertainty: float | None
     iou: float | None
+    predicted_epoch: int | None = None  # with predicted_by: the model that predicted
 
     @property
     def name(self) -> str:
@@ -92,7 +93,8 @@ class ImageRecord:
 
 _RECORD_COLUMNS = (
     "id, relpath, width, height, channels, bit_depth, size_bytes, status, split, missing,"
-    " error, status_at, mask_saved_at, predicted_at, predicted_by, uncertainty, iou"
+    " error, status_at, mask_saved_at, predicted_at, predicted_by, uncertainty, iou,"
+    " predicted_epoch"
 )
 
 
@@ -103,7 +105,7 @@ def _record(row: sqlite3.Row) -> ImageRecord:
         status=row["status"], split=row["split"], missing=bool(row["missing"]),
         error=row["error"], status_at=row["status_at"], mask_saved_at=row["mask_saved_at"],
         predicted_at=row["predicted_at"], predicted_by=row["predicted_by"],
-        uncertainty=row["uncertainty"], iou=row["iou"],
+        uncertainty=row["uncertainty"], iou=row["iou"], predicted_epoch=row["predicted_epoch"],
     )
 
 
@@ -440,7 +442,8 @@ class Project:
     def save_prediction(self, rec: ImageRecord, labels: np.ndarray, checkpoint: str | None = None,
                         uncertainty: float | None = None, entropy_map: np.ndarray | None = None
                         ) -> ImageRecord:
-        """Write a model prediction; a human mask is never touched."""
+        """Write a model prediction; a human mask is never touched.  A ``checkpoint`` that
+        is a :class:`~.prediction_model.CheckpointRef` also records its epoch."""
         path = self.prediction_path(rec)
         labels = self._check_mask(rec, labels, path)
         now = time.time()
@@ -453,11 +456,12 @@ class Project:
                 staged.add_bytes(self.uncertainty_path(rec), maskio.encode_mask_png(
                     np.asarray(entropy_map, np.uint8), None))
             self.db.execute(
-                "UPDATE images SET predicted_at=?, predicted_by=?, uncertainty=?,"
-                " status=CASE WHEN status IN ('unlabelled','predicted') THEN 'predicted'"
-                " ELSE status END,"
+                "UPDATE images SET predicted_at=?, predicted_by=?, predicted_epoch=?, uncertainty=?"
+                ", status=CASE WHEN status IN ('unlabelled','predicted') THEN 'predicted' ELSE"
+                " status END,"
                 " status_at=CASE WHEN status='unlabelled' THEN ? ELSE status_at END WHERE id=?",
-                (now, checkpoint, unc, now, rec.id),
+                (now, None if checkpoint is None else str(checkpoint),
+                 getattr(checkpoint, "epoch", None), unc, now, rec.id),
             )
             staged.commit()
         return self.image(rec.id)

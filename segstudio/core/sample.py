@@ -21,6 +21,10 @@ import numpy as np
 from .classes import ClassInfo, ClassTable
 
 SAMPLE_VERSION = "1"
+# the image folder, which names the project (window title, recent list): "images" said
+# nothing; samples made before keep their folder (LEGACY_FOLDER) and are reused as they are
+SAMPLE_FOLDER = "street-scenes"
+LEGACY_FOLDER = "images"
 SIZE = (320, 480)  # height, width
 N_IMAGES = 8
 IGNORE = 255
@@ -156,7 +160,7 @@ def make_sample(dest: str | os.PathLike[str], n: int = N_IMAGES) -> Path:
     from .project import Project
 
     dest = Path(dest)
-    images = dest / "images"
+    images = dest / SAMPLE_FOLDER
     images.mkdir(parents=True)
     labels = []
     for i in range(n):
@@ -185,8 +189,10 @@ def ensure_sample(base: str | os.PathLike[str] | None = None) -> Path:
     """The sample's image folder, drawn at first use (reused, never overwritten, after)."""
     base = Path(base) if base is not None else user_data_dir()
     target = base / "sample"
-    if (target / ".sample-version").is_file() and (target / "images").is_dir():
-        return target / "images"
+    if (target / ".sample-version").is_file():
+        for name in (SAMPLE_FOLDER, LEGACY_FOLDER):
+            if (target / name).is_dir():
+                return target / name
     if target.exists():
         # an unfinished earlier attempt: keep it aside rather than delete anything
         target.rename(base / f"sample.broken-{os.getpid()}")
@@ -197,4 +203,4 @@ def ensure_sample(base: str | os.PathLike[str] | None = None) -> Path:
         (tmp / "sample").rename(target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return target / "images"
+    return target / SAMPLE_FOLDER

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .db import Database
-from .run_records import EpochMetrics, RunRecord
+from .run_types import EpochMetrics, RunRecord
 from .settings import ProjectSettings
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from ..core.derived_maps import boundaries, disagreement
 from ..core.errors import SegStudioError
-from ..core.labelmaps import boundaries, disagreement
 from ..core.large_store import record_is_large
 from ..core.project import ImageRecord, Project
 from .large_doc import load_large

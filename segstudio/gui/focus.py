@@ -13,8 +13,12 @@ the focus is in another window by then.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication
+
+# the keys a text view scrolls with, which are also window shortcuts (PgDown: next image)
+SCROLL_KEYS = (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End,
+               Qt.Key.Key_Up, Qt.Key.Key_Down)
 
 
 class FocusKeeper(QObject):
@@ -56,3 +60,21 @@ class FocusKeeper(QObject):
             return
         self.restored += 1
         self.restore()
+
+
+class ScrollKeys(QObject):
+    """Page Up / Down, Home, End and the arrows scroll the text view that has the keyboard
+    focus (a log) instead of reaching the window's shortcuts: PgDown over the training
+    log moved to the next image.  ``ScrollKeys(view)`` filters that one view's events."""
+
+    def __init__(self, view):
+        super().__init__(view)
+        view.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() in SCROLL_KEYS \
+                and event.modifiers() in (Qt.KeyboardModifier.NoModifier,
+                                          Qt.KeyboardModifier.ControlModifier):
+            event.accept()  # the view takes the key: no shortcut fires
+            return True
+        return False

@@ -37,8 +37,9 @@ from PySide6.QtWidgets import (
 from .. import __version__
 from ..core.project import ImageRecord
 from ..core.sample import ensure_sample
+from ..nn.runs.events import Finished
 from .dialogs import ProjectDirQuestion
-from .focus import FocusKeeper
+from .focus import FocusKeeper, ScrollKeys
 from .icons import app_icon
 from .project_controller import ProjectController, project_dir_writable
 from .settings import AppSettings
@@ -49,7 +50,7 @@ from .widgets.class_panel import ClassPanel
 from .widgets.display_panel import attach_display_panel
 from .widgets.welcome import WelcomeView
 from .window_actions import LAYER_TOGGLES, build_actions, build_menus, window_action
-from .window_status import StatusReadout
+from .window_status import MessageBar, StatusReadout
 
 
 class MainWindow(QMainWindow):
@@ -68,10 +69,14 @@ class MainWindow(QMainWindow):
         self._pending_select: str | None = None
         self._opening: tuple[str, str | None] | None = None
         self.ask_project_dir = lambda folder: ProjectDirQuestion(folder, self).ask()
+        self.setStatusBar(MessageBar(self))  # before anything adds to it
         self.setWindowIcon(app_icon())
         self.setWindowTitle("segstudio")
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
+        # the right column (classes, display) runs down to the status bar: under the
+        # training docks it was crushed to a few rows (issue 25, item 16)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self._setup_central()
         self._setup_docks()
         self._setup_actions()
@@ -112,6 +117,7 @@ class MainWindow(QMainWindow):
                       Qt.DockWidgetArea.RightDockWidgetArea)
         self.browser.image_selected.connect(self.controller.show_image)
         self.browser.view.clicked.connect(lambda _i: self.canvas.setFocus())
+        self.browser.filter_done.connect(self.canvas.setFocus)
         self.class_panel.style_edited.connect(self.controller.set_style)
         self.class_panel.table_edited.connect(self.controller.set_classes)
         self.class_panel.delete_requested.connect(self.controller.delete_class)
@@ -174,6 +180,7 @@ class MainWindow(QMainWindow):
         """Training panel, plots, runs, evaluation and the Model menu (Ctrl+T, Ctrl+P,
         Ctrl+Shift+P, Ctrl+L); see segstudio/gui/training."""
         from .training import TrainingUI
+        from .training.remembered import RUN_IN_SETTING, keep_choice
 
         t = self.training = TrainingUI(self.controller, self.canvas, self.browser,
                                        self.settings, self, self, self)
@@ -182,6 +189,14 @@ class MainWindow(QMainWindow):
         t.service.reveal_requested.connect(
             lambda rec, key: self.browser.reveal(rec.id, key, self.controller.records))
         self.project_shown.connect(t.first_layout)
+        ScrollKeys(t.panel.log)  # PgDown there scrolls the log, not to the next image
+        # which model's predictions are current: the browser marks the others
+        t.service.model_known.connect(self._prediction_model_known)
+        self.project_shown.connect(t.service.refresh_model)
+        t.runs.active_changed.connect(t.service.refresh_model)
+        t.trainer.event.connect(lambda ev: t.service.refresh_model()
+                                if isinstance(ev, Finished) else None)
+        keep_choice(self.settings, t.panel.run_in, RUN_IN_SETTING)
 
     def _setup_review(self) -> None:
         """The Review queue dock (Ctrl+R): regions the model most likely got wrong, one key
@@ -209,6 +224,7 @@ class MainWindow(QMainWindow):
         c.record_updated.connect(self.browser.update_record)
         c.record_updated.connect(self._record_updated)
         c.classes_changed.connect(self.class_panel.set_table)
+        c.classes_changed.connect(self._name_class_keys)
         c.classes_changed.connect(self.canvas.set_class_table)
         c.style_changed.connect(self._style_changed)
         c.document_loaded.connect(self._document_loaded)
@@ -243,7 +259,12 @@ class MainWindow(QMainWindow):
         self._pending_select = None
         self.project_shown.emit(self.controller.project)
 
+    def _prediction_model_known(self, model) -> None:
+        project = self.controller.project
+        self.browser.set_prediction_model(model, project.project_dir if project else None)
+
     def _project_closed(self) -> None:
+        self.browser.set_prediction_model(None)
         self.thumbs.set_project(None)
         self.browser.clear()
         self.canvas.set_document(None)
@@ -264,6 +285,16 @@ class MainWindow(QMainWindow):
             name = doc.rec.relpath
             self.setWindowTitle(f"{name}[*] — {self.controller.project.root.name} — segstudio"
                                 if self.controller.project else "segstudio")
+
+    def _name_class_keys(self, table) -> None:
+        """The class keys' actions say which class they pick ("Class Pedestrian (id 9)"):
+        "Class 10 = Shift+1" in the shortcut list read as id 10, where the table shows
+        Pedestrian as id 9 in row 10."""
+        classes = table.classes
+        for row, act in enumerate(self.actions_.classes):
+            c = classes[row] if row < len(classes) else None
+            act.setText(f"Class {c.name} (id {c.id})" if c is not None
+                        else f"Class in row {row + 1} (none)")
 
     def _style_changed(self, style) -> None:
         self.class_panel.set_style(style)
@@ -386,15 +417,22 @@ class MainWindow(QMainWindow):
         self.show_message(f"{len(gone)} missing folder(s) removed from the recent projects")
         return len(gone)
 
+    def _project_folder(self) -> str:
+        """Where the class table dialogs start: the open project's image folder (the
+        current directory of the process means nothing to the user)."""
+        project = self.controller.project
+        return str(project.root) if project is not None else str(Path.home())
+
     def _import_classes(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a class table", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Import a class table", self._project_folder(),
                                               "Class tables (*.json);;All files (*)")
         if path:
             self.controller.import_class_table(path)
 
     def _export_classes(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the class table", "classes.json",
-                                              "Class tables (*.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the class table", str(Path(self._project_folder()) / "classes.json"),
+            "Class tables (*.json)")
         if path:
             self.controller.export_class_table(path)
 
@@ -421,9 +459,12 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             dock.show()
         if self._dock_state is None or not self.restoreState(self._dock_state):
-            self.resizeDocks([self.docks["dock-images"], self.docks["dock-classes"]], [300, 330],
+            self.resizeDocks([self.docks["dock-images"], self.docks["dock-classes"]], [300, 380],
                              Qt.Orientation.Horizontal)
-            self.resizeDocks([self.docks["dock-classes"], self.docks["dock-display"]], [300, 190],
+            # the display panel gets all it shows; the classes the rest of the column
+            display = self.display_panel.sizeHint().height() + 40
+            self.resizeDocks([self.docks["dock-classes"], self.docks["dock-display"]],
+                             [max(300, self.height() - 160 - display), display],
                              Qt.Orientation.Vertical)
         self.canvas.setFocus()
 

@@ -76,7 +76,7 @@ def build_actions(win) -> SimpleNamespace:
                                         [], tip, checkable=True)
         with QSignalBlocker(a.layers[field]):
             a.layers[field].setChecked(getattr(win.controller.style, field))
-    a.classes = [window_action(win, f"Class {n}",
+    a.classes = [window_action(win, f"Class in row {n}",  # named by the project's classes
                                lambda _=False, n=n: win.class_panel.select_by_key(n),
                                [class_key(n - 1)]) for n in range(1, KEYED_ROWS + 1)]
     a.import_masks = window_action(

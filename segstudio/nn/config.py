@@ -11,6 +11,7 @@ from .plan.budget import parse_budget, scaled
 from .registry import LOSSES as LOSS_ENTRIES
 from .registry import MODELS, losses_for
 from .registry import OPTIMIZERS as OPTIMIZER_ENTRIES
+from .registry import TASKS as TASK_ENTRIES
 from .settings import ConfigError, Spec, parse_hw, parse_optional_path, setting, specs
 
 __all__ = ["ConfigError", "TrainConfig", "default_train_config", "default_click_config",
@@ -23,7 +24,7 @@ def _crop(text: str) -> tuple[int, int] | None:
 
 
 OPTIMIZERS = tuple(OPTIMIZER_ENTRIES)
-TASKS = ("semantic", "click")
+TASKS = tuple(TASK_ENTRIES)  # the segmentation model, the Click tool's model
 SCHEDULES = ("poly", "cosine", "constant")
 CLASS_WEIGHTS = ("auto", "none", "median", "table")
 NORMALIZE = ("project", "image")

@@ -15,9 +15,9 @@ from ..core.errors import SegStudioError
 from ..core.large_store import record_is_large
 from ..core.project import HUMAN_STATUSES, ImageRecord, Project
 from .inference import PredictionResult, Predictor
-from .large_predict import predict_large
-from .losses import IGNORE
+from .large.predict import predict_large
 from .metrics import ConfusionMatrix
+from .train.losses import IGNORE
 
 ONLY = ("unlabelled", "unreviewed", "all")
 

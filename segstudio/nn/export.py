@@ -33,8 +33,8 @@ from torch import nn
 
 from ..core.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from ..core.errors import SegStudioError
-from .checkpoint import Checkpoint, load_checkpoint
-from .segnet import _Net, fold_batchnorm, min_input_size
+from .models.segnet import _Net, fold_batchnorm, min_input_size
+from .runs.checkpoint import Checkpoint, load_checkpoint
 
 FORMATS = ("torchscript", "onnx")
 ONNX_OPSET = 17
@@ -94,7 +94,7 @@ class PortableNet(nn.Module):
 def click_io(ckpt: Checkpoint) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """(input, output, how the inputs are made) of a click model's metadata: the image's
     channels, then the positive and negative clicks' maps and the previous mask."""
-    from . import clicks as C
+    from .click import simulate as C
 
     size = int(ckpt.click_size)
     image = ["R", "G", "B"] if ckpt.image_channels == 3 else [f"image {i}" for i in

@@ -27,11 +27,11 @@ import torch.nn.functional as F
 
 from ..core.classes import ClassTable
 from ..core.errors import SegStudioError
-from .checkpoint import Checkpoint, CheckpointError, check_compatible, load_checkpoint
-from .data import U8, as_channels
 from .device import resolve_device
+from .models.segnet import as_net, fold_batchnorm, min_input_size
 from .normalize import apply as normalise
-from .segnet import as_net, fold_batchnorm, min_input_size
+from .runs.checkpoint import Checkpoint, CheckpointError, check_compatible, load_checkpoint
+from .train.data import U8, as_channels
 
 
 class PredictorOptions(TypedDict, total=False):

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import torch
 
     from .config import TrainConfig
-    from .segnet import _Net
+    from .models.segnet import _Net
 
 
 @dataclass(frozen=True)
@@ -57,19 +57,27 @@ class LossEntry:
     tasks: tuple[str, ...] = ("semantic",)  # the click model trains with ce or ce+dice
 
 
+# the tasks a run can have: (module, class) of its Task (nn.train.state.Task), imported when
+# a run starts, so the engine knows no task's module (an import-linter contract)
+TASKS: MappingProxyType[str, tuple[str, str]] = MappingProxyType({
+    "semantic": ("segstudio.nn.train.semantic", "SemanticTask"),
+    "click": ("segstudio.nn.click.run", "ClickTask"),
+})
+
+
 def losses_for(task: str) -> tuple[str, ...]:
     """The names of the losses a run of ``task`` can train with."""
     return tuple(e.name for e in _LOSSES if task in e.tasks)
 
 
 def _segnet(num_classes: int, in_channels: int, width: float) -> _Net:
-    from .segnet import SegNet
+    from .models.segnet import SegNet
 
     return SegNet(num_classes, in_channels, width)
 
 
 def _segnet_basic(num_classes: int, in_channels: int, width: float) -> _Net:
-    from .segnet import SegNetBasic
+    from .models.segnet import SegNetBasic
 
     return SegNetBasic(num_classes, in_channels, width)
 

@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from ..core.errors import SegStudioError
-from .data import U8
 from .inference import PredictionResult, Predictor
+from .train.data import U8
 
 if TYPE_CHECKING:
     from ..core.project import Project
@@ -152,7 +152,7 @@ class Scorer:
 def rare_weights(project: Project) -> list[float]:
     """Per-channel rarity weights from the project's human masks (balanced
     median-frequency weights, 1 for classes never seen)."""
-    from .losses import IGNORE, MedianFrequency, balanced_weights
+    from .train.losses import IGNORE, MedianFrequency, balanced_weights
 
     lut = project.classes.train_lut(IGNORE)
     acc = MedianFrequency(project.classes.num_trainable)

@@ -4,7 +4,7 @@ the project's click model (not its segmentation model) and continues in rounds."
 from __future__ import annotations
 
 from segstudio.core.project import Project
-from segstudio.nn.checkpoint import load_checkpoint
+from segstudio.nn.runs.checkpoint import load_checkpoint
 
 from .test_nn_cli import cli, tiny  # noqa: F401 - the fixture
 

@@ -110,13 +110,13 @@ def test_an_empty_checkpoint_is_one_line_everywhere(tmp_path, capsys, cmd):
 
 def test_a_checkpoint_with_zero_std_is_refused(tmp_path):
     from segstudio.core.classes import default_classes
-    from segstudio.nn.checkpoint import (
+    from segstudio.nn.models.segnet import SegNetBasic
+    from segstudio.nn.runs.checkpoint import (
         CheckpointError,
         checkpoint_dict,
         load_checkpoint,
         save_checkpoint,
     )
-    from segstudio.nn.segnet import SegNetBasic
 
     model = SegNetBasic(num_classes=2, in_channels=3, width=0.25)
     path = save_checkpoint(tmp_path / "z.pt", checkpoint_dict(
@@ -130,8 +130,14 @@ def test_a_checkpoint_with_zero_std_is_refused(tmp_path):
     (["train", "{f}", "--seed", str(2 ** 64)],
      f"Seed {2 ** 64}: must be at most {2 ** 63 - 1}"),
     (["train", "{f}", "--seed", "-1"], "Seed -1: must be at least 0"),
-    (["info", "{f}", "--max-pixels", "-5"], "--max-pixels must be at least 1"),
-    (["info", "{f}", "--max-pixels", "0"], "--max-pixels must be at least 1"),
+    (["info", "{f}", "--max-pixels", "-5"], "--max-pixels: -5: must be at least 1"),
+    (["info", "{f}", "--max-pixels", "0"], "--max-pixels: 0: must be at least 1"),
+    (["predict", "{f}", "--tile", "0"], "--tile: 0: must be at least 1"),
+    (["predict", "{f}", "--passes", "-2"], "--passes: -2: must be at least 1"),
+    (["export", "{f}", "--format", "index", "--out", "{f}/x", "--workers", "0"],
+     "--workers: 0: must be at least 1"),
+    (["export", "{f}", "--format", "overlay", "--out", "{f}/x", "--opacity", "inf"],
+     "--opacity: 'inf' is not a finite number"),
 ])
 def test_out_of_range_options_are_one_line(tmp_path, capsys, args, said):
     folder = _images(tmp_path / "imgs", 1)

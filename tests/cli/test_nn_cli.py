@@ -11,8 +11,8 @@ import torch
 from segstudio.cli.main import main
 from segstudio.core.classes import ClassInfo, ClassTable
 from segstudio.core.project import Project
-from segstudio.nn.checkpoint import checkpoint_dict, save_checkpoint
-from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNetBasic
+from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNetBasic
+from segstudio.nn.runs.checkpoint import checkpoint_dict, save_checkpoint
 from tests.nn.conftest import label_project
 
 

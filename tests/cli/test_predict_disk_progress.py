@@ -3,6 +3,7 @@ per tile band)."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 from pathlib import Path
@@ -16,9 +17,9 @@ from segstudio.cli.progress import Progress
 from segstudio.core.atomic import TEMP_MARK
 from segstudio.core.classes import default_classes
 from segstudio.core.project import Project
-from segstudio.nn.checkpoint import checkpoint_dict, save_checkpoint
 from segstudio.nn.inference import Predictor
-from segstudio.nn.segnet import SegNetBasic
+from segstudio.nn.models.segnet import SegNetBasic
+from segstudio.nn.runs.checkpoint import checkpoint_dict, save_checkpoint
 from tests.conftest import write_png
 
 from .conftest import fill
@@ -92,12 +93,37 @@ def test_a_huge_image_moves_the_bar_per_tile_band(tmp_path, checkpoint, capsys, 
     # by 128 start at rows 0, 384, 768, 1152, so the image is predicted in 4 bands
     folder = tmp_path / "imgs"
     write_png(folder / "huge.png", np.full((1600, 1600, 3), 90, np.uint8))
-    ticks = itertools.count(0, 5)  # a clock that moves 5 s per look: every update shows
+    ticks = itertools.count(0, 5)  # a clock that moves 5 s per look: every bar shows
     monkeypatch.setattr(Progress, "clock", staticmethod(lambda: next(ticks)))
+    fed = []
+    real = Progress.update
+
+    def spy(bar, done, total=None, extra=""):
+        if bar.label == "predicting":
+            fed.append((done, extra))
+        real(bar, done, total, extra)
+
+    monkeypatch.setattr(Progress, "update", spy)
     assert main(["predict", str(folder), "--checkpoint", str(checkpoint),
                  "--device", "cpu"]) == 0
+    assert fed == [*((i / 4, f"huge.png: tile band {i}/4") for i in range(1, 5)), (1, "")]
+    # into a pipe or a file the bar is written once, as it ends
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("predicting")]
-    assert [ln.split("] ", 1)[1].split()[:2] for ln in lines] == [
-        ["0/1", "25.0%"], ["0/1", "50.0%"], ["0/1", "75.0%"], ["1/1", "100.0%"]]
-    assert [ln.rsplit("s ", 1)[1] for ln in lines] == [
-        f"huge.png: tile band {i}/4" for i in range(1, 5)]
+    assert len(lines) == 1 and lines[0].split()[2:4] == ["1/1", "100%"], lines
+
+
+def test_the_bar_shows_only_after_its_delay_and_counts_whole_items(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(Progress, "clock", staticmethod(lambda: now[0]))
+    out = io.StringIO()
+    with Progress("quick", 10, stream=out) as bar:
+        bar(10)                       # done within the second: no bar at all
+    assert out.getvalue() == ""
+    with Progress("slow", 4, stream=out) as bar:
+        bar(1)
+        now[0] = 1.5
+        bar(2.5, extra="half-way")    # an item part-way counts as the ones finished
+        assert bar.done == 2.5
+    words = out.getvalue().split()
+    assert words[0] == "slow" and words[2:4] == ["2/4", "62%"], out.getvalue()
+    assert out.getvalue().rstrip().endswith("half-way")

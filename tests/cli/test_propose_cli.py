@@ -10,8 +10,8 @@ import numpy as np
 from segstudio.cli.main import main
 from segstudio.core.project import Project
 from segstudio.nn.config import TrainConfig
-from segstudio.nn.engine import fit
-from segstudio.nn.request import RunRequest
+from segstudio.nn.train.engine import fit
+from segstudio.nn.train.request import RunRequest
 from tests.conftest import write_png
 
 

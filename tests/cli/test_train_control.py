@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from segstudio.core.project import Project
-from segstudio.nn import control
+from segstudio.nn.runs import control
 
 from .test_nn_cli import cli, tiny  # noqa: F401 - the fixture
 

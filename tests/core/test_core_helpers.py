@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from segstudio.core.browse import filter_records, natural_key, sort_records
+from segstudio.core.derived_maps import boundaries, disagreement
 from segstudio.core.errors import ImageReadError
-from segstudio.core.labelmaps import boundaries, disagreement
 from segstudio.core.project import ImageRecord
 from segstudio.core.sample import draw_scene, ensure_sample
 from segstudio.core.thumbs import load_thumbnail, make_thumbnail
@@ -94,3 +94,12 @@ def test_sample_is_drawn_once(tmp_path):
     marker = images.parent / ".sample-version"
     before = marker.stat().st_mtime_ns
     assert ensure_sample(tmp_path) == images and marker.stat().st_mtime_ns == before
+    assert images.name == "street-scenes"  # names the project; "images" said nothing
+
+
+def test_a_sample_made_before_keeps_its_folder(tmp_path):
+    legacy = tmp_path / "sample" / "images"
+    legacy.mkdir(parents=True)
+    (legacy.parent / ".sample-version").write_text("1", encoding="utf-8")
+    assert ensure_sample(tmp_path) == legacy  # reused as it is, never moved
+    assert not (tmp_path / "sample" / "street-scenes").exists()

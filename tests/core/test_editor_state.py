@@ -1,5 +1,5 @@
-"""The editor's Qt-free tool options: clamping, one report per real change, the stored
-values and what "preserve other classes" lets the tools overwrite."""
+"""The editor's Qt-free tool options: clamping, one typed signal per real change (psygnal),
+the stored values and what "preserve other classes" lets the tools overwrite."""
 
 import numpy as np
 
@@ -15,14 +15,19 @@ TABLE = ClassTable((ClassInfo(0, "sky", (128, 128, 128)), ClassInfo(3, "car", (6
 def test_values_are_clamped_and_each_real_change_is_reported_once():
     opts = EditorOptions()
     seen = []
-    opts.changed.append(lambda ch: seen.append(sorted(ch.names)))
+    opts.events.connect(lambda info: seen.append((info.signal.name, *info.args)))
+    radii = []
+    opts.events.radius.connect(radii.append)
     assert opts.set_radius(10_000) and opts.radius == MAX_RADIUS
     assert not opts.set_radius(MAX_RADIUS + 5)  # clamps to the same value: no report
     assert opts.set_tolerance(-4) is False and opts.tolerance == 0
     assert opts.set_tolerance(300) and opts.tolerance == 255
     assert opts.set_preserve(True) and not opts.set_preserve(True)
     assert opts.set_replace_from(3) and opts.set_active_class(7)
-    assert seen == [["radius"], ["tolerance"], ["preserve"], ["replace_from"], ["active_class"]]
+    assert seen == [("radius", MAX_RADIUS, 8), ("tolerance", 255, 0), ("preserve", True, False),
+                    ("replace_from", 3, None), ("active_class", 7, None)]
+    assert radii == [MAX_RADIUS]  # each field has its own typed signal (new value, old)
+    assert EditorOptions(radius=-3, tolerance=999).radius == 0  # made clamped too
 
 
 def test_grow_radius_steps_fifteen_percent_and_at_least_one_pixel():
@@ -46,11 +51,7 @@ def test_settings_round_trip_and_bad_stored_values_take_defaults():
     bad = EditorOptions.from_settings({"radius": "wide", "tolerance": None, "preserve": "yes"})
     assert (bad.radius, bad.tolerance, bad.preserve) == (8, 0, False)
     assert EditorOptions.from_settings({"radius": 9999.0}).radius == MAX_RADIUS
-    change = []
-    opts.changed.append(change.append)
-    opts.set_replace_from(3)
-    opts.set_radius(4)
-    assert change[0].stored == frozenset() and change[1].stored == {"radius"}
+
 
 
 def test_paint_class_needs_a_class_of_the_table():
@@ -81,8 +82,12 @@ def test_a_new_table_forgets_a_deleted_replace_source():
     opts = EditorOptions()
     opts.set_replace_from(3)
     seen = []
-    opts.changed.append(lambda ch: seen.append(ch.names))
+    opts.events.connect(lambda info: seen.append(info.signal.name))
     opts.classes_changed(TABLE)
     assert opts.replace_from == 3
-    opts.classes_changed(ClassTable((ClassInfo(0, "sky", (128, 128, 128)),)))
-    assert opts.replace_from is None and seen == [{"classes"}, {"classes"}]
+    small = ClassTable((ClassInfo(0, "sky", (128, 128, 128)),))
+    tables = []
+    opts.events.table.connect(tables.append)
+    opts.classes_changed(small)
+    assert opts.replace_from is None and seen == ["table", "replace_from", "table"]
+    assert tables == [small]

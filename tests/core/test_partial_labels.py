@@ -62,12 +62,14 @@ def test_a_version_2_database_takes_the_partial_status(tmp_path):
         db.execute("UPDATE images SET status='partial'")
     db.close()
     with Project.open(folder) as p:
-        assert p.db.schema_version == SCHEMA_VERSION == 3
+        assert p.db.schema_version == SCHEMA_VERSION == 4  # through v3's predicted_epoch
         old = p.find("old.png")
         assert old is not None and (old.status, old.split, old.uncertainty) == \
             ("corrected", "val", 0.25)
         p.db.execute("UPDATE images SET status='partial' WHERE relpath='old.png'")
         assert p.find("old.png").status == "partial"
+        row = p.db.query_one("SELECT predicted_epoch FROM images WHERE relpath='old.png'")
+        assert row is not None and row["predicted_epoch"] is None  # v3's column kept
         with pytest.raises(sqlite3.IntegrityError):
             p.db.execute("UPDATE images SET status='bogus' WHERE relpath='old.png'")
         assert p.db.integrity_check() == "ok"

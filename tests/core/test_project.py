@@ -15,7 +15,7 @@ from segstudio.core.classes import ClassInfo
 from segstudio.core.db import SCHEMA_VERSION, Database
 from segstudio.core.errors import MaskError, ProjectError
 from segstudio.core.project import Project
-from segstudio.core.run_records import EpochMetrics
+from segstudio.core.run_types import EpochMetrics
 from tests.conftest import write_png
 
 

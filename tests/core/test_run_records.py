@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from segstudio.core.project import Project
-from segstudio.core.run_records import (
+from segstudio.core.run_types import (
     CSV_COLUMNS,
     STORED,
     STORED_COLUMNS,

@@ -29,6 +29,7 @@ from segstudio.core.smart.wand import EDGE, INSIDE, preview_array, wand_fill, wa
 from segstudio.core.smart.watershed import (
     BACKGROUND,
     paint_labels,
+    preview_labels,
     watershed_crop,
     watershed_fill,
     watershed_labels,
@@ -330,3 +331,25 @@ def test_wand_preview_marks_the_inside_and_the_edge():
     assert np.array_equal(p, want)
     full = np.ones((3, 3), bool)  # the box border counts as outside
     assert np.array_equal(preview_array(full), [[2, 2, 2], [2, 1, 2], [2, 2, 2]])
+
+
+def test_watershed_preview_numbers_the_classes_and_marks_every_region_edge():
+    b = BACKGROUND
+    labels = np.array([[b, b, b, b, b, b],
+                       [b, 7, 7, 7, 2, 2],
+                       [b, 7, 7, 7, 2, 2],
+                       [b, 7, 7, 7, 2, 2],
+                       [b, b, b, b, b, b]], np.int16)
+    shown, ids = preview_labels(labels)
+    assert ids == [2, 7]                 # class 2 is region 1, class 7 region 2, edge 3
+    want = np.array([[0, 0, 0, 0, 0, 0],
+                     [0, 3, 3, 3, 3, 3],
+                     [0, 3, 2, 3, 3, 3],
+                     [0, 3, 3, 3, 3, 3],
+                     [0, 0, 0, 0, 0, 0]], np.uint8)
+    assert np.array_equal(shown, want)
+    # one region is the wand's preview: 1 inside, 2 on the edge (the box border outside)
+    sel = np.zeros((5, 6), bool)
+    sel[1:4, 1:5] = True
+    assert np.array_equal(preview_labels(np.where(sel, 4, b))[0], preview_array(sel))
+    assert preview_labels(np.full((2, 2), b, np.int16))[1] == []

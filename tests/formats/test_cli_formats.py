@@ -90,7 +90,7 @@ def test_bad_option_values_are_refused(project, tmp_path, capsys):
         with pytest.raises(SystemExit) as exit_:
             main(["export", str(project.root), "--out", str(tmp_path / "o"), *argv])
         assert exit_.value.code == 2
-    assert "opacity must be between 0 and 1" in capsys.readouterr().err
+    assert "--opacity: 1.5: must be between 0 and 1" in capsys.readouterr().err
 
 
 def test_refused_files_fail_and_overwrite_replaces(tmp_path, project, capsys):

@@ -60,21 +60,21 @@ def test_value_masks_round_trip_exactly_through_import_and_export(tmp_path, caps
     out = capsys.readouterr().out
     assert "index: 2 imported, 0 skipped, 0 images without a mask" in out
     n_bg = int((a == 0).sum() + (b == 0).sum())
-    assert f"value 0 ({n_bg:,} pixels) -> class 0 background" in out
+    assert f"value 0 ({n_bg:,} pixels) -> class 0 value 0" in out
     with Project.open(tmp_path / "imgs") as p:
         table = p.classes
         if case == "binary":
             assert [(c.id, c.name, c.ignore) for c in table.classes] == [
-                (0, "background", False), (1, "foreground", False), (255, "unlabelled", True)]
+                (0, "value 0", False), (1, "value 255", False), (255, "unlabelled", True)]
             assert f"value 255 ({int((a == 1).sum() + (b == 1).sum()):,} pixels) -> class 1 " \
-                   "foreground" in out
+                   "value 255" in out
         elif case == "three":
-            assert [c.name for c in table.classes] == ["background", "class 1", "class 2",
+            assert [c.name for c in table.classes] == ["value 0", "value 1", "value 2",
                                                        "unlabelled"]
             assert table.ids == [0, 1, 2, 255]
         else:
             assert [(c.id, c.name) for c in table.classes] == [
-                (0, "background"), (1, "class 1000"), (2, "class 2000"), (255, "unlabelled")]
+                (0, "value 0"), (1, "value 1000"), (2, "value 2000"), (255, "unlabelled")]
         # the stored masks hold class ids: never an imported value made "unlabelled"
         assert np.array_equal(p.load_mask(p.find("a.png")), a.astype(np.uint8))
         assert np.array_equal(p.load_mask(p.find("b.png")), b.astype(np.uint8))
@@ -154,7 +154,32 @@ def test_voc_void_border_becomes_unlabelled_in_a_proposed_table(tmp_path, capsys
     assert main(["import-masks", str(tmp_path / "imgs"), str(tmp_path / "voc")]) == 0
     out = capsys.readouterr().out
     assert "value 255 (16 pixels) -> class 255 unlabelled" in out
-    assert "-> class 15 class 15" in out
+    assert "-> class 15 value 15" in out
     with Project.open(tmp_path / "imgs") as p:
         assert np.array_equal(p.load_mask(p.find("a.png")), voc)
         assert p.classes.ids == [0, 15, 255]
+
+
+def test_a_binary_proposal_names_no_object_and_shows_on_the_image(tmp_path, capsys):
+    """Issue 25, item 15: a 0/255 import named 0 "background", marked it BG and coloured it
+    black, which hid the EM membranes (value 0) in the overlay.  Each value is named for
+    itself, none is background, and every colour is saturated (none black, white or grey)."""
+    from segstudio.core.classes import BACKGROUND_SETTING, DISTINCT_COLORS
+    from segstudio.gui.project_controller import project_classes
+
+    a, b = _masks()
+    _images(tmp_path / "imgs", ["a.png", "b.png"])
+    _write(tmp_path / "masks/a.png", np.where(a == 1, 255, 0).astype(np.uint8))
+    _write(tmp_path / "masks/b.png", np.where(b == 1, 255, 0).astype(np.uint8))
+    with Project.open(tmp_path / "imgs") as p:
+        p.set_setting(BACKGROUND_SETTING, [0])  # marked in the default table before
+    assert main(["import-masks", str(tmp_path / "imgs"), str(tmp_path / "masks")]) == 0
+    capsys.readouterr()
+    with Project.open(tmp_path / "imgs") as p:
+        table = project_classes(p)
+        assert [(c.id, c.name, c.background) for c in table.classes] == [
+            (0, "value 0", False), (1, "value 255", False), (255, "unlabelled", False)]
+        colours = [c.color for c in table.classes if not c.ignore]
+        assert colours == DISTINCT_COLORS[:2]
+        for rgb in colours:
+            assert max(rgb) - min(rgb) >= 100  # saturated: shows on a grey micrograph

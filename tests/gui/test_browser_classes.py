@@ -151,3 +151,30 @@ def test_a_changed_record_shows_in_the_browser(qtbot, window, street_project):
     assert window.browser.model.record(row).status == "reviewed"
     window.browser.set_status_filter("reviewed")
     assert [r.name for r in window.browser.model.records()] == ["scene_2.png", "scene_3.png"]
+
+
+def test_the_filter_gives_the_keys_back_after_its_clear_button(qtbot, window, street_project):
+    """Issue 25, item 13: after the filter's clear button (or Enter, or Esc) the next key
+    is a window key again, not a letter typed into the filter."""
+    from PySide6.QtWidgets import QToolButton
+
+    open_and_wait(qtbot, window, street_project[0])
+    b, style = window.browser, window.controller.style
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is b.name_filter
+    qtbot.keyClicks(b.name_filter, "scene_3")
+    clear = next(w for w in b.name_filter.findChildren(QToolButton) if w.isVisible())
+    qtbot.mouseClick(clear, Qt.MouseButton.LeftButton)
+    assert b.name_filter.text() == "" and len(_names(b)) == 4
+    assert QApplication.focusWidget() is window.canvas
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_M)  # the human mask layer
+    assert window.controller.style.show_mask is (not style.show_mask)
+    assert b.name_filter.text() == ""
+    # Enter applies the filter at once and hands the keys back too; Esc as well
+    for key in (Qt.Key.Key_Return, Qt.Key.Key_Escape):
+        b.focus_filter()
+        qtbot.keyClicks(b.name_filter, "_2")
+        qtbot.keyClick(b.name_filter, key)
+        assert _names(b) == ["scene_2.png"]
+        assert QApplication.focusWidget() is window.canvas
+        b.set_name_filter("")

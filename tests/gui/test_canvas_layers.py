@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from segstudio.core.labelmaps import boundaries
+from segstudio.core.derived_maps import boundaries
 from segstudio.core.project import Project
 from segstudio.core.sample import CAR, IGNORE, ROAD, SAMPLE_CLASSES, SIDEWALK, SKY
 from segstudio.gui.overlay import DIFF_COLOR, heat_colors

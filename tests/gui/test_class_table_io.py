@@ -51,3 +51,25 @@ def test_export_edit_import_and_a_refused_table(qtbot, window, street_project, t
     assert not ctl.import_class_table(broken)
     assert str(broken) in messages[-1] and "not valid JSON" in messages[-1]
     assert ClassTable.load_json(out) == SAMPLE_CLASSES
+
+
+def test_class_table_dialogs_open_in_the_project_folder(qtbot, window, street_project,
+                                                        monkeypatch, tmp_path):
+    """Issue 25, item 17: File › Import class table opened in the process's current
+    directory; both dialogs start in the open project's folder."""
+    from PySide6.QtWidgets import QFileDialog
+
+    folder = street_project[0]
+    monkeypatch.chdir(tmp_path)  # somewhere that is not the project
+    open_and_wait(qtbot, window, folder)
+    seen = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda _parent, _title, start, *_a: seen.append(start)
+                                     or ("", "")))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda _parent, _title, start, *_a: seen.append(start)
+                                     or ("", "")))
+    window.actions_.import_classes.trigger()
+    window.actions_.export_classes.trigger()
+    root = window.controller.project.root
+    assert seen == [str(root), str(root / "classes.json")]

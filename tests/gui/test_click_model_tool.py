@@ -11,12 +11,12 @@ import torch
 from PySide6.QtCore import Qt
 
 from segstudio.core.sample import CAR, SAMPLE_CLASSES
-from segstudio.nn.checkpoint import checkpoint_dict, save_checkpoint
-from segstudio.nn.click_data import click_sample
-from segstudio.nn.click_model import ClickPredictor, ClickTrainStep, click_normalization
-from segstudio.nn.data import to_tensor
-from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
-from segstudio.nn.step import recalibrate_batchnorm
+from segstudio.nn.click.data import click_sample
+from segstudio.nn.click.model import ClickPredictor, ClickTrainStep, click_normalization
+from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
+from segstudio.nn.runs.checkpoint import checkpoint_dict, save_checkpoint
+from segstudio.nn.train.data import to_tensor
+from segstudio.nn.train.step import recalibrate_batchnorm
 
 from .editor_helpers import CTRL, click, drag, open_editor, view_point
 
@@ -44,7 +44,7 @@ def _settle(qtbot, tool):
 
 
 def _car_pixel(labels):
-    from segstudio.nn import clicks as C
+    from segstudio.nn.click import simulate as C
 
     return C.first_click(labels == CAR)
 
@@ -69,6 +69,12 @@ def test_without_a_click_model_the_tool_says_how_to_train_one(qtbot, click_windo
     window.controller.project.settings.set("active_click_checkpoint", str(ckpt))
     ed.tool.hint_changed()
     assert canvas.hint() == "Click: click on an object (or drag a box round it)"
+    # a click model that was made active only because there was no other says so
+    window.controller.project.settings.set("active_click_checkpoint_score", 0.04)
+    ed.tool.hint_changed()
+    assert canvas.hint() == ("Click: click on an object (or drag a box round it) (the click "
+                             "model reaches only 4 % IoU after 3 clicks on its validation "
+                             "objects: train it longer)")
 
 
 def test_clicks_preview_enter_paints_exactly_the_preview_and_undo_restores(qtbot, click_window):

@@ -55,7 +55,7 @@ def test_display_adjusts_the_view_only_per_project_or_per_image(qtbot, window, t
     assert panel.per_image.isChecked()
     qtbot.mouseClick(panel.auto, Qt.MouseButton.LeftButton)
     lo, hi = auto_range(frames[1])
-    own = want.with_range(round(lo), round(hi))
+    own = DisplayAdjust().with_range(round(lo), round(hi))  # Auto resets the rest
     assert panel.adjust() == own
     assert np.array_equal(canvas.displayed_image(), own.lut()[frames[1]])
     _show(qtbot, window, "f0.png")
@@ -80,3 +80,33 @@ def test_display_adjusts_the_view_only_per_project_or_per_image(qtbot, window, t
     open_and_wait(qtbot, window, folder, relpath="f0.png")
     _show(qtbot, window, "f1.png")
     assert window.display_panel.adjust() == own and window.display_panel.per_image.isChecked()
+
+
+def test_auto_gives_a_good_picture_from_any_state(qtbot, window, tmp_path):
+    """Issue 25, item 14: a pale EM-like image with brightness, contrast and gamma turned
+    up is nearly white; Auto makes it a full-range picture again, not just a new range."""
+    folder = tmp_path / "em"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    em = np.full((64, 64), 205, np.uint8)
+    em[::8, :] = 150  # dark membranes on a pale cytoplasm
+    em[:, ::8] = 150
+    em = np.clip(em.astype(int) + rng.integers(-6, 7, em.shape), 0, 255).astype(np.uint8)
+    cv2.imwrite(str(folder / "em.png"), em)
+    open_and_wait(qtbot, window, folder)
+    panel, canvas = window.display_panel, window.canvas
+    panel.brightness.setValue(40)
+    panel.contrast.setValue(300)
+    panel.gamma.setValue(200)
+    washed = canvas.displayed_image()
+    assert np.percentile(washed, 5) == 255  # nearly white: the membranes are gone
+    qtbot.mouseClick(panel.auto, Qt.MouseButton.LeftButton)
+    lo, hi = auto_range(canvas.document().display)
+    assert panel.adjust() == DisplayAdjust(0.0, 1.0, 1.0, round(lo), round(hi))
+    assert (panel.brightness.value(), panel.contrast.value(), panel.gamma.value()) == (0, 100, 100)
+    shown = canvas.displayed_image()
+    assert np.array_equal(shown, panel.adjust().lut()[canvas.document().display])
+    assert np.percentile(shown, 0.5) <= 2 and np.percentile(shown, 99.5) >= 253
+    membranes = np.zeros(em.shape, bool)
+    membranes[::8, :] = membranes[:, ::8] = True
+    assert shown[membranes].mean() < 60 < 200 < shown[~membranes].mean()

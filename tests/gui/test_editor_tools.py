@@ -112,7 +112,8 @@ def test_eraser_is_unlabelled_and_preserve_paints_only_unlabelled_or_background(
     assert np.array_equal(canvas.mask(), want)
 
 
-def test_flood_fill_by_class_and_by_colour(qtbot, window, street_project):
+def test_flood_fill_fills_the_clicked_class_whatever_the_wand_tolerance(
+        qtbot, window, street_project):
     folder, images, labels = street_project
     canvas = open_editor(qtbot, window, folder)
     ed = window.editor
@@ -125,13 +126,15 @@ def test_flood_fill_by_class_and_by_colour(qtbot, window, street_project):
     assert edits.flood_fill(want, x, y, SIDEWALK) is not None
     assert np.array_equal(canvas.mask(), want)
     assert _stack(window).count() == 1 and ed.ui.undo.text() == "Undo Fill"
-    # by image colour within a tolerance
+    # the tolerance is the wand's: it does not turn Fill into a colour flood
     ed.ui.tolerance.setValue(25)
     assert ed.tolerance == 25
     window.class_panel.set_active_class(BUILDING)
     x, y = click(qtbot, canvas, view_point(canvas, 10.5, 3.5))
-    want2 = want.copy()
-    assert edits.flood_fill(want2, x, y, BUILDING, image=images[0], tolerance=25) is not None
+    want2, by_colour = want.copy(), want.copy()
+    assert edits.flood_fill(want2, x, y, BUILDING) is not None
+    assert edits.flood_fill(by_colour, x, y, BUILDING, image=images[0], tolerance=25)
+    assert (want2 != by_colour).sum() > 100       # the two differ here
     assert np.array_equal(canvas.mask(), want2)
     qtbot.keyClick(canvas, Qt.Key.Key_Z, CTRL)
     qtbot.keyClick(canvas, Qt.Key.Key_Z, CTRL)

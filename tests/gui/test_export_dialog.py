@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
-import time
+import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 
 from segstudio.core.project import Project
 from segstudio.core.sample import IGNORE, SAMPLE_CLASSES, draw_scene
 from segstudio.gui.project_controller import ProjectController
 from segstudio.gui.settings import AppSettings
-from segstudio.gui.transfer import ExportDialog, open_export_dialog
-from segstudio.gui.transfer.export_dialog import FOLDER_KEY
+from segstudio.gui.transfer import ExportDialog, open_export_dialog, transfer_jobs
+from segstudio.gui.transfer.transfer_jobs import EXPORT_FOLDER_SETTING
 
 from .conftest import open_and_wait
 
@@ -105,7 +105,6 @@ def test_export_coco_and_voc_through_the_window(qtbot, window, tmp_path):
     expected = make_scenes(folder, 5, human={0: "corrected", 1: "reviewed", 3: "corrected"},
                            predicted={2})
     open_and_wait(qtbot, window, folder)
-    window.settings.set_value(FOLDER_KEY, "")
     file_menu = window.menuBar().actions()[0].menu()
     assert window.actions_.export_masks in file_menu.actions()
     assert window.actions_.export_masks.shortcut().toString() == "Ctrl+E"
@@ -145,7 +144,8 @@ def test_export_coco_and_voc_through_the_window(qtbot, window, tmp_path):
     dialog.open_url = opened.append
     dialog.open_button.click()
     assert opened == [str(tmp_path / "coco")]
-    assert window.settings.value(FOLDER_KEY) == str(tmp_path / "coco")  # remembered
+    project = window.controller.project  # remembered by the project
+    assert project.settings.get(EXPORT_FOLDER_SETTING) == str(tmp_path / "coco")
 
     # VOC of the human masks: palette PNGs whose indices are the class ids
     dialog.status_checks["predicted"].setChecked(False)
@@ -226,7 +226,8 @@ def test_class_table_overlay_and_errors_stay_in_the_dialog(qtbot, tmp_path):
     controller.shutdown()
 
 
-def test_cancel_midway_reports_cancelled_and_the_gui_keeps_running(qtbot, tmp_path):
+def test_cancel_midway_reports_cancelled_and_the_gui_keeps_running(qtbot, tmp_path,
+                                                                   monkeypatch):
     folder = tmp_path / "many"
     n = 240
     make_scenes(folder, n, human={i: "corrected" for i in range(n)})
@@ -234,15 +235,17 @@ def test_cancel_midway_reports_cancelled_and_the_gui_keeps_running(qtbot, tmp_pa
     dialog.set_format("voc")
     dialog.folder.setText(str(tmp_path / "voc"))
     assert wait_count(qtbot, dialog).total == n
-    # the GUI thread ticks a timer all along: its longest gap is how long the GUI froze
-    ticks: list[float] = []
-    timer = QTimer(dialog, interval=10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    timer.start()
+    # the threads the exports ran on: never the GUI thread
+    ran_on: list[int] = []
+    export_masks = transfer_jobs.export_masks
+
+    def spy(*args, **kwargs):
+        ran_on.append(threading.get_ident())
+        return export_masks(*args, **kwargs)
+
+    monkeypatch.setattr(transfer_jobs, "export_masks", spy)
     # first a whole export (a second or so of work on the workers) ...
-    ticks.append(time.perf_counter())
     full = run_export(qtbot, dialog, "voc", tmp_path / "full")
-    ticks.append(time.perf_counter())
     assert len(full.exported) == n and not full.cancelled
     # ... then one cancelled as soon as the first progress report reaches the GUI
     progress: list[tuple[int, int]] = []
@@ -258,8 +261,6 @@ def test_cancel_midway_reports_cancelled_and_the_gui_keeps_running(qtbot, tmp_pa
     dialog.folder.setText(str(tmp_path / "voc"))
     with qtbot.waitSignal(dialog.task_done, timeout=15000) as done:
         dialog.export_button.click()
-    ticks.append(time.perf_counter())
-    timer.stop()
     assert done.args == [True]
     report = dialog.report
     assert report is not None and report.cancelled
@@ -272,7 +273,7 @@ def test_cancel_midway_reports_cancelled_and_the_gui_keeps_running(qtbot, tmp_pa
         assert np.asarray(Image.open(path)).shape == SIZE
     assert not (tmp_path / "voc" / "segstudio_export_voc.json").exists()
     assert not (tmp_path / "voc" / "classes.json").exists()
-    assert len(ticks) > 20   # the GUI thread kept ticking while the workers exported
+    assert len(ran_on) == 2 and threading.get_ident() not in ran_on  # exported off the GUI
     assert not dialog.cancel_button.isVisible() and dialog.export_button.isEnabled()
     dialog.close()
     controller.shutdown()
@@ -314,3 +315,76 @@ def test_browser_filter_offers_the_listed_images(qtbot, window, tmp_path):
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "idx" / "scene_003.png")),
                                   expected["scene_003.png"])
     dialog.close()
+
+
+def test_a_second_project_never_exports_into_the_first_ones_folder(qtbot, window, tmp_path):
+    """Issue 25, item 2: Ctrl+E in a second project pre-filled the first project's export
+    folder and wrote its masks there, beside the other project's masks and under its
+    class table.  Each project remembers its own folder (the first time: beside it), and
+    a folder with another project's export is asked about; No writes nothing."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    make_scenes(first, 3, human={0: "corrected", 1: "corrected"})
+    theirs = make_scenes(second, 3, human={2: "reviewed"}, seed=7)
+    shared = tmp_path / "exports"
+
+    open_and_wait(qtbot, window, first)
+    window.actions_.export_masks.trigger()
+    dialog = window.findChild(ExportDialog)
+    assert dialog.folder.text() == str(tmp_path / "first-export")  # beside the project
+    run_export(qtbot, dialog, "index", shared)
+    before = {p: p.read_bytes() for p in shared.rglob("*") if p.is_file()}
+    dialog.close()
+    dialog.deleteLater()
+
+    open_and_wait(qtbot, window, second)
+    window.actions_.export_masks.trigger()
+    dialog = next(d for d in window.findChildren(ExportDialog) if d.isVisible())
+    assert dialog.folder.text() == str(tmp_path / "second-export")  # its own, not the first's
+    asked = []
+    dialog.ask_beside_other_project = lambda message: asked.append(message) or False
+    dialog.set_format("index")
+    dialog.folder.setText(str(shared))
+    wait_count(qtbot, dialog)
+    with qtbot.waitSignal(dialog.task_done, timeout=15000):
+        dialog.export_button.click()
+    qtbot.waitUntil(lambda: bool(asked), timeout=5000)
+    assert str(first.resolve() / ".segstudio") in asked[0]
+    assert dialog.report is None and "Nothing was written" in dialog.panel.error.text()
+    assert {p: p.read_bytes() for p in shared.rglob("*") if p.is_file()} == before
+    assert window.controller.project.settings.get(EXPORT_FOLDER_SETTING) is None
+
+    # asked again and told to go on: the masks are written beside the others
+    dialog.ask_beside_other_project = lambda message: asked.append(message) or True
+    with qtbot.waitSignal(dialog.task_done, timeout=15000):
+        dialog.export_button.click()
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=15000)
+    assert len(asked) == 2 and dialog.report.exported == [("scene_002.png", "human")]
+    np.testing.assert_array_equal(np.asarray(Image.open(shared / "scene_002.png")),
+                                  theirs["scene_002.png"])
+    dialog.close()
+
+
+def test_copying_the_images_is_shown_only_where_images_are_copied(qtbot, tmp_path):
+    """Issue 25, item 17: "Copy the images alongside the masks" was shown ticked (greyed)
+    for Index PNG, which copies nothing; it shows unticked there, and the user's choice
+    comes back for the formats that copy images."""
+    folder = tmp_path / "streets"
+    make_scenes(folder, 2, human={0: "corrected"})
+    controller, dialog = open_dialog(qtbot, ExportDialog, folder, tmp_path)
+    box = dialog.include_images
+    dialog.set_format("index")
+    assert not box.isChecked() and not box.isEnabled()
+    assert not dialog.options().include_images
+    dialog.set_format("voc")
+    assert box.isChecked() and box.isEnabled()
+    box.setChecked(False)
+    dialog.set_format("color")
+    assert not box.isChecked() and not box.isEnabled()
+    dialog.set_format("camvid")
+    assert not box.isChecked() and box.isEnabled()  # the user's choice, kept
+    box.setChecked(True)
+    run_export(qtbot, dialog, "index", tmp_path / "idx")
+    assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == [
+        "classes.json", "scene_000.png", "segstudio_export_index.json"]
+    dialog.close()
+    controller.shutdown()

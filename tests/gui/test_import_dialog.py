@@ -199,9 +199,9 @@ def test_binary_masks_into_a_new_project_show_the_value_mapping_and_can_be_renam
     rows = [tuple(table.item(r, c).text() for c in range(3)) for r in range(table.rowCount())]
     n_fg = sum(int(m.sum()) for m in expected.values())
     assert rows == [("0", f"{10 * 14 * 3 - n_fg:,}", "0"), ("255", f"{n_fg:,}", "1")]
-    assert table.names() == {0: "background", 1: "foreground"}
+    assert table.names() == {0: "value 0", 1: "value 255"}  # the user says which is which
     assert dialog.import_button.text() == "Import with these classes"
-    table.set_name(1, "Background")  # a clash is refused before the import
+    table.set_name(1, "Value 0")  # a clash is refused before the import
     dialog.import_button.click()
     assert "Two classes are named" in dialog.panel.error.text() and dialog.report is None
     table.set_name(1, "nucleus")
@@ -212,9 +212,56 @@ def test_binary_masks_into_a_new_project_show_the_value_mapping_and_can_be_renam
         dialog.panel.status.text()
     project = controller.project
     assert [(c.id, c.name) for c in project.classes.classes] == [
-        (0, "background"), (1, "nucleus"), (255, "unlabelled")]
+        (0, "value 0"), (1, "nucleus"), (255, "unlabelled")]
     assert [t.ids for t in seen] == [[0, 1, 255]]  # the window was told
     for rel, m in expected.items():
         np.testing.assert_array_equal(project.load_mask(project.find(rel)), m)
     dialog.close()
     controller.shutdown()
+
+
+def test_binary_em_masks_show_their_membranes_in_the_window(qtbot, window, tmp_path):
+    """Issue 25, item 15: 0/255 EM masks whose 0 is the membrane.  The proposal names the
+    values, marks none BG, and both classes show on the pale image in their own colour
+    (0 was black "background", ticked BG, and the membranes vanished in the overlay)."""
+    import cv2
+    from PIL import Image
+    from PySide6.QtCore import Qt
+
+    from segstudio.gui.widgets.class_panel import COL_BG
+
+    from .conftest import qimage_rgb
+
+    folder, masks = tmp_path / "em", tmp_path / "em_masks"
+    folder.mkdir()
+    masks.mkdir()
+    em = np.full((40, 56), 200, np.uint8)
+    membrane = np.zeros(em.shape, bool)
+    membrane[::10, :] = membrane[:, ::14] = True
+    em[membrane] = 120
+    cv2.imwrite(str(folder / "em.png"), em)
+    Image.fromarray(np.where(membrane, 0, 255).astype(np.uint8)).save(masks / "em.png")
+    open_and_wait(qtbot, window, folder)
+    window.actions_.import_masks.trigger()
+    dialog = window.findChild(ImportDialog)
+    dialog.set_source(str(masks))
+    qtbot.waitUntil(lambda: dialog.detected == "index", timeout=5000)
+    run_import(qtbot, dialog)
+    assert dialog.value_table.names() == {0: "value 0", 1: "value 255"}
+    run_import(qtbot, dialog)
+    assert dialog.report is not None and len(dialog.report.imported) == 1
+    dialog.close()
+    panel = window.class_panel
+    qtbot.waitUntil(lambda: panel.table().ids == [0, 1, 255], timeout=5000)
+    for row in range(2):
+        assert panel.list.item(row, COL_BG).checkState() == Qt.CheckState.Unchecked
+    window.controller.reload_current()
+    qtbot.waitUntil(lambda: window.canvas.document().mask is not None, timeout=5000)
+    shot = qimage_rgb(window.canvas.render_scene()).astype(int)
+    image = np.repeat(em[..., None], 3, axis=2).astype(int)
+    for value, where in ((0, membrane), (255, ~membrane)):
+        diff = np.abs(shot[where] - image[where]).max(axis=1)
+        assert diff.min() >= 40, value  # tinted everywhere: the class shows on the image
+        # in a colour, not a shade of grey that reads as more membrane
+        chroma = shot[where].max(axis=1) - shot[where].min(axis=1)
+        assert chroma.min() >= 40, value

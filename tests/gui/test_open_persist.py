@@ -128,7 +128,10 @@ def test_sample_project_opens_offline_with_exact_masks(qtbot, window, tmp_path):
     window.welcome.sample_button.click()
     doc = wait_document(qtbot, window)
     project = window.controller.project
-    assert project.root == (tmp_path / "userdata" / "sample" / "images").resolve()
+    # the project is named for what it holds (issue 25, item 17: it was "images")
+    assert project.root == (tmp_path / "userdata" / "sample" / "street-scenes").resolve()
+    assert window.windowTitle().endswith("— street-scenes — segstudio")
+    assert [r.title for r in window.settings.recent_projects()] == ["street-scenes"]
     recs = project.images()
     assert len(recs) == 8
     assert [r.status for r in recs].count("unlabelled") == 3

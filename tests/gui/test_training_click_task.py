@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from segstudio.nn.checkpoint import load_checkpoint
 from segstudio.nn.config import default_click_config, default_train_config
+from segstudio.nn.runs.checkpoint import load_checkpoint
 
 from .training_helpers import Recorder, open_ready, stop_training, streets, trained
 
@@ -84,8 +84,8 @@ def test_a_click_round_from_the_window_continues_the_click_model(qtbot, window, 
     """The window's start resolves the run as the CLI does: a click-model round continues
     the project's click model, never the segmentation model that is active beside it."""
     from segstudio.core.project import Project
-    from segstudio.nn.checkpoint import checkpoint_dict, save_checkpoint
-    from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
+    from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
+    from segstudio.nn.runs.checkpoint import checkpoint_dict, save_checkpoint
 
     folder, segmentation = trained
     with Project.open(folder, scan=False) as project:

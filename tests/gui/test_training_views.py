@@ -174,7 +174,7 @@ def test_plots_add_gpu_memory_and_throttle_redraws(qtbot):
     """A CUDA run's memory records get their own plot (this machine has no GPU, so the
     records are made here); many steps in a burst cause one redraw, not one each."""
     from segstudio.gui.training.plots import REDRAW_MS, TrainingPlots
-    from segstudio.nn.events import GpuMemory, RunStarted, Step
+    from segstudio.nn.runs.events import GpuMemory, RunStarted, Step
 
     plots = TrainingPlots()
     qtbot.addWidget(plots)

@@ -83,7 +83,7 @@ def test_shortcut_list_opens_on_question_mark_and_keys_reach_beyond_nine_classes
     qtbot.waitUntil(dialog.isVisible)
     assert dialog.keys_of("Brush") == "B"
     assert dialog.keys_of("Undo") == "Ctrl+Z"
-    assert dialog.keys_of("Class 10") == "Shift+1"
+    assert dialog.keys_of(f"Class {classes[9].name} (id {classes[9].id})") == "Shift+1"
     assert dialog.keys_of("Keyboard shortcuts") == "?, F1"
     assert dialog.keys_of("Fill the polygon") == "Enter, double-click"
     dialog.filter.setText("grabcut")
@@ -128,8 +128,8 @@ def test_polygon_and_grabcut_say_the_next_step_and_the_polygon_shows_corners_and
     assert canvas.hint().startswith("Polygon: click corner 3 (at least 3)")
     click(qtbot, canvas, vps[2])
     assert canvas.hint() == hint_label.text() == (
-        "Polygon: Enter or double-click fills with Car; click to add corners, "
-        "Backspace removes the last, Esc cancels")
+        "Polygon: click the first corner, Enter or double-click fills with Car; click to add "
+        "corners, Backspace removes the last, Esc cancels")
     window.class_panel.set_active_class(TREE)
     assert "fills with Tree;" in canvas.hint()
     shot = qimage_rgb(canvas.viewport().grab().toImage())
@@ -144,15 +144,17 @@ def test_polygon_and_grabcut_say_the_next_step_and_the_polygon_shows_corners_and
     assert ed.current_session().stack.count() == 1
     assert canvas.hint() == "Polygon: click the first corner"
 
-    # GrabCut: rectangle, then Enter, then running, then back to the start
+    # GrabCut: rectangle, then its preview running, then the preview, Enter: the start
     qtbot.keyClick(canvas, Qt.Key.Key_G)
     assert canvas.hint() == hint_label.text() == "GrabCut: drag a rectangle round the object"
     from .editor_helpers import drag
     drag(qtbot, canvas, [view_point(canvas, 38.5, 14.5), view_point(canvas, 88.5, 34.5)])
-    assert canvas.hint().startswith("GrabCut: Enter fills the object with Tree; optional strokes")
-    qtbot.keyClick(canvas, Qt.Key.Key_Return)
-    assert ed.tool.running is not None and canvas.hint() == "GrabCut running … (Esc drops it)"
+    assert ed.tool.running is not None and canvas.hint() == (
+        "GrabCut: computing the preview … (Enter fills it when it is ready, Esc drops it)")
     qtbot.waitUntil(lambda: ed.tool.running is None, timeout=15000)
+    assert canvas.hint().startswith("GrabCut: Enter fills the preview with Tree; refine: left")
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert ed.current_session().stack.count() == 2
     assert canvas.hint() == "GrabCut: drag a rectangle round the object"
     # a one-step tool has no hint: the box goes
     qtbot.keyClick(canvas, Qt.Key.Key_B)
@@ -253,6 +255,8 @@ def test_recent_projects_mark_missing_folders_and_offer_to_forget_them(qtbot, wi
 
 
 def test_dragging_a_class_opacity_slider_leaves_the_active_class(qtbot, window, street_project):
+    from PySide6.QtWidgets import QSlider
+
     from segstudio.core.sample import SKY, TREE
     from segstudio.gui.widgets.class_panel import COL_OPACITY
 
@@ -260,7 +264,7 @@ def test_dragging_a_class_opacity_slider_leaves_the_active_class(qtbot, window, 
     open_editor(qtbot, window, folder)
     panel = window.class_panel
     panel.set_active_class(SKY)
-    slider = panel.list.cellWidget(panel.row_of(TREE), COL_OPACITY)
+    slider = panel.list.cellWidget(panel.row_of(TREE), COL_OPACITY).findChild(QSlider)
     qtbot.waitUntil(slider.isVisible)
     r = slider.rect()
     left = r.topLeft() + (r.bottomLeft() - r.topLeft()) / 2  # the groove left of the handle
@@ -280,7 +284,7 @@ def test_brush_radius_replace_target_and_deleting_a_class_say_what_they_do(
     folder, _images, _labels = street_project
     canvas = open_editor(qtbot, window, folder)
     ed, ui = window.editor, window.editor.ui
-    labels = [w.text() for w in ui.toolbar.findChildren(type(ui.replace_to))]
+    labels = [w.text() for w in ui.options_bar.findChildren(type(ui.replace_to))]
     assert " Radius " in labels and " Size " not in labels
     ed.set_radius(6)
     assert ui.radius.toolTip().startswith("Brush radius in image pixels: the brush is 13 px across")

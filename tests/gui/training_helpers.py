@@ -3,7 +3,6 @@ the panel set to a tiny config, and event recording."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import cv2
@@ -48,7 +47,7 @@ def tiny_config(epochs: int = 3, val_split: float = 0.3):
 @pytest.fixture()
 def trained(streets, tmp_path):
     """(folder, checkpoint path): 2 epochs of the tiny config, made active."""
-    from segstudio.nn.engine import fit
+    from segstudio.nn.train.engine import fit
 
     folder = streets[0]
     with Project.open(folder, scan=False) as project:
@@ -88,16 +87,14 @@ def set_panel(panel, cfg) -> None:
 
 
 class Recorder:
-    """Every event of the trainer with its arrival time (GUI thread)."""
+    """Every event of the trainer, in the order it reached the GUI thread."""
 
     def __init__(self, trainer):
         self.events: list = []
-        self.times: list[float] = []
         trainer.event.connect(self._got)
 
     def _got(self, ev) -> None:
         self.events.append(ev)
-        self.times.append(time.perf_counter())
 
     def of(self, kind: str) -> list:
         return [e for e in self.events if type(e).__name__ == kind]
@@ -106,27 +103,3 @@ class Recorder:
         fin = self.of("Finished")
         return fin[-1] if fin else None
 
-
-class StallProbe:
-    """The longest gap between ticks of a 10 ms QTimer while armed."""
-
-    def __init__(self, parent):
-        from PySide6.QtCore import QTimer
-
-        self.timer = QTimer(parent, interval=10)
-        self.timer.timeout.connect(self._tick)
-        self.armed = False
-        self.last: float | None = None
-        self.worst = 0.0
-        self.ticks = 0
-        self.gaps: list[tuple[float, float]] = []  # (start, length) of gaps over 50 ms
-        self.timer.start()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        if self.armed and self.last is not None:
-            self.worst = max(self.worst, now - self.last)
-            self.ticks += 1
-            if now - self.last > 0.05:
-                self.gaps.append((self.last, now - self.last))
-        self.last = now

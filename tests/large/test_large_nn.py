@@ -10,10 +10,10 @@ import tifffile.zarr
 from segstudio.core import large_store
 from segstudio.core.chunked_mask import write_full
 from segstudio.core.project import Project
-from segstudio.nn import large_data
-from segstudio.nn.data import SampleLoader, snapshot
 from segstudio.nn.inference import PredictionResult
-from segstudio.nn.large_predict import predict_large
+from segstudio.nn.large import data as large_data
+from segstudio.nn.large.predict import predict_large
+from segstudio.nn.train.data import SampleLoader, snapshot
 from tests.large.helpers import structured, write_pyramid_tiff
 
 

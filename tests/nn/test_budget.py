@@ -9,12 +9,12 @@ import types
 
 import pytest
 
-from segstudio.nn import engine as engine_mod
 from segstudio.nn.config import TrainConfig
-from segstudio.nn.engine import fit
-from segstudio.nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
 from segstudio.nn.plan.budget import eval_interval, parse_budget, scaled, steps_for_time
-from segstudio.nn.run_length import TIMING_STEPS, WARM_STEPS
+from segstudio.nn.runs.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
+from segstudio.nn.train import engine as engine_mod
+from segstudio.nn.train.engine import fit
+from segstudio.nn.train.length import TIMING_STEPS, WARM_STEPS
 
 SMALL = TrainConfig(arch="segnet", width=0.25, epochs=40, batch_size=4, crop=(64, 96), lr=0.01,
                     optimizer="adamw", weight_decay=0.01, val_split=0.25, imagenet=None,

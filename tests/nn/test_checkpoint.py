@@ -12,15 +12,15 @@ import pytest
 import torch
 
 from segstudio.core.classes import ClassInfo, ClassTable
-from segstudio.nn.checkpoint import (
+from segstudio.nn.inference import Predictor
+from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNetBasic
+from segstudio.nn.runs.checkpoint import (
     CheckpointError,
     check_compatible,
     checkpoint_dict,
     load_checkpoint,
     save_checkpoint,
 )
-from segstudio.nn.inference import Predictor
-from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNetBasic
 
 CLASSES = ClassTable((ClassInfo(0, "bg", (0, 0, 0)), ClassInfo(1, "cell", (255, 0, 0)),
                       ClassInfo(7, "nucleus", (0, 0, 255)),

@@ -8,17 +8,17 @@ import pytest
 import torch
 
 from segstudio.core.errors import SegStudioError
-from segstudio.nn import clicks as C
-from segstudio.nn import data as D
-from segstudio.nn.checkpoint import load_checkpoint
-from segstudio.nn.click_data import click_sample
-from segstudio.nn.click_model import ClickPredictor
+from segstudio.nn.click import simulate as C
+from segstudio.nn.click.data import click_sample
+from segstudio.nn.click.model import ClickPredictor
 from segstudio.nn.config import default_click_config
-from segstudio.nn.engine import fit
-from segstudio.nn.events import EpochEnd, Finished, Message
 from segstudio.nn.inference import Predictor
-from segstudio.nn.segnet import build_model
-from segstudio.nn.step import recalibrate_batchnorm
+from segstudio.nn.models.segnet import build_model
+from segstudio.nn.runs.checkpoint import load_checkpoint
+from segstudio.nn.runs.events import EpochEnd, Finished, Message
+from segstudio.nn.train import data as D
+from segstudio.nn.train.engine import fit
+from segstudio.nn.train.step import recalibrate_batchnorm
 
 from .conftest import label_project
 
@@ -191,8 +191,8 @@ def test_a_few_steps_move_the_click_model_towards_the_clicked_objects(camvid):
     """Thirty steps of the click model's training step (at its default learning rate) on
     four object samples of a CamVid image (their first click each, iterative clicks on)
     raise their IoU."""
-    from segstudio.nn.click_model import ClickTrainStep, click_normalization
-    from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD
+    from segstudio.nn.click.model import ClickTrainStep, click_normalization
+    from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD
 
     inputs, targets = _camvid_sample(camvid, seeds=range(4))
     assert len({int((t == 1).sum()) for t in targets}) == 4  # four different objects
@@ -253,8 +253,8 @@ def test_a_click_run_in_the_engine_records_its_task_and_its_own_active_model(cam
 
 def test_click_predictor_checks_its_input(camvid_subset):
     torch.manual_seed(0)
-    from segstudio.nn.click_model import click_normalization
-    from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD
+    from segstudio.nn.click.model import click_normalization
+    from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD
 
     mean, std = click_normalization(IMAGENET_MEAN, IMAGENET_STD)
     pred = ClickPredictor(build_model("segnet", 1, 6, 0.25), mean, std, 64)
@@ -267,8 +267,8 @@ def test_click_predictor_checks_its_input(camvid_subset):
 
 def test_a_new_click_model_starts_from_a_segmentation_models_features():
     from segstudio.core.classes import ClassInfo, ClassTable
-    from segstudio.nn.checkpoint import checkpoint_dict, parse_checkpoint
-    from segstudio.nn.click_run import copy_features
+    from segstudio.nn.click.run import copy_features
+    from segstudio.nn.runs.checkpoint import checkpoint_dict, parse_checkpoint
 
     torch.manual_seed(1)
     seg = build_model("segnet", 4, 3, 0.25)
@@ -292,8 +292,8 @@ def test_a_new_click_model_starts_from_a_segmentation_models_features():
 def test_a_click_pins_only_the_clicked_pixel_and_its_four_neighbours():
     """Where the network is sure there is no object, the refined result is exactly what
     the click pins: a disk of radius 1 (5 pixels), not a wider blot on a small object."""
-    from segstudio.nn.click_model import click_normalization
-    from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD
+    from segstudio.nn.click.model import click_normalization
+    from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD
 
     torch.manual_seed(0)
     model = build_model("segnet", 1, 6, 0.25)

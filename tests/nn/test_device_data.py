@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from segstudio.nn import data as D
 from segstudio.nn.config import ConfigError, TrainConfig, default_train_config
 from segstudio.nn.device import DeviceError, available_devices, physical_cores, resolve_device
-from segstudio.nn.losses import IGNORE
+from segstudio.nn.train import data as D
+from segstudio.nn.train.losses import IGNORE
 
 
 def test_devices():
@@ -76,14 +76,16 @@ def test_snapshot_follows_the_project(camvid_project):
     camvid_project.reset_to_prediction(rec)  # the user drops a mask
     again = D.snapshot(camvid_project, 0.25)
     assert rec.id not in again.train_ids + again.val_ids
-    assert D.project_channels(camvid_project) == 3
+    from segstudio.nn.plan.fingerprint import project_channels
+
+    assert project_channels(camvid_project) == 3
 
 
 def test_switching_optimizer_brings_its_weight_decay_and_rate():
     from segstudio.cli.main import build_parser
     from segstudio.cli.train import build_request
     from segstudio.nn.config import default_train_config, switch_optimizer
-    from segstudio.nn.request import apply_settings
+    from segstudio.nn.train.request import apply_settings
 
     cpu = default_train_config("cpu")
     assert switch_optimizer(cpu, "adamw") == cpu  # already AdamW: nothing changes

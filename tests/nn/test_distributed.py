@@ -13,7 +13,7 @@ import pytest
 
 from segstudio.core.classes import ClassTable
 from segstudio.core.project import Project
-from segstudio.nn.checkpoint import load_checkpoint
+from segstudio.nn.runs.checkpoint import load_checkpoint
 
 
 def _tiny_camvid(camvid, folder: Path, n: int = 6) -> None:

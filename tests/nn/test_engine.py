@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from segstudio.core.maskio import read_mask
-from segstudio.nn import engine as engine_mod  # fit: it builds the model, on its clock
-from segstudio.nn.checkpoint import load_checkpoint
 from segstudio.nn.config import TrainConfig
-from segstudio.nn.engine import fit
-from segstudio.nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
+from segstudio.nn.runs.checkpoint import load_checkpoint
+from segstudio.nn.runs.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
+from segstudio.nn.train import engine as engine_mod  # fit: it builds the model, on its clock
+from segstudio.nn.train.engine import fit
 
 from .conftest import label_project
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from segstudio.core.project import Project
-from segstudio.core.run_records import STORED, EpochMetrics, epochs_csv, epochs_from_csv
-from segstudio.nn import journal
-from segstudio.nn.events import EpochEnd
+from segstudio.core.run_types import STORED, EpochMetrics, epochs_csv, epochs_from_csv
 from segstudio.nn.metrics import metrics_from_confusion
-from segstudio.nn.validation import epoch_metrics
+from segstudio.nn.runs import journal
+from segstudio.nn.runs.events import EpochEnd
+from segstudio.nn.train.validation import epoch_metrics
 from tests.conftest import write_png
 
 NUMBERS = dict(train_loss=0.5, val_loss=0.25, lr=0.001, seconds=4.5, images_per_sec=8.0,

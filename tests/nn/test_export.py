@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from segstudio.core.classes import ClassInfo, ClassTable
-from segstudio.nn.checkpoint import checkpoint_dict, load_checkpoint, save_checkpoint
 from segstudio.nn.export import ExportError, PortableNet, export_model, inference_model
-from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNet, SegNetBasic
+from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNet, SegNetBasic
+from segstudio.nn.runs.checkpoint import checkpoint_dict, load_checkpoint, save_checkpoint
 
 CLASSES = ClassTable((ClassInfo(0, "bg", (0, 0, 0)), ClassInfo(4, "fg", (255, 0, 0)),
                       ClassInfo(255, "void", (9, 9, 9), ignore=True)), name="two")
@@ -93,8 +93,8 @@ def test_bad_export_requests(ckpt_path, tmp_path):
 def test_click_model_exports_with_its_input_encoding(tmp_path):
     """A click model's export: one output plane, the six input planes named, and the
     exported model fed the documented encoding gives the predictor's own probabilities."""
-    from segstudio.nn import clicks as C
-    from segstudio.nn.click_model import ClickPredictor, click_normalization
+    from segstudio.nn.click import simulate as C
+    from segstudio.nn.click.model import ClickPredictor, click_normalization
 
     torch.manual_seed(5)
     model = SegNet(1, 3 + C.CLICK_CHANNELS, width=0.25)

@@ -11,7 +11,7 @@ import torch
 from segstudio.core.classes import ClassInfo, ClassTable
 from segstudio.core.imageio import read_image
 from segstudio.nn.inference import Predictor, _ramp, _starts
-from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNet, SegNetBasic
+from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNet, SegNetBasic
 
 CLASSES = ClassTable((ClassInfo(0, "bg", (0, 0, 0)), ClassInfo(3, "road", (255, 0, 0)),
                       ClassInfo(7, "car", (0, 0, 255)),

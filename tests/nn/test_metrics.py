@@ -11,8 +11,13 @@ import torch
 
 from segstudio.core.classes import ClassTable
 from segstudio.core.maskio import read_mask
-from segstudio.nn.losses import IGNORE, MedianFrequency, median_frequency_weights, segmentation_loss
 from segstudio.nn.metrics import ConfusionMatrix
+from segstudio.nn.train.losses import (
+    IGNORE,
+    MedianFrequency,
+    median_frequency_weights,
+    segmentation_loss,
+)
 
 
 def test_confusion_and_metrics_by_hand():

@@ -9,14 +9,14 @@ import torch
 import torch.nn.functional as F
 
 from segstudio.core.project import Project
-from segstudio.nn import data as D
 from segstudio.nn.config import TrainConfig
-from segstudio.nn.engine import fit
-from segstudio.nn.events import Finished, Message, RunStarted
-from segstudio.nn.losses import IGNORE
-from segstudio.nn.request import RunRequest
-from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
-from segstudio.nn.step import TrainStep
+from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
+from segstudio.nn.runs.events import Finished, Message, RunStarted
+from segstudio.nn.train import data as D
+from segstudio.nn.train.engine import fit
+from segstudio.nn.train.losses import IGNORE
+from segstudio.nn.train.request import RunRequest
+from segstudio.nn.train.step import TrainStep
 from tests.conftest import write_png
 
 H, W = 32, 64

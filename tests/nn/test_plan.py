@@ -15,14 +15,14 @@ import pytest
 
 from segstudio.core.classes import ClassInfo, ClassTable
 from segstudio.core.project import Project
-from segstudio.nn.checkpoint import checkpoint_dict, load_checkpoint, save_checkpoint
 from segstudio.nn.config import TrainConfig, default_train_config
-from segstudio.nn.engine import fit
-from segstudio.nn.events import EpochEnd, Finished, Message, RunStarted, Step
+from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNetBasic
 from segstudio.nn.plan.fingerprint import fingerprint, region_thickness
 from segstudio.nn.plan.recipe import recipe
-from segstudio.nn.request import RunRequest
-from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, SegNetBasic
+from segstudio.nn.runs.checkpoint import checkpoint_dict, load_checkpoint, save_checkpoint
+from segstudio.nn.runs.events import EpochEnd, Finished, Message, RunStarted, Step
+from segstudio.nn.train.engine import fit
+from segstudio.nn.train.request import RunRequest
 
 POLE, VOID = 2, 11  # CamVid ids
 BINARY = ClassTable((ClassInfo(0, "background", (0, 0, 0)),
@@ -187,3 +187,22 @@ def test_a_round_without_validation_images_keeps_the_active_model(camvid, tmp_pa
         assert project.settings.get("active_checkpoint") == str(active)
     finally:
         project.close()
+
+
+def test_a_weak_click_model_is_used_only_when_there_is_no_other_and_says_so():
+    from segstudio.nn.click.run import ClickTask
+    from segstudio.nn.train.guard import Guard
+
+    guard, task = Guard(["object"], [10, 90]), ClickTask()
+    use, why = task.decide(guard, 0.04, has_active=True)
+    assert use is False and why.startswith("the new click model reaches only 4.0 % IoU after 3 "
+                                           "clicks") and why.endswith("the active click model "
+                                                                      "stays")
+    use, why = task.decide(guard, 0.04, has_active=False)
+    assert use is True and "only because the project has no other" in why
+    guard.previous = ("the active click model", 0.5)
+    assert task.decide(guard, 0.5, has_active=True)[0] is False  # not better: kept
+    assert task.decide(guard, 0.51, has_active=True) == (True, None)
+    # no validation objects: a model that cannot be measured never replaces one
+    use, why = task.decide(guard, None, has_active=True)
+    assert use is False and "no validation objects" in why

@@ -10,9 +10,9 @@ from segstudio.core import proposal_store as store
 from segstudio.core.errors import SegStudioError
 from segstudio.core.project import Project
 from segstudio.core.regions import label_region
-from segstudio.nn import proposals as P
 from segstudio.nn.inference import Predictor
-from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
+from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
+from segstudio.nn.train import proposals as P
 from tests.conftest import write_png
 
 SQUARE = (slice(16, 48), slice(56, 88))  # where the truth is "object" (class 1)

@@ -13,8 +13,8 @@ import pytest
 from segstudio.core.classes import ClassInfo, ClassTable
 from segstudio.core.project import Project
 from segstudio.nn.config import default_train_config
-from segstudio.nn.engine import fit
-from segstudio.nn.events import EpochEnd, Finished, Message, RunStarted, Step
+from segstudio.nn.runs.events import EpochEnd, Finished, Message, RunStarted, Step
+from segstudio.nn.train.engine import fit
 
 BINARY = ClassTable((ClassInfo(0, "background", (0, 0, 0)),
                      ClassInfo(1, "road", (255, 64, 64)),
@@ -130,7 +130,7 @@ def test_a_round_warm_starts_from_the_active_model(road):
 
 
 def test_balanced_weights_touch_only_rare_classes():
-    from segstudio.nn.losses import balanced_weights, choose_class_weights
+    from segstudio.nn.train.losses import balanced_weights, choose_class_weights
 
     # median-frequency weights of a 78/22 binary set, and of CamVid-like rare classes
     assert balanced_weights(np.array([0.64, 2.27])).tolist() == [1.0, 1.0]

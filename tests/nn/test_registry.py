@@ -8,11 +8,16 @@ import torch
 
 from segstudio.cli.main import build_parser
 from segstudio.nn.config import OPTIMIZER_DEFAULTS, OPTIMIZERS, TrainConfig, switch_optimizer
+from segstudio.nn.models.segnet import (
+    ModelConfigError,
+    build_model,
+    min_input_size,
+    model_from_config,
+)
 from segstudio.nn.names import ARCHS
 from segstudio.nn.registry import LOSSES, MODELS
 from segstudio.nn.registry import OPTIMIZERS as OPTIMIZER_ENTRIES
-from segstudio.nn.segnet import ModelConfigError, build_model, min_input_size, model_from_config
-from segstudio.nn.step import make_optimizer
+from segstudio.nn.train.step import make_optimizer
 
 
 @pytest.mark.parametrize("name", list(MODELS))

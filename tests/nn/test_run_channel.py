@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 
-from segstudio.nn import control
 from segstudio.nn.config import TrainConfig
-from segstudio.nn.engine import fit
-from segstudio.nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
-from segstudio.nn.journal import JournalReader, JournalWriter, decode, encode, journal_path
+from segstudio.nn.runs import control
+from segstudio.nn.runs.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
+from segstudio.nn.runs.journal import JournalReader, JournalWriter, decode, encode, journal_path
+from segstudio.nn.train.engine import fit
 
 SMALL = TrainConfig(arch="segnet", width=0.25, epochs=2, batch_size=4, crop=(64, 96), lr=0.05,
                     val_split=0.25, imagenet=None, seed=0)

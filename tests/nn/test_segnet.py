@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from segstudio.nn.segnet import (
+from segstudio.nn.models.segnet import (
     ImagenetWeightsError,
     SegNet,
     SegNetBasic,
@@ -166,7 +166,7 @@ class _RunsCode:
 
 
 def test_an_imagenet_file_that_runs_code_is_refused_in_one_line(tmp_path):
-    from segstudio.nn.segnet import ImagenetWeightsError, SegNet, load_imagenet_encoder
+    from segstudio.nn.models.segnet import ImagenetWeightsError, SegNet, load_imagenet_encoder
 
     bad = tmp_path / "evil.pth"
     torch.save({"features.0.weight": _RunsCode()}, bad)

@@ -9,8 +9,8 @@ from pathlib import Path
 from segstudio.core.classes import ClassTable
 from segstudio.core.imageio import read_image
 from segstudio.core.maskio import read_mask
-from segstudio.nn.checkpoint import check_compatible, load_checkpoint
 from segstudio.nn.inference import Predictor
+from segstudio.nn.runs.checkpoint import check_compatible, load_checkpoint
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "camvid-segnet-w0.25.pt"
 
@@ -47,8 +47,8 @@ def test_fine_tune_the_shipped_weights_in_a_new_run(camvid_project, tmp_path):
     import torch
 
     from segstudio.nn.config import default_train_config
-    from segstudio.nn.engine import fit
-    from segstudio.nn.events import EpochEnd, Message, RunStarted
+    from segstudio.nn.runs.events import EpochEnd, Message, RunStarted
+    from segstudio.nn.train.engine import fit
 
     cfg = default_train_config("cpu").replace(arch="segnet-basic", width=1.0, epochs=1,
                                               batch_size=2, crop=(64, 96), seed=0,

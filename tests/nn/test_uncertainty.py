@@ -13,7 +13,7 @@ from segstudio.core.classes import ClassTable
 from segstudio.core.errors import SegStudioError
 from segstudio.nn.evaluate import predict_project
 from segstudio.nn.inference import Predictor
-from segstudio.nn.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
+from segstudio.nn.models.segnet import IMAGENET_MEAN, IMAGENET_STD, build_model
 from segstudio.nn.uncertainty import Scorer, mutual_information, rare_weights
 
 

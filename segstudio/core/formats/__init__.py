@@ -12,6 +12,7 @@ from .common import (
                      FileResult,
                      FormatError,
                      ImportReport,
+                     OtherProjectExportError,
                      UnknownClassesError,
                      UnsafePathError,
 )
@@ -25,7 +26,8 @@ from .values import UnknownValuesError, ValuePlan
 __all__ = [
     "EXPORTABLE_STATUSES", "EXPORT_FORMATS", "FORMATS", "IMPORT_FORMATS", "LAYER_HUMAN",
     "LAYER_PREDICTION", "ExportItem", "ExportOptions", "ExportReport", "ExportedFile",
-    "FileResult", "Format", "FormatError", "ImportReport", "UnknownClassesError",
+    "FileResult", "Format", "FormatError", "ImportReport", "OtherProjectExportError",
+    "UnknownClassesError",
     "UnknownValuesError", "UnsafePathError", "ValuePlan", "detect_format", "export_masks",
     "get_format", "import_masks", "preview_import", "select_items",
 ]

@@ -32,6 +32,14 @@ class FormatError(SegStudioError):
     """An export or import cannot go ahead (bad folder, bad file, bad option)."""
 
 
+class OtherProjectExportError(FormatError):
+    """The export folder holds another project's export (``found``: one line each)."""
+
+    def __init__(self, message: str, found: list[str]):
+        super().__init__(message)
+        self.found = found
+
+
 class UnsafePathError(FormatError):
     """A path inside an imported file points outside the chosen folder."""
 

@@ -9,10 +9,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..project import HUMAN_STATUSES, Project
-from .common import LAYER_HUMAN, LAYER_PREDICTION, CancelFn, FormatError, ProgressFn, safe_member
+from .common import (
+    LAYER_HUMAN,
+    LAYER_PREDICTION,
+    CancelFn,
+    FormatError,
+    OtherProjectExportError,
+    ProgressFn,
+    safe_member,
+)
 from .output import ExportContext, ExportItem, ExportOptions, ExportReport, OutputDir
 from .registry import get_format
-from .sources import manifest_name
+from .sources import manifest_name, other_project_exports
 
 EXPORTABLE_STATUSES = ("partial", "corrected", "reviewed", "predicted")
 
@@ -86,6 +94,8 @@ def export_masks(project: Project, out_dir: str | os.PathLike[str], fmt: str,
             raise FormatError(f"{out}: is inside {what} {inner}, where exported files would be "
                               "taken for project files; choose a folder outside it")
     items, skipped = select_items(project, options.statuses, options.images)
+    if not options.beside_other_projects:
+        refuse_other_projects(out, project)
     if not items:
         hint = "" if "predicted" in options.statuses else \
             " (add 'predicted' to the statuses to export predictions)"
@@ -113,9 +123,22 @@ def export_masks(project: Project, out_dir: str | os.PathLike[str], fmt: str,
         exported = dict(report.exported)
         writer.put_json(manifest_name(fmt), {
             "format": fmt,
+            "project": str(project.project_dir.resolve()),
             "classes": classes_rel,
             "images": [{"image": it.rec.relpath, "status": it.rec.status, "layer": it.layer,
                         "files": sorted(writer.by_image.get(it.rec.relpath, []))}
                        for it in items if it.rec.relpath in exported],
         })
     return report
+
+
+def refuse_other_projects(out: Path, project: Project) -> None:
+    """Raise OtherProjectExportError when ``out`` holds another project's export: masks
+    written there would sit beside that project's masks, under its class table."""
+    found = other_project_exports(out, project.project_dir,
+                                  {r.relpath for r in project.images(include_missing=True)})
+    if found:
+        raise OtherProjectExportError(
+            f"{out}: holds {found[0]}; this project's masks would be mixed with it, under its "
+            "class table. Nothing was written: choose an empty folder or one this project "
+            "exported into", found)

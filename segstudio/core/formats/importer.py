@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import maskio
-from ..classes import ClassTable
+from ..classes import BACKGROUND_SETTING, ClassTable
 from ..errors import SegStudioError
 from ..project import ImageRecord, Project
 from .common import CancelFn, FormatError, ImageMatcher, ImportReport, ProgressFn
@@ -118,6 +118,8 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
                 report.trashed.append(str(kept))
             if adopt is not None:  # the new table, just before the first mask that needs it
                 project.set_classes(adopt)
+                # its own background marks (a proposed table has none), not the old table's
+                project.settings.set(BACKGROUND_SETTING, adopt.background_ids or None)
                 project.settings.set(VALUES_SETTING, {str(c): v for c, v in
                                                      (scan.stored_values or {}).items()})
                 adopt = None

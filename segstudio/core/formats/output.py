@@ -37,6 +37,8 @@ class ExportOptions:
     include_images: bool = True  # copy images into voc/camvid/coco/labelme layouts
     classes_json: str = "classes.json"  # where the class table goes, relative to the folder
     workers: int | None = None  # threads for encoding and writing (None: up to 4)
+    # write into a folder that holds another project's export (the window asks first)
+    beside_other_projects: bool = False
 
 
 @dataclass(frozen=True)

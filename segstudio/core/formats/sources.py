@@ -43,6 +43,29 @@ def manifest_images(src: Path) -> dict[str, str]:
     return out
 
 
+def other_project_exports(out: Path, project_dir: Path, relpaths: set[str]) -> list[str]:
+    """Which other projects' exports the folder ``out`` holds, one line each, from the
+    manifests there: one that names another project directory, or an older manifest
+    (naming none) that lists an image this project lacks."""
+    found = []
+    here = str(project_dir.resolve())
+    for fmt, doc in read_manifests(out).items() if out.is_dir() else ():
+        owner = doc.get("project")
+        if isinstance(owner, str):
+            if owner != here:
+                found.append(f"an export ({fmt}) of the project in {owner}")
+            continue
+        try:
+            images = [str(e["image"]) for e in doc["images"]]
+        except (KeyError, TypeError):
+            continue
+        strange = [i for i in images if i not in relpaths]
+        if strange:
+            found.append(f"an export ({fmt}) of images this project does not have "
+                         f"(e.g. {strange[0]})")
+    return found
+
+
 def annotation_files(src: Path) -> list[str]:
     """The JSON files under ``src`` that may be annotations (not class tables or
     manifests)."""

@@ -6,9 +6,10 @@ import first counts the values of every file (:func:`count_values`), then
 makes a :class:`ValuePlan`:
 
 * a project with no labels yet (no human mask, no prediction and the default
-  class table) gets a class table proposed from the values: two values with 0
-  among them become *background* and *foreground*; otherwise each value its own
-  class.  Values 0..254 keep their number as class id; when any value is 255
+  class table) gets a class table proposed from the values: each value its own
+  class, named for the value ("value 0", "value 255") in a colour that shows on
+  any image, none marked background (which value is the object is the user's
+  call).  Values 0..254 keep their number as class id; when any value is 255
   or more, the values are numbered 0, 1, 2 ... in order (so {0, 255} gives 0
   and 1).  The ignore class *unlabelled* takes id 255 unless a value needs it.
 * a project with labels keeps its table: values that are class ids stay, and
@@ -157,25 +158,19 @@ def _proposed_table(counts: Mapping[int, int], chosen: Mapping[int, int],
                 raise FormatError(
                     f"the masks hold {len(values)} different values; a class table has at most "
                     f"{IGNORE_ID} classes besides unlabelled") from None
-    binary = len(values) == 2 and 0 in counts and not chosen and void is None
+    # each class is named for its value and none is background: which value is the object
+    # is the user's call (0 is the membrane in EM masks), and a saturated colour of its
+    # own shows on any image (a black "background" hid the membranes entirely)
     names: dict[int, str] = {}
     for v in values:
         cid = mapping[v]
-        if cid in names:
-            continue
-        if cid == IGNORE_ID:
-            names[cid] = "unlabelled"
-        elif binary:
-            names[cid] = "background" if v == 0 else "foreground"
-        else:
-            names[cid] = "background" if v == 0 else f"class {v}"
+        if cid not in names:
+            names[cid] = "unlabelled" if cid == IGNORE_ID else f"value {v}"
     classes = []
     for i, cid in enumerate(sorted(names)):
         if cid == IGNORE_ID:
             continue
-        colour = (0, 0, 0) if names[cid] == "background" else \
-            DISTINCT_COLORS[i % len(DISTINCT_COLORS)]
-        classes.append(ClassInfo(cid, names[cid], colour))
+        classes.append(ClassInfo(cid, names[cid], DISTINCT_COLORS[i % len(DISTINCT_COLORS)]))
     if not classes:
         raise FormatError("every value of the masks is mapped to unlabelled; map at least one "
                           "to a class")

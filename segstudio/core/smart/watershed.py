@@ -152,3 +152,23 @@ def paint_labels(mask: np.ndarray, y0: int, x0: int, labels: np.ndarray, *,
     for cid in np.unique(labels[labels >= 0]).tolist():
         paint_region(mask, y0, x0, labels == cid, int(cid), allowed=allowed, name=name)
     return Patch.from_region(name, mask, y0, x0, before)
+
+
+def preview_labels(labels: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """What the GUI shows of a :func:`watershed_labels` crop before it is painted: uint8
+    0 on :data:`BACKGROUND`, k + 1 inside the region of the k-th class id of the returned
+    (sorted) list, and ``len(ids) + 1`` on region pixels with a 4-neighbour of another
+    label (or on the crop's border): the regions' edges."""
+    labels = np.asarray(labels)
+    ids = np.unique(labels[labels >= 0]).astype(np.int64)
+    if len(ids) > 253:
+        raise ValueError(f"at most 253 classes can be previewed, got {len(ids)}")
+    inside = labels >= 0
+    shown = np.zeros(labels.shape, np.uint8)
+    shown[inside] = (np.searchsorted(ids, labels[inside]) + 1).astype(np.uint8)
+    pad = np.pad(labels.astype(np.int32), 1, constant_values=BACKGROUND - 1)
+    core = pad[1:-1, 1:-1]
+    edge = inside & ((pad[:-2, 1:-1] != core) | (pad[2:, 1:-1] != core)
+                     | (pad[1:-1, :-2] != core) | (pad[1:-1, 2:] != core))
+    shown[edge] = len(ids) + 1
+    return shown, [int(i) for i in ids]

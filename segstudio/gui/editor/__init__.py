@@ -8,8 +8,10 @@ Modules:
 * :mod:`.session` -- Qt signals of the Qt-free edit sessions (:mod:`segstudio.core.editing`);
 * :mod:`.autosave` -- saves off the GUI thread, 2 s after the last change, in order;
 * :mod:`.provenance` -- mark reviewed, reset to prediction;
-* :mod:`.brush_tools`, :mod:`.shape_tools`, :mod:`.click_tools`,
-  :mod:`.grabcut_tool` -- the canvas tools (on :mod:`.base`);
+* :mod:`.brush_tools`, :mod:`.shape_tools`, :mod:`.click_tools` and the ``*_tool``
+  modules -- the canvas tools (on :mod:`.base`; those that work on a worker on
+  :mod:`.smart_base`, whose requests :mod:`.tool_jobs` stamps and whose stale results it
+  drops); each sees the editor as a :class:`~.tool_host.ToolHost`;
 * :mod:`.editor_ui` -- :class:`EditorUI`: actions, tool bar, tool options, Edit menu.
 
 The pixel rules of every tool are the core's (:mod:`segstudio.core.edits`).

@@ -16,6 +16,12 @@
   written without waiting for queued signals.
 * The writes run on the worker service's "save" lane, which closing a project
   never cancels: the project closes after the flush and after that lane.
+* A session back at its start (:attr:`EditSession.at_start`: every edit undone on
+  an image that had no human mask) saves no mask: nothing is written when nothing
+  was, else the mask this session wrote is taken back (:func:`drop_mask`: moved to
+  trash/ like every human mask the program removes, and the image's status is the
+  one it had: predicted or unlabelled).  It goes through the same sequence, so a
+  save still queued is skipped or lands before it.
 """
 
 from __future__ import annotations
@@ -26,12 +32,23 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ...core.project import ImageRecord
+from ...core.project import ImageRecord, Project
 from ..workers import WorkerService
 from .session import EditSession
 
 AUTOSAVE_MS = 2000
 RETRY_MS = 10000
+
+
+def drop_mask(project: Project, rec: ImageRecord) -> ImageRecord:
+    """The image's human mask goes to trash/ and the image falls back to its prediction
+    (status predicted, or unlabelled without one); an IoU measured against the mask goes
+    with it.  Returns the new record."""
+    new_rec = project.reset_to_prediction(rec)
+    if new_rec.iou is not None:
+        project.set_iou(new_rec, None)
+        new_rec = project.image(rec.id)
+    return new_rec
 
 
 class SaveLedger:
@@ -109,28 +126,33 @@ class AutoSaver(QObject):
             return False
         if not session.dirty and status is None:
             return False
-        if status is None and not session.on_disk and not session.saving \
-                and session.stack.index() == 0:
-            # every edit was undone and nothing of this session is on disk: the mask
-            # is what it started from (the prediction or unlabelled), nothing to keep
+        rec = session.rec
+        on_disk = not (status is None and session.at_start)
+        if not on_disk and not session.on_disk and not session.saving:
+            # back at the start and nothing of this session is on disk: the image is as
+            # it was before the session
             session.saved_version = session.version
             session.set_clean()
             self.state_changed.emit()
             return False
-        if status is None:
-            status = session.status
-        write = session.save_job(project)  # the mask (or a large one's chunks) as it is now
-        rec = session.rec
+        keep = status or session.status
+        # the mask (or a large image's changed chunks) as it is now
+        save = session.save_job(project) if on_disk else None
+
+        def write() -> ImageRecord:
+            if save is None:
+                return drop_mask(project, rec)  # the mask this session wrote
+            return save(keep)
         seq = self.next_seq(rec.id)
         version = session.version
         session.saving += 1
         ledger = self.ledger
 
         def job(ctx):
-            return ledger.run(rec.id, seq, lambda: write(status))
+            return ledger.run(rec.id, seq, write)
 
         def done(new_rec):
-            self._done(session, seq, version, new_rec)
+            self._done(session, seq, version, new_rec, on_disk)
 
         def error(message: str):
             self.failed.emit(session, f"the mask of {rec.relpath} was not saved: {message}; "
@@ -149,11 +171,12 @@ class AutoSaver(QObject):
         self.state_changed.emit()
         return True
 
-    def _done(self, session: EditSession, seq: int, version: int, new_rec) -> None:
+    def _done(self, session: EditSession, seq: int, version: int, new_rec,
+              on_disk: bool = True) -> None:
         if new_rec is None:
             return  # a newer save of this image was written first
         # the ledger writes in sequence order, so this is the newest state on disk
-        session.on_disk = True
+        session.on_disk = on_disk
         session.saved_version = version
         session.rec = new_rec
         if session.version == version:
@@ -193,9 +216,10 @@ class AutoSaver(QObject):
                 written = self.ledger.written[image_id]
                 err = self.ledger.errors.get(image_id)
             if written >= self._seq[image_id] and err is None:
-                # written; the queued result signal has not arrived yet
+                # written; the queued result signal has not arrived yet (the last
+                # write of a session at its start took its mask back)
                 session.saved_version = session.version
-                session.on_disk = True
+                session.on_disk = not session.at_start
                 session.set_clean()
             else:
                 failures.append((session, err[1] if err else "the write did not finish"))

@@ -1,13 +1,14 @@
 """What every editing tool shares: the editor it works for and overlay items.
 
 A tool is a :class:`~segstudio.gui.widgets.tools.CanvasTool` that asks its
-editor (:class:`~segstudio.gui.editor.editor_controller.EditorController`) for the
-mask to edit (``editor.begin_edit()``: the session of the image on screen,
+host (a :class:`~.tool_host.ToolHost`: the editor as tools see it) for the
+mask to edit (``host.begin_edit()``: the session of the image on screen,
 created on the first edit from the human mask, else a copy of the
 prediction, else all unlabelled), writes into it through the core edit
-functions, repaints the dirty rectangle (``editor.repaint``) and hands the
-finished :class:`~segstudio.core.history.Patch` to ``editor.commit`` (one
-undo step).
+functions, repaints the dirty rectangle (``host.repaint``) and hands the
+finished :class:`~segstudio.core.history.Patch` to ``host.commit`` (one
+undo step); a one-shot edit is ``host.apply(op)``.  Tools whose work runs on a
+worker are :class:`~.smart_base.SmartTool` s.
 
 Overlay items (brush outline, polygon in progress) live in the canvas scene
 above the mask layers; lines are cosmetic (one screen pixel at any zoom),
@@ -26,10 +27,11 @@ from ...core.footprint import pixel_of
 from ..widgets.tools import CanvasTool
 
 if TYPE_CHECKING:
-    from .editor_controller import EditorController
+    from .tool_host import ToolHost
 
 OVERLAY_Z = 1000
 VERTEX_PX = 5  # screen pixels of a polygon corner's dot
+CLOSE_SCREEN_PX = 8  # a click this near the first corner / anchor closes the outline
 LIGHT = QColor(255, 255, 255, 230)
 DARK = QColor(0, 0, 0, 200)
 
@@ -168,8 +170,17 @@ def pixel_box(a: QPointF, b: QPointF) -> QRectF:
     return QRectF(x0, y0, x1 - x0 + 1, y1 - y0 + 1)
 
 
+def near_on_screen(canvas, a: QPointF, b: QPointF, screen_px: float = CLOSE_SCREEN_PX) -> bool:
+    """Image positions ``a`` and ``b`` are at most ``screen_px`` screen pixels apart (in x
+    and in y) at the canvas's zoom, or in the same pixel."""
+    if pixel_of(a.x(), a.y()) == pixel_of(b.x(), b.y()):
+        return True
+    reach = screen_px / max(canvas.zoom(), 1e-6) if canvas is not None else 0.0
+    return max(abs(a.x() - b.x()), abs(a.y() - b.y())) <= reach
+
+
 class EditTool(CanvasTool):
-    """Base of the editor's tools: ``editor`` gives the mask, the class and the options."""
+    """Base of the editor's tools: ``host`` gives the mask, the class and the options."""
 
     name = "edit"
     label = "Edit"
@@ -177,9 +188,9 @@ class EditTool(CanvasTool):
     tip = ""
     cursor = Qt.CursorShape.CrossCursor
 
-    def __init__(self, editor: EditorController) -> None:
+    def __init__(self, host: ToolHost) -> None:
         super().__init__()
-        self.editor = editor
+        self.host = host
         self._items: list[QGraphicsItem] = []
 
     # -- overlay items --------------------------------------------------------------
@@ -209,7 +220,7 @@ class EditTool(CanvasTool):
 
     def hint_changed(self) -> None:
         if self.canvas is not None:
-            self.editor.show_hint(self.hint())
+            self.host.show_hint(self.hint())
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -222,8 +233,16 @@ class EditTool(CanvasTool):
         """The operation in progress has already written into the mask (a held stroke)."""
         return False
 
+    def unfinished(self) -> str:
+        """What the user started and has not finished ('' when nothing): marking the
+        image reviewed waits for it."""
+        return f"the {self.label} is still in progress" if self.busy else ""
+
     def abort(self) -> None:
         """Drop the operation in progress; the mask is as before it."""
+
+    def options_entered(self) -> None:
+        """Enter was typed in a tool option's box (the wand applies its preview)."""
 
     def options_changed(self) -> None:
         """Brush size, tolerance or class changed."""

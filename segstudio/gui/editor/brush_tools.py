@@ -32,8 +32,8 @@ class _HideOnLeave(QObject):
 class StrokeTool(EditTool):
     """Left drag paints a stroke made by :meth:`make_stroke`."""
 
-    def __init__(self, editor) -> None:
-        super().__init__(editor)
+    def __init__(self, host) -> None:
+        super().__init__(host)
         self.outline = self.add_item(BrushOutline())
         self.outline.setVisible(False)
         self._stroke: edits.BrushStroke | None = None
@@ -52,11 +52,11 @@ class StrokeTool(EditTool):
         return self._stroke is not None
 
     def options_changed(self) -> None:
-        self.outline.set_radius(self.editor.radius)
+        self.outline.set_radius(self.host.radius)
 
     def activate(self, canvas) -> None:
         super().activate(canvas)
-        self.outline.set_radius(self.editor.radius)
+        self.outline.set_radius(self.host.radius)
         canvas.viewport().installEventFilter(self._leave)
 
     def deactivate(self) -> None:
@@ -67,7 +67,7 @@ class StrokeTool(EditTool):
 
     def _show_outline(self, ev) -> None:
         self.outline.set_pad(pen_pad(self.canvas))
-        self.outline.set_radius(self.editor.radius)
+        self.outline.set_radius(self.host.radius)
         self.outline.place(ev.x, ev.y)
         self.outline.setVisible(True)
 
@@ -77,34 +77,34 @@ class StrokeTool(EditTool):
         if self._stroke is not None:
             return True
         self._show_outline(ev)
-        session = self.editor.begin_edit()
+        session = self.host.begin_edit()
         if session is None:
             return True
         stroke = self.make_stroke(session)
         if stroke is None:
             return True
         self._stroke, self._session = stroke, session
-        self.editor.repaint(session, stroke.add_point(ev.pos.x(), ev.pos.y()))
+        self.host.repaint(session, stroke.add_point(ev.pos.x(), ev.pos.y()))
         return True
 
     def mouse_move(self, ev) -> bool:
         self._show_outline(ev)
         if self._stroke is None:
             return True
-        self.editor.repaint(self._session, self._stroke.add_point(ev.pos.x(), ev.pos.y()))
+        self.host.repaint(self._session, self._stroke.add_point(ev.pos.x(), ev.pos.y()))
         return True
 
     def mouse_release(self, ev) -> bool:
         if ev.button != Qt.MouseButton.LeftButton or self._stroke is None:
             return False
-        self.editor.repaint(self._session, self._stroke.add_point(ev.pos.x(), ev.pos.y()))
+        self.host.repaint(self._session, self._stroke.add_point(ev.pos.x(), ev.pos.y()))
         self._commit()
         return True
 
     def _commit(self) -> None:
         stroke, session = self._stroke, self._session
         self._stroke = self._session = None
-        self.editor.commit(session, stroke.finish())
+        self.host.commit(session, stroke.finish())
 
     def key_press(self, event) -> bool:
         if event.key() == Qt.Key.Key_Escape and self._stroke is not None:
@@ -116,7 +116,7 @@ class StrokeTool(EditTool):
         if self._stroke is not None:
             stroke, session = self._stroke, self._session
             self._stroke = self._session = None
-            self.editor.repaint(session, stroke.cancel())
+            self.host.repaint(session, stroke.cancel())
 
     def document_changed(self) -> None:
         # the stroke belongs to the image that was on screen: keep it there as a step
@@ -131,11 +131,11 @@ class BrushTool(StrokeTool):
     tip = "Paint the active class with a round brush ([ and ] change the size)"
 
     def make_stroke(self, session):
-        value = self.editor.require_class()
+        value = self.host.require_class()
         if value is None:
             return None
-        return edits.BrushStroke(session.mask, self.editor.radius, value,
-                                 allowed=self.editor.allowed(), name="Brush")
+        return edits.BrushStroke(session.mask, self.host.radius, value,
+                                 allowed=self.host.allowed(), name="Brush")
 
 
 class EraserTool(StrokeTool):
@@ -145,12 +145,12 @@ class EraserTool(StrokeTool):
     tip = "Erase to unlabelled (not background): erased pixels are not trained on"
 
     def make_stroke(self, session):
-        ignore = self.editor.class_table().ignore_index
+        ignore = self.host.class_table().ignore_index
         if ignore is None:
-            self.editor.message("this class table has no unlabelled class to erase to; "
+            self.host.message("this class table has no unlabelled class to erase to; "
                                 "paint a class instead")
             return None
-        return edits.eraser_stroke(session.mask, self.editor.radius, ignore)
+        return edits.eraser_stroke(session.mask, self.host.radius, ignore)
 
 
 class AcceptPredictionTool(StrokeTool):
@@ -159,13 +159,28 @@ class AcceptPredictionTool(StrokeTool):
     shortcut = "Y"
     tip = "Accept the prediction where you brush (copies the model's classes)"
 
+    def hint(self) -> str:
+        if self.host.prediction() is None:
+            return "Accept: this image has no prediction to accept; predict it first"
+        return (f"Accept: brush over the prediction to copy its classes into your mask "
+                f"(brush {2 * self.host.radius + 1} px, [ and ] change it; preserve others "
+                "applies)")
+
+    def options_changed(self) -> None:
+        super().options_changed()
+        self.hint_changed()
+
+    def document_changed(self) -> None:
+        super().document_changed()
+        self.hint_changed()  # with or without a prediction
+
     def make_stroke(self, session):
-        prediction = self.editor.prediction()
+        prediction = self.host.prediction()
         if prediction is None:
-            self.editor.message("this image has no prediction to accept; predict it first")
+            self.host.message("this image has no prediction to accept; predict it first")
             return None
-        return edits.accept_prediction_stroke(session.mask, self.editor.radius, prediction,
-                                              allowed=self.editor.allowed())
+        return edits.accept_prediction_stroke(session.mask, self.host.radius, prediction,
+                                              allowed=self.host.allowed())
 
 
 class ReplaceClassTool(StrokeTool):
@@ -174,12 +189,26 @@ class ReplaceClassTool(StrokeTool):
     shortcut = "Shift+R"
     tip = "Replace one class (chosen in the tool options) by the active class where you brush"
 
+    def hint(self) -> str:
+        table = self.host.class_table()
+        src = self.host.replace_from
+        info = table.by_id(src) if src is not None else None
+        dst = self.host.class_name(self.host.active_class)
+        if info is None:
+            return "Replace: choose the class to replace in the tool bar (Replace …)"
+        return (f"Replace: brush over {info.name} to turn it into {dst}; other classes stay "
+                "(the class to replace is in the tool bar)")
+
+    def options_changed(self) -> None:
+        super().options_changed()
+        self.hint_changed()
+
     def make_stroke(self, session):
-        value = self.editor.require_class()
+        value = self.host.require_class()
         if value is None:
             return None
-        src = self.editor.replace_from
+        src = self.host.replace_from
         if src is None:
-            self.editor.message("choose the class to replace in the tool options")
+            self.host.message("choose the class to replace in the tool options")
             return None
-        return edits.replace_class_stroke(session.mask, self.editor.radius, src, value)
+        return edits.replace_class_stroke(session.mask, self.host.radius, src, value)

@@ -3,12 +3,14 @@
 * Left click: a positive click (on the object); right click: a negative one (not the
   object).  A left drag draws a box round the object instead: the first click goes to
   its centre and the model looks inside the box.
-* After each click the click model (:class:`segstudio.nn.click_model.ClickPredictor`,
+* After each click the click model (:class:`segstudio.nn.click.model.ClickPredictor`,
   the project's setting ``active_click_checkpoint``) predicts the object on a worker
   thread; the preview (tinted, outlined in the active class's colour) follows.  A
-  result that comes back after a newer click, or for another image, is dropped.
-* Enter paints the preview with the active class as one undo step; Backspace takes
-  the last click back; Esc drops the clicks and the preview.
+  result that comes back after a newer click, or for another image, is dropped
+  (:mod:`.tool_jobs`).
+* Enter paints the preview with the active class as one undo step (while a
+  prediction is under way: the one it gives); Backspace takes the last click back;
+  Esc drops the clicks and the preview.
 
 Train a click model with ``segstudio train FOLDER --task click``.
 """
@@ -26,7 +28,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem
 
 from ...core import edits
 from ...core.footprint import pixel_of
-from .base import DARK, OVERLAY_Z, EditTool, PathOverlay, pen_pad, pixel_box
+from .base import DARK, OVERLAY_Z, PathOverlay, pen_pad, pixel_box
+from .smart_base import PreviewTool
 
 SETTING = "active_click_checkpoint"
 POS_COLOR = QColor(80, 255, 120, 255)
@@ -77,6 +80,26 @@ class ClickDots(QGraphicsItem):
                 painter.drawPoints(pts)
 
 
+class PredictorCache:
+    """The click model of a checkpoint file, loaded once per file version (any thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: tuple[str, float, object] | None = None  # (path, mtime, ClickPredictor)
+
+    def get(self, path: str):
+        from ...nn.click.model import ClickPredictor
+
+        mtime = Path(path).stat().st_mtime
+        with self._lock:
+            if self._cache is not None and self._cache[:2] == (path, mtime):
+                return self._cache[2]
+        pred = ClickPredictor.from_checkpoint(path, device="cpu")
+        with self._lock:
+            self._cache = (path, mtime, pred)
+        return pred
+
+
 def preview_image(mask: np.ndarray, color) -> QImage:
     """RGBA: the mask tinted with ``color``, its outline opaque."""
     h, w = mask.shape
@@ -88,26 +111,24 @@ def preview_image(mask: np.ndarray, color) -> QImage:
     return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
 
-class ClickModelTool(EditTool):
+class ClickModelTool(PreviewTool):
     name = "click"
     label = "Click"
     shortcut = "C"
     tip = ("Click model: left click on the object, right click beside it (or drag a box "
            "round it); Enter fills it with the active class")
+    job_key = "click-model"
+    what = "click model"
 
-    def __init__(self, editor) -> None:
-        super().__init__(editor)
+    def __init__(self, host) -> None:
+        super().__init__(host)
         self.pos: list[tuple[int, int]] = []
         self.neg: list[tuple[int, int]] = []
         self.box: tuple[int, int, int, int] | None = None  # (y0, x0, y1, x1)
-        self.preview: np.ndarray | None = None  # (H, W) bool, what Enter paints
         self.history: list[np.ndarray | None] = []  # the preview before each click
         self._order: list[bool] = []  # each click's sign, in order (for Backspace)
-        self.generation = 0  # counts the predictions asked for; older results are dropped
-        self.running = None
         self._press: tuple[QPointF, QPointF] | None = None  # (image pos, view pos) of a press
-        self._cache: tuple[str, float, object] | None = None  # (path, mtime, ClickPredictor)
-        self._lock = threading.Lock()
+        self.models = PredictorCache()
         self.layer = self.add_item(QGraphicsPixmapItem())
         self.layer.setZValue(OVERLAY_Z - 1)
         self.layer.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -118,34 +139,44 @@ class ClickModelTool(EditTool):
     def busy(self) -> bool:
         return self._press is not None
 
+    @property
+    def pending(self) -> bool:
+        return bool(self.pos)
+
+    @property
+    def generation(self) -> int:
+        """The predictions asked for so far."""
+        return self.job.generation
+
     # -- the model -------------------------------------------------------------------------
     def checkpoint(self) -> str | None:
-        project = self.editor.controller.project
-        path = project.settings.get(SETTING, None) if project is not None else None
+        path = self.host.project_setting(SETTING)
         return str(path) if path and Path(str(path)).is_file() else None
 
     def predictor(self, path: str):
         """The click model of ``path`` (loaded once per file version; any thread)."""
-        from ...nn.click_model import ClickPredictor
+        return self.models.get(path)
 
-        mtime = Path(path).stat().st_mtime
-        with self._lock:
-            if self._cache is not None and self._cache[:2] == (path, mtime):
-                return self._cache[2]
-        pred = ClickPredictor.from_checkpoint(path, device="cpu")
-        with self._lock:
-            self._cache = (path, mtime, pred)
-        return pred
+    def weak(self) -> str:
+        """A warning when the click model scored below a usable model on its validation
+        objects (it was made active only because the project had no other)."""
+        from ...nn.names import CLICK_USABLE
+
+        score = self.host.project_setting(SETTING + "_score")
+        if isinstance(score, (int, float)) and score < CLICK_USABLE:
+            return (f" (the click model reaches only {score * 100:.0f} % IoU after 3 clicks "
+                    "on its validation objects: train it longer)")
+        return ""
 
     def hint(self) -> str:
         if self.checkpoint() is None:
             return f"Click: {TRAIN_HINT}"
-        if self.running is not None:
+        if self.job.running:
             return "Click: predicting … (Esc drops it)"
         if not self.pos:
-            return "Click: click on an object (or drag a box round it)"
+            return "Click: click on an object (or drag a box round it)" + self.weak()
         return (f"Click: Enter fills the object with "
-                f"{self.editor.class_name(self.editor.active_class)}; left click adds to it, "
+                f"{self.host.class_name(self.host.active_class)}; left click adds to it, "
                 "right click takes away, Backspace undoes a click, Esc drops it")
 
     # -- mouse -----------------------------------------------------------------------------
@@ -155,7 +186,7 @@ class ClickModelTool(EditTool):
             return True
         if ev.button == Qt.MouseButton.RightButton and ev.inside:
             if not self.pos:
-                self.editor.message("Click: start with a left click on the object")
+                self.host.message("Click: start with a left click on the object")
                 return True
             self._add_click((ev.x, ev.y), positive=False)
             return True
@@ -199,136 +230,96 @@ class ClickModelTool(EditTool):
     # -- clicks and predictions ------------------------------------------------------------
     def _add_click(self, xy: tuple[int, int], positive: bool) -> None:
         if self.checkpoint() is None:
-            self.editor.message(f"Click: {TRAIN_HINT}")
+            self.host.message(f"Click: {TRAIN_HINT}")
             self.hint_changed()
             return
         self.history.append(self.preview)
         (self.pos if positive else self.neg).append((int(xy[0]), int(xy[1])))
         self._order.append(positive)
         self._redraw_dots()
-        self.predict()
+        self.run()
 
     def predict(self) -> bool:
         """Ask the click model for the object after the clicks so far (on a worker)."""
-        doc = self.editor.document()
+        return self.run()
+
+    def request(self):
+        doc = self.host.document()
         path = self.checkpoint()
         if doc is None or not doc.ok or path is None or not self.pos:
-            return False
-        self.generation += 1
-        gen, image_id = self.generation, doc.rec.id
-        image, pos, neg = doc.display, list(self.pos), list(self.neg)
-        prev, box = self.history[-1] if self.history else None, self.box
+            return None
+        prev = self.history[-1] if self.history else None
+        return (self.models, path, doc.display, list(self.pos), list(self.neg), prev,
+                self.box)
 
-        def job(ctx):
-            return self.predictor(path).predict(image, pos, neg, prev, box)
+    @staticmethod
+    def compute(inputs):
+        models, path, image, pos, neg, prev, box = inputs
+        return models.get(path).predict(image, pos, neg, prev, box)
 
-        def done(mask):
-            if gen != self.generation:
-                return  # a newer click was made meanwhile
-            self.running = None
-            self.editor.busy_message("")
-            shown = self.editor.document()
-            if shown is None or shown is not doc or shown.rec.id != image_id:
-                self.editor.message("the click model's result was dropped: another image is "
-                                    "shown")
-                return
-            self.preview = mask
-            self._redraw_preview()
-            self.hint_changed()
+    def busy_text(self, inputs) -> str:
+        return "click model …"
 
-        def failed(message: str):
-            if gen != self.generation:
-                return
-            self.running = None
-            self.editor.busy_message("")
-            self.hint_changed()
-            self.editor.message(f"the click model failed: {message}")
+    def show_preview(self, mask):
+        self._redraw_preview(mask)
+        return mask  # also when empty: the next click's prediction starts from it
 
-        self.editor.busy_message("click model …")
-        self.running = self.editor.runner.submit(job, key="click-model", on_result=done,
-                                                 on_error=failed)
-        self.hint_changed()
-        return True
+    def fillable(self, preview) -> bool:
+        return preview is not None and bool(preview.any())
+
+    def paint_op(self, preview, value, allowed):
+        rows, cols = np.flatnonzero(preview.any(1)), np.flatnonzero(preview.any(0))
+        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        sel = preview[y0:y1, x0:x1].copy()
+        return lambda mask: edits.paint_region(mask, y0, x0, sel, value, allowed=allowed,
+                                               name="Click model")
 
     def _redraw_dots(self) -> None:
         pad = pen_pad(self.canvas, DOT_PX) if self.canvas is not None else 4.0
         self.dots.set_clicks(self.pos, self.neg, pad)
 
-    def _redraw_preview(self) -> None:
-        if self.preview is None or not self.preview.any():
+    def _redraw_preview(self, mask: np.ndarray | None = None) -> None:
+        if mask is None or not mask.any():
             self.layer.setPixmap(QPixmap())
             return
-        info = self.editor.class_table().by_id(self.editor.active_class) \
-            if self.editor.active_class is not None else None
+        info = self.host.class_table().by_id(self.host.active_class) \
+            if self.host.active_class is not None else None
         color = info.color if info is not None else (255, 255, 0)
-        self.layer.setPixmap(QPixmap.fromImage(preview_image(self.preview, color)))
+        self.layer.setPixmap(QPixmap.fromImage(preview_image(mask, color)))
 
     # -- keys ------------------------------------------------------------------------------
     def key_press(self, event) -> bool:
-        key = event.key()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.pos:
-            self.accept()
+        if super().key_press(event):
             return True
-        if key == Qt.Key.Key_Escape and (self.pos or self.running is not None):
-            self.clear()
-            return True
-        if key == Qt.Key.Key_Backspace and self.pos and self._press is None:
+        if event.key() == Qt.Key.Key_Backspace and self.pos and self._press is None:
             self.undo_click()
             return True
         return False
 
-    def accept(self) -> bool:
-        """Paint the preview (what is shown now) with the active class as one undo step."""
-        preview = self.preview
-        if preview is None or not preview.any():
-            self.editor.message("Click: nothing to fill yet" + (" (the model is still "
-                                "predicting)" if self.running is not None else ""))
-            return False
-        value = self.editor.require_class()
-        if value is None:
-            return False
-        allowed = self.editor.allowed()
-        rows, cols = np.flatnonzero(preview.any(1)), np.flatnonzero(preview.any(0))
-        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        sel = preview[y0:y1, x0:x1].copy()
-        self.clear()
-        self.editor.apply(lambda mask: edits.paint_region(mask, y0, x0, sel, value,
-                                                          allowed=allowed, name="Click model"),
-                          wait_for_tool=True)
-        return True
+    def nothing_text(self) -> str:
+        return "Click: nothing to fill yet"
 
     def undo_click(self) -> None:
         """Take the last click back (and the preview it gave)."""
         if not self._order:
             return
         (self.pos if self._order.pop() else self.neg).pop()
+        self.job.cancel()  # a prediction under way is for the click taken back
+        self._accept_when_ready = False
         self.preview = self.history.pop() if self.history else None
-        self.generation += 1  # a prediction under way is for the click taken back
-        self._stop_running()
         if not self.pos:
             self.clear()
             return
         self._redraw_dots()
-        self._redraw_preview()
+        self._redraw_preview(self.preview)
         self.hint_changed()
 
-    def _stop_running(self) -> None:
-        if self.running is not None:
-            self.editor.runner.cancel("click-model")
-            self.running = None
-            self.editor.busy_message("")
-
-    def clear(self) -> None:
-        """Forget the clicks, the box and the preview; drop a prediction under way."""
-        self.generation += 1
-        self._stop_running()
+    def forget(self) -> None:
         self.pos, self.neg, self._order[:] = [], [], []
-        self.box, self.preview, self.history = None, None, []
+        self.box, self.history = None, []
         self._press = None
         self.box_item.set_rect(None)
         self._redraw_dots()
-        self._redraw_preview()
-        self.hint_changed()
 
     def abort(self) -> None:
         """Only a box drag in progress is dropped (switching tools keeps the clicks)."""
@@ -338,7 +329,4 @@ class ClickModelTool(EditTool):
                 self.box[1], self.box[0], self.box[3] - self.box[1], self.box[2] - self.box[0]))
 
     def options_changed(self) -> None:
-        self._redraw_preview()  # the tint follows the active class
-
-    def document_changed(self) -> None:
-        self.clear()
+        self._redraw_preview(self.preview)  # the tint follows the active class

@@ -9,26 +9,35 @@ from .base import EditTool
 
 
 class FillTool(EditTool):
+    """Fill always fills the connected region of the clicked pixel's class: it has no
+    colour mode (a region of similar colour is the wand's, Shift+F, previewed first),
+    so no other tool's setting changes what a click does."""
+
     name = "fill"
     label = "Fill"
     shortcut = "F"
-    tip = ("Flood fill with the active class: the connected region of the clicked class "
-           "(tolerance 0), or of image colours within the tolerance")
+    tip = ("Flood fill: the connected region of the clicked pixel's class becomes the active "
+           "class (for a region of similar colour use the Wand, Shift+F)")
+
+    def hint(self) -> str:
+        name = self.host.class_name(self.host.active_class)
+        return (f"Fill: click a region; its connected pixels of the clicked class become "
+                f"{name} (a region of similar colour: the Wand, Shift+F)")
+
+    def options_changed(self) -> None:
+        self.hint_changed()
 
     def mouse_press(self, ev) -> bool:
         if ev.button != Qt.MouseButton.LeftButton:
             return False
         if not ev.inside:
             return True
-        value = self.editor.require_class()
+        value = self.host.require_class()
         if value is None:
             return True
-        tolerance = self.editor.tolerance
-        image = self.editor.image() if tolerance > 0 else None
-        allowed = self.editor.allowed()
+        allowed = self.host.allowed()
         x, y = ev.pos.x(), ev.pos.y()
-        self.editor.apply(lambda mask: edits.flood_fill(mask, x, y, value, image=image,
-                                                        tolerance=tolerance, allowed=allowed))
+        self.host.apply(lambda mask: edits.flood_fill(mask, x, y, value, allowed=allowed))
         return True
 
 
@@ -41,5 +50,5 @@ class EyedropperTool(EditTool):
     def mouse_press(self, ev) -> bool:
         if ev.button != Qt.MouseButton.LeftButton:
             return False
-        self.editor.pick_class_at(ev.pos.x(), ev.pos.y())
+        self.host.pick_class_at(ev.pos.x(), ev.pos.y())
         return True

@@ -7,8 +7,8 @@ It owns
 
 * the tools (:attr:`tools`, by name) and the active one (:meth:`set_tool`);
 * the edit sessions (the Qt-free :class:`segstudio.core.editing.SessionStore`:
-  per image mask array + patch undo stack, reporting through
-  :class:`~.session.SessionSignals`) and the saver (:class:`~.autosave.AutoSaver`);
+  per image mask array + patch undo stack, reporting through its psygnal
+  signals) and the saver (:class:`~.autosave.AutoSaver`);
 * the tool options: :attr:`radius`, :attr:`tolerance`, :attr:`preserve`,
   :attr:`replace_from`, and the class to paint (the class panel's active class);
 * the actions of the Edit menu and the editor tool bar (:mod:`.editor_ui`).
@@ -16,7 +16,11 @@ It owns
 Provenance.  Editing an image that has no human mask starts from a copy of
 its prediction (the prediction stays its own layer), or from an all
 unlabelled mask; the first save makes it "corrected" (a "reviewed" image
-stays reviewed).  "Mark reviewed" saves with status reviewed; "Reset to
+stays reviewed).  Nothing else is made: an operation that changes no pixel
+leaves no session behind (no undo step, no mask shown, the status as it was),
+and undoing every edit of such an image shows the prediction again and takes
+back the mask file the session wrote (:attr:`EditSession.at_start`); a redo
+brings the edit back.  "Mark reviewed" saves with status reviewed; "Reset to
 prediction" moves the human mask to the project's trash folder.
 
 Preserve other classes: only unlabelled pixels and the pixels of the classes
@@ -31,12 +35,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from psygnal import EmissionInfo
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from ...core import edits
 from ...core.classes import ClassTable, default_classes
-from ...core.editor_state import SETTING_KEYS, EditorOptions, OptionsChange
+from ...core.editor_state import SETTING_KEYS, EditorOptions
 from ...core.errors import SegStudioError
 from ...core.large_edit import LargeEditSession
 from ..dialogs import ask_yes_cancel
@@ -47,7 +52,7 @@ from .click_model_tool import ClickModelTool
 from .click_tools import EyedropperTool, FillTool
 from .grabcut_tool import GrabCutTool
 from .scissors_tool import ScissorsTool
-from .session import EditSession, SessionSignals, make_store, qrect
+from .session import EditSession, SessionStore, qrect
 from .shape_tools import LassoTool, PolygonTool, RectangleTool
 from .superpixel_tool import SuperpixelTool
 from .wand_tool import WandTool
@@ -82,24 +87,23 @@ class EditorController(QObject):
         self.controller = controller
         self.class_panel = class_panel
         self.runner = self.controller.runner
-        self.session_signals = SessionSignals(self)
-        self.sessions = make_store(self.session_signals)
-        self.session_signals.changed.connect(self._mask_touched)
-        self.sessions.before_history_hook = self._before_history
+        self.sessions = SessionStore()
+        self.sessions.mask_changed.connect(self._mask_touched)
+        self.sessions.history_moving.connect(self._before_history)
+        self.sessions.history_changed.connect(self._history_changed)
         self.saver = AutoSaver(lambda: self.controller.project, self.controller.workers, self)
         self.saver.set_sessions(lambda: list(self.sessions))
         self.saver.saved.connect(self._saved)
         self.saver.failed.connect(lambda _s, msg: self.message(msg))
         self.saver.state_changed.connect(self.state_changed)
         self.saver.settled.connect(lambda _s: self._trim())
-        self.session_signals.history.connect(self.state_changed)
         self.confirm = self._confirm  # (title, text) -> bool; tests replace it
 
         # the tool options live in the Qt-free core; the window stores three of them
         stored = {k: settings.value(SETTING + k) for k in SETTING_KEYS}
         self.options = EditorOptions.from_settings(
             {k: v for k, v in stored.items() if v is not None}, class_panel.active_class())
-        self.options.changed.append(self._options_changed)
+        self.options.events.connect(self._options_changed)
         self._table: ClassTable = default_classes()  # the project's, from classes_changed
         self.tools = {cls.name: cls(self) for cls in TOOL_CLASSES}
         canvas.press_hooks.append(lambda: large_editing.place_window(self))
@@ -168,15 +172,15 @@ class EditorController(QObject):
     def set_replace_from(self, class_id: int | None) -> None:
         self.options.set_replace_from(class_id)
 
-    def _options_changed(self, change: OptionsChange | None = None) -> None:
-        if change is not None:
-            values = self.options.settings()
-            for key in sorted(change.stored):
-                self.settings.set_value(SETTING + key, values[key])
+    def _options_changed(self, info: EmissionInfo) -> None:
+        """One option changed (or the class table: ``info.signal.name`` says which)."""
+        name = info.signal.name
+        if name in SETTING_KEYS:
+            self.settings.set_value(SETTING + name, self.options.settings()[name])
         for tool in self.tools.values():
             tool.options_changed()
         self.options_changed.emit()
-        if change is not None and "active_class" in change.names and self.tool is not None:
+        if name == "active_class" and self.tool is not None:
             self.tool.hint_changed()  # hints name the class Enter fills with
 
     def _active_class_changed(self, class_id: int) -> None:
@@ -190,6 +194,15 @@ class EditorController(QObject):
     def document(self):
         """The document on screen (its owner is the project controller)."""
         return self.controller.document
+
+    def current_image_id(self) -> int | None:
+        """The image asked for last (it may still be loading)."""
+        current = self.controller.current
+        return None if current is None else current.id
+
+    def project_setting(self, key: str) -> object | None:
+        project = self.controller.project
+        return None if project is None else project.settings.get(key, None)
 
     def class_table(self) -> ClassTable:
         return self._table
@@ -261,21 +274,54 @@ class EditorController(QObject):
                 return None  # not the controller's document on screen
         session = self.sessions.create(doc.rec, doc.mask, on_disk)
         self.sessions.activate(doc.rec.id)
+        # a tool that ends up writing nothing (no class chosen, no pixel changed) leaves
+        # no session behind: looked at once the event that began the edit is over
+        QTimer.singleShot(0, self, lambda: self._settle(session))
         return session
 
     def repaint(self, session: EditSession | None, bbox) -> None:
-        """Repaint ``bbox`` (y0, x0, y1, x1) of the session's mask if it is on screen."""
+        """Repaint ``bbox`` (y0, x0, y1, x1) of the session's mask if it is on screen.  A
+        repaint while the tool holds no stroke ends an operation (a stroke taken back)."""
         if isinstance(session, LargeEditSession):  # into the chunked mask the canvas draws
             session.sync(bbox)
             return
+        self._repaint(session, bbox)
+        if session is not None and not self._tool_holds_mask():
+            self._settle(session)
+
+    def _repaint(self, session: EditSession | None, bbox) -> None:
         if bbox is not None and session is not None and session.mask is self.canvas.mask():
             self.canvas.mask_changed(qrect(bbox))
 
     def commit(self, session: EditSession | None, patch) -> bool:
-        """One undo step for an edit already made (and repainted)."""
-        if session is None or patch is None:
+        """One undo step for an edit already made (and repainted); an edit that changed
+        nothing makes none (and a session it began is forgotten)."""
+        if session is None:
             return False
-        return session.push(patch)
+        pushed = session.push(patch)
+        self._settle(session)
+        return pushed
+
+    def _tool_holds_mask(self) -> bool:
+        return self.tool is not None and self.tool.holds_mask
+
+    def _settle(self, session: EditSession) -> None:
+        """After an operation or an undo / redo: the image on screen shows the session's
+        mask, or, at the session's start, no human mask (the prediction).  A session that
+        never held an edit and wrote nothing is forgotten: the operation made nothing."""
+        if self._tool_holds_mask() or self.sessions.get(session.image_id) is not session:
+            return
+        doc = self.document()
+        shown = doc is not None and doc.ok and doc.rec.id == session.image_id
+        if not session.at_start:
+            if shown and doc.mask is not session.mask:
+                self.controller.set_mask(doc.rec.id, session.mask)
+            return
+        if shown and doc.mask is not None:
+            self.controller.set_mask(doc.rec.id, None)
+        if session.stack.count() == 0 and not session.on_disk and not session.saving:
+            self.sessions.drop(session.image_id)
+            self.state_changed.emit()
 
     def apply(self, op, wait_for_tool: bool = False, image_id: int | None = None):
         """Run ``op(mask) -> Patch | None`` on the image on screen as one undo step."""
@@ -297,8 +343,8 @@ class EditorController(QObject):
             self.message(str(exc))
             return None
         if patch is not None:
-            self.repaint(session, patch.bbox)
-            self.commit(session, patch)
+            self._repaint(session, patch.bbox)
+        self.commit(session, patch)
         return patch
 
     def pick_class_at(self, x: float, y: float) -> int | None:
@@ -331,8 +377,15 @@ class EditorController(QObject):
             self.tool.abort()
 
     def _mask_touched(self, session: EditSession, bbox) -> None:
-        self.repaint(session, bbox)
+        self._settle(session)
+        self._repaint(session, bbox)
         self.saver.changed()
+        if session.at_start:
+            # back at the start: nothing to keep; the saver takes back what it wrote now
+            self.saver.save(session)
+
+    def _history_changed(self) -> None:
+        self.state_changed.emit()
 
     def _saved(self, session: EditSession, rec) -> None:
         self.controller.update_record(rec)  # the document on screen gets it too
@@ -353,8 +406,8 @@ class EditorController(QObject):
         """Before a document is shown: an image with a session shows the session's mask
         (returned to the controller, which puts it in the document)."""
         session = self.sessions.get(doc.rec.id)
-        if session is None or not doc.ok:
-            return None
+        if session is None or not doc.ok or session.at_start:
+            return None  # (a session at its start shows no mask: see _document_shown)
         if isinstance(session, LargeEditSession) and doc.large is not None:
             return large_editing.prepare_document(session, doc)
         if session.mask.shape != (doc.height, doc.width):
@@ -367,6 +420,9 @@ class EditorController(QObject):
 
     def _document_shown(self, doc) -> None:
         self.sessions.activate(doc.rec.id if doc is not None and doc.ok else None)
+        session = self.current_session()
+        if session is not None:
+            self._settle(session)
         self._trim()
         self.ui.document_shown(doc)
         self.state_changed.emit()
@@ -390,7 +446,11 @@ class EditorController(QObject):
             self.message("nothing to save: every edit is saved")
 
     def mark_reviewed(self) -> bool:
-        return provenance.mark_reviewed(self)
+        marked = provenance.mark_reviewed(self)
+        session = self.current_session()
+        if session is not None:
+            self._settle(session)  # a session at its start shows the mask it now saves
+        return marked
 
     def reset_to_prediction(self) -> bool:
         return provenance.reset_to_prediction(self)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSignalBlocker, QSize, Qt
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox, QToolBar
 
@@ -23,6 +23,17 @@ if TYPE_CHECKING:
     from .session import EditSession
 
 
+class EnterSpinBox(QSpinBox):
+    """A spin box that also says when Enter is typed in it (focus leaving it does not)."""
+
+    entered = Signal()
+
+    def keyPressEvent(self, event) -> None:
+        super().keyPressEvent(event)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.entered.emit()
+
+
 class EditorUI:
     """Builds and updates the editor's widgets; holds no editing state."""
 
@@ -31,7 +42,6 @@ class EditorUI:
         win = editor.parent_widget      # the Qt parent of the actions and widgets
         self.parent_widget = win
         self.chrome = editor.chrome     # where they go: shortcuts, menu, tool bar, status bar
-        signals = editor.session_signals
 
         self.undo = QAction("Undo", win)
         self.undo.setShortcuts([QKeySequence("Ctrl+Z")])
@@ -42,7 +52,7 @@ class EditorUI:
         for act in (self.undo, self.redo):
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.chrome.addAction(act)
-        signals.history.connect(self._sync_history)
+        editor.sessions.history_changed.connect(self._sync_history)
         self._sync_history()
         # the tool bar's buttons keep a fixed text so nothing after them moves; the
         # step's name ("Undo Accept prediction") is in their tooltip and the Edit menu
@@ -93,11 +103,12 @@ class EditorUI:
         self.chrome.statusBar().addPermanentWidget(self.busy_label)
         editor.options_changed.connect(self._sync_options)
         c = editor.controller
-        c.project_opened.connect(lambda _p: self.toolbar.setVisible(True))
-        c.project_closed.connect(lambda: self.toolbar.setVisible(False))
-        c.opening.connect(lambda _f: self.toolbar.setVisible(False))
+        for bar in (self.toolbar, self.options_bar):
+            c.project_opened.connect(lambda _p, b=bar: b.setVisible(True))
+            c.project_closed.connect(lambda b=bar: b.setVisible(False))
+            c.opening.connect(lambda _f, b=bar: b.setVisible(False))
+            bar.setVisible(False)
         c.classes_changed.connect(self._fill_classes)
-        self.toolbar.setVisible(False)
         self.document_shown(None)
 
     def _action(self, text, slot, shortcuts, tip, checkable=False, toggled=False) -> QAction:
@@ -143,12 +154,14 @@ class EditorUI:
         self.radius.setSuffix(" px")
         self.radius.setValue(e.radius)
         self.radius.valueChanged.connect(e.set_radius)
-        self.tolerance = QSpinBox(win)
+        self.tolerance = EnterSpinBox(win)
         self.tolerance.setRange(0, 255)
-        self.tolerance.setToolTip("Fill tolerance: 0 fills the clicked class; above 0, image "
-                                  "colours within this distance of the clicked pixel")
+        self.tolerance.setToolTip("Wand tolerance: the wand's region takes the image colours "
+                                  "within this distance of the clicked pixel's; Enter here "
+                                  "fills the wand's preview")
         self.tolerance.setValue(e.tolerance)
         self.tolerance.valueChanged.connect(e.set_tolerance)
+        self.tolerance.entered.connect(self._tolerance_entered)
         self.replace_from = QComboBox(win)
         self.replace_from.setToolTip("The class the Replace tool turns into the active class")
         self.replace_from.currentIndexChanged.connect(
@@ -172,18 +185,25 @@ class EditorUI:
         bar.addSeparator()
         for act in self.tool_actions.values():
             bar.addAction(act)
-        bar.addSeparator()
+        # the tools' options go on the first row, beside the window's bar (where there is
+        # room): on one row with the tools, Preserve others and Mark reviewed fell behind
+        # the bar's » at 1600 px
+        options = QToolBar("Tool options", self.parent_widget)
+        options.setObjectName("toolbar-tool-options")
+        options.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for label, widget in (("Radius", self.radius), ("Tolerance", self.tolerance),
                               ("Replace", self.replace_from)):
-            bar.addWidget(QLabel(f" {label} ", bar))
-            bar.addWidget(widget)
-        bar.addWidget(self.replace_to)
-        bar.addWidget(self.preserve_box)
-        bar.addSeparator()
-        bar.addAction(self.reviewed)
+            options.addWidget(QLabel(f" {label} ", options))
+            options.addWidget(widget)
+        options.addWidget(self.replace_to)
+        options.addWidget(self.preserve_box)
+        options.addSeparator()
+        options.addAction(self.reviewed)
+        self.chrome.addToolBar(Qt.ToolBarArea.TopToolBarArea, options)
         self.chrome.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         self.chrome.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.toolbar = bar
+        self.options_bar = options
 
     def _build_menu(self) -> None:
         bar = self.chrome.menuBar()
@@ -224,6 +244,12 @@ class EditorUI:
             with QSignalBlocker(self.replace_from):
                 self.replace_from.setCurrentIndex(idx)
         self._show_radius_and_target()
+
+    def _tolerance_entered(self) -> None:
+        tool = self.editor.tool
+        if tool is not None:
+            tool.options_entered()
+            self.editor.canvas.setFocus()  # the next keys are the canvas's again
 
     def _show_radius_and_target(self) -> None:
         e = self.editor

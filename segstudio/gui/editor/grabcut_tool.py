@@ -1,13 +1,15 @@
-"""GrabCut: drag a rectangle round an object, optionally mark strokes, Enter fills.
+"""GrabCut: drag a rectangle round an object, see what GrabCut finds, refine, Enter fills.
 
 * Left drag (first): the rectangle.  Then left drags mark "surely object"
   strokes, right drags or Shift + left drags "surely background" strokes;
   Backspace removes the last stroke; a left drag with Ctrl redraws the rectangle.
-* Enter runs OpenCV's GrabCut (:func:`segstudio.core.grabcut.grabcut_region`)
-  on a worker thread (it takes about half a second); the object found is
-  painted with the class that was active at Enter, as one undo step.  A
-  result that comes back after another image was shown is dropped.
-* Esc clears the rectangle and strokes (and drops a run in progress).
+* After the rectangle and after each stroke, OpenCV's GrabCut
+  (:func:`segstudio.core.grabcut.grabcut_region`) runs on a worker thread and its
+  object is previewed (tinted with the active class, outlined); the tool stays
+  open, so more strokes refine it.
+* Enter paints the preview with the active class as one undo step (while GrabCut
+  is still running: once its result arrives).  Esc clears the rectangle, the
+  strokes and the preview.
 """
 
 from __future__ import annotations
@@ -17,43 +19,57 @@ from PySide6.QtGui import QColor
 
 from ...core import edits
 from ...core.grabcut import grabcut_region
-from .base import EditTool, PathOverlay, pen_pad, pixel_box
+from ...core.smart.wand import preview_array
+from .base import PathOverlay, pen_pad, pixel_box
+from .smart_base import PreviewTool
+from .smart_overlay import TINT_ALPHA, RegionOverlay, class_qcolor
 
 STROKE_RADIUS = 3
 FG_COLOR = QColor(80, 255, 120, 240)
 BG_COLOR = QColor(255, 80, 80, 240)
 
 
-class GrabCutTool(EditTool):
+class GrabCutTool(PreviewTool):
     name = "grabcut"
     label = "GrabCut"
     shortcut = "G"
-    tip = ("GrabCut: drag a rectangle round an object; optional strokes: left = object, "
-           "right or Shift = background; Enter fills it with the active class")
+    tip = ("GrabCut: drag a rectangle round an object and see what it finds; refine with "
+           "strokes (left = object, right or Shift = background); Enter fills it with the "
+           "active class")
 
-    def __init__(self, editor) -> None:
-        super().__init__(editor)
+    def __init__(self, host) -> None:
+        super().__init__(host)
         self.corners: tuple[QPointF, QPointF] | None = None
         self.fg: list[list[QPointF]] = []
         self.bg: list[list[QPointF]] = []
         self._drag: str | None = None      # "rect", "fg" or "bg"
         self._current: list[QPointF] = []
+        self.overlay = self.add_item(RegionOverlay())
         self.rect_item = self.add_item(PathOverlay())
         self._stroke_items: list[PathOverlay] = []
-        self.running = None                # TaskHandle of the GrabCut run
 
     @property
     def busy(self) -> bool:
         return self._drag is not None
 
+    @property
+    def pending(self) -> bool:
+        return self.corners is not None
+
     def hint(self) -> str:
-        if self.running is not None:
-            return "GrabCut running … (Esc drops it)"
         if self.corners is None or self._drag == "rect":
             return "GrabCut: drag a rectangle round the object"
-        return (f"GrabCut: Enter fills the object with "
-                f"{self.editor.class_name(self.editor.active_class)}; optional strokes: "
-                "left drag = object, right or Shift drag = background; Esc clears")
+        if self.job.running:
+            return self.waiting_hint()
+        name = self.host.class_name(self.host.active_class)
+        refine = ("left drag = object, right or Shift drag = background, Backspace removes "
+                  "the last stroke, Ctrl+drag a new rectangle; Esc clears")
+        if self.preview is None:
+            return f"GrabCut found nothing in the rectangle; mark the object: {refine}"
+        return f"GrabCut: Enter fills the preview with {name}; refine: {refine}"
+
+    def nothing_text(self) -> str:
+        return "GrabCut found nothing in the rectangle"
 
     # -- drawing ------------------------------------------------------------------------
     def _pad(self) -> float:
@@ -113,6 +129,9 @@ class GrabCutTool(EditTool):
             return False
         if self._drag == "rect":
             self.corners = (self.corners[0], QPointF(ev.pos))
+            box = pixel_box(*self.corners)
+            if box.width() < 2 or box.height() < 2:  # a click, not a rectangle: the next
+                self.corners = None                  # drag draws the rectangle
             self._redraw_rect()
         else:
             self._current.append(QPointF(ev.pos))
@@ -120,19 +139,15 @@ class GrabCutTool(EditTool):
             (self.fg if self._drag == "fg" else self.bg).append(self._current)
         self._drag = None
         self._current = []
-        self.hint_changed()
+        self.run()  # the preview follows every change
         return True
 
     def key_press(self, event) -> bool:
-        key = event.key()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.corners is not None:
-            self.run()
+        if super().key_press(event):
             return True
-        if key == Qt.Key.Key_Escape and (self.corners is not None or self.running is not None):
-            self.clear()
-            return True
-        if key == Qt.Key.Key_Backspace and self._stroke_items and self._drag is None:
+        if event.key() == Qt.Key.Key_Backspace and self._stroke_items and self._drag is None:
             self._drop_last_stroke(self._stroke_items.pop())
+            self.run()
             return True
         return False
 
@@ -148,57 +163,45 @@ class GrabCutTool(EditTool):
         if item in self._items:
             self._items.remove(item)
 
-    # -- running --------------------------------------------------------------------------
-    def run(self) -> bool:
-        """Start GrabCut on a worker; False when it cannot start."""
-        doc = self.editor.document()
-        value = self.editor.require_class()
-        if doc is None or not doc.ok or value is None or self.corners is None:
-            return False
+    # -- the preview ----------------------------------------------------------------------
+    def request(self):
+        doc = self.host.document()
+        if doc is None or not doc.ok or self.corners is None:
+            return None
         c0, c1 = ((p.x(), p.y()) for p in self.corners)
         fg = [[(p.x(), p.y()) for p in s] for s in self.fg]
         bg = [[(p.x(), p.y()) for p in s] for s in self.bg]
-        image, allowed, image_id = doc.display, self.editor.allowed(), doc.rec.id
+        return doc.display, c0, c1, fg, bg
 
-        def job(ctx):
-            return grabcut_region(image, c0, c1, fg_strokes=fg, bg_strokes=bg,
-                                  stroke_radius=STROKE_RADIUS)
+    @staticmethod
+    def compute(inputs):
+        image, c0, c1, fg, bg = inputs
+        region = grabcut_region(image, c0, c1, fg_strokes=fg, bg_strokes=bg,
+                                stroke_radius=STROKE_RADIUS)
+        return region, None if region is None else preview_array(region[2])
 
-        def done(region):
-            self.running = None
-            self.editor.busy_message("")
-            self.hint_changed()
-            shown = self.editor.document()
-            if shown is None or shown is not doc or shown.rec.id != image_id:
-                self.editor.message("the GrabCut result was dropped: another image is shown")
-                return
-            self.clear()
-            if region is None:
-                self.editor.message("GrabCut found nothing in the rectangle")
-                return
-            y0, x0, sel = region
-            self.editor.apply(lambda mask: edits.paint_region(mask, y0, x0, sel, value,
-                                                              allowed=allowed, name="GrabCut"),
-                              wait_for_tool=True)
+    def busy_text(self, inputs) -> str:
+        return "GrabCut running …"
 
-        def failed(message: str):
-            self.running = None
-            self.editor.busy_message("")
-            self.hint_changed()
-            self.editor.message(f"GrabCut failed: {message}")
+    def show_preview(self, result):
+        region, shown = result if result is not None else (None, None)
+        if region is None:
+            self.overlay.show(None)
+            return None
+        self.overlay.show(shown, region[1], region[0],
+                          [class_qcolor(self.host, self.host.active_class, TINT_ALPHA)])
+        return region
 
-        self.editor.busy_message("GrabCut running …")
-        self.running = self.editor.runner.submit(job, key="grabcut", on_result=done,
-                                                 on_error=failed)
-        self.hint_changed()
-        return True
+    def paint_op(self, region, value, allowed):
+        y0, x0, sel = region
+        return lambda mask: edits.paint_region(mask, y0, x0, sel, value, allowed=allowed,
+                                               name="GrabCut")
 
-    def clear(self) -> None:
-        """Forget the rectangle and strokes; drop a run in progress."""
-        if self.running is not None:
-            self.editor.runner.cancel("grabcut")
-            self.running = None
-            self.editor.busy_message("")
+    def options_changed(self) -> None:
+        self.overlay.retint([class_qcolor(self.host, self.host.active_class, TINT_ALPHA)])
+
+    # -- state ----------------------------------------------------------------------------
+    def forget(self) -> None:
         self.corners = None
         self.fg, self.bg = [], []
         self._drag = None
@@ -207,14 +210,14 @@ class GrabCutTool(EditTool):
             self._remove_item(item)
         self._stroke_items = []
         self._redraw_rect()
-        self.hint_changed()
 
     def abort(self) -> None:
-        """Only a drag in progress is dropped (switching tools keeps the rectangle)."""
+        """Only a drag in progress is dropped (switching tools keeps the rectangle, the
+        strokes and the preview)."""
         if self._drag in ("fg", "bg") and self._stroke_items:
             self._remove_item(self._stroke_items.pop())
+        elif self._drag == "rect":
+            self.corners = None
+            self._redraw_rect()
         self._drag = None
         self._current = []
-
-    def document_changed(self) -> None:
-        self.clear()

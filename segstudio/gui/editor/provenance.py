@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .autosave import drop_mask
+
 if TYPE_CHECKING:
     from .editor_controller import EditorController
 
 
 def mark_reviewed(editor: EditorController) -> bool:
     """Save the image on screen with status reviewed (an image with only a prediction:
-    the prediction becomes its mask).  False when there is nothing to mark."""
+    the prediction becomes its mask).  False when there is nothing to mark, or when the
+    active tool holds an unfinished edit (an open polygon, a preview not filled): that is
+    refused with a note, not finished for the user (the edit might be one they would not
+    make), and it stays as it is."""
+    open_edit = editor.tool.unfinished() if editor.tool is not None else ""
+    if open_edit:
+        editor.message(f"not marked reviewed: {open_edit}")
+        return False
     doc = editor.document()
     project = editor.controller.project
     if doc is None or not doc.ok or project is None:
@@ -78,13 +87,6 @@ def reset_to_prediction(editor: EditorController) -> bool:
         editor.message(f"{rec.relpath} was reset; the previous mask is in "
                        f"{project.project_dir / 'trash'}")
 
-    def reset():
-        new_rec = project.reset_to_prediction(rec)
-        if new_rec.iou is not None:  # the IoU was against the mask now in the trash
-            project.set_iou(new_rec, None)
-            new_rec = project.image(rec.id)
-        return new_rec
-
-    editor.saver.submit(rec.id, reset, on_result=done,
+    editor.saver.submit(rec.id, lambda: drop_mask(project, rec), on_result=done,
                         on_error=lambda msg: editor.message(f"{rec.relpath} was not reset: {msg}"))
     return True

@@ -11,35 +11,40 @@
   region (:func:`~segstudio.core.smart.scissors.scissors_region`, on a worker) is
   painted with the class active at closing, as one undo step.
 * Backspace removes the last anchor, Esc clears (and drops a run in progress).
-  A result that comes back after another image was asked for is dropped.
+  A result that comes back after another image was asked for is dropped
+  (:mod:`.tool_jobs`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 
 from ...core import edits
 from ...core.footprint import pixel_of
 from ...core.smart.scissors import WINDOW, PathMap, join_paths, scissors_region, straight_path
-from .base import EditTool, PathOverlay, pen_pad
-from .smart_overlay import DotsOverlay, centres, still_shown
+from .base import PathOverlay, near_on_screen, pen_pad
+from .smart_base import SmartTool
+from .smart_overlay import DotsOverlay, centres
+from .tool_jobs import ToolJob
 
 LIVE_COLOR = QColor(255, 220, 60, 240)
-CLOSE_SCREEN_PX = 8   # a click this near the first anchor closes the outline
 MIN_ANCHORS = 2       # two anchors and the way back already enclose something
 
 
-class ScissorsTool(EditTool):
+class ScissorsTool(SmartTool):
     name = "scissors"
     label = "Scissors"
     shortcut = "S"
     tip = ("Intelligent scissors: click anchors round an object, the outline snaps to its "
            "edges; click the first anchor, double-click or Enter fills it with the active class")
 
-    def __init__(self, editor) -> None:
-        super().__init__(editor)
+    job_key = "scissors-fill"
+    what = "scissors"
+
+    def __init__(self, host) -> None:
+        super().__init__(host)
         self.anchors: list[tuple[int, int]] = []
         self.segments: list[np.ndarray] = []   # path from anchor i to anchor i + 1
         self.map: PathMap | None = None        # paths from the last anchor, once built
@@ -48,9 +53,10 @@ class ScissorsTool(EditTool):
         self.path_item = self.add_item(PathOverlay())
         self.live_item = self.add_item(PathOverlay(light=LIVE_COLOR))
         self.dots = self.add_item(DotsOverlay())
-        self.building = None                   # TaskHandle of the map of the last anchor
+        self.maps = ToolJob(host, "scissors-map", "scissors edge map",
+                            settled=self.hint_changed)   # the map of the last anchor
         self._close_when_ready = False         # closing waits for that map (snapped way back)
-        self.running = None                    # TaskHandle of the fill
+        self._fill: tuple[int, np.ndarray | None] | None = None  # (class, allowed) of the fill
 
     @property
     def busy(self) -> bool:
@@ -59,7 +65,7 @@ class ScissorsTool(EditTool):
     def hint(self) -> str:
         if self.running is not None:
             return "Scissors: filling … (Esc drops it)"
-        doc = self.editor.document()
+        doc = self.host.document()
         far = (doc is not None and doc.ok and max(doc.width, doc.height) > WINDOW)
         note = (f" (large image: the outline snaps within {WINDOW // 2} px of the last anchor, "
                 "straight beyond)") if far else ""
@@ -68,7 +74,7 @@ class ScissorsTool(EditTool):
         snap = "" if self.map is not None else " (reading the edges …)"
         return (f"Scissors{snap}: click anchors along the edge; click the first anchor, "
                 f"double-click or Enter fills with "
-                f"{self.editor.class_name(self.editor.active_class)}; Backspace removes the "
+                f"{self.host.class_name(self.host.active_class)}; Backspace removes the "
                 f"last anchor, Esc clears" + note)
 
     # -- paths ----------------------------------------------------------------------------
@@ -76,7 +82,7 @@ class ScissorsTool(EditTool):
         """From the last anchor to pixel (x, y): snapped once the map is built, else straight."""
         if self.map is not None and self.anchors and self.map.anchor == self.anchors[-1]:
             return self.map.path_to(x, y)
-        doc = self.editor.document()
+        doc = self.host.document()
         px, py = pixel_of(x, y)
         if doc is not None and doc.ok:
             px, py = min(max(px, 0), doc.width - 1), min(max(py, 0), doc.height - 1)
@@ -107,7 +113,7 @@ class ScissorsTool(EditTool):
 
     # -- anchors ----------------------------------------------------------------------------
     def add_anchor(self, x: float, y: float) -> None:
-        doc = self.editor.document()
+        doc = self.host.document()
         if doc is None or not doc.ok:
             return
         p = pixel_of(x, y)
@@ -136,42 +142,32 @@ class ScissorsTool(EditTool):
         self.hint_changed()
 
     def _build_map(self) -> None:
-        doc = self.editor.document()
         self.map = None
-        anchor, image, image_id = self.anchors[-1], doc.display, doc.rec.id
+        anchor = self.anchors[-1]
+        doc = self.host.document()
+        image = doc.display
+        self.maps.start(lambda: PathMap(image, anchor), self._map_built,
+                        busy="Scissors: reading the edges round the anchor …",
+                        on_error=self._map_failed)
 
-        def job(ctx):
-            return PathMap(image, anchor)
+    def _map_built(self, pm: PathMap) -> None:
+        if not self.anchors or self.anchors[-1] != pm.anchor:
+            return
+        self.map = pm
+        self._update_live()
+        if self._close_when_ready:
+            self.close_outline()
 
-        def done(pm: PathMap):
-            self.building = None
-            self.editor.busy_message("")
-            if not still_shown(self.editor, doc, image_id) or not self.anchors \
-                    or self.anchors[-1] != pm.anchor:
-                return
-            self.map = pm
-            self._update_live()
-            self.hint_changed()
-            if self._close_when_ready:
-                self.close_outline()
-
-        def failed(message: str):
-            self.building = None
-            self.editor.busy_message("")
-            self.editor.message(f"the scissors could not read the edges: {message}")
-            if self._close_when_ready:
-                self.close_outline()   # with a straight way back
-
-        self.editor.busy_message("Scissors: reading the edges round the anchor …")
-        self.building = self.editor.runner.submit(job, key="scissors-map", on_result=done,
-                                                  on_error=failed)
+    def _map_failed(self, message: str) -> None:
+        self.host.message(f"the scissors could not read the edges: {message}")
+        if self._close_when_ready:
+            self.close_outline()   # with a straight way back
 
     def _near_first(self, ev) -> bool:
         if len(self.anchors) < MIN_ANCHORS or self.canvas is None:
             return False
         fx, fy = self.anchors[0]
-        reach = CLOSE_SCREEN_PX / max(self.canvas.zoom(), 1e-6)
-        return max(abs(ev.pos.x() - (fx + 0.5)), abs(ev.pos.y() - (fy + 0.5))) <= max(reach, 1.0)
+        return near_on_screen(self.canvas, ev.pos, QPointF(fx + 0.5, fy + 0.5))
 
     # -- events ----------------------------------------------------------------------------------
     def mouse_press(self, ev) -> bool:
@@ -218,62 +214,59 @@ class ScissorsTool(EditTool):
     def close_outline(self) -> bool:
         """Fill the region the outline encloses (on a worker); False when it cannot start."""
         if len(self.anchors) < MIN_ANCHORS:
-            self.editor.message("the scissors need at least 2 anchors; keep clicking, or Esc")
+            self.host.message("the scissors need at least 2 anchors; keep clicking, or Esc")
             return False
-        doc = self.editor.document()
-        value = self.editor.require_class()
+        doc = self.host.document()
+        value = self.host.require_class()
         if doc is None or not doc.ok or value is None:
             return False
-        if self.map is None and self.building is not None:
+        if self.map is None and self.maps.running:
             self._close_when_ready = True  # the way back snaps too, once the map is there
             return True
         self._close_when_ready = False
+        self._fill = (value, self.host.allowed())
+        return self.run()
+
+    def request(self):
+        doc = self.host.document()
+        if doc is None or not doc.ok or self._fill is None:
+            return None
         outline = self.outline()
-        image, allowed, image_id = doc.display, self.editor.allowed(), doc.rec.id
-
-        def job(ctx):
-            return scissors_region(image, outline)
-
-        def done(region):
-            self.running = None
-            self.editor.busy_message("")
-            if not still_shown(self.editor, doc, image_id):
-                self.editor.message("the scissors result was dropped: another image is shown")
-                self.hint_changed()
-                return
-            self.clear()
-            if region is None:
-                self.editor.message("the scissors outline encloses nothing")
-                return
-            y0, x0, sel = region
-            self.editor.apply(lambda mask: edits.paint_region(mask, y0, x0, sel, value,
-                                                              allowed=allowed, name="Scissors"),
-                              wait_for_tool=True)
-
-        def failed(message: str):
-            self.running = None
-            self.editor.busy_message("")
-            self.hint_changed()
-            self.editor.message(f"the scissors failed: {message}")
-
         self.live = None
         self.path_item.set_points(centres(outline))
         self.live_item.set_points([])
-        self.editor.busy_message("Scissors: filling …")
-        self.running = self.editor.runner.submit(job, key="scissors-fill", on_result=done,
-                                                 on_error=failed)
-        self.hint_changed()
-        return True
+        return doc.display, outline
+
+    @staticmethod
+    def compute(inputs):
+        image, outline = inputs
+        return scissors_region(image, outline)
+
+    def busy_text(self, inputs) -> str:
+        return "Scissors: filling …"
+
+    def apply(self, region) -> None:
+        value, allowed = self._fill
+        self.clear()
+        if region is None:
+            self.host.message("the scissors outline encloses nothing")
+            return
+        y0, x0, sel = region
+        self.host.apply(lambda mask: edits.paint_region(mask, y0, x0, sel, value,
+                                                        allowed=allowed, name="Scissors"),
+                        wait_for_tool=True)
+
+    def unfinished(self) -> str:
+        if self.anchors:
+            return ("the scissors outline is still open (Enter fills it, Esc drops it)")
+        return super().unfinished()
 
     def clear(self) -> None:
         """Forget the anchors; drop the map being built and a fill in progress."""
-        for key, handle in (("scissors-map", self.building), ("scissors-fill", self.running)):
-            if handle is not None:
-                self.editor.runner.cancel(key)
-        if self.building is not None or self.running is not None:
-            self.editor.busy_message("")
-        self.building = self.running = None
+        self.maps.cancel()
+        self.job.cancel()
         self._close_when_ready = False
+        self._fill = None
         self.anchors, self.segments = [], []
         self.map, self.live = None, None
         self._redraw()

@@ -4,9 +4,11 @@ Each fills with the active class in one undo step, using the exact rules of
 :mod:`segstudio.core.edits` (``cv2.fillPoly`` of the pixels under the
 vertices, boundary included; a rectangle includes both corner pixels).
 
-Polygon: left clicks add vertices; double-click or Enter closes and fills;
-Backspace removes the last vertex; Esc cancels.  Lasso and rectangle fill on
-release; Esc during the drag cancels.
+Polygon: left clicks add vertices; a click on (or within a few screen pixels
+of) the first vertex, a double-click or Enter closes and fills (as labelme and
+CVAT do); Backspace removes the last vertex; Esc cancels.  While a polygon is
+open the image is not marked reviewed (Ctrl+Return says why).  Lasso and
+rectangle fill on release; Esc during the drag cancels.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from ...core import edits
 from ...core.footprint import pixel_of
-from .base import EditTool, PathOverlay, pen_pad, pixel_box
+from .base import EditTool, PathOverlay, near_on_screen, pen_pad, pixel_box
 
 MIN_VERTICES = 3
 
@@ -28,13 +30,15 @@ class PolygonTool(EditTool):
     name = "polygon"
     label = "Polygon"
     shortcut = "P"
-    tip = ("Polygon fill: click the corners, double-click or Enter fills, Backspace removes "
-           "the last corner, Esc cancels")
+    tip = ("Polygon fill: click the corners; a click on the first corner, a double-click or "
+           "Enter fills, Backspace removes the last corner, Esc cancels")
 
-    def __init__(self, editor) -> None:
-        super().__init__(editor)
+    def __init__(self, host) -> None:
+        super().__init__(host)
         self.points: list[QPointF] = []
         self.overlay = self.add_item(PathOverlay(vertices=True))
+        self._closed_by_press = False  # the last press closed the polygon on its first corner
+        self._after_close = False      # the press after that one (a double-click's second)
 
     @property
     def busy(self) -> bool:
@@ -50,9 +54,20 @@ class PolygonTool(EditTool):
         if n < MIN_VERTICES:
             return (f"Polygon: click corner {n + 1} (at least {MIN_VERTICES}); "
                     "Backspace removes the last, Esc cancels")
-        return (f"Polygon: Enter or double-click fills with "
-                f"{self.editor.class_name(self.editor.active_class)}; "
+        return (f"Polygon: click the first corner, Enter or double-click fills with "
+                f"{self.host.class_name(self.host.active_class)}; "
                 "click to add corners, Backspace removes the last, Esc cancels")
+
+    def unfinished(self) -> str:
+        if self.points:
+            return "a polygon is still open (Enter fills it, Esc drops it)"
+        return super().unfinished()
+
+    def _on_first(self, pos: QPointF) -> bool:
+        """``pos`` closes the polygon: within a few screen pixels of the first corner,
+        with enough corners to fill."""
+        return (self.corners() >= MIN_VERTICES and self.canvas is not None
+                and near_on_screen(self.canvas, pos, self.points[0]))
 
     def _redraw(self, rubber: QPointF | None = None) -> None:
         if self.canvas is not None:
@@ -67,6 +82,11 @@ class PolygonTool(EditTool):
     def mouse_press(self, ev) -> bool:
         if ev.button != Qt.MouseButton.LeftButton:
             return False
+        after_close, self._closed_by_press = self._closed_by_press, False
+        self._after_close = after_close and not self.points
+        if self.points and self._on_first(ev.pos):
+            self._closed_by_press = self.close_polygon()
+            return True
         self._add(ev.pos)
         self._redraw()
         return True
@@ -80,6 +100,13 @@ class PolygonTool(EditTool):
     def mouse_double_click(self, ev) -> bool:
         if ev.button != Qt.MouseButton.LeftButton:
             return False
+        if self._closed_by_press or (self._after_close and len(self.points) == 1):
+            # a double-click on the first corner: its first click closed the polygon, its
+            # second press (when one comes) is no corner of a new one
+            self._closed_by_press = self._after_close = False
+            self.points = []
+            self._redraw()
+            return True
         self._add(ev.pos)
         self.close_polygon()
         return True
@@ -103,14 +130,14 @@ class PolygonTool(EditTool):
         was chosen; else the corners stay for another try)."""
         pts = [(p.x(), p.y()) for p in self.points]
         if len({_pixel(p) for p in self.points}) < MIN_VERTICES:
-            self.editor.message("a polygon needs at least 3 corners; keep clicking, or Esc")
+            self.host.message("a polygon needs at least 3 corners; keep clicking, or Esc")
             return False
-        value = self.editor.require_class()
+        value = self.host.require_class()
         if value is None:
             return False
         self.abort()
-        allowed = self.editor.allowed()
-        self.editor.apply(lambda mask: edits.fill_polygon(mask, pts, value, allowed=allowed))
+        allowed = self.host.allowed()
+        self.host.apply(lambda mask: edits.fill_polygon(mask, pts, value, allowed=allowed))
         return True
 
     def abort(self) -> None:
@@ -124,8 +151,8 @@ class LassoTool(EditTool):
     shortcut = "L"
     tip = "Lasso fill: drag around a region; it is filled on release (Esc cancels)"
 
-    def __init__(self, editor) -> None:
-        super().__init__(editor)
+    def __init__(self, host) -> None:
+        super().__init__(host)
         self.points: list[QPointF] = []
         self.overlay = self.add_item(PathOverlay(closed=True))
 
@@ -164,10 +191,10 @@ class LassoTool(EditTool):
         self.abort()
         if len({pixel_of(*p) for p in pts}) < MIN_VERTICES:
             return
-        value = self.editor.require_class()
+        value = self.host.require_class()
         if value is not None:
-            allowed = self.editor.allowed()
-            self.editor.apply(lambda mask: edits.fill_lasso(mask, pts, value, allowed=allowed))
+            allowed = self.host.allowed()
+            self.host.apply(lambda mask: edits.fill_lasso(mask, pts, value, allowed=allowed))
 
     def key_press(self, event) -> bool:
         if event.key() == Qt.Key.Key_Escape and self.points:
@@ -186,8 +213,8 @@ class RectangleTool(EditTool):
     shortcut = "R"
     tip = "Rectangle fill: drag from corner to corner (both corner pixels are filled)"
 
-    def __init__(self, editor) -> None:
-        super().__init__(editor)
+    def __init__(self, host) -> None:
+        super().__init__(host)
         self.start: QPointF | None = None
         self.end: QPointF | None = None
         self.overlay = self.add_item(PathOverlay())
@@ -227,10 +254,10 @@ class RectangleTool(EditTool):
             return
         c0, c1 = (self.start.x(), self.start.y()), (self.end.x(), self.end.y())
         self.abort()
-        value = self.editor.require_class()
+        value = self.host.require_class()
         if value is not None:
-            allowed = self.editor.allowed()
-            self.editor.apply(lambda mask: edits.fill_rect(mask, c0, c1, value, allowed=allowed))
+            allowed = self.host.allowed()
+            self.host.apply(lambda mask: edits.fill_rect(mask, c0, c1, value, allowed=allowed))
 
     def key_press(self, event) -> bool:
         if event.key() == Qt.Key.Key_Escape and self.start is not None:

@@ -1,12 +1,15 @@
-"""What the smart tools (scissors, watershed, superpixels, wand) share in the GUI.
+"""What the smart tools (scissors, watershed, superpixels, wand, GrabCut) draw.
 
 * :class:`IndexedOverlay`: a small uint8 array (0 = transparent) drawn over
-  the image at a position and scale through a colour table (a wand preview,
-  superpixel boundaries); it is the canvas's own :class:`ArrayLayer`, so a
-  zoomed-out view draws from a screen-sized copy.
+  the image at a position and scale through a colour table (superpixel
+  boundaries); it is the canvas's own :class:`ArrayLayer`, so a zoomed-out
+  view draws from a screen-sized copy.
+* :class:`RegionOverlay`: the preview of what Enter paints (a wand, GrabCut or
+  watershed result): each class's region tinted with its colour, its edge
+  pixels a solid light line.
 * :class:`DotsOverlay`: anchor points (a dark-rimmed light square each).
-* :func:`still_shown`: a worker's result is for the image on screen (and no
-  other image was asked for meanwhile).
+
+Which results are drawn at all is :mod:`.tool_jobs`' rule (stale ones never are).
 """
 
 from __future__ import annotations
@@ -19,14 +22,17 @@ from PySide6.QtWidgets import QGraphicsItem
 from ..widgets.layers import ArrayLayer
 from .base import DARK, LIGHT, OVERLAY_Z, VERTEX_PX
 
+EDGE = QColor(255, 255, 255, 235)   # a preview's outline
+TINT_ALPHA = 110                    # a preview's inside
+
 
 def argb(color: QColor) -> int:
     return color.rgba()
 
 
-def class_qcolor(editor, class_id: int | None, alpha: int = 255) -> QColor:
+def class_qcolor(host, class_id: int | None, alpha: int = 255) -> QColor:
     """The class's colour (white when unknown) with ``alpha``."""
-    info = editor.class_table().by_id(class_id) if class_id is not None else None
+    info = host.class_table().by_id(class_id) if class_id is not None else None
     rgb = info.color if info is not None else (255, 255, 255)
     return QColor(rgb[0], rgb[1], rgb[2], alpha)
 
@@ -52,6 +58,30 @@ class IndexedOverlay(ArrayLayer):
         self.setTransform(QTransform.fromScale(sx, sy))
         self.setPos(x0, y0)
         self.setVisible(arr is not None)
+
+
+class RegionOverlay(IndexedOverlay):
+    """The preview of what Enter paints, over the image (hidden until shown).
+
+    ``shown`` is what :func:`~segstudio.core.smart.wand.preview_array` (one region) or
+    :func:`~segstudio.core.smart.watershed.preview_labels` (several classes) make on the
+    worker: 0 outside, k + 1 inside the k-th region (tinted ``tints[k]``), and
+    ``len(tints) + 1`` on the regions' edges (a solid light line)."""
+
+    def __init__(self) -> None:
+        super().__init__([EDGE])
+        self.setVisible(False)
+
+    def show(self, shown: np.ndarray | None, x0: int = 0, y0: int = 0,
+             tints: list[QColor] | None = None) -> None:
+        """Show ``shown`` with its top-left at pixel (x0, y0); None hides it."""
+        if shown is not None:
+            self.retint(tints or [])
+        self.show_array(shown, x0, y0)
+
+    def retint(self, tints: list[QColor]) -> None:
+        """New colours for the regions (256 numbers, no pixel work)."""
+        self.set_colors(list(tints) + [EDGE])
 
 
 class DotsOverlay(QGraphicsItem):
@@ -88,16 +118,6 @@ class DotsOverlay(QGraphicsItem):
             pen.setCapStyle(Qt.PenCapStyle.SquareCap)
             painter.setPen(pen)
             painter.drawPoints(self._points)
-
-
-def still_shown(editor, doc, image_id: int) -> bool:
-    """The document ``doc`` (image ``image_id``) is on screen and no other image was asked
-    for since (a result for it may still be used)."""
-    shown = editor.document()
-    if shown is None or shown is not doc or shown.rec.id != image_id:
-        return False
-    current = editor.controller.current
-    return current is None or current.id == image_id
 
 
 def centres(points) -> list[QPointF]:

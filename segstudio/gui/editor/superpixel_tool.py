@@ -20,8 +20,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 
 from ...core.smart.superpixels import SuperpixelStroke, compute_size, compute_superpixels
-from .base import EditTool
-from .smart_overlay import IndexedOverlay, still_shown
+from .smart_base import SmartTool
+from .smart_overlay import IndexedOverlay
 
 EDGE_COLOR = QColor(255, 235, 80, 170)
 CACHE = 3            # superpixel maps kept (image, size)
@@ -33,27 +33,33 @@ def superpixel_size(radius: int) -> int:
     return max(4, 2 * int(radius) + 1)
 
 
-class SuperpixelTool(EditTool):
+class SuperpixelTool(SmartTool):
     name = "superpixels"
     label = "Superpixels"
     shortcut = "K"
     tip = ("Superpixels: click or drag adds SLIC superpixels to the active class, right or "
            "Shift click takes it out of them; their size is the brush size ([ and ])")
 
-    def __init__(self, editor) -> None:
-        super().__init__(editor)
+    what = "superpixels"
+
+    def __init__(self, host) -> None:
+        super().__init__(host)
         self.cache: OrderedDict[tuple, object] = OrderedDict()
         self.map = None              # SuperpixelMap of the image on screen, at the current size
         self.map_key: tuple | None = None
-        self.computing = None        # TaskHandle
         self.edges = self.add_item(IndexedOverlay([EDGE_COLOR]))
         self.edges.setVisible(False)
         self._stroke: SuperpixelStroke | None = None
         self._session = None
-        self._timer = QTimer(editor)   # dies with the window
+        self._timer = QTimer()       # the tool's own (it lives as long as the editor)
         self._timer.setSingleShot(True)
         self._timer.setInterval(RECOMPUTE_MS)
         self._timer.timeout.connect(self.ensure_map)
+
+    @property
+    def computing(self):
+        """The task under way, or None."""
+        return self.running
 
     @property
     def busy(self) -> bool:
@@ -64,7 +70,7 @@ class SuperpixelTool(EditTool):
         return self._stroke is not None
 
     def size(self) -> int:
-        return superpixel_size(self.editor.radius)
+        return superpixel_size(self.host.radius)
 
     def _key(self, doc) -> tuple:
         return (doc.rec.id, self.size(), doc.height, doc.width)
@@ -74,11 +80,11 @@ class SuperpixelTool(EditTool):
         return "" if (h, w) == (doc.height, doc.width) else f" on a {w} x {h} copy"
 
     def hint(self) -> str:
-        doc = self.editor.document()
+        doc = self.host.document()
         note = self._scaled_note(doc) if doc is not None and doc.ok else ""
         if self.computing is not None:
             return f"Superpixels: computing about {self.size()} px superpixels{note} …"
-        name = self.editor.class_name(self.editor.active_class)
+        name = self.host.class_name(self.host.active_class)
         return (f"Superpixels (about {self.size()} px{note}): click or drag adds them to "
                 f"{name}; right or Shift click takes {name} out of them; "
                 "size = brush size ([ and ])")
@@ -95,7 +101,7 @@ class SuperpixelTool(EditTool):
     def ensure_map(self) -> None:
         """Show the superpixels of the image on screen at the current size (computing them
         on a worker unless cached)."""
-        doc = self.editor.document()
+        doc = self.host.document()
         if self.canvas is None or doc is None or not doc.ok:
             self._show(None)
             return
@@ -108,33 +114,32 @@ class SuperpixelTool(EditTool):
             self._show(key, cached)
             return
         self._show(None)
-        image, size, image_id = doc.display, self.size(), doc.rec.id
+        self.run()
 
-        def job(ctx):
-            spmap = compute_superpixels(image, size)
-            return spmap, spmap.boundaries()
+    def request(self):
+        doc = self.host.document()
+        if doc is None or not doc.ok:
+            return None
+        return doc.display, self.size(), self._key(doc)
 
-        def done(result):
-            self.computing = None
-            self.editor.busy_message("")
-            spmap, edges = result
-            self.cache[key] = (spmap, edges)
-            while len(self.cache) > CACHE:
-                self.cache.popitem(last=False)
-            if still_shown(self.editor, doc, image_id) and self._key(doc) == key:
-                self._show(key, (spmap, edges))
-            self.hint_changed()
+    @staticmethod
+    def compute(inputs):
+        image, size, key = inputs
+        spmap = compute_superpixels(image, size)
+        return key, spmap, spmap.boundaries()
 
-        def failed(message: str):
-            self.computing = None
-            self.editor.busy_message("")
-            self.hint_changed()
-            self.editor.message(f"superpixels failed: {message}")
+    def busy_text(self, inputs) -> str:
+        doc = self.host.document()
+        return f"Superpixels: computing{self._scaled_note(doc)} …"
 
-        self.editor.busy_message(f"Superpixels: computing{self._scaled_note(doc)} …")
-        self.computing = self.editor.runner.submit(job, key="superpixels", on_result=done,
-                                                   on_error=failed)
-        self.hint_changed()
+    def apply(self, result) -> None:
+        key, spmap, edges = result
+        self.cache[key] = (spmap, edges)
+        while len(self.cache) > CACHE:
+            self.cache.popitem(last=False)
+        doc = self.host.document()
+        if self._key(doc) == key:  # not if the size changed meanwhile
+            self._show(key, (spmap, edges))
 
     def _show(self, key, entry=None) -> None:
         if entry is None:
@@ -148,7 +153,7 @@ class SuperpixelTool(EditTool):
         self.edges.show_array(edges, 0, 0, w / ew, h / eh)
 
     def options_changed(self) -> None:
-        doc = self.editor.document()
+        doc = self.host.document()
         if self.canvas is None or doc is None or not doc.ok:
             return
         if self.map_key != self._key(doc):
@@ -159,10 +164,7 @@ class SuperpixelTool(EditTool):
     def document_changed(self) -> None:
         if self._stroke is not None:  # a held drag stays a step of the image it was on
             self._commit()
-        if self.computing is not None:
-            self.editor.runner.cancel("superpixels")
-            self.computing = None
-            self.editor.busy_message("")
+        self.job.cancel()
         self._show(None)
         self._timer.stop()
         if self.canvas is not None:
@@ -175,50 +177,50 @@ class SuperpixelTool(EditTool):
         if self._stroke is not None:
             return True
         if self.map is None:
-            self.editor.message("the superpixels are still being computed; click again "
+            self.host.message("the superpixels are still being computed; click again "
                                 "in a moment")
             return True
-        value = self.editor.require_class()
+        value = self.host.require_class()
         if value is None:
             return True
         remove = ev.button == Qt.MouseButton.RightButton or bool(
             ev.modifiers & Qt.KeyboardModifier.ShiftModifier)
         if remove:
-            ignore = self.editor.class_table().ignore_index
+            ignore = self.host.class_table().ignore_index
             if ignore is None:
-                self.editor.message("this class table has no unlabelled class to take "
+                self.host.message("this class table has no unlabelled class to take "
                                     "superpixels back to")
                 return True
             paint, allowed = ignore, [value]
         else:
-            paint, allowed = value, self.editor.allowed()
-        session = self.editor.begin_edit()
+            paint, allowed = value, self.host.allowed()
+        session = self.host.begin_edit()
         if session is None:
             return True
         self._stroke = SuperpixelStroke(session.mask, self.map, paint, allowed=allowed,
                                         name="Superpixels")
         self._session = session
-        self.editor.repaint(session, self._stroke.add_point(ev.pos.x(), ev.pos.y()))
+        self.host.repaint(session, self._stroke.add_point(ev.pos.x(), ev.pos.y()))
         return True
 
     def mouse_move(self, ev) -> bool:
         if self._stroke is None:
             return False
-        self.editor.repaint(self._session, self._stroke.add_point(ev.pos.x(), ev.pos.y()))
+        self.host.repaint(self._session, self._stroke.add_point(ev.pos.x(), ev.pos.y()))
         return True
 
     def mouse_release(self, ev) -> bool:
         if self._stroke is None or ev.button not in (Qt.MouseButton.LeftButton,
                                                      Qt.MouseButton.RightButton):
             return False
-        self.editor.repaint(self._session, self._stroke.add_point(ev.pos.x(), ev.pos.y()))
+        self.host.repaint(self._session, self._stroke.add_point(ev.pos.x(), ev.pos.y()))
         self._commit()
         return True
 
     def _commit(self) -> None:
         stroke, session = self._stroke, self._session
         self._stroke = self._session = None
-        self.editor.commit(session, stroke.finish())
+        self.host.commit(session, stroke.finish())
 
     def key_press(self, event) -> bool:
         if event.key() == Qt.Key.Key_Escape and self._stroke is not None:
@@ -230,4 +232,4 @@ class SuperpixelTool(EditTool):
         if self._stroke is not None:
             stroke, session = self._stroke, self._session
             self._stroke = self._session = None
-            self.editor.repaint(session, stroke.cancel())
+            self.host.repaint(session, stroke.cancel())

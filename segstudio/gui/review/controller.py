@@ -5,7 +5,7 @@ wrong, across the project, and answer each with one key.
 main window (``window.review``).  It adds the Review dock (:mod:`.dock`) and Ctrl+R,
 which shows the dock and gives it the keys.  The queue comes from
 ``.segstudio/proposals/`` (``segstudio propose`` or *Propose regions*, computed on the
-"predict-many" lane: :func:`segstudio.nn.proposals.propose`), and the images of the
+"predict-many" lane: :func:`segstudio.nn.train.proposals.propose`), and the images of the
 next regions are read ahead on the "jobs" lane, so the next region shows at once.
 
 Each region shown also shows its image on the canvas (``show_requested``, which the
@@ -34,7 +34,7 @@ from ...core.errors import SegStudioError
 from ...core.project import ImageRecord
 from ...core.regions import Region, label_region
 from ...core.review import ROUND_REGIONS, ROUND_SETTING, ReviewState
-from ...nn.events import Finished, RunStarted
+from ...nn.runs.events import Finished, RunStarted
 from .crops import region_views
 from .dock import VIEW, ReviewDock
 
@@ -110,7 +110,7 @@ class ReviewQueue(QObject):
         self.dock.show_empty("Loading the review queue …", "")
 
         def job(ctx):
-            from ...nn.proposals import still_open
+            from ...nn.train.proposals import still_open
 
             queue = store.load_queue(project)
             return None if queue is None else still_open(project, queue)
@@ -152,7 +152,7 @@ class ReviewQueue(QObject):
         self.dock.status.setText("Proposing regions …")
 
         def job(ctx):
-            from ...nn.proposals import propose, still_open
+            from ...nn.train.proposals import propose, still_open
 
             queue = propose(project, device="cpu", progress=ctx.progress)
             return queue, still_open(project, queue)

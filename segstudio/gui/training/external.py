@@ -5,9 +5,9 @@ per GPU when several CUDA devices are found) in its own session, so the run
 goes on when the window closes and a crash of it cannot take the window
 down.  Its output goes to ``.segstudio/runs/process-<time>.log``.  The window
 follows the run through the project store only: a timer reads the run's
-journal (:mod:`segstudio.nn.journal`) and re-emits its events, so the panel
+journal (:mod:`segstudio.nn.runs.journal`) and re-emits its events, so the panel
 and the plots behave as for a run in the window; Pause, Resume and Stop
-write the run's control file (:mod:`segstudio.nn.control`).
+write the run's control file (:mod:`segstudio.nn.runs.control`).
 
 :meth:`ExternalRun.attach` follows a run that someone else started (the CLI
 on this machine, or a server writing into the same project folder).
@@ -30,10 +30,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ...core.atomic import atomic_write_text, process_alive
-from ...core.run_records import RunRecord
-from ...nn import control
-from ...nn.events import Finished, Message, RunStarted
-from ...nn.journal import JournalReader, journal_path
+from ...core.run_types import RunRecord
+from ...nn.runs import control
+from ...nn.runs.events import Finished, Message, RunStarted
+from ...nn.runs.journal import JournalReader, journal_path
 
 POLL_MS = 300
 FIND_RUN_S = 120.0  # a process that has not recorded its run by then is reported

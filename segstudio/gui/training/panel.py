@@ -186,7 +186,7 @@ class TrainingPanel(RunStatusView, QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(300)
         self.log.setPlaceholderText("Messages of the training run")
-        self.log.setMinimumHeight(70)
+        self.log.setMinimumHeight(self.log.fontMetrics().lineSpacing() * 8 + 12)  # 8 lines
 
         self.predict_box = QGroupBox("Predict with the active model", self)
         run_col = QVBoxLayout()
@@ -353,10 +353,17 @@ class TrainingPanel(RunStatusView, QWidget):
         """The recipe the project's fingerprint chose (the baseline the user's changes
         are measured from), and what it says."""
         self.baseline = cfg
-        shown = [ln.split(": ", 1)[1] if ln.startswith(("project: ", "recipe: ")) else ln
-                 for ln in lines]
-        self.recipe_note.setText("\n".join(shown))
-        self.recipe_note.setVisible(bool(shown))
+        project = [ln.split(": ", 1)[1] for ln in lines if ln.startswith("project: ")]
+        rules = [ln.split(": ", 2)[1] for ln in lines if ln.startswith("recipe: ")]
+        other = [ln for ln in lines if not ln.startswith(("project: ", "recipe: "))]
+        text = project + other
+        if project:
+            text.append("Recipe: " + (", ".join(rules) if rules else "the defaults"))
+        self.recipe_note.setText("\n".join(text))
+        self.recipe_note.setToolTip("\n".join(ln.split(": ", 1)[1] if ": " in ln else ln
+                                              for ln in lines) + "\n\nA field you change "
+                                    "overrides the recipe.")
+        self.recipe_note.setVisible(bool(text))
 
     def _losses_for(self, task: str) -> None:
         from ...nn.registry import losses_for

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 
-from ...nn.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
+from ...nn.runs.events import EpochEnd, EpochStarted, Finished, Message, RunStarted, Step
+from ..window_status import run_outcome
 from .plots import fmt_seconds
 
 
@@ -85,8 +86,9 @@ class RunStatusView:
                          "warning" if trivial else "info")
 
     def _show_finished(self, ev: Finished) -> None:
-        self.status.setText(f"{ev.status.capitalize()}: {ev.message}")
-        self.add_message(f"{ev.status}: {ev.message}"
+        outcome = run_outcome(ev.status, ev.message)  # never "cancelled: cancelled"
+        self.status.setText(outcome[:1].upper() + outcome[1:])
+        self.add_message(outcome
                          + (f"; last checkpoint {ev.last_checkpoint}"
                             if ev.last_checkpoint else ""),
                          "error" if ev.status == "failed" else "info")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...core.run_records import EpochMetrics, RunRecord
-from ...nn.events import EpochEnd, EpochStarted, GpuMemory, RunStarted, Step
+from ...core.run_types import EpochMetrics, RunRecord
+from ...nn.runs.events import EpochEnd, EpochStarted, GpuMemory, RunStarted, Step
 
 SMOOTH = 0.9  # exponential smoothing of the step loss (bias-corrected)
 

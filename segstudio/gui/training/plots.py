@@ -1,6 +1,6 @@
 """Live training plots (pyqtgraph): loss, IoU, timing, GPU memory, inference time.
 
-The plots draw a :class:`~.history.RunHistory`.  Events only append to its
+The plots draw a :class:`~.plot_history.RunHistory`.  Events only append to its
 arrays and mark plots dirty; a single-shot 100 ms timer redraws the dirty
 plots (``setData`` on array views), so the plots update at most ~10 times a
 second however fast steps come.  Step curves clip to the view and downsample
@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.atomic import atomic_write_bytes
-from ...core.run_records import EpochMetrics, RunRecord
-from ...nn.events import EpochEnd, Finished, RunStarted
+from ...core.run_types import EpochMetrics, RunRecord
+from ...nn.runs.events import EpochEnd, Finished, RunStarted
 from .plot_history import RunHistory
 
 REDRAW_MS = 100

@@ -13,6 +13,11 @@ uses one torch thread (:func:`~.jobs.torch_threads`).  ``inference_ms``
 reports every prediction's model time for the plots; ``shown`` is emitted
 once a prediction of the image on screen is on the canvas.
 
+Every prediction records the model that made it (the checkpoint and the epoch of its
+weights, :mod:`segstudio.core.prediction_model`): *predict all* redoes what another
+model made, *Label next* ranks the active model's scores only, and ``model_known``
+tells the browser which model is current, so that it marks the others.
+
 The service is given its collaborators (the project controller, the canvas it
 reads the image on screen from, a notifier, the browser's list), never the
 window; what it asks of other parts of the window are signals the window
@@ -28,6 +33,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from ...core.browse import sort_records
+from ...core.errors import SegStudioError
+from ...core.prediction_model import ModelRef, latest_model, to_predict
 from ...core.project import ImageRecord
 from .training_jobs import PredictorCache, active_checkpoint, torch_threads
 
@@ -47,6 +54,8 @@ class PredictService(QObject):
     batch_running = Signal(bool)
     prediction_ready = Signal(object)      # ImageRecord whose prediction the document now has
     reveal_requested = Signal(object, str)  # ImageRecord to select, the list's sort key
+    # the model whose predictions are current (ModelRef, None: unknown), for the browser
+    model_known = Signal(object)
 
     def __init__(self, controller: ProjectController, canvas: Canvas, notifier: Notifier,
                  listed: ListedImages, trainer, device_getter, parent: QObject | None = None):
@@ -184,16 +193,27 @@ class PredictService(QObject):
 
             with torch_threads(threads):
                 predictor = cache.get(path, dev, project)
+                model = ModelRef.of(predictor.checkpoint_path)
+                chosen, redone = records, 0
+                if chosen is None and only == "unlabelled":
+                    # no prediction yet, or one another model (or epoch) made: redone
+                    chosen = to_predict(project, model)
+                    redone = sum(1 for r in chosen if r.has_prediction)
                 if score != "entropy":
                     from ...nn.uncertainty import Scorer, rare_weights
 
                     predictor = Scorer(predictor, score, rare_weights=rare_weights(project)
                                        if score == "rare" else None)
-                return predict_project(project, predictor, only, progress=ctx.progress,
-                                       on_result=on_result, records=records)
+                summary = predict_project(project, predictor, only, progress=ctx.progress,
+                                          on_result=on_result, records=chosen)
+                return summary, model, redone
 
-        def done(summary) -> None:
+        def done(out) -> None:
+            summary, model, redone = out
+            self.model_known.emit(model)
             text = f"{label}: {summary.predicted} predicted in {summary.seconds:.1f} s"
+            if redone:
+                text += f"; {redone} of them had a prediction of another model"
             if path != active_checkpoint(project):
                 text += f" with {path}"
             if summary.skipped:
@@ -227,16 +247,72 @@ class PredictService(QObject):
         if doc is not None and doc.rec.id == rec.id and self._show(rec.id, res):
             self.shown.emit(rec)
 
+    # -- which model the predictions are compared for -------------------------------------------
+    def with_model(self, then, quiet: bool = False) -> bool:
+        """Call ``then(ModelRef | None)`` with the model predictions are made with now
+        (the active one, else the run under way's): at once when its epoch is known, else
+        after a worker read it from the checkpoint.  None: there is no model; then the
+        newest prediction's model stands in (predictions imported or from a model since
+        removed still rank among themselves)."""
+        project = self.controller.project
+        path = self.model_path() if project is not None else None
+        if path is None:
+            then(None)
+            return True
+        cache = self.cache
+        try:
+            known = cache.known_model(path)
+        except SegStudioError as exc:
+            if not quiet:
+                self.message(str(exc))
+            return False
+        if known is not None:
+            then(known)
+            return True
+        self.quick.submit(lambda ctx: cache.model(path), key="model-of-predictions",
+                          on_result=then, on_error=lambda m: quiet or self.message(
+                              f"the model's checkpoint could not be read: {m}"))
+        return False
+
+    def refresh_model(self, *_args) -> None:
+        """Tell the browser which model is current (after the active model changed)."""
+        if self.controller.project is not None:  # quietly: a missing file is said on use
+            self.with_model(self.model_known.emit, quiet=True)
+
     # -- label next ------------------------------------------------------------------------------
     def label_next(self) -> ImageRecord | None:
-        """Show the image without a human mask that the model is least sure about."""
+        """Show the image without a human mask that the model is least sure about; only
+        the predictions of one model (the active one) are compared.  Returns the image
+        when it could be chosen at once (the model's epoch known), else None and the
+        image is shown once a worker read the model's epoch."""
+        if self.controller.project is None:
+            self.message("open a project first")
+            return None
+        chosen: list[ImageRecord] = []
+        self.with_model(lambda model: chosen.append(self._label_next(model)))
+        return chosen[0] if chosen else None
+
+    def _label_next(self, model: ModelRef | None) -> ImageRecord | None:
+        project = self.controller.project
+        if project is None:
+            return None
         records = [r for r in self.controller.records if r.usable]
+        base = project.project_dir
+        stand_in = model is None
+        model = model or latest_model(r for r in records if not r.has_human_mask)
+        self.model_known.emit(model)
         ranked = sort_records(records, "label_next")
-        target = next((r for r in ranked if not r.has_human_mask and r.uncertainty is not None),
-                      None)
+        target = next((r for r in ranked if not r.has_human_mask and r.uncertainty is not None
+                       and model is not None and model.made(r, base)), None)
         if target is None:
-            self.message("no image without a human mask has a prediction yet: predict the "
-                         "unlabelled images first (Ctrl+Shift+P)")
+            others = any(r.has_prediction and not r.has_human_mask for r in records)
+            if others and not stand_in:
+                self.message(f"no image has a prediction of the active model "
+                             f"{model.describe()} yet (those there are another model's): "
+                             "predict the unlabelled images first (Ctrl+Shift+P)")
+            else:
+                self.message("no image without a human mask has a prediction yet: predict "
+                             "the unlabelled images first (Ctrl+Shift+P)")
             return None
         resorted = ""
         if self.listed.list_sort() != "label_next":  # said below: never a silent change

@@ -8,6 +8,7 @@ import json
 
 DEVICES_SETTING = "training/devices"   # {"devices": [[id, name], ...], "imagenet": bool}
 FORM_SETTING = "training/form"         # {"device": id, "config": TrainConfig.to_dict()}
+RUN_IN_SETTING = "training/run_in"     # "thread" (this window) or "process"
 
 
 def _read(settings, key: str) -> dict:
@@ -48,3 +49,12 @@ def fmt_age(seconds: float) -> str:
     if minutes >= 60:
         return f"{minutes // 60} h {minutes % 60} min"
     return f"{minutes} min" if minutes else f"{int(seconds)} s"
+
+
+def keep_choice(settings, box, key: str) -> None:
+    """The combo box ``box`` shows the choice kept under ``key`` and keeps each new one
+    (the panel's "Run in" was back at "This window" in every session)."""
+    i = box.findData(settings.value(key, None))
+    if i >= 0:
+        box.setCurrentIndex(i)
+    box.currentIndexChanged.connect(lambda _i: settings.set_value(key, box.currentData()))

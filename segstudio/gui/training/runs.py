@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.errors import SegStudioError
-from ...core.run_records import RunRecord
+from ...core.run_types import RunRecord
 from .training_jobs import ACTIVE_SETTING, active_checkpoint, write_metrics_csv
 
 # checkpoints that ship with segstudio (a source checkout's models/ folder)
@@ -222,8 +222,8 @@ class RunsView(QWidget):
         path = str(Path(path).resolve())
 
         def job(ctx):
-            from ...nn.checkpoint import check_compatible, checkpoint_summary, load_checkpoint
-            from ...nn.data import project_channels
+            from ...nn.plan.fingerprint import project_channels
+            from ...nn.runs.checkpoint import check_compatible, checkpoint_summary, load_checkpoint
 
             ckpt = load_checkpoint(path)
             check_compatible(ckpt, project.classes, project_channels(project))

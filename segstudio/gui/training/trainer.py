@@ -2,7 +2,7 @@
 
 :class:`Trainer` lives on the GUI thread.  ``start(project, request, device)`` makes
 a QThread and a :class:`TrainerWorker` on it, which iterates
-:func:`segstudio.nn.engine.fit` and forwards every event as ``event(object)``
+:func:`segstudio.nn.train.engine.fit` and forwards every event as ``event(object)``
 (queued, so slots run on the GUI thread).  On CUDA a :class:`GpuMemory`
 record follows each step.  Pause, resume and stop set ``threading.Event``
 flags that the engine checks before every batch; stopping never terminates
@@ -16,8 +16,8 @@ import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ...core.run_records import RunRecord
-from ...nn.events import GpuMemory, Message
+from ...core.run_types import RunRecord
+from ...nn.runs.events import GpuMemory, Message
 from .external import ExternalRun
 
 
@@ -36,8 +36,8 @@ class TrainerWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        from ...nn.engine import fit
-        from ...nn.events import Finished, Step
+        from ...nn.runs.events import Finished, Step
+        from ...nn.train.engine import fit
 
         try:
             import torch
@@ -111,7 +111,7 @@ class Trainer(QObject):
     # -- control ---------------------------------------------------------------------
     def start(self, project, request, device: str, threads: int | None = None,
               separate: bool = False) -> bool:
-        """Start the run ``request`` (an :class:`~segstudio.nn.request.RunRequest`) on
+        """Start the run ``request`` (an :class:`~segstudio.nn.train.request.RunRequest`) on
         ``device``; False when a run is already going.  ``threads``: torch's intra-op
         threads of the training thread; ``separate``: in its own process."""
         if self.running:

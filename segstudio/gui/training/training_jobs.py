@@ -20,8 +20,9 @@ from pathlib import Path
 
 from ...core.atomic import atomic_write_bytes
 from ...core.errors import SegStudioError
+from ...core.prediction_model import CheckpointRef, ModelRef
 from ...core.project import Project
-from ...core.run_records import epochs_csv
+from ...core.run_types import epochs_csv
 
 ACTIVE_SETTING = "active_checkpoint"
 CONFIG_SETTING = "gui.train_config"
@@ -66,6 +67,7 @@ class PredictorCache:
         self.size = size
         self._lock = threading.Lock()
         self._items: dict[tuple, object] = {}
+        self._epochs: dict[tuple, int | None] = {}  # file state -> the epoch it holds
         self.loads = 0  # checkpoints loaded so far (tests, benchmarks)
 
     @staticmethod
@@ -79,9 +81,12 @@ class PredictorCache:
         return (str(p.resolve()), st.st_size, st.st_mtime_ns, device)
 
     def get(self, path: str | os.PathLike, device: str, project: Project):
-        """The predictor for ``path`` on ``device`` that fits ``project``'s classes."""
-        from ...nn.data import project_channels
+        """The predictor for ``path`` on ``device`` that fits ``project``'s classes; its
+        ``checkpoint_path`` is a CheckpointRef (the path and the epoch of its weights),
+        which every prediction it makes records."""
         from ...nn.inference import Predictor
+        from ...nn.plan.fingerprint import project_channels
+        from ...nn.runs.checkpoint import load_checkpoint
 
         key = self.key(path, device)
         classes = project.classes
@@ -89,18 +94,47 @@ class PredictorCache:
             hit = self._items.get(key)
         if hit is not None and hit.classes.signature() == classes.signature():
             return hit
-        predictor = Predictor.from_checkpoint(path, device, classes=classes,
+        ckpt = load_checkpoint(path)
+        predictor = Predictor.from_checkpoint(ckpt, device, classes=classes,
                                               in_channels=project_channels(project))
+        predictor.checkpoint_path = CheckpointRef(str(path), ckpt.epoch)
         with self._lock:
             self.loads += 1
             self._items[key] = predictor
+            self._epochs[key[:3]] = ckpt.epoch
             while len(self._items) > self.size:
                 self._items.pop(next(iter(self._items)))
         return predictor
 
+    def known_model(self, path: str | os.PathLike) -> ModelRef | None:
+        """The model ``path`` holds now when its epoch was read before, else None (no
+        file read here: the GUI thread asks)."""
+        state = self.key(path, "")[:3]
+        with self._lock:
+            if state not in self._epochs:
+                return None
+            return ModelRef(str(path), self._epochs[state])
+
+    def model(self, path: str | os.PathLike) -> ModelRef:
+        """The model ``path`` holds now (its epoch read once per state of the file)."""
+        from ...nn.runs.checkpoint import load_checkpoint
+
+        state = self.key(path, "")[:3]
+        with self._lock:
+            known = state in self._epochs
+            epoch = self._epochs.get(state)
+        if not known:
+            epoch = load_checkpoint(path).epoch
+            with self._lock:
+                self._epochs[state] = epoch
+                while len(self._epochs) > 64:  # a run rewrites last.pt every epoch
+                    self._epochs.pop(next(iter(self._epochs)))
+        return ModelRef(str(path), epoch)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._epochs.clear()
 
 
 def active_checkpoint(project: Project) -> str | None:
@@ -117,7 +151,7 @@ def has_active_click_model(project: Project) -> bool:
 
 def imagenet_available() -> bool:
     """Whether torchvision's VGG16-BN ImageNet file is on this machine (never downloads)."""
-    from ...nn.segnet import imagenet_cache_path
+    from ...nn.models.segnet import imagenet_cache_path
 
     return imagenet_cache_path().is_file()
 
@@ -125,7 +159,7 @@ def imagenet_available() -> bool:
 def checkpoint_epoch(path: str | os.PathLike) -> int:
     """Epochs a run continued from this checkpoint starts after (0 when it holds no
     training state: its weights then start a new run)."""
-    from ...nn.checkpoint import load_checkpoint
+    from ...nn.runs.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(path)
     if ckpt.train_state is None:

@@ -38,8 +38,9 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.errors import SegStudioError
-from ...nn.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
+from ...nn.runs.events import EpochEnd, Finished, GpuMemory, Message, RunStarted
 from ..dialogs import ask_yes_cancel
+from ..window_status import finished_message
 from .external import run_in_progress
 from .model_menu import build_model_menu
 from .panel import TrainingPanel
@@ -369,7 +370,7 @@ class TrainingUI(QObject):
         """The run the panel describes: how it starts, and the settings the user changed
         from the recipe (the engine resolves the rest from the project's fingerprint, as
         for ``segstudio train``); a length changed from the recipe's is the user's too."""
-        from ...nn.request import RunRequest
+        from ...nn.train.request import RunRequest
         from .panel_fields import length_changes, length_of
 
         if resume:
@@ -406,13 +407,9 @@ class TrainingUI(QObject):
             case Finished():
                 self.service.training_checkpoint = None
                 self.runs.refresh()
-                text = f"Training {ev.status}: {ev.message}"
-                if ev.best_checkpoint and self._click_run:
-                    if (ev.details or {}).get("activated", True):
-                        text += f"; the Click tool (C) now uses {ev.best_checkpoint}"
-                elif ev.best_checkpoint:
-                    text += f"; the active model is {ev.best_checkpoint}"
-                self.notifier.show_message(text, 20000)
+                project = self.controller.project
+                active = active_checkpoint(project) if project is not None else None
+                self.notifier.show_message(finished_message(ev, self._click_run, active), 20000)
 
     def _running_changed(self, running: bool) -> None:
         self._ended_at = None if running else self.clock()
@@ -481,9 +478,10 @@ class TrainingUI(QObject):
 
     def _size_docks(self) -> None:
         w = self.host
-        w.resizeDocks([self.plots_dock], [320], Qt.Orientation.Vertical)
-        w.resizeDocks([self.panel_dock, self.plots_dock],
-                      [min(640, w.width() // 2), max(200, w.width() - 640)],
+        w.resizeDocks([self.plots_dock], [max(320, w.height() * 2 // 5)], Qt.Orientation.Vertical)
+        room = self.panel_dock.width() + self.plots_dock.width()  # beside the right column
+        panel = max(room // 2, min(660, room - 360))  # the panel's form whole, if it can
+        w.resizeDocks([self.panel_dock, self.plots_dock], [panel, room - panel],
                       Qt.Orientation.Horizontal)
 
     # -- project -------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ which images were skipped.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QRadioButton,
     QSlider,
@@ -33,10 +35,18 @@ from PySide6.QtWidgets import (
 from ...core.formats import ExportOptions, ExportReport
 from ..collaborators import ListedImages
 from .common import ReportModel, RunPanel, TaskDialog, elide_middle, open_folder, report_view
-from .transfer_jobs import CLASS_TABLE, EXPORT_CHOICES, Count, count_job, export_choice, export_job
+from .transfer_jobs import (
+    CLASS_TABLE,
+    EXPORT_CHOICES,
+    Count,
+    OtherProjectThere,
+    count_job,
+    export_choice,
+    export_job,
+    remembered_export_folder,
+)
 
-FOLDER_KEY = "transfer/export_folder"
-FORMAT_KEY = "transfer/export_format"
+FORMAT_KEY = "transfer/export_format"  # the folder is the project's own (EXPORT_FOLDER_SETTING)
 
 # which images (keys of ExportDialog.scope_buttons)
 SCOPE_ALL, SCOPE_LISTED, SCOPE_CURRENT = "all", "listed", "current"
@@ -126,6 +136,10 @@ class ExportDialog(TaskDialog):
                                   "differ are listed as refused")
         self.include_images = QCheckBox("Copy the images alongside the masks", self)
         self.include_images.setChecked(True)
+        # the user's choice, shown for the formats that have a place for the images; the
+        # others show it unticked (they copy nothing)
+        self._include_wanted = True
+        self.include_images.toggled.connect(self._include_toggled)
 
         self.folder = QLineEdit(self)
         self.folder.setPlaceholderText("Folder to export into (created if needed)")
@@ -241,10 +255,9 @@ class ExportDialog(TaskDialog):
         return out
 
     def _restore(self) -> None:
-        folder = self.settings.value(FOLDER_KEY, "") if self.settings is not None else ""
-        if not folder and self.project is not None:
-            folder = str(self.project.root.parent / f"{self.project.root.name}-export")
-        self.folder.setText(str(folder or ""))
+        # this project's last export folder, else one beside it: never another project's
+        self.folder.setText(remembered_export_folder(self.project)
+                            if self.project is not None else "")
         fmt = self.settings.value(FORMAT_KEY, "") if self.settings is not None else ""
         self.set_format(fmt if isinstance(fmt, str) and fmt else "index")
 
@@ -285,9 +298,19 @@ class ExportDialog(TaskDialog):
         self._enable_for_format()
         self._choices_changed()
 
+    def _include_toggled(self, on: bool) -> None:
+        if export_choice(self.format_key()).copies_images:
+            self._include_wanted = on
+
     def _enable_for_format(self) -> None:
         choice = export_choice(self.format_key())
-        self.include_images.setEnabled(choice.copies_images)
+        copies = choice.copies_images
+        with QSignalBlocker(self.include_images):
+            self.include_images.setChecked(copies and self._include_wanted)
+        self.include_images.setEnabled(copies)
+        self.include_images.setToolTip(
+            "Voc, CamVid, COCO and labelme layouts hold the images beside the masks" if copies
+            else f"{choice.label} writes the masks only: no image is copied")
         self.scope_box.setEnabled(choice.per_image)
         self.mask_box.setEnabled(choice.per_image)
 
@@ -359,14 +382,43 @@ class ExportDialog(TaskDialog):
             return
         fmt = self.format_key()
         if self.settings is not None:
-            self.settings.set_value(FOLDER_KEY, folder)
             self.settings.set_value(FORMAT_KEY, fmt)
+        self._run_export(folder, fmt, self.options())
+
+    def _run_export(self, folder: str, fmt: str, options: ExportOptions) -> None:
         self.report = None
         self.summary.setVisible(False)
         self.problem_view.setVisible(False)
         self.open_button.setEnabled(False)
         self.panel.start(f"Exporting {export_choice(fmt).label} to {folder} …")
-        self.run(export_job, self.project, folder, fmt, self.options(), on_result=self._done)
+        self.run(export_job, self.project, folder, fmt, options,
+                 on_result=lambda out: self._exported(out, folder, fmt, options))
+
+    def _exported(self, out, folder: str, fmt: str, options: ExportOptions) -> None:
+        if not isinstance(out, OtherProjectThere):
+            self._done(out)
+            return
+        self.panel.finish("")
+        # after the job's end (the inputs come back on then), not inside its callback
+        QTimer.singleShot(0, lambda: self._ask_other_project(out.message, folder, fmt, options))
+
+    def _ask_other_project(self, message: str, folder: str, fmt: str,
+                           options: ExportOptions) -> None:
+        if self.running:
+            return
+        if self.ask_beside_other_project(message):
+            self._run_export(folder, fmt, replace(options, beside_other_projects=True))
+        else:
+            self.panel.show_error(message)
+
+    def ask_beside_other_project(self, message: str) -> bool:
+        """Export into a folder that holds another project's export? (Replaced in tests.)"""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Another project's export", message,
+                          QMessageBox.StandardButton.Cancel, self)
+        go = box.addButton("Export into it anyway", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is go
 
     def set_inputs_enabled(self, enabled: bool) -> None:
         for w in (self.format_box, self.scope_box, self.mask_box, self.opacity_row, self.overwrite,

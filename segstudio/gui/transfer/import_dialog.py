@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from ...core.formats import ImportReport
 from ...core.formats.values import rename
+from ..project_controller import project_classes
 from .common import ReportModel, RunPanel, TaskDialog, report_view
 from .transfer_jobs import IMPORT_LABELS, NeedsClasses, NeedsMapping, detect_job, import_job
 
@@ -427,8 +428,9 @@ class ImportDialog(TaskDialog):
     def _refresh_window(self, report: ImportReport) -> None:
         plan = report.value_plan
         if report.imported and plan is not None and plan.proposed:
-            # the project took the class table made from the values: the window shows it
-            self.controller.classes_changed.emit(self.project.classes)
+            # the project took the class table made from the values: the window shows it,
+            # with the background marks the window reads (none for a proposed table)
+            self.controller.classes_changed.emit(project_classes(self.project))
         changed = {f.image for f in report.files if f.action == "imported" and f.image}
         if not changed:
             return

@@ -11,6 +11,7 @@ core functions stop between images and still return their report (which says
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from ...core.formats import (
     ExportOptions,
     ExportReport,
     ImportReport,
+    OtherProjectExportError,
     UnknownClassesError,
     detect_format,
     export_masks,
@@ -34,6 +36,9 @@ from ...core.formats.values import ValuePlan
 from ...core.project import Project
 
 CLASS_TABLE = "classes"  # the dialog's extra "format": the class table JSON alone
+# the folder this project last exported into (a project setting: each project its own,
+# so that a second project never pre-fills the first one's folder)
+EXPORT_FOLDER_SETTING = "gui.export_folder"
 
 
 @dataclass(frozen=True)
@@ -74,12 +79,39 @@ def export_class_table(project: Project, out_dir: str | Path, overwrite: bool = 
     return report
 
 
+@dataclass(frozen=True)
+class OtherProjectThere:
+    """The export stopped before writing anything: the folder holds another project's
+    export (``message`` says which); the dialog asks before it goes on."""
+
+    message: str
+
+
+def default_export_folder(project: Project) -> Path:
+    """Where a project that never exported exports: beside its image folder (beside its
+    project folder when the image folder's parent is read-only)."""
+    root = project.root
+    base = root.parent if os.access(root.parent, os.W_OK) else project.project_dir.parent
+    return base / f"{root.name}-export"
+
+
+def remembered_export_folder(project: Project) -> str:
+    value = project.settings.get(EXPORT_FOLDER_SETTING, None)
+    return value if isinstance(value, str) and value else str(default_export_folder(project))
+
+
 def export_job(ctx, project: Project, out_dir: str, fmt: str, options: ExportOptions,
-               stop: threading.Event) -> ExportReport:
+               stop: threading.Event) -> ExportReport | OtherProjectThere:
     if fmt == CLASS_TABLE:
-        return export_class_table(project, out_dir, options.overwrite, options.classes_json)
-    return export_masks(project, out_dir, fmt, options, progress=ctx.progress,
-                        cancelled=stop.is_set)
+        report = export_class_table(project, out_dir, options.overwrite, options.classes_json)
+    else:
+        try:
+            report = export_masks(project, out_dir, fmt, options, progress=ctx.progress,
+                                  cancelled=stop.is_set)
+        except OtherProjectExportError as exc:
+            return OtherProjectThere(str(exc))
+    project.settings.set(EXPORT_FOLDER_SETTING, str(out_dir))
+    return report
 
 
 @dataclass(frozen=True)

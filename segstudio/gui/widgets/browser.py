@@ -8,8 +8,16 @@ for 10,000 images) via :mod:`segstudio.core.browse`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QEvent,
+    QModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -17,20 +25,16 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
-    QStyle,
-    QStyledItemDelegate,
     QVBoxLayout,
     QWidget,
 )
 
 from ...core.browse import SORT_KEYS, SORT_LABELS, STATUS_FILTERS, filter_records, sort_records
 from ...core.project import ImageRecord
-from ..overlay import status_rgb
 from ..thumbnails import ThumbnailLoader
+from .browser_rows import ROW_HEIGHT, BrowserDelegate, record_metrics
 
 RecordRole = Qt.ItemDataRole.UserRole + 1
-ROW_HEIGHT = 64
-THUMB_BOX = QSize(80, 56)
 
 
 class ImageListModel(QAbstractListModel):
@@ -44,6 +48,10 @@ class ImageListModel(QAbstractListModel):
         self._text = ""
         self._sort = "name"
         self._name_keys: dict[str, tuple] = {}
+        # the model whose predictions are current (a ModelRef) and the folder its relative
+        # paths start from: the others are marked, and do not rank in Label next's order
+        self._model = None
+        self._base = None
 
     # -- content -------------------------------------------------------------------
     def set_records(self, records: list[ImageRecord],
@@ -70,9 +78,26 @@ class ImageListModel(QAbstractListModel):
         self._rebuild()
         self.endResetModel()
 
+    def set_prediction_model(self, model, base=None) -> None:
+        """The model whose predictions are current (None: not known)."""
+        if model == self._model and base == self._base:
+            return
+        self.beginResetModel()
+        self._model, self._base = model, base
+        self._rebuild()
+        self.endResetModel()
+
+    def prediction_current(self, rec: ImageRecord) -> bool | None:
+        """Whether ``rec``'s prediction is the current model's; None when it has none or
+        the model is not known."""
+        if self._model is None or not rec.has_prediction:
+            return None
+        return self._model.made(rec, self._base)
+
     def _rebuild(self) -> None:
         rows = filter_records(self._all, self._status, self._text)
-        self._rows = sort_records(rows, self._sort, self._name_keys)
+        current = (lambda r: self._model.made(r, self._base)) if self._model else None
+        self._rows = sort_records(rows, self._sort, self._name_keys, current)
         self._row_of = {rec.id: i for i, rec in enumerate(self._rows)}
 
     def update_record(self, rec: ImageRecord, notify: bool = True) -> int | None:
@@ -125,6 +150,11 @@ class ImageListModel(QAbstractListModel):
             lines = [rec.relpath, f"status: {rec.status}"]
             if rec.width:
                 lines.append(f"{rec.width} x {rec.height}")
+            lines.extend(record_metrics(rec, self.prediction_current(rec)))
+            if self.prediction_current(rec) is False:
+                epoch = f", epoch {rec.predicted_epoch}" if rec.predicted_epoch is not None else ""
+                lines.append(f"predicted by {rec.predicted_by}{epoch}: not the active model; "
+                             "Predict all (Ctrl+Shift+P) predicts it again")
             error = rec.error or self.thumbs.error(rec.id)
             if error:
                 lines.append(error)
@@ -132,82 +162,13 @@ class ImageListModel(QAbstractListModel):
         return None
 
 
-class BrowserDelegate(QStyledItemDelegate):
-    """Thumbnail, file name, status badge and (when known) uncertainty / IoU."""
-
-    def sizeHint(self, option, index) -> QSize:
-        return QSize(200, ROW_HEIGHT)
-
-    def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
-        # ask the model directly: a None travelling through QVariant and back can
-        # corrupt None's reference count in PySide (seen as a fatal none_dealloc)
-        model = index.model()
-        rec = model.record(index.row())
-        if rec is None:
-            return
-        painter.save()
-        r = option.rect
-        pal = option.palette
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        if selected:
-            painter.fillRect(r, pal.highlight())
-        elif index.row() % 2:
-            painter.fillRect(r, pal.alternateBase())
-        text_color = pal.highlightedText().color() if selected else pal.text().color()
-        box = QRect(r.left() + 6, r.top() + (r.height() - THUMB_BOX.height()) // 2,
-                    THUMB_BOX.width(), THUMB_BOX.height())
-        painter.fillRect(box, QColor(30, 30, 32))
-        pix = model.thumbs.thumbnail(rec) if rec.usable else None
-        error = rec.error or model.thumbs.error(rec.id)
-        if pix is not None and not pix.isNull():
-            size = pix.size().scaled(box.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRect(0, 0, size.width(), size.height())
-            target.moveCenter(box.center())
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            painter.drawPixmap(target, pix)
-        elif error or not rec.usable:
-            painter.setPen(QColor(235, 90, 80))
-            painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), "!")
-        x = box.right() + 10
-        width = r.right() - x - 6
-        font = QFont(option.font)
-        font.setBold(True)
-        painter.setFont(font)
-        painter.setPen(text_color)
-        fm = QFontMetrics(font)
-        painter.drawText(QRect(x, r.top() + 6, width, fm.height()),
-                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                         fm.elidedText(rec.name, Qt.TextElideMode.ElideMiddle, width))
-        painter.setFont(option.font)
-        small = QFontMetrics(option.font)
-        status = "unreadable" if (error or not rec.usable) else rec.status
-        y = r.top() + 10 + fm.height()
-        badge_w = small.horizontalAdvance(status) + 12
-        badge = QRect(x, y, badge_w, small.height() + 2)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(*status_rgb(status)))
-        painter.drawRoundedRect(badge, badge.height() / 2, badge.height() / 2)
-        painter.setPen(QPen(QColor(255, 255, 255)))
-        painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), status)
-        metrics = []
-        if rec.uncertainty is not None:
-            metrics.append(f"unc {rec.uncertainty:.2f}")
-        if rec.iou is not None and rec.has_human_mask:  # IoU of the prediction vs the mask
-            metrics.append(f"IoU {rec.iou:.2f}")
-        if metrics:
-            painter.setPen(text_color)
-            painter.drawText(QRect(badge.right() + 8, y, max(0, r.right() - badge.right() - 14),
-                                   badge.height()),
-                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                             "  ".join(metrics))
-        painter.restore()
-
-
 class ImageBrowser(QWidget):
     """Filter bar, sort choice and the list; emits ``image_selected`` on a new current image."""
 
     image_selected = Signal(object)  # ImageRecord
+    # the filter is done with (its clear button, Enter, Esc): the keys go back to the
+    # canvas, so that the next Shift+P or M is not typed into the filter
+    filter_done = Signal()
 
     def __init__(self, thumbs: ThumbnailLoader, parent=None):
         super().__init__(parent)
@@ -253,6 +214,11 @@ class ImageBrowser(QWidget):
         self._text_timer = QTimer(self, singleShot=True, interval=150)
         self._text_timer.timeout.connect(lambda: self._refilter(text=self.name_filter.text()))
         self.name_filter.textChanged.connect(lambda _t: self._text_timer.start())
+        self.name_filter.returnPressed.connect(self._filter_finished)
+        clear = self.name_filter.findChild(QAction, "_q_qlineeditclearaction")
+        if clear is not None:  # Qt's clear button: it triggers before Qt clears the text
+            clear.triggered.connect(lambda: (self.name_filter.clear(), self._filter_finished()))
+        self.name_filter.installEventFilter(self)
         self.status_filter.currentIndexChanged.connect(
             lambda _i: self._refilter(status=self.status_filter.currentData()))
         self.sort_box.currentIndexChanged.connect(lambda _i: self._resort())
@@ -274,6 +240,11 @@ class ImageBrowser(QWidget):
         row = self.model.update_record(rec, notify=False)  # our view: repaint one row
         if row is not None:
             self.view.update(self.model.index(row))
+
+    def set_prediction_model(self, model, base=None) -> None:
+        """Mark the predictions that are not ``model``'s (a ModelRef; None: unknown)."""
+        self.model.set_prediction_model(model, base)
+        self._restore_current()
 
     def current_record(self) -> ImageRecord | None:
         return self.model.record(self.view.currentIndex().row())
@@ -332,6 +303,18 @@ class ImageBrowser(QWidget):
             return False
         self._set_row(row)
         return True
+
+    def _filter_finished(self) -> None:
+        self._text_timer.stop()
+        self._refilter(text=self.name_filter.text())
+        self.filter_done.emit()
+
+    def eventFilter(self, obj, event) -> bool:
+        if (obj is self.name_filter and event.type() == QEvent.Type.KeyPress
+                and event.key() == Qt.Key.Key_Escape):
+            self._filter_finished()  # Esc leaves the filter as it is
+            return True
+        return super().eventFilter(obj, event)
 
     def focus_filter(self) -> None:
         self.name_filter.setFocus()

@@ -40,6 +40,7 @@ from ..overlay import OverlayStyle
 COL_SHOW, COL_COLOR, COL_KEY, COL_ID, COL_NAME, COL_BG, COL_OPACITY = range(7)
 UNLABELLED_TARGET = -1
 KEYED_ROWS = 18  # 1-9, then Shift+1-9
+OPACITY_COLUMN = 124  # px: an 80 px slider and its "100 %"
 
 
 def class_key(row: int) -> str:
@@ -111,6 +112,7 @@ class ClassPanel(QWidget):
         self._style = OverlayStyle()
         self._active: int | None = None
         self._sliders: dict[int, QSlider] = {}
+        self._opacity_values: dict[int, QLabel] = {}  # the "70 %" beside each slider
 
         self.list = ClassList(0, 7, self)
         self.list.setHorizontalHeaderLabels(["", "", "Key", "Id", "Class", "BG", "Opacity"])
@@ -137,7 +139,8 @@ class ClassPanel(QWidget):
                           (COL_OPACITY, QHeaderView.ResizeMode.Fixed)):
             header.setSectionResizeMode(col, mode)
         self.list.setColumnWidth(COL_COLOR, 30)
-        self.list.setColumnWidth(COL_OPACITY, 80)
+        # a slider long enough to set a value, and the value beside it (it was 60 px, bare)
+        self.list.setColumnWidth(COL_OPACITY, OPACITY_COLUMN)
         self.list.setIconSize(QSize(16, 16))
 
         def button(text: str, tip: str, slot) -> QToolButton:
@@ -222,6 +225,7 @@ class ClassPanel(QWidget):
         blocker = QSignalBlocker(self.list)
         self.list.setRowCount(len(self._table.classes))
         self._sliders.clear()
+        self._opacity_values.clear()
         for row, c in enumerate(self._table.classes):
             show = QTableWidgetItem()
             show.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
@@ -273,14 +277,29 @@ class ClassPanel(QWidget):
             # a drag here must not make the row current (= the class to paint with)
             slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             slider.valueChanged.connect(lambda v, cid=c.id: self.set_class_opacity(cid, v / 100))
-            self.list.setCellWidget(row, COL_OPACITY, slider)
+            value = QLabel(f"{slider.value()} %")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value.setFixedWidth(value.fontMetrics().horizontalAdvance("100 %") + 4)
+            cell = QWidget()
+            lay = QHBoxLayout(cell)
+            lay.setContentsMargins(2, 0, 4, 0)
+            lay.setSpacing(4)
+            lay.addWidget(slider, 1)
+            lay.addWidget(value)
+            self.list.setCellWidget(row, COL_OPACITY, cell)
             self._sliders[c.id] = slider
+            self._opacity_values[c.id] = value
             self.list.setRowHeight(row, 24)
         active_row = self.row_of(self._active)
         if active_row is not None:
             self.list.setCurrentCell(active_row, COL_NAME)
         del blocker
         self._update_active_label()
+
+    def opacity_value(self, class_id: int) -> str:
+        """The value shown beside the class's opacity slider ("70 %")."""
+        label = self._opacity_values.get(class_id)
+        return label.text() if label is not None else ""
 
     def row_of(self, class_id: int | None) -> int | None:
         for row, c in enumerate(self._table.classes):
@@ -354,6 +373,9 @@ class ClassPanel(QWidget):
         if slider is not None and slider.value() != round(opacity * 100):
             with QSignalBlocker(slider):
                 slider.setValue(round(opacity * 100))
+        value = self._opacity_values.get(class_id)
+        if value is not None:
+            value.setText(f"{round(opacity * 100)} %")
         self.style_edited.emit(self._style)
 
     def set_global_opacity(self, opacity: float) -> None:

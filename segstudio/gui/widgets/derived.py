@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from ...core.labelmaps import boundaries
+from ...core.derived_maps import boundaries
 from ..document import DerivedLayers, ImageDocument, update_derived
 from ..workers import WorkerService
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.display import DisplayAdjust, auto_range
+from ...core.display import DisplayAdjust, auto_adjust
 
 if TYPE_CHECKING:
     from ..collaborators import DockHost
@@ -65,8 +65,9 @@ class DisplayPanel(QWidget):
         self.low.setToolTip("Values at or below this show black")
         self.high.setToolTip("Values at or above this show white")
         self.auto = QPushButton("Auto", self)
-        self.auto.setToolTip("Display range from the 0.5th to the 99.5th percentile of this "
-                             "image's values")
+        self.auto.setToolTip("A good picture from any state: brightness, contrast and gamma "
+                             "back to neutral, and the display range from the 0.5th to the "
+                             "99.5th percentile of this image's values")
         self.reset = QPushButton("Reset", self)
         self.per_image = QCheckBox("This image only", self)
         self.per_image.setToolTip("Keep these settings for the image on screen only; "
@@ -138,8 +139,7 @@ class DisplayPanel(QWidget):
 
     def auto_contrast(self) -> None:
         if self.image is not None:
-            low, high = auto_range(self.image)
-            self.set_adjust(self.adjust().with_range(round(low), round(high)), edited=True)
+            self.set_adjust(auto_adjust(self.image), edited=True)
 
     # -- widgets ------------------------------------------------------------------------
     def _show(self, adjust: DisplayAdjust) -> None:

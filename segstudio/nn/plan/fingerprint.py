@@ -118,6 +118,12 @@ def region_thickness(mask: npt.NDArray[np.bool_]) -> float | None:
     return float(mask.sum()) / max(int(skel.sum()), 1)
 
 
+def project_channels(project: Project) -> int:
+    """1 when every readable image of the project is grayscale, else 3."""
+    chans = {r.channels for r in project.images() if r.usable}
+    return 1 if chans == {1} else 3
+
+
 def _window(a: npt.NDArray[Any], side: int = MAX_SIDE) -> npt.NDArray[Any]:
     h, w = a.shape[:2]
     y0, x0 = max(0, (h - side) // 2), max(0, (w - side) // 2)
@@ -141,7 +147,6 @@ def _spread(indices: Sequence[int], k: int) -> list[int]:
 def fingerprint(project: Project, sample: int = SAMPLE) -> Fingerprint:
     """Measure ``project`` (its labelled images); SegStudioError when it has none."""
     from ...core.project import HUMAN_STATUSES
-    from ..data import project_channels
 
     usable = [r for r in project.images() if r.usable]
     labelled = [r for r in usable if r.status in HUMAN_STATUSES]

@@ -5,7 +5,7 @@ the settings it changes, and the reason shown in the log.  The rules were chosen
 the quality suite (``benchmarks/bench_quality.py``: CamVid, a thin CamVid class,
 real microscopy, EM-like sections, pavement cracks); the README's table gives each
 rule with the measurement behind it.  The user's own settings are applied after the
-recipe (:func:`segstudio.nn.request.resolve`), so every field can still be overridden.
+recipe (:func:`segstudio.nn.train.request.resolve`), so every field can still be overridden.
 Free of Qt and torch.
 """
 

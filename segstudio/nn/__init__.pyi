@@ -1,0 +1,30 @@
+# The names of segstudio.nn, said once: type checkers read them here, and __init__.py
+# imports each on first use from this same list (lazy_loader.attach_stub).
+from .config import TrainConfig as TrainConfig
+from .config import default_train_config as default_train_config
+from .device import DeviceChoice as DeviceChoice
+from .device import DeviceError as DeviceError
+from .device import available_devices as available_devices
+from .device import resolve_device as resolve_device
+from .evaluate import evaluate_project as evaluate_project
+from .evaluate import predict_project as predict_project
+from .inference import PredictionResult as PredictionResult
+from .inference import Predictor as Predictor
+from .models.segnet import SegNet as SegNet
+from .models.segnet import SegNetBasic as SegNetBasic
+from .models.segnet import build_model as build_model
+from .models.segnet import count_parameters as count_parameters
+from .plan.fingerprint import project_channels as project_channels
+from .runs.checkpoint import Checkpoint as Checkpoint
+from .runs.checkpoint import CheckpointError as CheckpointError
+from .runs.checkpoint import check_compatible as check_compatible
+from .runs.checkpoint import checkpoint_summary as checkpoint_summary
+from .runs.checkpoint import load_checkpoint as load_checkpoint
+from .runs.events import EpochEnd as EpochEnd
+from .runs.events import EpochStarted as EpochStarted
+from .runs.events import Event as Event
+from .runs.events import Finished as Finished
+from .runs.events import Message as Message
+from .runs.events import RunStarted as RunStarted
+from .runs.events import Step as Step
+from .train.engine import fit as fit
