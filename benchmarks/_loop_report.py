@@ -70,11 +70,11 @@ def report(results: dict[str, list[list[dict]]], seeds: list[int], round_clicks:
             else None
         summary[name].update(clicks_to_reach_images_random=need, share_of_its_clicks=share,
                              ahead_at_equal_clicks_every_round=ahead)
-        said = "not reached within the rounds" if need is None else \
-            f"{need:.0f} clicks ({share * 100:.0f} % of its clicks)"
+        said = "does not reach it within the rounds" if need is None else \
+            f"reaches it after {need:.0f} clicks ({share * 100:.0f} % of its clicks)"
         extra = "" if ahead is None else \
             f"; ahead at equal clicks in every round: {'yes' if ahead else 'no'}"
-        print(f"  {name:26s} reaches it after {said}{extra}")
+        print(f"  {name:26s} {said}{extra}")
     return summary
 
 
