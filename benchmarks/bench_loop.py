@@ -1,22 +1,39 @@
-"""The correction loop, simulated: does the model in the loop help, and which
-label-next strategy helps most?  CamVid train -> val, on the CPU.
+"""The correction loop, simulated and counted in clicks: whole images or regions, chosen
+at random or by the model's uncertainty.  CamVid train -> val, on the CPU.
 
-    .venv/bin/python benchmarks/bench_loop.py            # 5 rounds of 10 images
-    .venv/bin/python benchmarks/bench_loop.py --quick    # 2 rounds of 4 images (< 10 min)
+    .venv/bin/python benchmarks/bench_loop.py            # 5 rounds, 3 training seeds
+    .venv/bin/python benchmarks/bench_loop.py --quick    # 2 rounds, 1 seed (< 15 min)
 
-A simulated annotator starts with no labels.  Each round it "corrects" K images
-chosen by the strategy -- their ground truth is saved through the same
-``Project.save_mask`` the window uses -- and one round of training follows:
-round 1 from scratch, later rounds warm-started from the active model
-(``fit(start_from=...)`` with the short round schedule).  After each round the
-active model is evaluated on CamVid val: mIoU, pixel accuracy, and the share of
-labelled pixels a person would still have to repaint from the prediction.
+A simulated annotator starts with no labels.  Its cost is counted as Cai et al.
+(CVPR 2021) count it: **one click labels one superpixel with its dominant
+ground-truth class** (SLIC superpixels of ``--size`` pixels, the ones the window's
+Review queue shows; a superpixel whose dominant class is CamVid's void stays
+unlabelled, and its click is still paid).  A whole image costs as many clicks as it
+has superpixels and is saved with its exact ground truth.  Each round the annotator
+spends the same number of clicks (``--round-images`` images' worth) and one round
+of training follows with the same step budget for every strategy: round 1 from
+scratch (``--steps``), later rounds warm-started from the last model (``--round-steps``
+at half the learning rate), through ``fit(project, RunRequest(budget="N steps"))``;
+step budgets, so a loaded machine changes the time, not the result.  All labelled
+pixels train (no validation split); the last checkpoint of each round is evaluated
+on CamVid val (mIoU, pixel accuracy; "repaint" is the share of labelled val pixels
+the prediction gets wrong, what image-level correction would repaint).
 
-Strategies: random (several seeds), entropy, mc-dropout, tta, rare (see
-``segstudio.nn.uncertainty``).  Every strategy starts from the same first K
-images, and every model is trained with dropout (so MC dropout can be used).
-Prints a table and the images each strategy needs to reach random order's
-final mIoU, saves a PNG plot, and ends with one JSON line.
+Strategies (every one over the same ``--seeds``: the seed of training and of the
+random orders; the first round of each unit is the same for every strategy):
+
+  images-random              whole images in random order
+  images-SCORE               whole images, highest mean pixel SCORE first
+  regions-random             superpixels in random order
+  regions-SCORE              superpixels, highest mean pixel SCORE first
+  regions-SCORE+rare         ... weighted towards rare classes (core.regions.rarity)
+  regions-SCORE+rare+div     ... and spread out (each queued neighbour halves a score)
+
+SCORE is ``--score`` (entropy by default; tta, or mc-dropout with ``--dropout``).
+Prints a table of clicks and val mIoU per round, the clicks each strategy needs to
+reach images-random's final mIoU, saves a PNG plot of val mIoU against clicks, and
+ends with one JSON line: per strategy and seed, the clicks and val mIoU after each
+round.
 """
 
 from __future__ import annotations
@@ -28,7 +45,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -36,217 +52,272 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _datasets as DS  # noqa: E402
+import _loop_report as R  # noqa: E402
+
+from segstudio.core.regions import dominant_class, label_region  # noqa: E402
+
+QUICK = {"rounds": 2, "round_images": 2, "pool": 16, "val": 10, "steps": 60,
+         "round_steps": 30, "seeds": "0"}
+FULL = {"rounds": 5, "round_images": 10, "pool": 120, "val": 101, "steps": 600,
+        "round_steps": 300, "seeds": "0,1,2"}
 
 
-def score_pool(project, strategy: str, rng: np.random.Generator, passes: int) -> list:
-    """Unlabelled records of the pool, the one to correct first first."""
-    from segstudio.nn.inference import Predictor
-    from segstudio.nn.uncertainty import Scorer, rare_weights
-
-    pool = [r for r in project.images() if not r.has_human_mask]
-    if strategy == "random":
-        return [pool[i] for i in rng.permutation(len(pool))]
-    pred = Predictor.from_checkpoint(project.settings.get("active_checkpoint"), "cpu")
-    scorer = Scorer(pred, strategy, passes,
-                    rare_weights=rare_weights(project) if strategy == "rare" else None)
-    scores = [scorer(project.load_image(r)).uncertainty for r in pool]
-    return [pool[i] for i in np.argsort(scores)[::-1]]
+def simulated_click(mask: np.ndarray, truth: np.ndarray, spmap, segment: int,
+                    unlabelled: int) -> int | None:
+    """One click: superpixel ``segment`` of ``mask`` takes the dominant class of
+    ``truth`` there (in place).  Returns that class, or None when it is ``unlabelled``
+    (CamVid's void: nothing is written, the click is still paid)."""
+    cls = dominant_class(truth, spmap, segment)
+    if cls is None or cls == unlabelled:
+        return None
+    label_region(mask, spmap, segment, cls, name="click")
+    return cls
 
 
-def train_round(project, cfg, warm: bool) -> tuple[float, dict]:
-    from segstudio.nn.config import round_config
-    from segstudio.nn.train.engine import fit
-    from segstudio.nn.runs.events import Finished
-
-    start = project.settings.get("active_checkpoint") if warm else None
-    c = round_config(cfg) if warm else cfg
-    t0 = time.perf_counter()
-    fin = None
-    for ev in fit(project, c, device="cpu", start_from=start):
-        if isinstance(ev, Finished):
-            fin = ev
-    if fin is None or fin.status != "completed":
-        raise SystemExit(f"training failed: {fin and fin.message}")
-    return time.perf_counter() - t0, fin.details
+def strategies(score: str) -> list[str]:
+    return ["images-random", f"images-{score}", "regions-random", f"regions-{score}",
+            f"regions-{score}+rare", f"regions-{score}+rare+div"]
 
 
-def evaluate(project, val) -> dict:
+class Pool:
+    """The pool's images, ground truth and superpixels (computed once, shared)."""
+
+    def __init__(self, names: list[str], size: int):
+        from segstudio.core.imageio import read_image
+        from segstudio.core.smart.superpixels import compute_superpixels
+
+        self.names = names
+        self.truth = {n: DS.camvid_labels("train", n) for n in names}
+        self.images = {n: read_image(DS.CAMVID / "train" / n) for n in names}
+        t0 = time.perf_counter()
+        self.sp = {n: compute_superpixels(self.images[n], size) for n in names}
+        self.segments = {n: self.sp[n].full_labels() for n in names}
+        self.slic_seconds = time.perf_counter() - t0
+
+    def clicks(self, name: str) -> int:
+        return self.sp[name].count
+
+
+class Annotator:
+    """One strategy and seed: its project, masks in memory, clicks spent."""
+
+    def __init__(self, name: str, seed: int, args, root: Path, pool: Pool):
+        from segstudio.core.project import Project
+
+        self.name, self.seed, self.args, self.pool = name, seed, args, pool
+        folder = root / f"{name}-{seed}".replace("+", "_")
+        folder.mkdir(parents=True)
+        for nm in pool.names:
+            (folder / nm).symlink_to(DS.CAMVID / "train" / nm)
+        self.project = Project.open(folder, root / (folder.name + "-project"))
+        self.project.set_classes(DS.camvid_classes())
+        self.recs = {r.relpath: r for r in self.project.images()}
+        self.unlabelled = self.project.classes.unlabelled_value()
+        self.masks: dict[str, np.ndarray] = {}
+        self.whole: set[str] = set()
+        self.clicks = 0
+        self.rng = np.random.default_rng(seed)
+        self.unit = name.split("-", 1)[0]
+        self.checkpoint: str | None = None
+
+    # -- choosing --------------------------------------------------------------------
+    def label_round(self, target: int, scorer) -> None:
+        """Spend clicks until ``target`` in all (the first round: the shared order)."""
+        if self.unit == "images":
+            self._images(target, scorer)
+        else:
+            self._regions(target, scorer)
+
+    def _images(self, target: int, scorer) -> None:
+        left = [n for n in self.pool.names if n not in self.whole]
+        if scorer is None or self.name == "images-random":
+            rng = np.random.default_rng(1000 + self.seed) if scorer is None else self.rng
+            order = [left[i] for i in rng.permutation(len(left))]
+        else:
+            scores = [float(scorer.maps(self.pool.images[n])[2].mean()) for n in left]
+            order = [left[i] for i in np.argsort(scores)[::-1]]
+        for n in order:
+            if self.clicks >= target:
+                break
+            self.project.save_mask(self.recs[n], self.pool.truth[n], "corrected")
+            self.whole.add(n)
+            self.clicks += self.pool.clicks(n)
+
+    def _regions(self, target: int, scorer) -> None:
+        from segstudio.core.regions import candidates, random_order, rank, region_stats
+        from segstudio.nn.uncertainty import rare_weights
+
+        need = target - self.clicks
+        if need <= 0:
+            return
+        per_image = {}
+        for n in self.pool.names:
+            mask = self.masks.get(n)
+            seg = self.pool.segments[n]
+            if scorer is None or self.name == "regions-random":  # no scores needed
+                per_image[n] = region_stats(seg, np.zeros(seg.shape, np.float32),
+                                            np.ones((1, *seg.shape), np.float32),
+                                            np.zeros(seg.shape, np.uint8), mask,
+                                            self.unlabelled)
+            else:
+                probs, labels, score = scorer.maps(self.pool.images[n])
+                per_image[n] = region_stats(seg, score, probs, labels, mask, self.unlabelled)
+        if scorer is None or self.name == "regions-random":
+            rng = np.random.default_rng(1000 + self.seed) if scorer is None else self.rng
+            chosen = random_order(candidates(per_image), need, rng)
+        else:
+            rare = rare_weights(self.project) if "+rare" in self.name else None
+            div = 0.5 if "+div" in self.name else 0.0
+            chosen = rank(candidates(per_image, rare), need, div, self.args.size * 2.5)
+        touched = set()
+        for reg in chosen:
+            n = reg.relpath
+            mask = self.masks.setdefault(n, self.project.empty_mask(self.recs[n]))
+            simulated_click(mask, self.pool.truth[n], self.pool.sp[n], reg.segment,
+                            self.unlabelled)
+            touched.add(n)
+            self.clicks += 1
+        for n in touched:
+            self.project.save_mask(self.project.image(self.recs[n].id), self.masks[n],
+                                   "partial")
+
+    # -- training --------------------------------------------------------------------
+    def train(self, rnd: int) -> float:
+        from segstudio.nn.config import default_train_config, round_config
+        from segstudio.nn.runs.events import Finished
+        from segstudio.nn.train.engine import fit
+        from segstudio.nn.train.request import RunRequest
+
+        a = self.args
+        cfg = default_train_config("cpu").replace(val_split=0.0, seed=self.seed, imagenet=None,
+                                                  dropout=a.dropout)
+        if rnd == 0:
+            req = RunRequest(config=cfg, budget=f"{a.steps} steps", start="scratch")
+        else:  # a warm round: its own step count at half the rate (round=False: ours)
+            req = RunRequest(config=round_config(cfg), budget=f"{a.round_steps} steps",
+                             start="checkpoint", checkpoint=self.checkpoint, round=False)
+        t0 = time.perf_counter()
+        fin = None
+        for ev in fit(self.project, req, device="cpu"):
+            if isinstance(ev, Finished):
+                fin = ev
+        if fin is None or fin.status != "completed" or not fin.last_checkpoint:
+            raise SystemExit(f"{self.name} seed {self.seed}: training failed: "
+                             f"{fin and fin.message}")
+        self.checkpoint = fin.last_checkpoint
+        return time.perf_counter() - t0
+
+
+def evaluate(checkpoint: str, val) -> dict:
     from segstudio.nn.evaluate import evaluate_project
     from segstudio.nn.inference import Predictor
 
-    pred = Predictor.from_checkpoint(project.settings.get("active_checkpoint"), "cpu")
-    r = evaluate_project(val, pred, split="all")
-    return {"miou": r["miou"], "global": r["global_accuracy"], "class_avg": r["class_accuracy"],
+    r = evaluate_project(val, Predictor.from_checkpoint(checkpoint, "cpu"), split="all")
+    return {"miou": r["miou"], "global": r["global_accuracy"],
             "repaint": 1.0 - r["global_accuracy"]}
 
 
-def run_strategy(name: str, seed: int, args, root: Path, pool_names: list[str], val) -> dict:
-    from segstudio.core.project import Project
-    from segstudio.nn.config import default_train_config
+def run_one(name: str, seed: int, args, root: Path, pool: Pool, val, round_clicks: int
+            ) -> dict:
+    from segstudio.nn.inference import Predictor
+    from segstudio.nn.train.proposals import RegionScorer
 
-    folder = root / f"{name}-{seed}"
-    for nm in pool_names:
-        (folder).mkdir(parents=True, exist_ok=True)
-        (folder / nm).symlink_to(DS.CAMVID / "train" / nm)
-    project = Project.open(folder, root / f"{name}-{seed}-project")
-    project.set_classes(DS.camvid_classes())
-    by_name = {r.relpath: r for r in project.images()}
-    cfg = default_train_config("cpu").replace(epochs=args.epochs, dropout=args.dropout,
-                                              seed=seed, imagenet=None)
-    rng = np.random.default_rng(seed)
-    first = [pool_names[i] for i in np.random.default_rng(0).permutation(len(pool_names))]
-    curve, seconds, corrected = [], 0.0, 0
+    ann = Annotator(name, seed, args, root, pool)
+    curve, train_s, score_s = [], 0.0, 0.0
     try:
         for rnd in range(args.rounds):
-            if rnd == 0:
-                chosen = [by_name[n] for n in first[: args.per_round]]
-            else:
-                chosen = score_pool(project, name, rng, args.passes)[: args.per_round]
-            for rec in chosen:
-                project.save_mask(project.image(rec.id), DS.camvid_labels("train", rec.relpath))
-            corrected += len(chosen)
-            secs, details = train_round(project, cfg, warm=rnd > 0)
-            seconds += secs
-            m = evaluate(project, val)
-            m.update(images=corrected, train_minutes=round(seconds / 60, 2),
-                     activated=details.get("activated"))
+            t0 = time.perf_counter()
+            scorer = None
+            if rnd > 0:
+                pred = Predictor.from_checkpoint(ann.checkpoint, "cpu")
+                scorer = RegionScorer(pred, args.score, args.passes, seed)
+            ann.label_round(round_clicks * (rnd + 1), scorer)
+            score_s += time.perf_counter() - t0
+            train_s += ann.train(rnd)
+            m = evaluate(ann.checkpoint, val)
+            labelled = sum(int((mk != ann.unlabelled).sum()) for mk in ann.masks.values()) + \
+                sum(int(pool.truth[n].size) for n in ann.whole)
+            m.update(clicks=ann.clicks, train_minutes=round(train_s / 60, 3),
+                     choose_minutes=round(score_s / 60, 3), labelled_pixels=labelled)
             curve.append(m)
-            print(f"  {name:10s} seed {seed} round {rnd + 1}: {corrected:3d} images  mIoU "
-                  f"{m['miou'] * 100:5.1f} %  pixel acc {m['global'] * 100:5.1f} %  repaint "
-                  f"{m['repaint'] * 100:5.1f} %  ({seconds / 60:.1f} min training)", flush=True)
+            print(f"  {name:24s} seed {seed} round {rnd + 1}: {ann.clicks:6d} clicks  mIoU "
+                  f"{m['miou'] * 100:5.1f} %  pixel acc {m['global'] * 100:5.1f} %  "
+                  f"({train_s / 60:.1f} min training, {score_s / 60:.1f} min choosing)",
+                  flush=True)
     finally:
-        project.close()
+        ann.project.close()
     return {"strategy": name, "seed": seed, "curve": curve}
 
 
-def images_to_reach(curve: list[dict], target: float) -> float | None:
-    """Corrected images (linearly interpolated) at which ``curve`` first reaches ``target``."""
-    prev = None
-    for p in curve:
-        if p["miou"] >= target:
-            if prev is None or p["miou"] == prev["miou"]:
-                return float(p["images"])
-            f = (target - prev["miou"]) / (p["miou"] - prev["miou"])
-            return prev["images"] + f * (p["images"] - prev["images"])
-        prev = p
-    return None
-
-
-def plot(results: dict[str, list[list[dict]]], path: Path) -> None:
-    """mIoU against images corrected, one line per strategy (mean over seeds)."""
-    w, h, m = 720, 440, 60
-    img = np.full((h, w, 3), 255, np.uint8)
-    xs = [p["images"] for runs in results.values() for p in runs[0]]
-    ys = [p["miou"] for runs in results.values() for run in runs for p in run]
-    x1, y0, y1 = max(xs), 0.0, max(0.05, max(ys) * 1.1)
-
-    def to_px(x, y):
-        return int(m + x / x1 * (w - 2 * m)), int(h - m - (y - y0) / (y1 - y0) * (h - 2 * m))
-
-    cv2.rectangle(img, (m, m), (w - m, h - m), (0, 0, 0), 1)
-    for t in np.linspace(y0, y1, 5):
-        p = to_px(0, t)
-        cv2.putText(img, f"{t * 100:.0f}", (10, p[1] + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                    (0, 0, 0), 1, cv2.LINE_AA)
-    for x in sorted(set(xs)):
-        p = to_px(x, 0)
-        cv2.putText(img, str(x), (p[0] - 8, h - m + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                    (0, 0, 0), 1, cv2.LINE_AA)
-    cv2.putText(img, "val mIoU (%) against images corrected", (m, 30),
-                cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
-    colours = [(200, 60, 60), (60, 140, 60), (60, 60, 200), (200, 140, 0), (150, 0, 150)]
-    for i, (name, runs) in enumerate(results.items()):
-        c = colours[i % len(colours)]
-        pts = [to_px(p["images"], float(np.mean([r[j]["miou"] for r in runs])))
-               for j, p in enumerate(runs[0])]
-        for a, b in zip(pts, pts[1:]):
-            cv2.line(img, a, b, c, 2, cv2.LINE_AA)
-        for p in pts:
-            cv2.circle(img, p, 3, c, -1)
-        cv2.putText(img, name, (w - m - 110, m + 20 + 18 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.5, c,
-                    1, cv2.LINE_AA)
-    cv2.imwrite(str(path), img[:, :, ::-1])
+def parse(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="2 rounds of 2 images' clicks, 16 images, 1 seed (< 15 min)")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--round-images", type=int,
+                    help="clicks per round: this many images' superpixels (mean over the pool)")
+    ap.add_argument("--pool", type=int, help="CamVid train images to choose from")
+    ap.add_argument("--val", type=int, help="CamVid val images to evaluate on")
+    ap.add_argument("--steps", type=int, help="training steps of round 1 (from scratch)")
+    ap.add_argument("--round-steps", type=int, help="training steps of each later round")
+    ap.add_argument("--seeds", help="training seeds, the same for every strategy")
+    ap.add_argument("--size", type=int, default=24, help="superpixel side in pixels")
+    ap.add_argument("--score", default="entropy", choices=("entropy", "tta", "mc-dropout"))
+    ap.add_argument("--dropout", type=float, default=0.0, help="needed by --score mc-dropout")
+    ap.add_argument("--passes", type=int, default=8, help="MC-dropout passes")
+    ap.add_argument("--strategies", help="comma-separated (default: all six)")
+    ap.add_argument("--plot", default="benchmarks/loop.png")
+    args = ap.parse_args(argv)
+    for k, v in (QUICK if args.quick else FULL).items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    return args
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="2 rounds of 4 images, few epochs")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--per-round", type=int, default=10)
-    ap.add_argument("--pool", type=int, default=120, help="CamVid train images to choose from")
-    ap.add_argument("--val", type=int, default=101, help="CamVid val images to evaluate on")
-    ap.add_argument("--epochs", type=int, default=40,
-                    help="epochs of the first round (later rounds: the short round schedule)")
-    ap.add_argument("--dropout", type=float, default=0.2)
-    ap.add_argument("--passes", type=int, default=8, help="MC-dropout passes")
-    ap.add_argument("--strategies", default="random,entropy,mc-dropout,tta,rare")
-    ap.add_argument("--seeds", default="0,1,2", help="seeds of the random strategy")
-    ap.add_argument("--plot", default="benchmarks/loop.png")
-    args = ap.parse_args(argv)
-    if args.quick:
-        args.rounds, args.per_round, args.pool, args.val, args.epochs = 2, 4, 16, 10, 12
-        args.seeds, args.passes = "0", 4
+    args = parse(argv)
     if not (DS.CAMVID / "train").is_dir():
         print(f"CamVid not found at {DS.CAMVID}: nothing to measure")
         return 1
-    torch.set_num_threads(torch.get_num_threads())
-    strategies = args.strategies.split(",")
+    names = sorted(p.name for p in (DS.CAMVID / "train").iterdir())
+    pick = np.random.default_rng(1234).permutation(len(names))[: args.pool]
+    pool = Pool(sorted(names[i] for i in pick), args.size)
+    per_image = float(np.mean([pool.clicks(n) for n in pool.names]))
+    round_clicks = int(round(per_image * args.round_images))
+    chosen = args.strategies.split(",") if args.strategies else strategies(args.score)
     seeds = [int(s) for s in args.seeds.split(",")]
+    print(f"pool {len(pool.names)} images, {per_image:.0f} superpixels each on average "
+          f"(SLIC {pool.slic_seconds:.0f} s); {round_clicks} clicks per round; training "
+          f"{args.steps} + {args.rounds - 1} x {args.round_steps} steps; torch threads "
+          f"{torch.get_num_threads()}", flush=True)
     results: dict[str, list[list[dict]]] = {}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        names = sorted(p.name for p in (DS.CAMVID / "train").iterdir())
-        pick = np.random.default_rng(1234).permutation(len(names))[: args.pool]
-        pool_names = sorted(names[i] for i in pick)
         val_names = DS.camvid_links(root / "val", "val", args.val)
         val = DS.labelled_project(root / "val", root / "val-project",
                                   [(n, DS.camvid_labels("val", n)) for n in val_names],
                                   DS.camvid_classes())
         try:
-            for name in strategies:
-                for seed in (seeds if name == "random" else [0]):
-                    r = run_strategy(name, seed, args, root, pool_names, val)
+            for name in chosen:
+                for seed in seeds:
+                    r = run_one(name, seed, args, root, pool, val, round_clicks)
                     results.setdefault(name, []).append(r["curve"])
         finally:
             val.close()
-    print()
-    print(f"{'strategy':12s}" + "".join(f"{p['images']:>8d}" for p in
-                                         next(iter(results.values()))[0]) + "   (val mIoU %)")
-    summary = {}
-    for name, runs in results.items():
-        mean = [float(np.mean([r[j]["miou"] for r in runs])) for j in range(len(runs[0]))]
-        summary[name] = {"miou": mean,
-                         "global": [float(np.mean([r[j]["global"] for r in runs]))
-                                    for j in range(len(runs[0]))],
-                         "repaint": [float(np.mean([r[j]["repaint"] for r in runs]))
-                                     for j in range(len(runs[0]))],
-                         "train_minutes": float(np.mean([r[-1]["train_minutes"] for r in runs])),
-                         "runs": len(runs)}
-        print(f"{name:12s}" + "".join(f"{v * 100:8.1f}" for v in mean))
-    if "random" in summary:
-        target = summary["random"]["miou"][-1]
-        xs = next(iter(results.values()))[0]
-
-        def need_of(s):
-            return images_to_reach([{"images": p["images"], "miou": v}
-                                    for p, v in zip(xs, s["miou"])], target)
-
-        base = need_of(summary["random"])  # random order's own images to its final mIoU
-        for name, s in summary.items():
-            need = need_of(s)
-            s["images_to_reach_random_final"] = need
-            saving = None if need is None or not base else 1.0 - need / base
-            s["saving_vs_random"] = saving
-            print(f"{name:12s} reaches random's final {target * 100:.1f} % mIoU after "
-                  + (f"{need:.1f} images ({saving * 100:+.0f} % fewer)" if need is not None
-                     else "-- (not within the rounds)"))
-    plot(results, Path(args.plot))
+    summary = R.report(results, seeds, round_clicks, per_image)
+    R.plot(results, Path(args.plot))
     print(f"plot: {args.plot}; {(time.perf_counter() - t0) / 60:.1f} min in all")
-    print(json.dumps({"strategies": list(results), "images_per_round": args.per_round,
-                      "rounds": args.rounds, "epochs_first_round": args.epochs,
-                      "dropout": args.dropout, "pool": args.pool, "val_images": args.val,
-                      "results": summary}))
+    print(json.dumps({"unit": "clicks (one superpixel each; an image: its superpixels)",
+                      "superpixel_size": args.size, "superpixels_per_image": per_image,
+                      "clicks_per_round": round_clicks, "rounds": args.rounds,
+                      "steps": args.steps, "round_steps": args.round_steps,
+                      "score": args.score, "pool": args.pool, "val_images": args.val,
+                      "seeds": seeds, "summary": summary,
+                      "results": {name: [{"seed": s, "rounds": [
+                          {k: p[k] for k in ("clicks", "miou", "global", "train_minutes")}
+                          for p in curve]} for s, curve in zip(seeds, runs, strict=True)]
+                          for name, runs in results.items()}}))
     return 0
 
 

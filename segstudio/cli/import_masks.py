@@ -52,6 +52,10 @@ def add_parser(sub: Subparsers) -> None:
                         "name the files do not have is an error")
     p.add_argument("--overwrite", action="store_true",
                    help="replace human masks that differ (default: skip them)")
+    p.add_argument("--partial", action="store_true",
+                   help="the masks label only some pixels (answers to 'segstudio propose'): "
+                        "their labelled pixels are merged into each image's human mask, and "
+                        "an image without a full one becomes partially labelled")
     p.add_argument("--unknown-to-ignore", action="store_true",
                    help="make values and class names the project lacks unlabelled instead "
                         "of stopping")
@@ -81,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
             report = import_masks(project, args.masks, args.format, mapping=mapping,
                                   overwrite=args.overwrite,
                                   unknown_to_ignore=args.unknown_to_ignore,
-                                  classes_json=args.classes_json, progress=bar)
+                                  classes_json=args.classes_json, progress=bar,
+                                  partial=args.partial)
         for f in report.files:
             if f.action == "skipped":
                 print(f"skipped {f.file}: {f.reason}")

@@ -24,6 +24,7 @@ COMMANDS = {
     "train": "train",
     "control": "control",
     "predict": "predict",
+    "propose": "propose",
     "eval": "eval",
     "export-model": "export_model",
 }

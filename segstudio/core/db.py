@@ -110,8 +110,48 @@ SCHEMA_V3 = """
 ALTER TABLE images ADD COLUMN predicted_epoch INTEGER;
 """
 
+# v4: the status "partial" (a human labelled some pixels of the image and left the rest
+# unlabelled).  SQLite cannot change a CHECK constraint, so the images table is rebuilt
+# with the same columns, rows and index (no foreign key refers to it).
+SCHEMA_V4 = """
+CREATE TABLE images_v4 (
+    id                INTEGER PRIMARY KEY,
+    relpath           TEXT NOT NULL UNIQUE,
+    width             INTEGER,
+    height            INTEGER,
+    channels          INTEGER,
+    bit_depth         INTEGER,
+    size_bytes        INTEGER NOT NULL,
+    mtime_ns          INTEGER NOT NULL,
+    added_at          REAL NOT NULL,
+    changed_at        REAL,
+    missing           INTEGER NOT NULL DEFAULT 0,
+    error             TEXT,
+    status            TEXT NOT NULL DEFAULT 'unlabelled'
+                      CHECK (status IN ('unlabelled', 'predicted', 'partial', 'corrected',
+                                        'reviewed')),
+    status_at         REAL,
+    mask_saved_at     REAL,
+    predicted_at      REAL,
+    predicted_by      TEXT,
+    uncertainty       REAL,
+    iou               REAL,
+    split             TEXT CHECK (split IS NULL OR split IN ('train', 'val', 'test')),
+    predicted_epoch   INTEGER
+);
+INSERT INTO images_v4 (id, relpath, width, height, channels, bit_depth, size_bytes, mtime_ns,
+    added_at, changed_at, missing, error, status, status_at, mask_saved_at, predicted_at,
+    predicted_by, uncertainty, iou, split, predicted_epoch)
+    SELECT id, relpath, width, height, channels, bit_depth, size_bytes, mtime_ns, added_at,
+    changed_at, missing, error, status, status_at, mask_saved_at, predicted_at, predicted_by,
+    uncertainty, iou, split, predicted_epoch FROM images;
+DROP TABLE images;
+ALTER TABLE images_v4 RENAME TO images;
+CREATE INDEX images_status ON images(status);
+"""
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -19,7 +19,7 @@ from .classes import ClassTable
 from .errors import ClassTableError, SegStudioError
 from .formats import import_masks
 from .formats.common import CancelFn, ImageMatcher, ImportReport, ProgressFn
-from .project import Project
+from .project import HUMAN_STATUSES, Project
 from .scan import walk_images
 
 __all__ = ["ImportReport", "apply_class_table", "import_index_masks", "match_masks"]
@@ -28,7 +28,7 @@ __all__ = ["ImportReport", "apply_class_table", "import_index_masks", "match_mas
 def apply_class_table(project: Project, table: ClassTable) -> None:
     """Adopt an imported class table, refusing one that would orphan existing masks."""
     old = project.classes
-    has_masks = any(True for _ in project.images(statuses=("corrected", "reviewed")))
+    has_masks = any(True for _ in project.images(statuses=HUMAN_STATUSES))
     if has_masks:
         dropped = sorted(set(old.ids) - set(table.ids))
         if dropped:

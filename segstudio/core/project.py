@@ -4,7 +4,7 @@ The project directory (``<folder>/.segstudio`` unless the user names another,
 so that read-only image folders work) holds::
 
     project.db                 SQLite: images, classes, status, splits, runs
-    masks/<relpath>.png        human masks (corrected / reviewed)
+    masks/<relpath>.png        human masks (partial / corrected / reviewed)
     predictions/<relpath>.png  model predictions, never over a human mask
     uncertainty/<relpath>.png  per-pixel entropy of a prediction, 0..255
     checkpoints/               training runs
@@ -43,8 +43,11 @@ from .scan import ScanReport, scan_into
 from .settings import ProjectSettings
 from .training_records import Runs, Splits
 
-STATUSES = ("unlabelled", "predicted", "corrected", "reviewed")
-HUMAN_STATUSES = ("corrected", "reviewed")
+# partial: a human labelled some pixels (the review queue's answers, an import of partial
+# masks) and left the rest unlabelled; corrected / reviewed: a human went over the whole image
+STATUSES = ("unlabelled", "predicted", "partial", "corrected", "reviewed")
+HUMAN_STATUSES = ("partial", "corrected", "reviewed")  # a human mask file exists
+FULL_STATUSES = ("corrected", "reviewed")  # ... and it labels the whole image
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ class ImageRecord:
     @property
     def has_human_mask(self) -> bool:
         return self.status in HUMAN_STATUSES
+
+    @property
+    def fully_labelled(self) -> bool:
+        return self.status in FULL_STATUSES
 
     @property
     def has_prediction(self) -> bool:
@@ -331,9 +338,11 @@ class Project:
 
     def save_mask(self, rec: ImageRecord, mask: np.ndarray,
                   status: str = "corrected") -> ImageRecord:
-        """Write a human mask atomically and mark the image corrected (or reviewed)."""
+        """Write a human mask atomically and mark the image corrected (or reviewed, or
+        partial: only some of its pixels are labelled, the rest left unlabelled)."""
         if status not in HUMAN_STATUSES:
-            raise ValueError(f"a human mask has status corrected or reviewed, not {status}")
+            raise ValueError(f"a human mask has status partial, corrected or reviewed, "
+                             f"not {status}")
         path = self.mask_path(rec)
         mask = self._check_mask(rec, mask, path)
         if large_store.record_is_large(rec):  # a large image keeps a chunked mask
@@ -349,6 +358,8 @@ class Project:
     def set_status(self, rec: ImageRecord, status: str) -> ImageRecord:
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
+        if status == "partial" and not self.has_mask_file(rec):
+            raise MaskError(f"{rec.relpath}: has no mask to mark partially labelled")
         if status in HUMAN_STATUSES and not self.has_mask_file(rec):
             pred = self.load_prediction(rec)
             if pred is None:

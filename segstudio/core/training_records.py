@@ -24,6 +24,28 @@ if TYPE_CHECKING:
     from .project import ImageRecord
 
 
+FULL_VAL_MIN = 2  # fully labelled val images from which partially labelled ones never validate
+
+
+def _val_target(val_fraction: float, n: int) -> int:
+    """The val images of ``n``: the fraction, at least one of two or more (when the
+    fraction is not 0), and never all of them."""
+    target = int(round(val_fraction * n))
+    if val_fraction > 0 and n >= 2:
+        target = max(target, 1)
+    return min(target, n - 1) if n >= 1 else 0
+
+
+def _place(rows: list[Any], target: int, seed: int) -> dict[int, str]:
+    """Splits for the rows without one: val until ``target`` of the rows validate (an
+    order fixed by the seed), then train."""
+    n_val = sum(1 for r in rows if r["split"] == "val")
+    fresh = sorted((r for r in rows if r["split"] is None),
+                   key=lambda r: _stable_hash(r["relpath"], seed))
+    need = max(0, target - n_val)
+    return {r["id"]: "val" if i < need else "train" for i, r in enumerate(fresh)}
+
+
 class Splits:
     """``project.splits``: which human-labelled image trains and which validates."""
 
@@ -36,7 +58,15 @@ class Splits:
 
         Existing assignments stay unless ``val_fraction`` or ``seed`` changed; new
         images are placed so the val share stays as close to the fraction as
-        possible.  Images the user put in 'test' are left alone."""
+        possible.  Images the user put in 'test' are left alone.
+
+        Partially labelled images (:data:`FULL_VAL_MIN`): fully labelled images
+        (corrected, reviewed) take their val share among themselves, as if there were
+        no others.  Once that share is at least ``FULL_VAL_MIN`` images, validation is
+        on them alone and every partially labelled image trains (one that validated
+        before moves to train).  Until then the partially labelled images take the
+        rest of the val share of all labelled images, and validation counts their
+        labelled pixels (:meth:`validation_is_partial` says so)."""
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError("the validation share must be in [0, 1)")
         stored = self.settings.get("split", None)
@@ -47,25 +77,31 @@ class Splits:
                 cur.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('split', ?)",
                             (json.dumps(wanted),))
             rows = cur.execute(
-                "SELECT id, relpath, split FROM images WHERE missing=0 AND status IN"
-                " ('corrected','reviewed') AND (split IS NULL OR split != 'test')").fetchall()
-            n = len(rows)
-            n_val = sum(1 for r in rows if r["split"] == "val")
-            target = int(round(val_fraction * n))
-            if val_fraction > 0 and n >= 2:
-                target = max(target, 1)
-            target = min(target, n - 1) if n >= 1 else 0
-            fresh = sorted((r for r in rows if r["split"] is None),
-                           key=lambda r: _stable_hash(r["relpath"], seed))
-            need = max(0, target - n_val)
+                "SELECT id, relpath, split, status FROM images WHERE missing=0 AND status IN"
+                " ('partial','corrected','reviewed') AND (split IS NULL OR split != 'test')"
+            ).fetchall()
+            full = [r for r in rows if r["status"] != "partial"]
+            partial = [r for r in rows if r["status"] == "partial"]
+            updates = _place(full, _val_target(val_fraction, len(full)), seed)
+            full_val = sum(1 for r in full if (updates.get(r["id"]) or r["split"]) == "val")
+            if full_val >= FULL_VAL_MIN:  # enough: partially labelled images all train
+                updates.update({r["id"]: "train" for r in partial if r["split"] != "train"})
+            else:
+                updates.update(_place(partial, _val_target(val_fraction, len(rows)) - full_val,
+                                      seed))
             cur.executemany("UPDATE images SET split=? WHERE id=?",
-                            [("val" if i < need else "train", r["id"])
-                             for i, r in enumerate(fresh)])
+                            [(split, i) for i, split in updates.items()])
         counts = {"train": 0, "val": 0, "test": 0}
         for row in self.db.query("SELECT split, COUNT(*) AS n FROM images WHERE missing=0 AND"
                                  " split IS NOT NULL GROUP BY split"):
             counts[row["split"]] = row["n"]
         return counts
+
+    def validation_is_partial(self) -> bool:
+        """Whether some validation image is only partially labelled (its figures then
+        count the pixels people labelled, not whole images)."""
+        return self.db.query_one("SELECT 1 FROM images WHERE missing=0 AND split='val' AND"
+                                 " status='partial' LIMIT 1") is not None
 
     def set(self, rec: ImageRecord, split: str | None) -> None:
         """Put one image in a split (None: let :meth:`assign` choose)."""

@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
                                                   self.actions_.layers["show_mask"])
         self.actions_.show_image = self.display_panel.show_image_action
         self._setup_training()
+        self._setup_review()
         self._restore_geometry()
         self._show_welcome()
         self.focus_keeper = FocusKeeper(self, self.focus_canvas)
@@ -196,6 +197,19 @@ class MainWindow(QMainWindow):
         t.trainer.event.connect(lambda ev: t.service.refresh_model()
                                 if isinstance(ev, Finished) else None)
         keep_choice(self.settings, t.panel.run_in, RUN_IN_SETTING)
+
+    def _setup_review(self) -> None:
+        """The Review queue dock (Ctrl+R): regions the model most likely got wrong, one key
+        per answer; its rounds are the training UI's runs (segstudio/gui/review)."""
+        from .review import ReviewQueue
+
+        r = self.review = ReviewQueue(self.controller, self.editor, self.canvas, self, self,
+                                      self)
+        r.show_requested.connect(
+            lambda rec: self.browser.select_image(rec.id) or self.controller.show_image(rec))
+        r.round_requested.connect(self.training.start_training)
+        self.training.trainer.running_changed.connect(r.set_training)
+        self.training.trainer.event.connect(r.training_event)
 
     # -- wiring --------------------------------------------------------------------------
     def _connect_controller(self) -> None:

@@ -22,6 +22,7 @@ DIFF_COLOR = (255, 0, 255)
 STATUS_COLORS = {
     "unlabelled": (140, 140, 140),
     "predicted": (66, 133, 244),
+    "partial": (170, 110, 210),
     "corrected": (245, 150, 40),
     "reviewed": (52, 168, 83),
     "unreadable": (220, 50, 50),

@@ -35,7 +35,8 @@ def test_info_json_counts(tmp_path):
         write_png(folder / f"{i}.png", np.zeros((4, 5, 3), np.uint8))
     out = json.loads(run_cli("info", folder, "--json").stdout)
     assert out["images"] == 3
-    assert out["status"] == {"unlabelled": 3, "predicted": 0, "corrected": 0, "reviewed": 0}
+    assert out["status"] == {"unlabelled": 3, "predicted": 0, "partial": 0, "corrected": 0,
+                             "reviewed": 0}
     assert [c["name"] for c in out["classes"]] == ["background", "object", "unlabelled"]
     assert out["ignore_index"] == 255
 

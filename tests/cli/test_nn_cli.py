@@ -51,7 +51,8 @@ def test_train_predict_eval_export(tiny, capsys, tmp_path):
     assert "predicted 2 images" in out
     with Project.open(tiny) as project:
         counts = project.status_counts()
-        assert counts == {"unlabelled": 0, "predicted": 2, "corrected": 6, "reviewed": 0}
+        assert counts == {"unlabelled": 0, "predicted": 2, "partial": 0, "corrected": 6,
+                          "reviewed": 0}
         for rec in project.images(statuses=("predicted",)):
             labels = project.load_prediction(rec)
             assert labels.shape == (360, 480) and set(np.unique(labels)) <= set(range(11))

@@ -54,8 +54,8 @@ def test_open_scans_recursively_and_never_touches_images(folder):
         assert p.find("sub/b.png").channels == 1
         broken = p.find("broken.png")
         assert "broken.png" in broken.error and "empty" in broken.error and not broken.usable
-        assert p.status_counts() == {"unlabelled": 4, "predicted": 0, "corrected": 0,
-                                     "reviewed": 0}
+        assert p.status_counts() == {"unlabelled": 4, "predicted": 0, "partial": 0,
+                                     "corrected": 0, "reviewed": 0}
         mask = np.zeros((20, 30), np.uint8)
         p.save_mask(a, mask)
     assert (folder / ".segstudio" / "project.db").is_file()

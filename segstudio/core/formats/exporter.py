@@ -22,7 +22,7 @@ from .output import ExportContext, ExportItem, ExportOptions, ExportReport, Outp
 from .registry import get_format
 from .sources import manifest_name, other_project_exports
 
-EXPORTABLE_STATUSES = ("corrected", "reviewed", "predicted")
+EXPORTABLE_STATUSES = ("partial", "corrected", "reviewed", "predicted")
 
 
 def select_items(project: Project, statuses: Sequence[str] = HUMAN_STATUSES,
@@ -30,7 +30,7 @@ def select_items(project: Project, statuses: Sequence[str] = HUMAN_STATUSES,
                  ) -> tuple[list[ExportItem], list[tuple[str, str]]]:
     """The images to export and, for an explicit selection, those left out and why.
 
-    An image with a human mask (corrected / reviewed) exports that mask; with
+    An image with a human mask (partial / corrected / reviewed) exports that mask; with
     'predicted' among the statuses, an image that only has a prediction
     exports the prediction."""
     statuses = tuple(dict.fromkeys(s.strip().lower() for s in statuses if s.strip()))

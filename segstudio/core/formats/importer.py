@@ -9,6 +9,7 @@ skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 from .. import maskio
 from ..classes import BACKGROUND_SETTING, ClassTable
 from ..errors import SegStudioError
-from ..project import Project
+from ..project import ImageRecord, Project
 from .common import CancelFn, FormatError, ImageMatcher, ImportReport, ProgressFn
 from .registry import detect_format, get_format
 from .types import ImportOptions, ScanResult
@@ -102,11 +103,14 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
                 lut[~known] = table.unlabelled_value()
                 mask = lut[mask]
             current = project.load_mask(rec) if rec.has_human_mask else None
+            status = "corrected"
+            if opts.partial:
+                mask, status = _merge_partial(rec, mask, current, table, opts.overwrite)
             if current is not None:
                 if np.array_equal(current, mask):
                     report.add(cand.file, rec.relpath, "unchanged", cand.note)
                     continue
-                if not opts.overwrite:
+                if not opts.overwrite and not opts.partial:
                     raise SegStudioError(
                         f"{rec.relpath} already has a different human mask; pass --overwrite "
                         "to replace it")
@@ -121,7 +125,7 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
                                                      (scan.stored_values or {}).items()})
                 adopt = None
             try:
-                project.save_mask(rec, mask, "corrected")
+                project.save_mask(rec, mask, status)
             except SegStudioError:
                 if kept is not None:  # nothing was replaced: no copy claims it was
                     kept.unlink(missing_ok=True)
@@ -141,6 +145,24 @@ def run_import(project: Project, scan: ScanResult, opts: ImportOptions, fmt: str
     return report
 
 
+def _merge_partial(rec: ImageRecord, mask: np.ndarray, current: np.ndarray | None,
+                   table: ClassTable, overwrite: bool) -> tuple[np.ndarray, str]:
+    """A partial mask's labelled pixels over the image's human mask (all unlabelled when it
+    has none); labelled pixels that would change need ``overwrite``.  The status: a fully
+    labelled image keeps its own, any other becomes partial."""
+    unlabelled = table.unlabelled_value()
+    given = mask != unlabelled
+    if current is None:
+        return np.where(given, mask, np.uint8(unlabelled)).astype(np.uint8), "partial"
+    clash = int((given & (current != unlabelled) & (current != mask)).sum())
+    if clash and not overwrite:
+        raise SegStudioError(f"{clash} labelled pixels of {rec.relpath}'s human mask would "
+                             "change; pass --overwrite to replace them")
+    merged = current.copy()
+    merged[given] = mask[given]
+    return merged, rec.status if rec.fully_labelled else "partial"
+
+
 # -- the entry point ----------------------------------------------------------------------
 
 def import_masks(project: Project, source: str | os.PathLike[str], fmt: str = "auto", *,
@@ -148,7 +170,8 @@ def import_masks(project: Project, source: str | os.PathLike[str], fmt: str = "a
                  unknown_to_ignore: bool = False,
                  classes_json: str | os.PathLike[str] | None = None,
                  progress: ProgressFn | None = None, cancelled: CancelFn | None = None,
-                 propose: bool = True, classes: ClassTable | None = None) -> ImportReport:
+                 propose: bool = True, classes: ClassTable | None = None,
+                 partial: bool = False) -> ImportReport:
     """Import masks from ``source`` (a folder, or a COCO / labelme JSON file).
 
     Raises UnknownClassesError (with ``.names``) before anything is written when
@@ -161,9 +184,12 @@ def import_masks(project: Project, source: str | os.PathLike[str], fmt: str = "a
     ``mapping``: {class name or value in the files: project class id}; keys of
     digits are values (``255``), others names.  A project with no labels yet
     takes a class table proposed from the values of plain-value masks
-    (``propose``), or ``classes``: that proposal as the user renamed it."""
+    (``propose``), or ``classes``: that proposal as the user renamed it.  ``partial``:
+    the masks label some pixels only (see :func:`_merge_partial`)."""
     fmt, scan, opts = _scan(project, source, fmt, mapping, overwrite, unknown_to_ignore,
                             classes_json, propose, classes)
+    if partial:
+        opts = dataclasses.replace(opts, partial=True)
     return run_import(project, scan, opts, fmt, progress, cancelled)
 
 

@@ -33,6 +33,9 @@ class ImportOptions:
     value_map: Mapping[int, int] | None = None  # value in the files -> project class id
     propose: bool = True  # a project with no labels yet takes a class table from the values
     classes: ClassTable | None = None  # the proposed ClassTable as the user renamed it
+    # partial masks (answers to region proposals): their labelled pixels are merged into the
+    # image's human mask, and an image without a full one becomes partially labelled
+    partial: bool = False
 
 
 @dataclass

@@ -123,7 +123,7 @@ def has_no_labels(project: Project) -> bool:
     if shape(project.classes) != shape(default_classes()):
         return False
     counts = project.status_counts()
-    return not any(counts[s] for s in ("predicted", "corrected", "reviewed"))
+    return not any(counts[s] for s in ("predicted", "partial", "corrected", "reviewed"))
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """Training data: project snapshots, a decoded-image cache, augmentation, batches.
 
 Each epoch starts from :func:`snapshot`, which re-queries the project for its
-corrected and reviewed images (so a mask corrected during training joins at the
-next epoch) and splits them with ``project.assign_splits``.  Samples are
+partially and fully labelled images (so a mask corrected during training joins at
+the next epoch) and splits them with ``project.splits.assign`` (unlabelled pixels
+reach neither the loss nor the metrics: the class table maps them to the ignore
+value).  Samples are
 loaded in this process by default (no worker processes are needed on a 2-core
 machine); ``workers > 0`` uses a torch DataLoader with worker processes.
 Augmentation draws one seed per sample from the run's generator, so a batch
@@ -60,6 +62,7 @@ class Item:
 class Snapshot:
     train: tuple[Item, ...]
     val: tuple[Item, ...]
+    partial_val: int = 0  # validation images that are only partially labelled
 
     @property
     def train_ids(self) -> tuple[int, ...]:
@@ -79,17 +82,20 @@ def _item(project: Project, rec: ImageRecord) -> Item:
 
 
 def snapshot(project: Project, val_split: float, seed: int = 0) -> Snapshot:
-    """The corrected/reviewed images now, split train/val (``project.assign_splits``)."""
+    """The labelled images now (partially or fully), split train/val
+    (``project.splits.assign``)."""
     project.splits.assign(val_split, seed)
     train, val = [], []
+    partial_val = 0
     for rec in project.images(statuses=HUMAN_STATUSES):
         if not rec.usable:
             continue
         if rec.split == "val":
             val.append(_item(project, rec))
+            partial_val += not rec.fully_labelled
         elif rec.split == "train":
             train.append(_item(project, rec))
-    return Snapshot(tuple(train), tuple(val))
+    return Snapshot(tuple(train), tuple(val), partial_val)
 
 
 def available_memory() -> int | None:

@@ -25,6 +25,12 @@ from .resume import restore_train_state
 from .state import ClassBalance, ModelInputs, Run, RunContext, RunData, RunState, Training
 from .step import use_channels_last
 
+PARTIAL_VALIDATION = (
+    "validation: {} of the {} validation images are only partially labelled, so the figures "
+    "count the pixels people labelled there (regions the review queue chose where the model "
+    "was likely wrong read lower than whole images); validation uses fully labelled images "
+    "alone once the project has enough of them")
+
 
 def initialise_weights(model: torch.nn.Module, ctx: RunContext) -> Iterator[Event]:
     """A new segmentation model's encoder from ImageNet when asked for; else He's
@@ -62,6 +68,8 @@ def load_data(ctx: RunContext, inputs: ModelInputs) -> Generator[Event, None, Ru
     loader = D.SampleLoader(ctx.classes.train_lut(IGNORE), inputs.image_channels, cache,
                             cfg.normalize if cfg.task == "semantic" else "project")
     snap = D.snapshot(ctx.project, cfg.val_split, cfg.split_seed)
+    if snap.partial_val and ctx.main:
+        yield Message("info", PARTIAL_VALIDATION.format(snap.partial_val, len(snap.val)))
     data = RunData(cache, loader, snap, MedianFrequency(ctx.classes.num_trainable))
     for item in snap.train:
         try:
