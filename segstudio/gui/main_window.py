@@ -205,6 +205,10 @@ class MainWindow(QMainWindow):
 
         r = self.review = ReviewQueue(self.controller, self.editor, self.canvas, self, self,
                                       self)
+        # a tab beside the image browser (Ctrl+R brings it to the front): stacked under
+        # it, its two region views made the window taller than a laptop's screen
+        self.tabifyDockWidget(self.docks["dock-images"], r.dock_widget)
+        self.docks["dock-images"].raise_()
         r.show_requested.connect(
             lambda rec: self.browser.select_image(rec.id) or self.controller.show_image(rec))
         r.round_requested.connect(self.training.start_training)

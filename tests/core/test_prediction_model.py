@@ -86,6 +86,6 @@ def test_an_older_database_gains_the_epoch_column(tmp_path):
                "'predicted', 5.0, '/old/best.pt', 0.3)")
     db.close()
     with Project.open(folder, scan=False) as p:
-        assert p.db.schema_version == SCHEMA_VERSION == 3
+        assert p.db.schema_version == SCHEMA_VERSION == 4
         rec = p.find("a.png")
         assert (rec.predicted_by, rec.predicted_epoch) == ("/old/best.pt", None)

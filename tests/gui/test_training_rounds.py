@@ -41,10 +41,11 @@ def test_the_second_run_continues_from_the_active_model(qtbot, window, streets, 
     texts = [m.text for m in rec2.of("Message")]
     assert f"continuing from the active model {active} (a correction round; start from " \
            "scratch to start over)" in texts
-    assert any(t.startswith(f"a new round from the weights of {active} (3 epochs") for t in texts)
+    # the length on the panel is the user's (4 epochs, not the recipe's): the round's own
+    assert any(t.startswith(f"a new round from the weights of {active} (4 epochs") for t in texts)
     assert any(t.startswith("the model this round starts from scores") for t in texts)
     started = rec2.of("RunStarted")[0]
-    assert started.epochs == 3 and started.config["lr"] == tiny_config().lr / 2
+    assert started.epochs == 4 and started.config["lr"] == tiny_config().lr / 2
     assert project.runs.all()[-1].config["started_from"] == active
     log = _log(panel)
     assert "the model this round starts from scores" in log

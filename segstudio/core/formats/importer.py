@@ -9,7 +9,6 @@ skipped.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -187,9 +186,7 @@ def import_masks(project: Project, source: str | os.PathLike[str], fmt: str = "a
     (``propose``), or ``classes``: that proposal as the user renamed it.  ``partial``:
     the masks label some pixels only (see :func:`_merge_partial`)."""
     fmt, scan, opts = _scan(project, source, fmt, mapping, overwrite, unknown_to_ignore,
-                            classes_json, propose, classes)
-    if partial:
-        opts = dataclasses.replace(opts, partial=True)
+                            classes_json, propose, classes, partial)
     return run_import(project, scan, opts, fmt, progress, cancelled)
 
 
@@ -200,14 +197,14 @@ def preview_import(project: Project, source: str | os.PathLike[str], fmt: str = 
     the ValuePlan (with ``proposed`` set when the project would take a new class
     table), or None for formats that name their classes.  Raises as import_masks."""
     _fmt, scan, _opts = _scan(project, source, fmt, mapping, False, unknown_to_ignore,
-                              classes_json, True, None)
+                              classes_json, True, None, False)
     return scan.plan
 
 
 def _scan(project: Project, source: str | os.PathLike[str], fmt: str,
           mapping: Mapping[str, int] | None, overwrite: bool, unknown_to_ignore: bool,
           classes_json: str | os.PathLike[str] | None, propose: bool,
-          classes: ClassTable | None) -> tuple[str, ScanResult, ImportOptions]:
+          classes: ClassTable | None, partial: bool) -> tuple[str, ScanResult, ImportOptions]:
     src = Path(source)
     if not src.exists():
         raise FormatError(f"{src}: no such folder of masks or annotation file")
@@ -220,7 +217,8 @@ def _scan(project: Project, source: str | os.PathLike[str], fmt: str,
         values = {}
     opts = ImportOptions(mapping=names, overwrite=overwrite, unknown_to_ignore=unknown_to_ignore,
                          classes_json=Path(classes_json) if classes_json else None,
-                         value_map=values, propose=propose, classes=classes)
+                         value_map=values, propose=propose, classes=classes,
+                         partial=partial)
     if opts.classes_json is not None and not opts.classes_json.is_file():
         raise FormatError(f"{opts.classes_json}: class table not found")
     assert record.scan is not None  # get_format(importing=True) gives readable ones

@@ -23,6 +23,7 @@ from .common import FormatError, file_values, load_file_table, table_lut
 from .sources import manifest_images
 from .types import Candidate, ImportOptions, ScanResult
 from .values import (
+    IGNORE_ID,
     VALUES_SETTING,
     ValuePlan,
     count_values,
@@ -139,6 +140,8 @@ def _scan_by_value(masks_dir: Path, project: Project, opts: ImportOptions, files
         return result
     propose = opts.propose and has_no_labels(project)
     recorded = None if propose else iter_stored(project.settings.get(VALUES_SETTING))
+    if opts.partial and void is None:  # partial masks: 255 is what they leave unlabelled
+        void = IGNORE_ID
     plan = plan_values(counts, table, propose, opts.value_map, opts.unknown_to_ignore,
                        str(masks_dir), void, recorded)
     if plan.proposed and opts.classes is not None:

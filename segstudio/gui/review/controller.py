@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFrame, QScrollArea
 
 from ...core import proposal_store as store
 from ...core.errors import SegStudioError
@@ -58,7 +59,13 @@ class ReviewQueue(QObject):
         self.controller, self.editor, self.canvas = controller, editor, canvas
         self.notifier = notifier
         self.dock = ReviewDock()
-        self.dock_widget = host.add_dock(self.dock, "Review queue", "dock-review",
+        # scrolled, so the dock (a tab beside the image browser) may be shorter than
+        # its widgets on a small screen
+        scroll = QScrollArea()
+        scroll.setWidget(self.dock)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.dock_widget = host.add_dock(scroll, "Review queue", "dock-review",
                                          Qt.DockWidgetArea.LeftDockWidgetArea)
         self.action = QAction("&Review regions", parent)
         self.action.setShortcut(QKeySequence("Ctrl+R"))

@@ -10,7 +10,7 @@ Space or N skips, Backspace goes back.  The class buttons answer by click.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QPixmap
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -27,10 +27,50 @@ from PySide6.QtWidgets import (
 from ...core.classes import ClassTable
 from .crops import to_qimage
 
-VIEW = QSize(240, 180)  # each of the two views
+VIEW = QSize(240, 180)  # each of the two views, as drawn
+SMALLEST = QSize(120, 90)  # what a narrow dock may shrink them to (aspect kept)
 ACCEPT_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Y)
 SKIP_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_N)
 DIGITS = {getattr(Qt.Key, f"Key_{n}"): n for n in range(1, 10)}
+
+
+class FitView(QLabel):
+    """A view that draws its picture as large as it fits, its aspect kept, so the dock
+    may be narrower than the pictures are made (a laptop's screen)."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._pix: QPixmap | None = None
+
+    def setPixmap(self, pix: QPixmap) -> None:  # noqa: N802 - Qt's name
+        self._pix = pix
+        super().setText("")
+        self.update()
+
+    def clear(self) -> None:
+        self._pix = None
+        super().clear()
+
+    def has_picture(self) -> bool:
+        return self._pix is not None
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return VIEW
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return SMALLEST
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self._pix is None:
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#202020"))
+        pix = self._pix.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                               Qt.TransformationMode.SmoothTransformation)
+        painter.drawPixmap((self.width() - pix.width()) // 2,
+                           (self.height() - pix.height()) // 2, pix)
+        painter.end()
 
 
 class ReviewDock(QWidget):
@@ -100,13 +140,14 @@ class ReviewDock(QWidget):
         lay.addLayout(bottom)
         lay.addStretch(1)
 
-    def _view(self, tip: str) -> QLabel:
-        v = QLabel(self)
-        v.setFixedSize(VIEW)
+    def _view(self, tip: str) -> FitView:
+        v = FitView(self)
+        v.setMinimumSize(SMALLEST)
+        v.setMaximumSize(VIEW)
         v.setAlignment(Qt.AlignmentFlag.AlignCenter)
         v.setStyleSheet("background: #202020; color: #c0c0c0")
         v.setToolTip(tip)
-        v.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        v.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         return v
 
     def _button(self, text: str, tip: str, slot) -> QPushButton:
