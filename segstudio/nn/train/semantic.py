@@ -72,7 +72,7 @@ class SemanticTask:
         c = run.cfg
         return D.epoch_batches(items, run.state.batch_size, run.training.np_rng,
                                run.data.loader, c.crop, c.scale, c.flip, run.inputs.fill,
-                               c.workers, run.training.balance.focus)
+                               c.workers, run.training.balance.focus, augmentation(c))
 
     def validate(self, run: Run, step: BatchStep) -> Validated:
         """Loss and metrics on the split's validation images (warnings as events)."""
@@ -127,3 +127,8 @@ class SemanticTask:
     def decide(self, guard: Guard, best_miou: float | None, has_active: bool
                ) -> tuple[bool, str | None]:
         return guard.decide(best_miou, has_active=has_active)
+
+
+def augmentation(cfg: TrainConfig) -> D.Augmentation:
+    """The run's augmentation settings as the data's batches take them."""
+    return D.Augmentation(cfg.scale, cfg.flip, cfg.rotate90, cfg.intensity, cfg.elastic)
