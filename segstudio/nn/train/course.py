@@ -1,7 +1,7 @@
-"""The guard that acts: a run whose model is still not better than the trivial predictor
-after :data:`ACT_AT` of its length (and at least :data:`MIN_STEPS` steps) changes course
-once, by itself, and says what it did, instead of spending the rest of its budget at the
-class prior.
+"""The guard that acts: a run whose model is not better than the trivial predictor (and
+never was: a dip on a few validation images is no failure) after :data:`ACT_AT` of its
+length (and at least :data:`MIN_STEPS` steps) changes course once, by itself, and says
+what it did, instead of spending the rest of its budget at the class prior.
 
 What it changes follows from what went wrong:
 
@@ -28,6 +28,7 @@ import numpy as np
 
 from ..runs.events import Event, Message
 from . import data as D
+from .guard import MARGIN
 from .losses import make_loss
 from .state import Run
 
@@ -63,6 +64,9 @@ def choose(run: Run, progress: float, beats: bool | None,
     if guard.acted or beats is not False or progress < ACT_AT or run.cfg.task != "semantic" \
             or run.state.global_step < MIN_STEPS:
         return None
+    best, trivial = run.state.best_miou, guard.trivial_miou
+    if best is not None and trivial is not None and best > trivial + MARGIN:
+        return None  # it learnt once: a dip on a few validation images is no reason
     guard.acted = True
     losses = [v for v in train_losses if v is not None]
     stuck = len(losses) >= 2 and (not all(math.isfinite(v) for v in losses)
